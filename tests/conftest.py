@@ -1,0 +1,78 @@
+"""Fixtures shared by the whole suite: real PostgreSQL and real Spark, never mocks.
+
+- `pg_url`: a fresh PostgreSQL database for this test session (created, then dropped), from
+  JIAREG_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres).
+- `fresh_pg_url`: a fresh database per test, for tests that need an empty registry.
+- `spark`: one local-mode SparkSession for the whole run (start ≈ 5 s).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get(
+    "JIAREG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _create_database() -> str:
+    import psycopg
+
+    name = f"jiareg_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """SQLAlchemy URL (postgresql+psycopg://...) of a database private to this test session."""
+    url = _create_database()
+    yield _sqlalchemy_url(url)
+    _drop_database(url)
+
+
+@pytest.fixture()
+def fresh_pg_url() -> Iterator[str]:
+    """SQLAlchemy URL of a brand-new empty database, dropped after the test."""
+    url = _create_database()
+    yield _sqlalchemy_url(url)
+    _drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local-mode SparkSession for the run (settings from docs/explanation/stack.md)."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("jiareg-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
