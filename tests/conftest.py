@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get(
-    "JIAREG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = os.environ.get("JIAREG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -1,6 +1,6 @@
 """Every exception jiareg raises on purpose, in one place.
 
-    JiaregError                      base: the CLI prints str(exc) and exits 1, the web app answers 422
+    JiaregError                      base: the CLI prints it and exits 1; the web app answers 422
     ├── InputError                   something a person gave us is wrong
     │   ├── ImportRowError           one cell: file, row, column, value, expected
     │   ├── ImportErrors             every ImportRowError of one import (nothing was written)

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from jiareg import __version__
-from jiareg.cli import calc, registry, serve, study, synth
+from jiareg.cli import calc, dose, registry, serve, study, synth
 from jiareg.errors import JiaregError
 
 
@@ -57,7 +57,7 @@ def _root(
     """Registry and outcome studies for juvenile idiopathic arthritis on biologics."""
 
 
-for _module in (calc, registry, study, synth, serve):
+for _module in (calc, dose, registry, study, synth, serve):
     _module.register(app)
 
 
