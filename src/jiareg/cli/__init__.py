@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,7 +19,7 @@ from jiareg.errors import JiaregError
 class _JiaregGroup(TyperGroup):
     """Turns every JiaregError into `error: ...` on stderr and exit 1, without a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except JiaregError as exc:
