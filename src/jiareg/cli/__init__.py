@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from typer._click import Context  # typer 0.29 vendors click; its Group API takes this type
 from typer.core import TyperGroup
 
 from jiareg import __version__
@@ -19,7 +20,7 @@ from jiareg.errors import JiaregError
 class _JiaregGroup(TyperGroup):
     """Turns every JiaregError into `error: ...` on stderr and exit 1, without a traceback."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except JiaregError as exc:
