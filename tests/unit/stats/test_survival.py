@@ -1,0 +1,50 @@
+"""Kaplan–Meier against Kleinbaum's leukemia remission data (6-MP group).
+
+Data: Freireich et al. 1963, as printed in Kleinbaum DG, Klein M. Survival Analysis: A
+Self-Learning Text, 3rd ed., Springer 2012, ch. 2 (group 1, n = 21, weeks in remission).
+The book's KM table gives S(6)=0.8571, S(7)=0.8067, S(10)=0.7529, S(13)=0.6902, S(16)=0.6275,
+S(22)=0.5378, S(23)=0.4482 and median 23 weeks.
+"""
+
+import pytest
+
+from jiareg.stats.survival import kaplan_meier
+
+TIMES = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
+EVENTS = [True] * 9 + [False] * 12
+KLEINBAUM = {6: 0.8571, 7: 0.8067, 10: 0.7529, 13: 0.6902, 16: 0.6275, 22: 0.5378, 23: 0.4482}
+
+
+def test_kleinbaum_leukemia_group_1() -> None:
+    r = kaplan_meier(TIMES, EVENTS)
+    by_time = {row.time: row for row in r.table}
+    for time, expected in KLEINBAUM.items():
+        assert by_time[time].survival == pytest.approx(expected, abs=1e-4)
+    assert r.median == 23.0
+    assert (r.n, r.n_events) == (21, 9)
+    assert by_time[6].at_risk == 21 and by_time[6].events == 3 and by_time[6].censored == 1
+    assert r.median_ci[0] == 13.0
+    assert r.median_ci[1] is None  # the upper CI curve never reaches 0.5
+
+
+def test_everyone_responded() -> None:
+    r = kaplan_meier([14, 14, 28, 56, 84], [True] * 5)
+    assert r.table[-1].survival == 0.0
+    assert r.median == 28.0
+    assert r.n_events == 5
+
+
+def test_nobody_responded() -> None:
+    r = kaplan_meier([30, 60, 90], [False] * 3)
+    assert r.median is None
+    assert r.median_ci == (None, None)
+    assert all(row.survival == 1.0 for row in r.table)
+
+
+@pytest.mark.parametrize(
+    ("durations", "events", "message"),
+    [([], [], "no subjects"), ([1, 2], [True], "2 durations"), ([-1], [True], ">= 0")],
+)
+def test_bad_input(durations: list[float], events: list[bool], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        kaplan_meier(durations, events)
