@@ -45,8 +45,13 @@ class ClinicalConfig(BaseModel):
     fever_window_days: int = Field(7, ge=1)  # unverified — from memory (SPEC §12.1)
     # R-JADAS-2
     jadas_cutoff_set: Literal["consolaro", "trincianti2021", "backstrom2019"] = "consolaro"
+    # R-JADAS-1 CRP points (c - floor) / 10 clipped to floor..ceiling mg/L (unverified, §12.2)
+    jadas_crp_floor_mg_l: Fraction = Fraction(10)
+    jadas_crp_ceiling_mg_l: Fraction = Fraction(110)
     # R-CID
     cid_criteria: Literal["wallace2004", "acr2011"] = "acr2011"
+    cid_esr_normal_max_mm_h: Fraction = Fraction(20)  # jiareg choice: SPEC silent on limits
+    cid_crp_normal_max_mg_l: Fraction = Fraction(10)  # jiareg choice: SPEC silent on limits
     max_visit_gap_days: int = Field(120, ge=1)
     remission_on_days: int = Field(182, ge=1)
     remission_off_days: int = Field(365, ge=1)
@@ -68,7 +73,16 @@ class ClinicalConfig(BaseModel):
     # R-SAFETY
     risk_window_days: int = Field(28, ge=0)
 
-    @field_validator("fever_threshold_c", "dose_tolerance_pct", "tcz_iv_max_mg", mode="before")
+    @field_validator(
+        "fever_threshold_c",
+        "dose_tolerance_pct",
+        "tcz_iv_max_mg",
+        "jadas_crp_floor_mg_l",
+        "jadas_crp_ceiling_mg_l",
+        "cid_esr_normal_max_mm_h",
+        "cid_crp_normal_max_mg_l",
+        mode="before",
+    )
     @classmethod
     def _exact(cls, value: object) -> Fraction:
         return Fraction(str(value)) if not isinstance(value, Fraction) else value
