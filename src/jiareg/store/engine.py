@@ -1,0 +1,132 @@
+"""Registry URL -> SQLAlchemy Engine, and `init_db` (create or migrate with Alembic).
+
+URLs: `sqlite:///path.db` (embedded, the default `sqlite:///jiareg.db`, or env `JIAREG_DB`)
+and `postgresql://user@host/db` (psycopg 3 is used; `postgresql+psycopg://` works too).
+
+Writers serialise on the registry: SQLite transactions start with `BEGIN IMMEDIATE` (the
+write lock is taken at the start, so a read-then-write never loses an update); PostgreSQL
+writers take a transaction-scoped advisory lock (`write_lock`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+
+from jiareg.errors import StoreError
+
+__all__ = [
+    "DEFAULT_URL",
+    "default_url",
+    "get_engine",
+    "init_db",
+    "normalise_url",
+    "require_initialised",
+    "write_lock",
+]
+
+DEFAULT_URL: Final = "sqlite:///jiareg.db"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_WRITE_LOCK_KEY: Final = 7_301_2011  # any constant; names the registry's writer lock on PostgreSQL
+
+
+def default_url() -> str:
+    """The registry URL when none is given: env `JIAREG_DB`, else `sqlite:///jiareg.db`."""
+    return os.environ.get("JIAREG_DB") or DEFAULT_URL
+
+
+def normalise_url(url: str | None) -> str:
+    """The SQLAlchemy URL for a registry URL (psycopg 3 driver for PostgreSQL).
+
+    >>> normalise_url("postgresql://postgres@127.0.0.1/reg")
+    'postgresql+psycopg://postgres@127.0.0.1/reg'
+    >>> normalise_url("sqlite:///x.db")
+    'sqlite:///x.db'
+    """
+    url = url or default_url()
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    backend = url.split(":", 1)[0].split("+", 1)[0]
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f"registry URL {url!r}: expected sqlite:///FILE or postgresql://...")
+    return url
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 60000")
+    cursor.execute("PRAGMA cache_size = -262144")  # 256 MiB page cache for bulk loads
+    cursor.execute("PRAGMA temp_store = MEMORY")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@cache
+def get_engine(url: str | None = None) -> Engine:
+    """One pooled Engine per registry URL (SQLite pragmas and BEGIN IMMEDIATE set up)."""
+    sa_url = normalise_url(url)
+    if sa_url.startswith("sqlite"):
+        engine = create_engine(sa_url, connect_args={"timeout": 60})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = create_engine(sa_url, pool_pre_ping=True)
+    return engine
+
+
+def write_lock(conn: Connection) -> None:
+    """Serialise writers for the rest of this transaction.
+
+    SQLite already holds the write lock (BEGIN IMMEDIATE); PostgreSQL takes a
+    transaction-scoped advisory lock, so imports, web writes and audit appends queue up
+    instead of interleaving their hash chains.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY})
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def init_db(url: str | None = None) -> str:
+    """Create the registry or migrate it to the newest schema; returns the Alembic revision.
+
+    Idempotent: running it on an up-to-date registry changes nothing.
+    """
+    engine = get_engine(url)
+    if engine.dialect.name == "sqlite":
+        database = make_url(normalise_url(url)).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    with engine.begin() as conn:
+        write_lock(conn)
+        command.upgrade(_alembic_config(conn), "head")
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    return str(revision)
+
+
+def require_initialised(conn: Connection) -> None:
+    """StoreError (with the fix) when the database has no registry schema yet."""
+    if not inspect(conn).has_table("alembic_version"):
+        raise StoreError(
+            f"{conn.engine.url.render_as_string(hide_password=True)} is not a jiareg registry "
+            "yet; run `jiareg init --db URL` first"
+        )
