@@ -1,0 +1,304 @@
+"""Label doses of biologics in JIA and the check of an administered dose (R-DOSE).
+
+jiareg records administered doses and checks them against the label; it never prescribes.
+`label_dose` gives the expected dose for one child (exact Fractions), `check_administered_dose`
+compares a recorded dose with it, and `tocilizumab_check_exprs` is the same tocilizumab rule on
+Ibis columns for millions of administrations, decided on exact integers (R-NUM-1).
+
+`category` accepts the indications "sJIA" and "pJIA", "JIA" (the anti-TNF agents, whose
+regimen does not depend on the category) and the ILAR codes of the template: `systemic` maps
+to sJIA, every other ILAR category to the pJIA regimen (jiareg choice: the labels give only
+the two tocilizumab indications).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Final, Literal
+
+from jiareg.derive.config import DEFAULT_CONFIG, ClinicalConfig
+from jiareg.derive.exact import UNITS, to_fraction, units_expr
+from jiareg.derive.systemic import ILAR_CATEGORIES, ilar_category
+from jiareg.errors import DerivationError
+
+__all__ = [
+    "ABOVE_MAX",
+    "DOSE_DEVIATION",
+    "DRUGS",
+    "NOT_LABELLED",
+    "TCZ_BOUNDARY_HIGH_KG",
+    "TCZ_BOUNDARY_LOW_KG",
+    "TCZ_WEIGHT_CUTOFF_KG",
+    "WEIGHT_BAND_BOUNDARY",
+    "DoseCheck",
+    "check_administered_dose",
+    "dose_indication",
+    "label_dose",
+    "tocilizumab_check_exprs",
+]
+
+Drug = Literal["tocilizumab", "etanercept", "adalimumab", "infliximab"]
+Indication = Literal["sJIA", "pJIA"]
+Route = Literal["iv", "sc"]
+
+DRUGS: Final[tuple[Drug, ...]] = ("tocilizumab", "etanercept", "adalimumab", "infliximab")
+_ROUTES: Final[dict[Drug, tuple[Route, ...]]] = {
+    "tocilizumab": ("iv", "sc"),
+    "etanercept": ("sc",),
+    "adalimumab": ("sc",),
+    "infliximab": ("iv",),
+}
+
+WEIGHT_BAND_BOUNDARY: Final = "WEIGHT_BAND_BOUNDARY"
+ABOVE_MAX: Final = "ABOVE_MAX"
+NOT_LABELLED: Final = "NOT_LABELLED"
+DOSE_DEVIATION: Final = "DOSE_DEVIATION"
+
+TCZ_WEIGHT_CUTOFF_KG: Final = Fraction(30)
+"""Tocilizumab band cut-off: `weight < 30` is the lower band, 30.0 kg belongs to "≥30"."""
+TCZ_BOUNDARY_LOW_KG: Final = Fraction("29.5")
+TCZ_BOUNDARY_HIGH_KG: Final = Fraction("30.5")
+"""Weights in [29.5, 30.5) get WEIGHT_BAND_BOUNDARY (jiareg choice, SPEC R-DOSE-TCZ.2)."""
+
+# (indication, route) -> ((mg/kg or fixed mg below 30 kg, interval days), (... at ≥ 30 kg))
+_TCZ_IV_MG_PER_KG: Final[dict[Indication, tuple[tuple[int, int], tuple[int, int]]]] = {
+    "sJIA": ((12, 14), (8, 14)),
+    "pJIA": ((10, 28), (8, 28)),
+}
+TCZ_SC_MG: Final = Fraction(162)
+_TCZ_SC_INTERVAL_DAYS: Final[dict[Indication, tuple[int, int]]] = {
+    "sJIA": (14, 7),
+    "pJIA": (21, 14),  # unverified — from memory (SPEC §12.6)
+}
+
+ETANERCEPT_MG_PER_KG: Final = Fraction(4, 5)
+ETANERCEPT_MAX_MG: Final = Fraction(50)
+# Adalimumab (pJIA, ≥ 2 y), every other week: lower weight bound of each band -> fixed mg.
+_ADALIMUMAB_BANDS: Final[tuple[tuple[Fraction, int, str], ...]] = (
+    (Fraction(30), 40, "≥30"),
+    (Fraction(15), 20, "15 to <30"),
+    (Fraction(10), 10, "10 to <15"),
+)
+INFLIXIMAB_TRIAL_BAND: Final = "trial doses 3 or 6 mg/kg IV at weeks 0, 2, 6, then every 8 weeks"
+
+
+@dataclass(frozen=True, slots=True)
+class DoseCheck:
+    """The label dose for one child: what to expect and why (SPEC R-DOSE).
+
+    `expected_mg` and `interval_days` are None where no label dose exists (`NOT_LABELLED`);
+    `mg_per_kg` is None for fixed doses.
+    """
+
+    drug: Drug
+    route: Route
+    expected_mg: Fraction | None
+    mg_per_kg: Fraction | None
+    interval_days: int | None
+    band: str | None
+    flags: tuple[str, ...]
+
+
+def _drug(value: str) -> Drug:
+    name = value.strip().lower()
+    for known in DRUGS:
+        if name == known:
+            return known
+    raise DerivationError(f"unknown drug {value!r}; expected one of {', '.join(DRUGS)}")
+
+
+def _route(drug: Drug, value: str | None) -> Route:
+    allowed = _ROUTES[drug]
+    if value is None:
+        return allowed[0]
+    route = value.strip().lower()
+    for known in allowed:
+        if route == known:
+            return known
+    raise DerivationError(
+        f"route {value!r} is not labelled for {drug}; expected {' or '.join(allowed)}"
+    )
+
+
+def dose_indication(category: str) -> Indication | None:
+    """The dosing indication of a category: "sJIA", "pJIA", or None for plain "JIA".
+
+    ILAR codes (template or SPEC spelling, any case): SYSTEMIC → sJIA, every other → pJIA.
+    Source: SPEC R-DOSE-TCZ (indications) and R-SJIA-1 (codes).
+
+    >>> dose_indication("systemic"), dose_indication("oligo_extended"), dose_indication("JIA")
+    ('sJIA', 'pJIA', None)
+    """
+    text = category.strip()
+    lowered = text.lower()
+    if lowered == "sjia":
+        return "sJIA"
+    if lowered == "pjia":
+        return "pJIA"
+    if lowered == "jia":
+        return None
+    if lowered.upper() in ILAR_CATEGORIES:
+        return "sJIA" if ilar_category(text) == "SYSTEMIC" else "pJIA"
+    raise DerivationError(
+        f"unknown category {category!r}; expected sJIA, pJIA, JIA or an ILAR code ("
+        + ", ".join(c.lower() for c in ILAR_CATEGORIES)
+        + ")"
+    )
+
+
+def _tcz_band_flags(weight: Fraction) -> tuple[bool, list[str]]:
+    upper = weight >= TCZ_WEIGHT_CUTOFF_KG
+    flags = [WEIGHT_BAND_BOUNDARY] if TCZ_BOUNDARY_LOW_KG <= weight < TCZ_BOUNDARY_HIGH_KG else []
+    return upper, flags
+
+
+def _tocilizumab(
+    indication: Indication, route: Route, weight: Fraction, config: ClinicalConfig
+) -> DoseCheck:
+    upper, flags = _tcz_band_flags(weight)
+    band = "≥30" if upper else "<30"
+    if route == "sc":
+        interval = _TCZ_SC_INTERVAL_DAYS[indication][upper]
+        return DoseCheck("tocilizumab", route, TCZ_SC_MG, None, interval, band, tuple(flags))
+    mg_per_kg_int, interval = _TCZ_IV_MG_PER_KG[indication][upper]
+    mg_per_kg = Fraction(mg_per_kg_int)
+    expected = mg_per_kg * weight
+    if expected > config.tcz_iv_max_mg:
+        flags.append(ABOVE_MAX)
+        if config.tcz_max_policy == "cap":
+            expected = config.tcz_iv_max_mg
+    return DoseCheck("tocilizumab", route, expected, mg_per_kg, interval, band, tuple(flags))
+
+
+def label_dose(
+    drug: str,
+    *,
+    weight_kg: object,
+    category: str,
+    route: str | None = None,
+    config: ClinicalConfig = DEFAULT_CONFIG,
+) -> DoseCheck:
+    """The label dose of a biologic for a child of `weight_kg` with `category` (SPEC R-DOSE).
+
+    Tocilizumab: IV sJIA 12 mg/kg (< 30 kg) or 8 mg/kg (≥ 30 kg) every 2 weeks; IV pJIA
+    10 or 8 mg/kg every 4 weeks; SC 162 mg, sJIA every 2 weeks (< 30 kg) or weekly, pJIA every
+    3 or 2 weeks (SC pJIA unverified — from memory). The band is decided exactly (30.0 kg →
+    8 mg/kg); weights in [29.5, 30.5) add WEIGHT_BAND_BOUNDARY; an IV dose above
+    `config.tcz_iv_max_mg` (800) adds ABOVE_MAX and, with `config.tcz_max_policy = "cap"`, is
+    capped. Expected dose = mg/kg × weight, exact, not rounded to vials.
+    Etanercept: min(0.8 × weight, 50) mg SC weekly. Adalimumab: 10 mg (10 to < 15 kg), 20 mg
+    (15 to < 30 kg), 40 mg (≥ 30 kg) SC every other week; < 10 kg NOT_LABELLED. Infliximab:
+    not licensed for JIA → NOT_LABELLED, no expected dose (trial doses in `band`). The
+    anti-TNF regimens are unverified — from memory (SPEC §12.7).
+    `route` defaults to the drug's first route (tocilizumab: iv). Tocilizumab needs sJIA or
+    pJIA (or an ILAR code); plain "JIA" is an error for it.
+    Sources: ACTEMRA US prescribing information; De Benedetti F et al., NEJM 2012;367:2385-95
+    (TENDER); Brunner HI et al., Ann Rheum Dis 2015;74:1110-7 (pJIA). SPEC R-DOSE-TCZ, R-DOSE-TNF.
+
+    >>> c = label_dose("tocilizumab", weight_kg="29.9", category="sJIA", route="iv")
+    >>> c.expected_mg, c.interval_days, c.band, c.flags
+    (Fraction(1794, 5), 14, '<30', ('WEIGHT_BAND_BOUNDARY',))
+    """
+    name = _drug(drug)
+    chosen_route = _route(name, route)
+    indication = dose_indication(category)
+    weight = to_fraction(weight_kg)
+    if weight is None or weight <= 0:
+        raise DerivationError(f"weight_kg must be a positive number of kg, got {weight_kg!r}")
+    if name == "tocilizumab":
+        if indication is None:
+            raise DerivationError(
+                f"tocilizumab's regimen depends on the indication; category {category!r} "
+                "does not say which: give sJIA, pJIA or an ILAR code"
+            )
+        return _tocilizumab(indication, chosen_route, weight, config)
+    if name == "etanercept":
+        expected = min(ETANERCEPT_MG_PER_KG * weight, ETANERCEPT_MAX_MG)
+        return DoseCheck(name, chosen_route, expected, ETANERCEPT_MG_PER_KG, 7, None, ())
+    if name == "adalimumab":
+        for lower, mg, band in _ADALIMUMAB_BANDS:
+            if weight >= lower:
+                return DoseCheck(name, chosen_route, Fraction(mg), None, 14, band, ())
+        return DoseCheck(name, chosen_route, None, None, None, "<10", (NOT_LABELLED,))
+    return DoseCheck(name, chosen_route, None, None, None, INFLIXIMAB_TRIAL_BAND, (NOT_LABELLED,))
+
+
+def check_administered_dose(
+    recorded_mg: object,
+    check: DoseCheck,
+    *,
+    tolerance_pct: Fraction = DEFAULT_CONFIG.dose_tolerance_pct,
+) -> tuple[str, ...]:
+    """The check's flags plus DOSE_DEVIATION when `recorded_mg` is more than `tolerance_pct` % off.
+
+    Deviation is `|recorded - expected| * 100 > tolerance_pct * expected` (strict, exact):
+    exactly 10 % off is not a deviation. No expected dose (NOT_LABELLED) or no recorded dose
+    → nothing to compare, the flags are returned unchanged.
+    Default `config.dose_tolerance_pct = 10`. Source: SPEC R-DOSE (check result).
+
+    >>> c = label_dose("tocilizumab", weight_kg=20, category="sJIA", route="iv")
+    >>> check_administered_dose("264", c), check_administered_dose("264.1", c)
+    ((), ('DOSE_DEVIATION',))
+    """
+    recorded = to_fraction(recorded_mg)
+    if recorded is None or check.expected_mg is None:
+        return check.flags
+    if recorded < 0:
+        raise DerivationError(f"recorded dose must be ≥ 0 mg, got {recorded_mg!r}")
+    if abs(recorded - check.expected_mg) * 100 > tolerance_pct * check.expected_mg:
+        return (*check.flags, DOSE_DEVIATION)
+    return check.flags
+
+
+def tocilizumab_check_exprs(
+    weight_kg: Any,
+    dose_mg: Any,
+    *,
+    category: Any,
+    route: Any,
+    config: ClinicalConfig = DEFAULT_CONFIG,
+) -> dict[str, Any]:
+    """Ibis twin of `label_dose("tocilizumab", ...)` + `check_administered_dose`, per row.
+
+    Arguments are Ibis columns (or Python values, taken as literals): `category` holds sJIA /
+    pJIA / ILAR codes (any case; `systemic` or `sjia` → sJIA, anything else → pJIA), `route`
+    holds iv / sc. Returns expressions to `.mutate(**...)`:
+    `expected_mg` (float64, for display), `weight_band_boundary`, `above_max` and
+    `dose_deviation` (booleans; NULL where an input is NULL). Every threshold is decided on
+    exact int64 units (`units_expr`, R-NUM-1), so the result equals the scalar rule for values
+    with at most 3 decimals on DuckDB, PostgreSQL and Spark.
+    Source: SPEC R-DOSE-TCZ and R-DOSE (check result).
+    """
+    import ibis
+
+    w = units_expr(weight_kg if hasattr(weight_kg, "op") else ibis.literal(weight_kg))
+    d = units_expr(dose_mg if hasattr(dose_mg, "op") else ibis.literal(dose_mg))
+    cat = (category if hasattr(category, "op") else ibis.literal(category)).lower().strip()
+    sc = (route if hasattr(route, "op") else ibis.literal(route)).lower().strip() == "sc"
+    systemic = cat.isin(["sjia", "systemic"])
+    upper = w >= int(TCZ_WEIGHT_CUTOFF_KG * UNITS)
+    sjia = _TCZ_IV_MG_PER_KG["sJIA"]
+    pjia = _TCZ_IV_MG_PER_KG["pJIA"]
+    mg_per_kg = ibis.cases(
+        (systemic & ~upper, sjia[0][0]),
+        (systemic & upper, sjia[1][0]),
+        (~upper, pjia[0][0]),
+        else_=pjia[1][0],
+    )
+    max_units = config.tcz_iv_max_mg * UNITS
+    iv_units = w * mg_per_kg
+    # Multiply by the max's denominator so a fractional max stays an integer comparison.
+    above = (iv_units * max_units.denominator > max_units.numerator) & ~sc
+    if config.tcz_max_policy == "cap":
+        iv_units = above.ifelse(ibis.literal(int(max_units)), iv_units)
+    expected = sc.ifelse(ibis.literal(int(TCZ_SC_MG * UNITS)), iv_units)
+    tol = config.dose_tolerance_pct
+    deviation = (d - expected).abs() * 100 * tol.denominator > expected * tol.numerator
+    low, high = int(TCZ_BOUNDARY_LOW_KG * UNITS), int(TCZ_BOUNDARY_HIGH_KG * UNITS)
+    return {
+        "expected_mg": expected.cast("float64") / UNITS,
+        "weight_band_boundary": (w >= low) & (w < high),
+        "above_max": above,
+        "dose_deviation": deviation,
+    }
