@@ -1,0 +1,327 @@
+"""JADAS (SPEC R-JADAS 1-2) on the §11.2 vectors and our boundary rows: scalar and DuckDB."""
+
+from __future__ import annotations
+
+import csv
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from jiareg.derive.coreset import Global
+from jiareg.derive.exact import to_fraction
+from jiareg.derive.jadas import (
+    CUTOFFS,
+    activity_state,
+    activity_state_expr,
+    crp_points,
+    esr_points,
+    jadas,
+    jadas_course,
+    jadas_course_expr,
+    jadas_from_globals,
+    jadas_globals_expr,
+)
+from jiareg.errors import DerivationError
+
+VECTORS = list(csv.DictReader((Path(__file__).parents[2] / "vectors" / "jadas.csv").open()))
+IDS = [r["id"] for r in VECTORS]
+VERSION = {
+    "JADAS10": "jadas10",
+    "JADAS27": "jadas27",
+    "JADAS71": "jadas71",
+    "cJADAS10": "cjadas10",
+    "JADAS10-CRP": "jadas10",
+}
+SETS = ("consolaro", "trincianti2021")
+
+
+def _na(text: str) -> str | None:
+    return None if text == "NA" else text
+
+
+def _scalar(row: dict[str, str]) -> Any:
+    return jadas_from_globals(
+        Global.parse(row["pga"], row["pga_scale"]),
+        Global.parse(row["parent_global"], row["parent_scale"]),
+        None if row["ajc_count"] == "NA" else int(row["ajc_count"]),
+        joints=int(row["cap"]),  # type: ignore[arg-type]
+        marker=to_fraction(row["marker"]),
+        marker_kind=row["marker_kind"],  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("row", VECTORS, ids=IDS)
+def test_jadas_vectors_scalar(row: dict[str, str]) -> None:
+    result = _scalar(row)
+    expected = _na(row["expected_score"])
+    assert result.score == (None if expected is None else Fraction(expected))
+    assert result.reason == (row["reason"] or None)
+    assert result.likert_rescaled is False
+    for cutoff_set in SETS:
+        state = activity_state(
+            result.score,
+            course=row["course"],  # type: ignore[arg-type]
+            version=VERSION[row["variant"]],  # type: ignore[arg-type]
+            cutoff_set=cutoff_set,  # type: ignore[arg-type]
+        )
+        assert state == _na(row[f"state_{cutoff_set}"]), cutoff_set
+
+
+def _columnar(rows: list[dict[str, str]]) -> Any:
+    """Every vector row through jadas_globals_expr and activity_state_expr on DuckDB."""
+    data = pa.Table.from_pylist(
+        [
+            {
+                "id": r["id"],
+                "pga": None if r["pga"] == "NA" else float(r["pga"]),
+                "pga_scale": r["pga_scale"],
+                "parent": None if r["parent_global"] == "NA" else float(r["parent_global"]),
+                "parent_scale": r["parent_scale"],
+                "ajc": None if r["ajc_count"] == "NA" else int(r["ajc_count"]),
+                "marker": None if r["marker"] == "NA" else float(r["marker"]),
+                "course": r["course"],
+            }
+            for r in rows
+        ],
+        schema=pa.schema(
+            [
+                ("id", pa.string()),
+                ("pga", pa.float64()),
+                ("pga_scale", pa.string()),
+                ("parent", pa.float64()),
+                ("parent_scale", pa.string()),
+                ("ajc", pa.int64()),
+                ("marker", pa.float64()),
+                ("course", pa.string()),
+            ]
+        ),
+    )
+    t = ibis.memtable(data)
+    out = {}
+    for row in rows:
+        score = jadas_globals_expr(
+            t.pga,
+            t.pga_scale,
+            t.parent,
+            t.parent_scale,
+            t.ajc,
+            joints=int(row["cap"]),  # type: ignore[arg-type]
+            marker=t.marker,
+            marker_kind=row["marker_kind"],  # type: ignore[arg-type]
+        )
+        version = VERSION[row["variant"]]
+        states = {
+            f"state_{s}": activity_state_expr(score, t.course, version=version, cutoff_set=s)  # type: ignore[arg-type]
+            for s in SETS
+        }
+        out[row["id"]] = t.filter(t.id == row["id"]).select(score=score, **states).execute().iloc[0]
+    return out
+
+
+def test_jadas_vectors_columnar() -> None:
+    got = _columnar(VECTORS)
+    for row in VECTORS:
+        result = got[row["id"]]
+        expected = _na(row["expected_score"])
+        if expected is None:
+            assert result.score != result.score or result.score is None, row["id"]
+        else:
+            assert result.score == pytest.approx(float(expected), abs=1e-9), row["id"]
+        for s in SETS:
+            value = result[f"state_{s}"]
+            assert (value if isinstance(value, str) else None) == _na(row[f"state_{s}"]), (
+                row["id"],
+                s,
+            )
+
+
+def test_likert_rescale_flag() -> None:
+    result = jadas_from_globals(
+        Global(Fraction(3), "0-3"),
+        Global(Fraction(5)),
+        2,
+        marker=Fraction(20),
+        allow_likert_rescale=True,
+    )
+    assert result.score == 17 and result.likert_rescaled is True and result.reason is None
+
+
+def test_missing_named_and_likert_reason_with_missing() -> None:
+    result = jadas(None, None, None, marker=None)
+    assert result.missing == ("pga", "parent_global", "active_joints", "esr")
+    assert result.reason == "missing_component"
+    crp = jadas(Fraction(1), Fraction(1), 0, marker=None, marker_kind="crp")
+    assert crp.missing == ("crp",)
+    likert = jadas_from_globals(Global(Fraction(1), "0-3"), None, 0, marker=Fraction(20))
+    assert (likert.score, likert.reason, likert.missing) == (
+        None,
+        "global_on_likert_scale",
+        ("parent_global",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pga_0_10": Fraction(11)}, "pga 11 is outside 0-10"),
+        ({"active_joints": -1}, "active_joints -1 is not a whole number"),
+        ({"active_joints": True}, "active_joints True is not a whole number"),
+        ({"joints": 28}, "joint set 28"),
+        ({"marker": Fraction(-1)}, "esr -1 mm/h is negative"),
+        ({"marker_kind": "pct"}, "marker_kind 'pct'"),
+    ],
+)
+def test_bad_inputs(kwargs: dict[str, Any], message: str) -> None:
+    args: dict[str, Any] = {
+        "pga_0_10": Fraction(1),
+        "parent_0_10": Fraction(1),
+        "active_joints": 0,
+        "marker": Fraction(20),
+    }
+    args.update(kwargs)
+    with pytest.raises(DerivationError, match=message):
+        jadas(**args)
+
+
+@pytest.mark.parametrize(
+    ("esr", "points"),
+    [
+        ("0", "0"),
+        ("19.9", "0"),
+        ("20", "0"),
+        ("20.1", "0.01"),
+        ("25", "0.5"),
+        ("119.9", "9.99"),
+        ("120", "10"),
+        ("140", "10"),
+    ],
+)
+def test_esr_points_boundaries(esr: str, points: str) -> None:
+    assert esr_points(Fraction(esr)) == Fraction(points)
+
+
+@pytest.mark.parametrize(
+    ("crp", "points"),
+    [("0", "0"), ("10", "0"), ("10.5", "0.05"), ("35", "2.5"), ("110", "10"), ("200", "10")],
+)
+def test_crp_points_boundaries(crp: str, points: str) -> None:
+    assert crp_points(Fraction(crp)) == Fraction(points)
+
+
+def test_crp_points_configurable() -> None:
+    assert crp_points(Fraction(8), floor_mg_l=Fraction(5), ceiling_mg_l=Fraction(55)) == Fraction(
+        3, 5
+    )
+
+
+@pytest.mark.parametrize(
+    ("score", "course", "state"),
+    [
+        ("0.5", "oligo", "ID"),
+        ("0.51", "oligo", "LDA"),
+        ("3.8", "oligo", "LDA"),
+        ("3.81", "oligo", "MDA"),
+        ("40", "oligo", "MDA"),
+        ("0.7", "poly", "ID"),
+        ("5.1", "poly", "LDA"),
+        ("5.2", "poly", "MDA"),
+    ],
+)
+def test_backstrom_has_three_states(score: str, course: str, state: str) -> None:
+    got = activity_state(
+        Fraction(score), course=course, version="jadas10", cutoff_set="backstrom2019"
+    )  # type: ignore[arg-type]
+    assert got == state
+
+
+def test_cut_offs_for_every_set_and_boundary_scalar_equals_columnar() -> None:
+    """At each cut-off c: c and c + 0.1 classify the same in both forms (<= semantics)."""
+    cases = []
+    for (cutoff_set, version, course), cuts in CUTOFFS.items():
+        for cut in cuts:
+            if cut is not None:
+                for score in (cut - Fraction(1, 10), cut, cut + Fraction(1, 10)):
+                    cases.append((cutoff_set, version, course, score))
+    t = ibis.memtable(
+        pa.table({"score": [float(c[3]) for c in cases], "course": [c[2] for c in cases]})
+    )
+    for i, (cutoff_set, version, course, score) in enumerate(cases):
+        expected = activity_state(score, course=course, version=version, cutoff_set=cutoff_set)
+        row = t.mutate(
+            state=activity_state_expr(t.score, t.course, version=version, cutoff_set=cutoff_set)
+        )
+        assert row.execute().state.iloc[i] == expected, (cutoff_set, version, course, score)
+        c1, c2, c3 = CUTOFFS[(cutoff_set, version, course)]
+        if score in (c1, c2, c3):
+            assert expected == {c1: "ID", c2: "LDA", c3: "MDA"}[score]
+
+
+def test_versions_without_cut_offs_and_systemic_features() -> None:
+    assert (
+        activity_state(Fraction(5), course="poly", version="jadas27", cutoff_set="trincianti2021")
+        is None
+    )
+    assert (
+        activity_state(Fraction(5), course="poly", version="jadas71", cutoff_set="backstrom2019")
+        is None
+    )
+    assert activity_state(Fraction(5), course=None, version="jadas10") is None
+    assert activity_state(None, course="poly", version="jadas10") is None
+    assert (
+        activity_state(
+            Fraction(5), course="poly", version="jadas10", systemic_features_present=True
+        )
+        is None
+    )
+    t = ibis.memtable(
+        pa.table(
+            {
+                "score": [5.0, 5.0, 5.0],
+                "course": ["poly", "poly", None],
+                "systemic": [True, None, False],
+            }
+        )
+    )
+    states = (
+        t.select(
+            s=activity_state_expr(
+                t.score, t.course, version="jadas10", systemic_features_present=t.systemic
+            )
+        )
+        .execute()
+        .s
+    )
+    assert [v if isinstance(v, str) else None for v in states] == [None, "MDA", None]
+
+
+@pytest.mark.parametrize(
+    ("category", "joints_ever", "course"),
+    [
+        ("systemic", None, "poly"),
+        ("oligo_persistent", None, "oligo"),
+        ("oligo_extended", None, "poly"),
+        ("poly_rf_neg", None, "poly"),
+        ("poly_rf_pos", None, "poly"),
+        ("psoriatic", 4, "oligo"),
+        ("psoriatic", 5, "poly"),
+        ("era", None, None),
+        ("undifferentiated", 1, "oligo"),
+        (None, None, None),
+    ],
+)
+def test_course(category: str | None, joints_ever: int | None, course: str | None) -> None:
+    assert jadas_course(category, joints_ever_affected=joints_ever) == course
+    t = ibis.memtable(
+        pa.table({"c": pa.array([category], pa.string()), "j": pa.array([joints_ever], pa.int64())})
+    )
+    got = t.select(k=jadas_course_expr(t.c, t.j)).execute().k.iloc[0]
+    assert (got if isinstance(got, str) else None) == course
+
+
+def test_unknown_category() -> None:
+    with pytest.raises(DerivationError, match="ilar_category 'sjia'"):
+        jadas_course("sjia")
