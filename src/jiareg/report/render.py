@@ -1,0 +1,286 @@
+"""Write report.html (self-contained) and report.pdf (WeasyPrint, same HTML) for a study."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import jinja2
+import weasyprint
+
+from jiareg.report import figures
+from jiareg.report._format import number, percent, plural, timepoint_label
+from jiareg.report.analysis import ReportNumbers, compute
+from jiareg.report.narrative import results_paragraph
+from jiareg.report.tables import core_set_table
+from jiareg.stats.describe import QUANTILE_METHOD
+from jiareg.stats.paired import ZERO_METHOD_TEXT
+
+if TYPE_CHECKING:
+    from jiareg.study.protocol import Protocol
+    from jiareg.study.result import StudyResult
+
+LIKERT_CAVEAT: Final = (
+    "Both global assessments are reported on a 4-point 0–3 scale. Percent changes on such a "
+    "scale are coarse (3→2 = 33 %, 2→1 = 50 %, 1→0 = 100 %; any one-step rise from 1 is a "
+    "100 % worsening), so ACR Pedi responses that rest on them should be read with care "
+    "(SPEC R-CORESET-2.4)."
+)
+STEROID_CATEGORIES: Final = (
+    ("DISCONTINUED", "stopped"),
+    ("REDUCED_GE50", "reduced by 50 % or more"),
+    ("REDUCED_LT50", "reduced by less than 50 %"),
+    ("NO_CHANGE", "unchanged"),
+    ("INCREASED", "increased"),
+)
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("jiareg.report", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def write_report(result: StudyResult, out_dir: Path) -> tuple[Path, Path]:
+    """Write `report.html` and `report.pdf` into `out_dir`; return their paths.
+
+    Both are written to temporary files first and renamed into place, so a failure leaves
+    no half-written report.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = render_html(result)
+    pdf = weasyprint.HTML(string=html, base_url=str(out_dir)).write_pdf()
+    html_path, pdf_path = out_dir / "report.html", out_dir / "report.pdf"
+    _write_atomically(html_path, html.encode("utf-8"))
+    _write_atomically(pdf_path, pdf)
+    return html_path, pdf_path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def render_html(result: StudyResult) -> str:
+    """The whole report as one self-contained HTML string (figures inline as base64 PNG)."""
+    numbers = compute(result)
+    protocol = result.protocol
+    results = result.results
+    tables = result.tables
+    index_drug = str(results.get("index_drug", protocol.eligibility.exposure.drug))
+    context = {
+        "title": results.get("title", protocol.title),
+        "synthetic": bool(results.get("synthetic", False)),
+        "description": protocol.description,
+        "methods": methods(result, numbers),
+        "attrition": tables["attrition"].to_dict("records"),
+        "cohort": cohort_rows(results),
+        "core_set_table": core_set_table(numbers, protocol.globals_scale),
+        "responders": responder_rows(results, numbers),
+        "steroids": steroid_rows(result),
+        "adverse_events": adverse_event_rows(result, numbers),
+        "paragraph": results_paragraph(results, numbers),
+        "figures": {
+            "lines": _data_uri(
+                figures.core_set_lines(
+                    tables["patient_timepoints"], numbers.timepoints, protocol.globals_scale
+                )
+            ),
+            "km": _data_uri(figures.time_to_response_curve(numbers.time_to_response)),
+            "swimmer": _data_uri(
+                figures.swimmer_plot(
+                    tables["patients"],
+                    tables["courses"],
+                    tables["administrations"],
+                    numbers.time_to_response,
+                    index_drug,
+                )
+            ),
+        },
+        "km": numbers.time_to_response.km,
+        "provenance": provenance(results),
+        "css": _ENV.loader.get_source(_ENV, "report.css")[0],  # type: ignore[union-attr]
+    }
+    return _ENV.get_template("report.html.j2").render(**context)
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _window(protocol: Protocol, name: str) -> str:
+    tp = protocol.timepoint(name)
+    if tp.before_administration is not None:
+        where = f"after infusion {tp.before_administration - 1}, up to infusion "
+        where += str(tp.before_administration)
+    elif tp.window is not None:
+        where = f"days {tp.window.from_day} to {tp.window.to_day}"
+    else:
+        where = "any day"
+    pick = {"last": "the last visit", "first": "the first visit", "nearest": "the visit nearest"}
+    chosen = pick[tp.pick] + (f" day {tp.target_day}" if tp.target_day is not None else "")
+    return f"{timepoint_label(name)}: {chosen} in {where}"
+
+
+def methods(result: StudyResult, numbers: ReportNumbers) -> list[str]:
+    """The methods box: every choice that changes a number, stated."""
+    protocol = result.protocol
+    config = protocol.config
+    wilcoxon = sorted({t.method for row in numbers.core_set for t in row.tests.values()})
+    items = [
+        "Timepoints relative to the first "
+        f"{protocol.eligibility.exposure.drug} infusion (day 0): "
+        + "; ".join(_window(protocol, t.name) for t in protocol.timepoints)
+        + ".",
+        f"ACR Pedi missing-data mode: {config.acr_missing_mode}. "
+        f"JADAS cut-off set: {config.jadas_cutoff_set}.",
+        f"Medians and quartiles: {QUANTILE_METHOD}, computed exactly on the collected values.",
+        "Paired tests: two-sided Wilcoxon signed-rank ("
+        + "; ".join(wilcoxon)
+        + "); "
+        + ZERO_METHOD_TEXT
+        + ".",
+        "Proportions: Clopper–Pearson exact 95 % CI. Time to response: Kaplan–Meier, patients "
+        "without a response censored at their last follow-up visit.",
+        "Adverse events: exposure from the first infusion to the last infusion + "
+        f"{config.risk_window_days} days; rate per 100 patient-years with the exact "
+        "(Garwood) Poisson 95 % CI.",
+        "Small numbers are shown as they are (no cell suppression).",
+    ]
+    not_evaluable = result.results.get("endpoints", {}).get("acr_pedi_30", {}).get("not_evaluable")
+    if not_evaluable is not None:
+        items.append(f"Patients not evaluable for ACR Pedi 30: {not_evaluable}.")
+    if protocol.globals_scale == "0-3":
+        items.append(LIKERT_CAVEAT)
+    return items
+
+
+def _range(stat: dict[str, Any]) -> str:
+    return f"{number(stat['median'], 1)} ({number(stat['min'], 1)}–{number(stat['max'], 1)})"
+
+
+def cohort_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """Label/value rows describing the cohort."""
+    n = int(results.get("n", 0))
+    rows = [("Patients", str(n))]
+    if "categories" in results:
+        rows.append(
+            (
+                "ILAR category",
+                ", ".join(
+                    f"{k.replace('_', ' ')} {v}" for k, v in sorted(results["categories"].items())
+                ),
+            )
+        )
+    if "sex" in results:
+        rows.append(("Sex", ", ".join(f"{k} {v}" for k, v in sorted(results["sex"].items()))))
+    for key, label in (
+        ("age_years", "Age at first infusion, years: median (range)"),
+        ("disease_duration_years", "Disease duration, years: median (range)"),
+        ("exposure_months", "Exposure, months: median (range)"),
+    ):
+        if key in results:
+            rows.append((label, _range(results[key])))
+    if "prior_anti_tnf" in results:
+        rows.append(
+            (
+                "Prior anti-TNF (patients)",
+                ", ".join(
+                    f"{k} {v}"
+                    for k, v in sorted(
+                        results["prior_anti_tnf"].items(), key=lambda kv: (-kv[1], kv[0])
+                    )
+                ),
+            )
+        )
+    return rows
+
+
+def responder_rows(results: dict[str, Any], numbers: ReportNumbers) -> list[tuple[str, str]]:
+    """ACR Pedi 30 responders with their exact CIs, and the counts by timepoint."""
+    rows = []
+    for label, prop in (
+        ("ACR Pedi 30 at any visit during follow-up", numbers.acr_pedi_30),
+        ("ACR Pedi 30 before the 3rd infusion", numbers.before_infusion_3),
+    ):
+        if prop is not None and prop.ci is not None:
+            rows.append(
+                (
+                    label,
+                    f"{prop.k}/{prop.n} ({percent(prop.estimate)}; "
+                    f"95 % CI {percent(prop.ci[0])}–{percent(prop.ci[1])})",
+                )
+            )
+    km = numbers.time_to_response.km
+    if km is not None:
+        median = "not reached" if km.median is None else f"{number(km.median)} days"
+        low, high = (number(x) if x is not None else "NE" for x in km.median_ci)
+        rows.append(
+            ("Median time to first ACR Pedi 30 (Kaplan–Meier)", f"{median} (95 % CI {low}–{high})")
+        )
+    for key, label in (("chaq_over_0_5", "CHAQ > 0.5"), ("systemic_features", "Fever or rash")):
+        for tp, count in results.get(key, {}).items():
+            rows.append((f"{label} at {timepoint_label(tp)}", plural(int(count), "patient")))
+    return rows
+
+
+def steroid_rows(result: StudyResult) -> list[tuple[str, str]]:
+    """Baseline steroid users and their dose-change category at the follow-up timepoint."""
+    summary = result.results.get("steroids", {})
+    rows = [
+        (
+            "On systemic corticosteroids at baseline",
+            plural(int(summary.get("baseline_users", 0)), "patient"),
+        )
+    ]
+    frame = result.tables["steroids"]
+    changed = frame[frame["change_category"].notna()]
+    for tp in dict.fromkeys(changed["timepoint"]):
+        at_tp = changed[changed["timepoint"] == tp]["change_category"].value_counts()
+        for code, label in STEROID_CATEGORIES:
+            rows.append((f"At {timepoint_label(tp)}: {label}", str(int(at_tp.get(code, 0)))))
+    return rows
+
+
+def adverse_event_rows(result: StudyResult, numbers: ReportNumbers) -> list[tuple[str, str]]:
+    """Adverse-event count, exposure, rate with CI, and counts by term."""
+    events = result.tables["adverse_events"]
+    rows = [
+        ("Adverse events", str(len(events))),
+        ("Serious adverse events", str(int(events["serious"].fillna(False).astype(bool).sum()))),
+        ("Exposure", f"{number(numbers.patient_years, 2)} patient-years"),
+    ]
+    rate = numbers.adverse_events
+    if rate is not None:
+        rows.append(
+            (
+                "Rate per 100 patient-years (95 % CI)",
+                f"{number(rate.rate_per_100py, 1)} ({number(rate.ci[0], 1)}–"
+                f"{number(rate.ci[1], 1)})",
+            )
+        )
+    for term, count in events["term"].value_counts().sort_index().items():
+        rows.append((f"  {term}", str(int(count))))
+    return rows
+
+
+def provenance(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """Software version, hashes, engine and run date for the footer."""
+    run_date = results.get("run_date") or dt.datetime.now(dt.UTC).date().isoformat()
+    return [
+        ("jiareg", str(results.get("software_version", "unknown"))),
+        ("protocol sha256", str(results.get("protocol_sha256", "unknown"))),
+        ("data sha256", str(results.get("data_sha256", "unknown"))),
+        ("engine", str(results.get("engine", "unknown"))),
+        ("run date", str(run_date)),
+    ]

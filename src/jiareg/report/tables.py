@@ -1,0 +1,55 @@
+"""The report's tables as HTML: the core-set table with great-tables, the others as rows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from great_tables import GT
+
+from jiareg.report._format import median_iqr, number, p_value, timepoint_label, variable_label
+
+if TYPE_CHECKING:
+    from jiareg.report.analysis import ReportNumbers
+
+
+def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
+    """Core set at each timepoint: median [IQR] (n), median paired change and Wilcoxon p."""
+    followups = [t for t in numbers.timepoints if t != numbers.baseline]
+    rows = []
+    for row in numbers.core_set:
+        cells = {"Variable": variable_label(row.variable, globals_scale)}
+        for t in numbers.timepoints:
+            summary = row.summaries[t]
+            cells[t] = median_iqr(summary)
+            cells[f"{t}__n"] = str(summary.n)
+        for t in followups:
+            test = row.tests[t]
+            cells[f"{t}__change"] = number(test.median_difference)
+            cells[f"{t}__p"] = p_value(test.p_value)
+        rows.append(cells)
+    table = GT(pd.DataFrame(rows), id="core-set")
+    labels: dict[str, Any] = {}  # great-tables wants str | BaseText values
+    for t in numbers.timepoints:
+        labels[t] = "median [IQR]"
+        labels[f"{t}__n"] = "n"
+        table = table.tab_spanner(label=timepoint_label(t).capitalize(), columns=[t, f"{t}__n"])
+    for t in followups:
+        labels[f"{t}__change"] = "median change"
+        labels[f"{t}__p"] = "p"
+        table = table.tab_spanner(
+            label=f"{timepoint_label(t).capitalize()} vs {timepoint_label(numbers.baseline)}",
+            columns=[f"{t}__change", f"{t}__p"],
+        )
+    methods = {test.method for row in numbers.core_set for test in row.tests.values()}
+    table = (
+        table.cols_label(cases=labels)
+        .tab_source_note(
+            "IQR: first–third quartile (type 7). Change: median of the paired differences "
+            "(follow-up − baseline). p: two-sided Wilcoxon signed-rank test, "
+            + "; ".join(sorted(methods))
+            + "."
+        )
+        .tab_options(table_font_size="9pt", table_width="100%")
+    )
+    return str(table.as_raw_html())

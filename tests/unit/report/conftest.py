@@ -1,0 +1,215 @@
+"""A hand-made StudyResult shaped like the founding study (9 patients, poster medians).
+
+Numbers are chosen so that the poster's medians hold (active joints 11 -> 4, limited-motion
+joints 4 -> 3, parent global 0.1 -> 0.05, physician global 0.45 -> 0.24, ESR 35 -> 3; CHAQ > 0.5
+in 3 -> 1; fever or rash 1 -> 0; 6 on steroids, 4 reduced by < 50 %; all 9 ACR Pedi 30
+responders, 7 before the 3rd infusion; no adverse events). Contract: jiareg.study.result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from jiareg.study.protocol import load_protocol
+from jiareg.study.result import TABLE_COLUMNS, StudyResult
+
+ROOT = Path(__file__).resolve().parents[3]
+IDS = [f"P{i:02d}" for i in range(1, 10)]
+CORE = {
+    "active_joints": ([11, 20, 4, 30, 6, 15, 2, 8, 12], [4, 10, 1, 12, 2, 6, 0, 3, 5]),
+    "lom_joints": ([4, 8, 2, 10, 3, 6, 1, 4, 5], [3, 6, 2, 8, 3, 4, 1, 3, 4]),
+    "parent_global": (
+        [0.1, 0.2, 0, 0.3, 0.1, 0.5, 0, 0.1, 0.2],
+        [0.05, 0.1, 0, 0.1, 0, 0.2, 0, 0.05, 0.1],
+    ),
+    "phys_global": (
+        [0.45, 0.6, 0.3, 0.9, 0.4, 0.5, 0.2, 0.45, 0.7],
+        [0.24, 0.3, 0.1, 0.5, 0.2, 0.3, 0.1, 0.24, 0.4],
+    ),
+    "esr": ([35, 60, 20, 80, 30, 50, 15, 35, 40], [3, 5, 2, 10, 3, 4, 2, 3, 6]),
+    "chaq": (
+        [0.75, 1.5, 0.25, 2.0, 0.5, 0.375, 0.125, 0.375, 0.5],
+        [0.5, 0.875, 0.125, 0.5, 0.25, 0.25, 0, 0.25, 0.375],
+    ),
+    "systemic": ([1, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0]),
+}
+EXPOSURE_DAYS = [98, 266, 182, 126, 210, 154, 98, 238, 168]
+FIRST_RESPONSE_DAY = [14, 14, 14, 14, 14, 14, 14, 30, 60]
+
+
+def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS[name]))
+
+
+def build_tables() -> dict[str, pd.DataFrame]:
+    patients, timepoints, responses, courses, admins, steroids = [], [], [], [], [], []
+    for i, pid in enumerate(IDS):
+        index = dt.date(2009, 3, 2) + dt.timedelta(days=37 * i)
+        last = index + dt.timedelta(days=EXPOSURE_DAYS[i])
+        n_adm = EXPOSURE_DAYS[i] // 14 + 1
+        patients.append(
+            {
+                "patient_id": pid,
+                "site": "demo",
+                "sex": "M" if i in (2, 6) else "F",
+                "ilar_category": "poly_rf_neg" if i in (3, 7) else "systemic",
+                "index_date": index,
+                "last_administration_date": last,
+                "age_years": 6.0 + i,
+                "disease_duration_years": 2.0 + i,
+                "exposure_months": EXPOSURE_DAYS[i] / (365.25 / 12),
+                "n_administrations": n_adm,
+            }
+        )
+        for tp, day, col in (("baseline", -3, 0), ("month_1", 30, 1)):
+            for variable, values in CORE.items():
+                timepoints.append(
+                    {
+                        "patient_id": pid,
+                        "timepoint": tp,
+                        "visit_date": index + dt.timedelta(days=day),
+                        "day": day,
+                        "variable": variable,
+                        "value": float(values[col][i]),
+                    }
+                )
+        for day in (14, 30, 60, 90):
+            if day > EXPOSURE_DAYS[i]:
+                break
+            hit = day >= FIRST_RESPONSE_DAY[i]
+            responses.append(
+                {
+                    "patient_id": pid,
+                    "visit_date": index + dt.timedelta(days=day),
+                    "day": day,
+                    "administration_number": day // 14 + 1,
+                    "acr_pedi_level": 50 if hit else 0,
+                    "acr_pedi_30": "RESPONDER" if hit else "NONRESPONDER",
+                    "acr_pedi_30_sjia": "RESPONDER" if hit else "NONRESPONDER",
+                }
+            )
+        start = index - dt.timedelta(days=900)
+        prior = (
+            ["etanercept"] + (["adalimumab"] if i < 7 else []) + (["infliximab"] if i < 2 else [])
+        )
+        for drug in prior:
+            stop = start + dt.timedelta(days=240)
+            courses.append(
+                {
+                    "patient_id": pid,
+                    "drug": drug,
+                    "route": "iv" if drug == "infliximab" else "sc",
+                    "start_date": start,
+                    "stop_date": stop,
+                    "stop_reason": "secondary_failure" if i % 2 else "primary_failure",
+                }
+            )
+            start = stop + dt.timedelta(days=30)
+        courses.append(
+            {
+                "patient_id": pid,
+                "drug": "tocilizumab",
+                "route": "iv",
+                "start_date": index,
+                "stop_date": None,
+                "stop_reason": None,
+            }
+        )
+        for n in range(n_adm):
+            weight = 20.0 + 3 * i
+            admins.append(
+                {
+                    "patient_id": pid,
+                    "drug": "tocilizumab",
+                    "date": index + dt.timedelta(days=14 * n),
+                    "day": 14 * n,
+                    "administration_number": n + 1,
+                    "dose_mg": weight * (12 if weight < 30 else 8),
+                    "weight_kg": weight,
+                }
+            )
+        if i < 6:
+            base = 10.0 + i
+            follow = base if i >= 4 else base * 0.75
+            category = "NO_CHANGE" if i >= 4 else "REDUCED_LT50"
+            for tp, dose, cat in (("baseline", base, None), ("month_1", follow, category)):
+                steroids.append(
+                    {
+                        "patient_id": pid,
+                        "timepoint": tp,
+                        "visit_date": index,
+                        "peq_mg_day": dose,
+                        "peq_mg_kg_day": dose / 25,
+                        "change_category": cat,
+                    }
+                )
+    attrition = [
+        {"step": "Patients in the registry", "rule": "all", "n_remaining": 12, "n_excluded": 0},
+        {"step": "ILAR category", "rule": "ilar_categories", "n_remaining": 11, "n_excluded": 1},
+        {"step": "Failed an anti-TNF", "rule": "prior_failure", "n_remaining": 10, "n_excluded": 1},
+        {"step": "Received IV tocilizumab", "rule": "exposure", "n_remaining": 9, "n_excluded": 1},
+        {"step": "Baseline visit", "rule": "require_baseline", "n_remaining": 9, "n_excluded": 0},
+    ]
+    return {
+        "patients": _frame("patients", patients),
+        "patient_timepoints": _frame("patient_timepoints", timepoints),
+        "responses": _frame("responses", responses),
+        "courses": _frame("courses", courses),
+        "administrations": _frame("administrations", admins),
+        "steroids": _frame("steroids", steroids),
+        "adverse_events": _frame("adverse_events", []),
+        "attrition": _frame("attrition", attrition),
+    }
+
+
+def build_results() -> dict[str, Any]:
+    core: dict[str, dict[str, dict[str, float]]] = {"baseline": {}, "month_1": {}}
+    return {
+        "title": "Tocilizumab in JIA after inadequate response to anti-TNF therapy",
+        "synthetic": True,
+        "engine": "duckdb",
+        "index_drug": "tocilizumab",
+        "n": 9,
+        "categories": {"systemic": 7, "poly_rf_neg": 2},
+        "sex": {"F": 7, "M": 2},
+        "age_years": {"median": 10.0, "min": 6.0, "max": 14.0},
+        "disease_duration_years": {"median": 6.0, "min": 2.0, "max": 10.0},
+        "exposure_months": {"median": 5.5, "min": 3.2, "max": 8.7},
+        "prior_anti_tnf": {"etanercept": 9, "adalimumab": 7, "infliximab": 2},
+        "core_set": core,
+        "chaq_over_0_5": {"baseline": 3, "month_1": 1},
+        "systemic_features": {"baseline": 1, "month_1": 0},
+        "acr_pedi_30": {"responders": 9, "n": 9, "ci95": [0.6637, 1.0]},
+        "responders_before_infusion_3": 7,
+        "steroids": {"baseline_users": 6, "reduced": 4, "reduced_by_half_or_more": 0, "stopped": 0},
+        "adverse_events": 0,
+        "endpoints": {"acr_pedi_30": {"not_evaluable": 0}},
+        "software_version": "0.1.0",
+        "protocol_sha256": "a" * 64,
+        "data_sha256": "b" * 64,
+        "run_date": "2026-11-29",
+    }
+
+
+@pytest.fixture
+def study_result() -> StudyResult:
+    protocol = load_protocol(ROOT / "protocols" / "tocilizumab-after-anti-tnf.yaml")
+    return StudyResult(results=build_results(), tables=build_tables(), protocol=protocol)
+
+
+@pytest.fixture
+def make_result(study_result: StudyResult) -> Any:
+    """Build a variant: `make_result(results={...overrides}, tables={...overrides})`."""
+
+    def make(**changes: dict[str, Any]) -> StudyResult:
+        results = {**study_result.results, **changes.get("results", {})}
+        tables = {**study_result.tables, **changes.get("tables", {})}
+        return replace(study_result, results=results, tables=tables)
+
+    return make
