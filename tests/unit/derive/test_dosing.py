@@ -1,0 +1,257 @@
+"""R-DOSE: SPEC §11.4 vectors and jiareg boundary rows, scalar and columnar (DuckDB)."""
+
+from __future__ import annotations
+
+import csv
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jiareg.derive.config import ClinicalConfig
+from jiareg.derive.dosing import (
+    DOSE_DEVIATION,
+    NOT_LABELLED,
+    DoseCheck,
+    check_administered_dose,
+    dose_indication,
+    label_dose,
+    tocilizumab_check_exprs,
+)
+from jiareg.derive.exact import to_fraction
+from jiareg.derive.systemic import ILAR_CATEGORIES
+from jiareg.errors import DerivationError
+
+VECTORS = Path(__file__).parents[2] / "vectors" / "dosing.csv"
+
+
+def dosing_vectors() -> list[dict[str, str]]:
+    """Rows of tests/vectors/dosing.csv (SPEC §11.4 and jiareg boundary rows)."""
+    with VECTORS.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+ROWS = dosing_vectors()
+TCZ_ROWS = [r for r in ROWS if r["drug"] == "tocilizumab"]
+
+
+def _config(row: dict[str, str]) -> ClinicalConfig:
+    return ClinicalConfig(tcz_max_policy=row["tcz_max_policy"] or "flag")
+
+
+def _expected_flags(row: dict[str, str]) -> tuple[str, ...]:
+    return tuple(f for f in row["flags"].split(";") if f)
+
+
+def _interval_days(row: dict[str, str]) -> int | None:
+    return None if row["interval_weeks"] == "NA" else int(row["interval_weeks"]) * 7
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
+def test_label_dose_vectors(row: dict[str, str]) -> None:
+    check = label_dose(
+        row["drug"],
+        weight_kg=row["weight_kg"],
+        category=row["category"],
+        route=row["route"],
+        config=_config(row),
+    )
+    assert check.expected_mg == to_fraction(row["expected_mg"])
+    assert check.interval_days == _interval_days(row)
+    assert check.flags == _expected_flags(row)
+    assert check.route == row["route"].lower()
+    assert check.drug == row["drug"]
+
+
+@pytest.fixture(scope="module")
+def duckdb_con() -> Any:
+    return ibis.duckdb.connect()
+
+
+def _columnar(con: Any, rows: list[dict[str, Any]], config: ClinicalConfig) -> list[dict[str, Any]]:
+    """Run tocilizumab_check_exprs over `rows` (weight, dose, category, route) on DuckDB."""
+    table = ibis.memtable(
+        pa.table(
+            {
+                "i": pa.array(range(len(rows)), pa.int64()),
+                "weight_kg": pa.array([r["weight"] for r in rows], pa.float64()),
+                "dose_mg": pa.array([r["dose"] for r in rows], pa.float64()),
+                "category": pa.array([r["category"] for r in rows], pa.string()),
+                "route": pa.array([r["route"] for r in rows], pa.string()),
+            }
+        )
+    )
+    exprs = tocilizumab_check_exprs(
+        table.weight_kg, table.dose_mg, category=table.category, route=table.route, config=config
+    )
+    out = con.to_pyarrow(table.mutate(**exprs).order_by("i"))
+    return out.to_pylist()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("row", TCZ_ROWS, ids=[r["id"] for r in TCZ_ROWS])
+def test_tocilizumab_vectors_columnar(row: dict[str, str], duckdb_con: Any) -> None:
+    expected = Fraction(row["expected_mg"])
+    [got] = _columnar(
+        duckdb_con,
+        [
+            {
+                "weight": float(row["weight_kg"]),
+                "dose": float(expected),
+                "category": row["category"],
+                "route": row["route"],
+            }
+        ],
+        _config(row),
+    )
+    assert got["expected_mg"] == pytest.approx(float(expected), abs=1e-9)
+    flags = _expected_flags(row)
+    assert got["weight_band_boundary"] is ("WEIGHT_BAND_BOUNDARY" in flags)
+    assert got["above_max"] is ("ABOVE_MAX" in flags)
+    assert got["dose_deviation"] is False
+
+
+# sJIA IV 20 kg: expected 240 mg; tolerance 10 % = 24 mg either side, strict.
+DEVIATIONS = [
+    ("264", False),
+    ("264.001", True),
+    ("216", False),
+    ("215.999", True),
+    ("240", False),
+    ("0", True),
+]
+
+
+@pytest.mark.parametrize(("recorded", "deviates"), DEVIATIONS, ids=[d[0] for d in DEVIATIONS])
+def test_dose_deviation_boundary(recorded: str, deviates: bool, duckdb_con: Any) -> None:
+    check = label_dose("tocilizumab", weight_kg=20, category="sJIA", route="iv")
+    flags = check_administered_dose(recorded, check)
+    assert (DOSE_DEVIATION in flags) is deviates
+    [got] = _columnar(
+        duckdb_con,
+        [{"weight": 20.0, "dose": float(recorded), "category": "sJIA", "route": "iv"}],
+        ClinicalConfig(),
+    )
+    assert got["dose_deviation"] is deviates
+
+
+def test_dose_deviation_tolerance_option() -> None:
+    check = label_dose("etanercept", weight_kg=40, category="JIA")  # 32 mg
+    assert check_administered_dose("35", check) == ()
+    assert check_administered_dose("35", check, tolerance_pct=Fraction(5)) == (DOSE_DEVIATION,)
+
+
+def test_not_labelled_and_missing_doses_are_not_checked() -> None:
+    check = label_dose("infliximab", weight_kg=30, category="JIA")
+    assert check.expected_mg is None and check.flags == (NOT_LABELLED,)
+    assert check_administered_dose("180", check) == (NOT_LABELLED,)
+    labelled = label_dose("adalimumab", weight_kg=30, category="pJIA")
+    assert check_administered_dose(None, labelled) == ()
+
+
+def test_dose_check_is_frozen() -> None:
+    check = label_dose("adalimumab", weight_kg=20, category="pJIA")
+    assert isinstance(check, DoseCheck)
+    with pytest.raises(AttributeError):
+        check.expected_mg = Fraction(1)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("code", ILAR_CATEGORIES)
+def test_every_ilar_code_maps_to_an_indication(code: str) -> None:
+    expected = "sJIA" if code == "SYSTEMIC" else "pJIA"
+    assert dose_indication(code) == expected
+    assert dose_indication(code.lower()) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"drug": "rituximab", "category": "pJIA"}, "unknown drug 'rituximab'; expected one of"),
+        ({"drug": "tocilizumab", "category": "JIA"}, "depends on the indication"),
+        ({"drug": "tocilizumab", "category": "adult"}, "unknown category 'adult'"),
+        ({"drug": "etanercept", "category": "JIA", "route": "iv"}, "route 'iv' is not labelled"),
+        ({"drug": "tocilizumab", "category": "sJIA", "weight_kg": 0}, "positive number of kg"),
+        ({"drug": "tocilizumab", "category": "sJIA", "weight_kg": None}, "positive number"),
+    ],
+)
+def test_bad_inputs_say_what_is_accepted(kwargs: dict[str, Any], message: str) -> None:
+    args = {"weight_kg": 20, **kwargs}
+    drug = args.pop("drug")
+    with pytest.raises(DerivationError, match=message):
+        label_dose(drug, **args)
+
+
+# --- hypothesis ----------------------------------------------------------------------------
+
+weights = st.integers(min_value=1_000, max_value=150_000).map(lambda n: Fraction(n, 1000))
+categories = st.sampled_from(["sJIA", "pJIA", "systemic", "oligo_extended", "POLY_RF_NEG", "era"])
+routes = st.sampled_from(["iv", "sc"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            weights,
+            st.integers(min_value=0, max_value=1_500_000).map(lambda n: Fraction(n, 1000)),
+            categories,
+            routes,
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    policy=st.sampled_from(["flag", "cap"]),
+    tolerance=st.sampled_from([Fraction(10), Fraction(5), Fraction(25, 2)]),
+)
+def test_scalar_equals_columnar(
+    rows: list[tuple[Fraction, Fraction, str, str]],
+    policy: str,
+    tolerance: Fraction,
+    duckdb_con: Any,
+) -> None:
+    config = ClinicalConfig(tcz_max_policy=policy, dose_tolerance_pct=tolerance)
+    got = _columnar(
+        duckdb_con,
+        [{"weight": float(w), "dose": float(d), "category": c, "route": r} for w, d, c, r in rows],
+        config,
+    )
+    for (w, d, c, r), col in zip(rows, got, strict=True):
+        check = label_dose("tocilizumab", weight_kg=w, category=c, route=r, config=config)
+        flags = check_administered_dose(d, check, tolerance_pct=tolerance)
+        assert check.expected_mg is not None
+        assert col["expected_mg"] == pytest.approx(float(check.expected_mg), abs=1e-9)
+        assert col["weight_band_boundary"] is ("WEIGHT_BAND_BOUNDARY" in flags)
+        assert col["above_max"] is ("ABOVE_MAX" in flags)
+        assert col["dose_deviation"] is (DOSE_DEVIATION in flags)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=weights, b=weights, indication=st.sampled_from(["sJIA", "pJIA"]))
+def test_tocilizumab_iv_is_piecewise_linear_with_one_jump_at_30(
+    a: Fraction, b: Fraction, indication: str
+) -> None:
+    """expected/weight is one constant below 30 kg and another from 30 kg: one jump only."""
+
+    def per_kg(w: Fraction) -> Fraction:
+        mg = label_dose("tocilizumab", weight_kg=w, category=indication, route="iv").expected_mg
+        assert mg is not None
+        return mg / w
+
+    same_side = (a < 30) == (b < 30)
+    assert (per_kg(a) == per_kg(b)) is same_side
+    assert per_kg(Fraction(30)) == 8
+    assert per_kg(Fraction(29999, 1000)) == (12 if indication == "sJIA" else 10)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=weights, b=weights)
+def test_etanercept_never_exceeds_50_and_is_monotone(a: Fraction, b: Fraction) -> None:
+    low, high = sorted((a, b))
+    dose_low = label_dose("etanercept", weight_kg=low, category="JIA").expected_mg
+    dose_high = label_dose("etanercept", weight_kg=high, category="JIA").expected_mg
+    assert dose_low is not None and dose_high is not None
+    assert dose_low <= dose_high <= 50
