@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from jiareg.derive.config import ClinicalConfig
+from jiareg.derive.tnf_failure import ANTI_TNF_AGENTS, STOP_REASON_CODES
 from jiareg.errors import ProtocolError
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "Eligibility",
     "Endpoint",
     "Exposure",
-    "InactiveDiseaseEndpoint",
     "PriorFailure",
     "Protocol",
     "SteroidChangeEndpoint",
@@ -58,8 +58,8 @@ ILAR_CATEGORIES = (
 )
 """Template `ilar_category` codes (INTERFACE.md, SPEC R-SJIA-1)."""
 
-ANTI_TNF = ("adalimumab", "certolizumab", "etanercept", "golimumab", "infliximab")
-"""Drugs of the `anti_tnf` class a protocol may name in `prior_failure.drug_class`."""
+ANTI_TNF: tuple[str, ...] = tuple(sorted(ANTI_TNF_AGENTS))
+"""Drugs of the `anti_tnf` class (`jiareg.derive.tnf_failure.ANTI_TNF_AGENTS`)."""
 
 DRUGS = (
     *ANTI_TNF,
@@ -83,9 +83,7 @@ DRUG_CLASSES: dict[str, tuple[str, ...]] = {"anti_tnf": ANTI_TNF}
 CORE_SET = ("active_joints", "lom_joints", "phys_global", "parent_global", "chaq", "esr")
 """The six JIA core-set variables (SPEC R-CORESET-1), by their template column names."""
 
-StopReason = Literal[
-    "primary_failure", "secondary_failure", "intolerance", "adverse_event", "remission", "other"
-]
+FailureReason = Literal["primary_failure", "secondary_failure", "intolerance", "other"]
 Scale = Literal["0-10", "0-3", "0-100"]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 
@@ -111,11 +109,15 @@ class Exposure(_Model):
 
 class PriorFailure(_Model):
     """Eligibility: at least one course of these drugs, started before the index date, stopped
-    for one of these reasons (SPEC R-TNF-FAIL: refractory = primary or secondary failure)."""
+    for one of these reasons (SPEC R-TNF-FAIL: refractory = primary or secondary failure).
+
+    Reasons are the R-TNF-FAIL codes in lower case; `intolerance` covers the template's
+    `intolerance` and `adverse_event` stop reasons, `other` covers `remission` and `other`.
+    """
 
     drug_class: Literal["anti_tnf"] | None = None
     drugs: tuple[str, ...] = ()
-    stop_reasons: tuple[StopReason, ...] = ("primary_failure", "secondary_failure")
+    stop_reasons: tuple[FailureReason, ...] = ("primary_failure", "secondary_failure")
 
     @field_validator("drugs")
     @classmethod
@@ -136,6 +138,12 @@ class PriorFailure(_Model):
     def drug_list(self) -> tuple[str, ...]:
         """The drugs whose failure qualifies, class expanded."""
         return DRUG_CLASSES[self.drug_class] if self.drug_class else self.drugs
+
+    @property
+    def template_stop_reasons(self) -> tuple[str, ...]:
+        """The template `stop_reason` values that map to the chosen reason codes."""
+        codes = {reason.upper() for reason in self.stop_reasons}
+        return tuple(value for value, code in STOP_REASON_CODES.items() if code in codes)
 
 
 class Eligibility(_Model):
@@ -267,13 +275,6 @@ class AdverseEventsEndpoint(_EndpointBase):
     kind: Literal["adverse_events"]
 
 
-class InactiveDiseaseEndpoint(_EndpointBase):
-    """Clinical inactive disease (R-CID, `config.cid_criteria`) at each timepoint."""
-
-    kind: Literal["inactive_disease"]
-    at: tuple[Name, ...]
-
-
 Endpoint = Annotated[
     CoreSetEndpoint
     | AcrPediEndpoint
@@ -281,8 +282,7 @@ Endpoint = Annotated[
     | SystemicFeaturesEndpoint
     | ChaqOverEndpoint
     | SteroidChangeEndpoint
-    | AdverseEventsEndpoint
-    | InactiveDiseaseEndpoint,
+    | AdverseEventsEndpoint,
     Field(discriminator="kind"),
 ]
 
@@ -411,7 +411,6 @@ _ENDPOINT_KINDS = frozenset(
         "chaq_over",
         "steroid_change",
         "adverse_events",
-        "inactive_disease",
     }
 )
 

@@ -76,6 +76,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "outcome",
     ),
     "attrition": ("step", "rule", "n_remaining", "n_excluded"),
+    "time_to_response": ("patient_id", "level", "event", "day", "administration_number"),
 }
 """Column order of every frame in `StudyResult.tables` (documented in `StudyResult`)."""
 
@@ -128,6 +129,10 @@ class StudyResult:
       patient_id, onset_date, day, term, grade, serious, related_drug, outcome.
     - `attrition`: the CONSORT-style flow, one row per eligibility step in protocol order.
       step (human-readable), rule (machine id), n_remaining, n_excluded.
+    - `time_to_response`: one row per patient with a follow-up visit and per time-to-response
+      endpoint. patient_id, level (ACR Pedi level), event (True when the level was met),
+      day and administration_number of the first visit meeting it (of the last follow-up
+      visit when censored).
     """
 
     results: dict[str, Any]

@@ -1,0 +1,185 @@
+"""Run a study: the only module of `study/` that executes Ibis expressions.
+
+The plan (cohort, timepoints, endpoints) is pure Ibis up to one row per patient, timepoint or
+follow-up visit; those small tables are collected through Arrow and summarised in Python with
+exact statistics (`jiareg.stats`), never engine medians (Spark's are approximate).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from jiareg import __version__
+from jiareg.errors import StudyError
+from jiareg.study.backends import Engine, open_registry
+from jiareg.study.cohort import eligibility_steps
+from jiareg.study.endpoints import responses, steroid_changes, steroid_doses
+from jiareg.study.protocol import (
+    Protocol,
+    SteroidChangeEndpoint,
+    load_protocol,
+    protocol_sha256,
+)
+from jiareg.study.result import TABLE_COLUMNS, StudyResult
+from jiareg.study.summarise import data_sha256, summarise
+from jiareg.study.timepoints import (
+    exposure_administrations,
+    follow_up_visits,
+    index_dates,
+    timepoint_visits,
+    visits_with_day,
+)
+
+__all__ = ["Progress", "run_study", "write_results"]
+
+Progress = Callable[[str], None]
+"""Called with a short description as each step of a run starts."""
+
+RESULTS_NAME = "results.json"
+
+
+def _collect(expr: Any, sort: list[str]) -> pd.DataFrame:
+    frame = expr.to_pyarrow().to_pandas()
+    return frame.sort_values(sort, kind="stable").reset_index(drop=True) if len(frame) else frame
+
+
+def run_study(
+    protocol_path: Path | str,
+    db_url: str | None = None,
+    engine: Engine = "duckdb",
+    out_dir: Path | str | None = None,
+    *,
+    tables: Mapping[str, pa.Table] | None = None,
+    snapshot_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> StudyResult:
+    """Run the protocol at `protocol_path` on a registry and return its `StudyResult`.
+
+    The registry is `db_url` (SQLite or PostgreSQL URL), or Arrow `tables`, or a Parquet
+    `snapshot_dir` (see `jiareg.study.backends.open_registry`). With `out_dir`, results.json is
+    written there (the report is written by `jiareg.report.render.write_report`). Raises
+    `StudyError` when no patient is eligible, naming the step that excluded the last ones.
+    """
+    step = progress or (lambda _message: None)
+    protocol = load_protocol(protocol_path)
+    step("opening the registry")
+    con = open_registry(db_url, engine=engine, tables=tables, snapshot_dir=snapshot_dir)
+    names = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
+    registry = {name: con.table(name) for name in names}
+
+    exposure = exposure_administrations(registry["administrations"], protocol)
+    index = index_dates(exposure)
+    dated = visits_with_day(registry["visits"], index)
+    baseline = timepoint_visits(dated, exposure, index, protocol.timepoint(protocol.baseline))
+
+    step("selecting the cohort")
+    steps = eligibility_steps(registry, index, baseline, protocol)
+    attrition = _attrition(steps)
+    cohort = steps[-1].patients
+    if attrition["n_remaining"].iloc[-1] == 0:
+        raise StudyError(_empty_cohort_message(protocol, attrition))
+
+    step("deriving timepoints and endpoints")
+    collected = _collect_frames(registry, cohort, exposure, index, dated, baseline, protocol)
+
+    step("computing statistics")
+    results, tables = summarise(protocol, collected, attrition)
+    results["software_version"] = __version__
+    results["protocol_sha256"] = protocol_sha256(protocol_path)
+    results["data_sha256"] = data_sha256(tables)
+    results["engine"] = engine
+    result = StudyResult(results=results, tables=tables, protocol=protocol)
+    if out_dir is not None:
+        write_results(result, Path(out_dir))
+    return result
+
+
+def write_results(result: StudyResult, out_dir: Path) -> Path:
+    """Write `out_dir/results.json` (sorted keys, 2-space indent); returns its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / RESULTS_NAME
+    text = json.dumps(result.results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)  # never a half-written results.json
+    return path
+
+
+def _attrition(steps: list[Any]) -> pd.DataFrame:
+    rows = []
+    previous = None
+    for item in steps:
+        remaining = int(item.patients.count().execute())
+        excluded = 0 if previous is None else previous - remaining
+        rows.append(
+            {"step": item.step, "rule": item.rule, "n_remaining": remaining, "n_excluded": excluded}
+        )
+        previous = remaining
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS["attrition"]))
+
+
+def _empty_cohort_message(protocol: Protocol, attrition: pd.DataFrame) -> str:
+    last = attrition[attrition["n_remaining"] > 0].iloc[-1:]
+    empty = attrition[attrition["n_remaining"] == 0].iloc[0]
+    before = int(last["n_remaining"].iloc[0]) if len(last) else 0
+    return (
+        f"the cohort of {protocol.title!r} is empty: {before} patient(s) remained before the "
+        f"step {empty['step']!r} ({empty['rule']}), which excluded them all"
+    )
+
+
+def _collect_frames(
+    registry: dict[str, Any],
+    cohort: Any,
+    exposure: Any,
+    index: Any,
+    dated: Any,
+    baseline: Any,
+    protocol: Protocol,
+) -> dict[str, pd.DataFrame]:
+    """Execute the per-patient tables of the cohort and return them as sorted DataFrames."""
+    patients = registry["patients"].semi_join(cohort, "patient_id")
+    patients = patients.join(index, patients.patient_id == index.patient_id).select(
+        *registry["patients"].columns, "index_date", "last_date", "n_administrations"
+    )
+    in_cohort = dated.semi_join(cohort, "patient_id")
+    chosen = [
+        timepoint_visits(in_cohort, exposure, index, timepoint) for timepoint in protocol.timepoints
+    ]
+    at_timepoints = chosen[0].union(*chosen[1:]) if len(chosen) > 1 else chosen[0]
+    follow_up = follow_up_visits(in_cohort, protocol)
+    scored = responses(follow_up, baseline.semi_join(cohort, "patient_id"), exposure, protocol)
+    doses = steroid_doses(at_timepoints, registry["steroids"], protocol)
+    given = exposure.semi_join(cohort, "patient_id")
+    given = given.join(index, given.patient_id == index.patient_id).select(
+        *exposure.columns, day=given.date.delta(index.index_date, unit="day").cast("int64")
+    )
+    events = registry["adverse_events"].semi_join(cohort, "patient_id")
+    events = events.join(index, events.patient_id == index.patient_id)
+    events = events.filter(events.onset_date >= events.index_date).select(
+        *registry["adverse_events"].columns,
+        day=events.onset_date.delta(events.index_date, unit="day").cast("int64"),
+    )
+    frames = {
+        "patients": _collect(patients, ["patient_id"]),
+        "visits": _collect(at_timepoints, ["patient_id", "day"]),
+        "responses": _collect(scored, ["patient_id", "visit_date"]),
+        "steroid_doses": _collect(doses, ["patient_id", "visit_date", "timepoint"]),
+        "courses": _collect(
+            registry["treatments"].semi_join(cohort, "patient_id"),
+            ["patient_id", "start_date", "drug"],
+        ),
+        "administrations": _collect(given, ["patient_id", "date"]),
+        "adverse_events": _collect(events, ["patient_id", "onset_date", "term"]),
+    }
+    for endpoint in protocol.endpoints:
+        if isinstance(endpoint, SteroidChangeEndpoint):
+            change = steroid_changes(doses, protocol.baseline, endpoint.at, protocol)
+            frames[f"steroid_change:{endpoint.id}"] = _collect(change, ["patient_id"])
+    return frames
