@@ -1,0 +1,262 @@
+"""Inactive disease and remission (SPEC R-CID): criteria, boundaries, scalar == DuckDB."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jiareg.derive.coreset import Global
+from jiareg.derive.inactive import (
+    CidVisit,
+    cid_criteria,
+    inactive_disease,
+    inactive_disease_expr,
+    inactive_disease_visits_expr,
+    remission_status,
+)
+from jiareg.errors import DerivationError
+
+INACTIVE: dict[str, Any] = {
+    "active_joints": 0,
+    "fever": False,
+    "rash": False,
+    "serositis": False,
+    "hepatosplenomegaly": False,
+    "lymphadenopathy": False,
+    "uveitis_active": False,
+    "esr": Fraction(10),
+    "crp": Fraction(2),
+    "phys_global": Global(Fraction(0)),
+    "morning_stiffness_min": Fraction(0),
+}
+
+
+def _cid(criteria: str = "acr2011", **changes: Any) -> bool | None:
+    return inactive_disease(**{**INACTIVE, **changes}, criteria=criteria)
+
+
+@pytest.mark.parametrize("criteria", ["wallace2004", "acr2011"])
+def test_all_criteria_met(criteria: str) -> None:
+    assert _cid(criteria) is True
+
+
+@pytest.mark.parametrize("criteria", ["wallace2004", "acr2011"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"active_joints": 1},
+        {"fever": True},
+        {"rash": True},
+        {"serositis": True},
+        {"hepatosplenomegaly": True},
+        {"lymphadenopathy": True},
+        {"uveitis_active": True},
+        {"phys_global": Global(Fraction("0.5"))},
+        {"phys_global": Global(Fraction(1), "0-3")},
+        {"esr": Fraction("20.1")},
+        {"crp": Fraction("10.1")},
+    ],
+    ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_each_failing_criterion(criteria: str, change: dict[str, Any]) -> None:
+    if criteria == "acr2011" and ("esr" in change or "crp" in change):
+        assert _cid(criteria, **change, marker_elevation_attributed_to_jia=True) is False
+        assert _cid(criteria, **change, marker_elevation_attributed_to_jia=False) is True
+        assert _cid(criteria, **change) is None
+    else:
+        assert _cid(criteria, **change) is False
+
+
+def test_boundaries_are_inclusive() -> None:
+    assert _cid(esr=Fraction(20), crp=Fraction(10), morning_stiffness_min=Fraction(15)) is True
+    assert _cid(morning_stiffness_min=Fraction("15.5")) is False
+    assert _cid("wallace2004", morning_stiffness_min=Fraction(90)) is True
+    assert _cid(phys_global=Global(Fraction(0), "0-3")) is True
+    assert _cid(phys_global=Global(Fraction(0), "0-100")) is True
+
+
+def test_marker_options() -> None:
+    assert _cid(esr=Fraction(25), crp=None, esr_normal_max_mm_h=Fraction(25)) is True
+    assert _cid(crp=Fraction(5), esr=None, crp_normal_max_mg_l=Fraction(4)) is None
+    assert _cid("wallace2004", crp=Fraction(5), esr=None, crp_normal_max_mg_l=Fraction(4)) is False
+
+
+def test_unknowns_are_none_unless_a_criterion_fails() -> None:
+    assert _cid(fever=None) is None
+    assert _cid(esr=None, crp=None) is None
+    assert _cid(esr=None) is True  # CRP tested and normal
+    assert _cid(phys_global=None) is None
+    assert _cid(morning_stiffness_min=None) is None
+    assert _cid("wallace2004", morning_stiffness_min=None) is True
+    assert _cid(fever=None, active_joints=2) is False
+    detail = cid_criteria(**{**INACTIVE, "uveitis_active": None})
+    assert detail["no_active_uveitis"] is None and detail["no_active_joints"] is True
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(DerivationError, match="active_joints -1 is negative"):
+        _cid(active_joints=-1)
+    with pytest.raises(DerivationError, match="cid_criteria 'acr2020'"):
+        _cid("acr2020")
+
+
+_flag = st.sampled_from([True, False, None])
+_visit = st.fixed_dictionaries(
+    {
+        "active_joints": st.sampled_from([0, 1, None]),
+        "fever": _flag,
+        "rash": _flag,
+        "serositis": _flag,
+        "hepatosplenomegaly": _flag,
+        "lymphadenopathy": _flag,
+        "uveitis_active": _flag,
+        "esr": st.sampled_from([None, "0", "19.9", "20", "20.1", "55"]),
+        "crp": st.sampled_from([None, "0", "9.9", "10", "10.1", "40"]),
+        "phys_global": st.sampled_from([None, "0", "0.1", "0.5", "3"]),
+        "phys_global_scale": st.sampled_from(["0-10", "0-3", "0-100"]),
+        "morning_stiffness_min": st.sampled_from([None, "0", "15", "15.1", "30"]),
+        "marker_elevation_attributed_to_jia": _flag,
+    }
+)
+_SCHEMA = pa.schema(
+    [
+        ("active_joints", pa.int64()),
+        *(
+            (n, pa.bool_())
+            for n in (
+                "fever",
+                "rash",
+                "serositis",
+                "hepatosplenomegaly",
+                "lymphadenopathy",
+                "uveitis_active",
+            )
+        ),
+        ("esr", pa.float64()),
+        ("crp", pa.float64()),
+        ("phys_global", pa.float64()),
+        ("phys_global_scale", pa.string()),
+        ("morning_stiffness_min", pa.float64()),
+        ("marker_elevation_attributed_to_jia", pa.bool_()),
+    ]
+)
+_NUMERIC = ("esr", "crp", "phys_global", "morning_stiffness_min")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(_visit, min_size=1, max_size=30),
+    criteria=st.sampled_from(["wallace2004", "acr2011"]),
+)
+def test_scalar_equals_columnar(rows: list[dict[str, Any]], criteria: str) -> None:
+    table = pa.Table.from_pylist(
+        [
+            {k: (float(v) if k in _NUMERIC and v is not None else v) for k, v in r.items()}
+            for r in rows
+        ],
+        schema=_SCHEMA,
+    )
+    t = ibis.memtable(table)
+    got = t.select(cid=inactive_disease_visits_expr(t, criteria=criteria)).execute().cid  # type: ignore[arg-type]
+    for row, value in zip(rows, got, strict=True):
+        args = {k: v for k, v in row.items() if k != "phys_global_scale"}
+        for k in _NUMERIC:
+            args[k] = None if row[k] is None else Fraction(row[k])
+        args["phys_global"] = (
+            None
+            if row["phys_global"] is None
+            else Global(Fraction(row["phys_global"]), row["phys_global_scale"])
+        )
+        expected = inactive_disease(**args, criteria=criteria)
+        assert (None if value is None or value != value else bool(value)) == expected, row
+
+
+def test_expr_without_optional_columns() -> None:
+    t = ibis.memtable(
+        pa.table(
+            {
+                k: [v]
+                for k, v in {
+                    **{k: v for k, v in INACTIVE.items() if k != "phys_global"},
+                    "esr": 40.0,
+                    "crp": 2.0,
+                    "phys_global": 0.0,
+                    "morning_stiffness_min": 0.0,
+                }.items()
+            }
+        )
+    )
+    args = {k: t[k] for k in t.columns}
+    acr = inactive_disease_expr(**{**args, "morning_stiffness_min": None})
+    wallace = inactive_disease_expr(**args, criteria="wallace2004")
+    out = t.select(acr=acr, wallace=wallace).execute().iloc[0]
+    assert out.acr is None or out.acr != out.acr  # elevated ESR, attribution not recorded
+    assert bool(out.wallace) is False
+
+
+D0 = date(2024, 1, 1)
+
+
+def _series(*days_and_flags: tuple[int, bool | None, bool | None]) -> list[CidVisit]:
+    return [CidVisit(D0 + timedelta(days=d), cid, med) for d, cid, med in days_and_flags]
+
+
+def _at(visits: list[CidVisit], day: int) -> str | None:
+    return remission_status(visits, D0 + timedelta(days=day))
+
+
+def test_remission_on_medication_exactly_182_days() -> None:
+    visits = _series((0, True, True), (91, True, True), (182, True, True))
+    assert _at(visits, 182) == "remission_on_medication"
+    assert _at(visits, 91) == "no_remission"
+    short = _series((0, True, True), (91, True, True), (181, True, True))
+    assert _at(short, 181) == "no_remission"
+
+
+def test_121_day_gap_breaks_continuity() -> None:
+    broken = _series((0, True, True), (121, True, True), (200, True, True))
+    assert _at(broken, 200) == "no_remission"
+    kept = _series((0, True, True), (120, True, True), (200, True, True))
+    assert _at(kept, 200) == "remission_on_medication"
+    assert remission_status(broken, D0 + timedelta(days=200), max_visit_gap_days=121) == (
+        "remission_on_medication"
+    )
+
+
+def test_remission_off_medication_365_days() -> None:
+    visits = _series(
+        (0, True, True),
+        (100, True, False),
+        (200, True, False),
+        (300, True, False),
+        (365, True, False),
+        (465, True, False),
+    )
+    assert _at(visits, 365) == "no_remission"  # off medication only since day 100
+    assert _at(visits, 465) == "remission_off_medication"
+    assert _at(visits, 300) == "no_remission"
+
+
+def test_active_visit_and_unknowns() -> None:
+    visits = _series((0, True, True), (90, False, True), (180, True, True), (270, True, True))
+    assert _at(visits, 90) == "no_remission"
+    assert _at(visits, 270) == "no_remission"
+    unknown_old = _series((0, None, True), (90, True, True), (180, True, True), (272, True, True))
+    assert _at(unknown_old, 272) == "remission_on_medication"  # proved from day 90: 182 days
+    assert _at(unknown_old, 180) is None  # could be 180 days or more
+    assert _at(_series((0, None, True)), 0) is None
+    assert _at(_series((0, True, None)), 0) is None
+
+
+def test_remission_bad_series() -> None:
+    with pytest.raises(DerivationError, match="no visit on the evaluated date"):
+        _at(_series((0, True, True)), 5)
+    with pytest.raises(DerivationError, match="share a date"):
+        _at(_series((0, True, True), (0, True, True)), 0)
