@@ -257,6 +257,6 @@ class CoreSet:
             if count is not None and (
                 isinstance(count, bool) or not isinstance(count, int) or count < 0
             ):
-                raise DerivationError(f"{name} {count!r} is not a whole number ≥ 0")
+                raise DerivationError(f"{name} {count} is not a whole number ≥ 0")
         if self.esr is not None and self.esr < 0:
             raise DerivationError(f"esr {self.esr} mm/h is negative")
