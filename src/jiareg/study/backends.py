@@ -25,7 +25,8 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
@@ -49,6 +50,7 @@ __all__ = [
     "open_registry",
     "read_manifest",
     "sha256_file",
+    "staged_folder",
     "write_manifest",
     "write_snapshot",
 ]
@@ -268,12 +270,45 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_snapshot(tables: Mapping[str, pa.Table], out_dir: Path) -> list[SnapshotTable]:
-    """Write each table to `out_dir/<name>.parquet`, then the manifest; returns its entries."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        pq.write_table(table, out_dir / f"{name}.parquet")
-    return write_manifest(out_dir, list(tables))
+def write_snapshot(
+    tables: Mapping[str, pa.Table],
+    out_dir: Path,
+    *,
+    on_table: Callable[[str, int], None] | None = None,
+) -> list[SnapshotTable]:
+    """Write each table to `out_dir/<name>.parquet`, then the manifest; returns its entries.
+
+    `out_dir` must not exist or be empty; it appears only once complete (`staged_folder`).
+    `on_table(name, rows)` is called after each table.
+    """
+    with staged_folder(out_dir) as work:
+        for name, table in tables.items():
+            pq.write_table(table, work / f"{name}.parquet")
+            if on_table is not None:
+                on_table(name, table.num_rows)
+        write_manifest(work, list(tables))
+    return read_manifest(out_dir)
+
+
+@contextmanager
+def staged_folder(out_dir: Path) -> Iterator[Path]:
+    """A temporary sibling folder renamed to `out_dir` on success, removed on any error.
+
+    `out_dir` must not exist or be an empty folder, so nothing is overwritten and an
+    interrupted run leaves nothing half-written.
+    """
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(f"{out_dir}: exists and is not an empty folder; choose a new --out")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        yield work
+        if out_dir.exists():
+            out_dir.rmdir()
+        work.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def write_manifest(out_dir: Path, names: list[str]) -> list[SnapshotTable]:
