@@ -59,7 +59,9 @@ def _core_set(numbers: ReportNumbers) -> str:
         b, a = row.summaries[numbers.baseline].median, row.summaries[tp].median
         if b is None or a is None:
             continue
-        parts.append(_change(NARRATIVE_NAMES[row.variable], number(b), number(a), tp))
+        parts.append(
+            _change(NARRATIVE_NAMES[row.variable], number(b), number(a), timepoint_label(tp))
+        )
     if not parts:
         return ""
     joined = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]

@@ -257,7 +257,10 @@ def adverse_event_rows(result: StudyResult, numbers: ReportNumbers) -> list[tupl
     events = result.tables["adverse_events"]
     rows = [
         ("Adverse events", str(len(events))),
-        ("Serious adverse events", str(int(events["serious"].fillna(False).astype(bool).sum()))),
+        (
+            "Serious adverse events",
+            str(sum(value is True or value == 1 for value in events["serious"])),
+        ),
         ("Exposure", f"{number(numbers.patient_years, 2)} patient-years"),
     ]
     rate = numbers.adverse_events

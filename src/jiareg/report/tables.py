@@ -28,7 +28,7 @@ def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
             cells[f"{t}__change"] = number(test.median_difference)
             cells[f"{t}__p"] = p_value(test.p_value)
         rows.append(cells)
-    table = GT(pd.DataFrame(rows), id="core-set")
+    table = GT(pd.DataFrame(rows), id="core-set-table")
     labels: dict[str, Any] = {}  # great-tables wants str | BaseText values
     for t in numbers.timepoints:
         labels[t] = "median [IQR]"

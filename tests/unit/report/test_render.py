@@ -1,0 +1,116 @@
+"""write_report: a self-contained HTML and a PDF with every section, from one StudyResult."""
+
+import re
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jiareg.report import write_report
+from jiareg.report.render import LIKERT_CAVEAT, render_html
+from jiareg.study.result import TABLE_COLUMNS
+
+SECTIONS = (
+    "results-paragraph",
+    "methods",
+    "attrition",
+    "cohort",
+    "core-set",
+    "core-set-figure",
+    "responders",
+    "courses",
+    "steroids",
+    "adverse-events",
+    "provenance",
+)
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_writes_html_and_pdf(study_result, tmp_path: Path) -> None:
+    html_path, pdf_path = write_report(study_result, tmp_path / "out")
+    assert (html_path.name, pdf_path.name) == ("report.html", "report.pdf")
+    assert pdf_path.read_bytes().startswith(b"%PDF-")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.pdf"]
+
+
+def test_html_is_self_contained_with_every_section(study_result) -> None:
+    html = render_html(study_result)
+    for section in SECTIONS:
+        assert f'id="{section}"' in html, section
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 3
+    assert not re.search(r'(src|href)="(https?:|/|\.)', html)
+    assert "<link" not in html
+    assert 'id="synthetic-banner"' in html
+    assert LIKERT_CAVEAT in html
+    assert "a" * 64 in html and "b" * 64 in html  # protocol and data sha256
+    assert "11 [6–15]" in html  # active joints at baseline, median [IQR]
+    assert "Clopper" in html and "Garwood" in html and "type 7" in html
+    assert "JADAS cut-off set: consolaro" in html
+    assert "ACR Pedi missing-data mode: determinate" in html
+
+
+def test_pdf_has_the_sections_and_page_numbers(study_result, tmp_path: Path) -> None:
+    _, pdf_path = write_report(study_result, tmp_path)
+    text = pdf_text(pdf_path)
+    pages = text.count("\f")
+    assert 3 <= pages <= 7
+    assert f"page 1 of {pages}" in text
+    for heading in (
+        "Results in brief",
+        "Methods",
+        "Patient flow",
+        "Cohort",
+        "JIA core set",
+        "Response",
+        "Biologic courses",
+        "Corticosteroids",
+        "Adverse events",
+        "Provenance",
+    ):
+        assert heading in text, heading
+    assert "Demo data: synthetic patients" in text
+    assert "All 9 patients met ACR Pedi 30" in " ".join(text.split())
+
+
+def test_no_banner_or_likert_caveat_for_a_real_0_10_study(study_result) -> None:
+    protocol = study_result.protocol.model_copy(update={"globals_scale": "0-10"})
+    result = replace(
+        study_result, protocol=protocol, results={**study_result.results, "synthetic": False}
+    )
+    html = render_html(result)
+    assert "synthetic-banner" not in html
+    assert LIKERT_CAVEAT not in html
+    assert "Physician global assessment (0–10)" in html
+
+
+def test_adverse_events_are_listed_by_term(make_result) -> None:
+    events = pd.DataFrame(
+        [
+            {"patient_id": "P01", "term": "neutropenia", "grade": 2, "serious": False},
+            {"patient_id": "P02", "term": "neutropenia", "grade": 3, "serious": True},
+            {"patient_id": "P03", "term": "infusion reaction", "grade": 1, "serious": None},
+        ],
+        columns=list(TABLE_COLUMNS["adverse_events"]),
+    )
+    html = render_html(
+        make_result(results={"adverse_events": 3}, tables={"adverse_events": events})
+    )
+    section = html[html.index('id="adverse-events"') : html.index('id="provenance"')]
+    assert re.search(r"<th>Adverse events</th><td>3</td>", section)
+    assert re.search(r"<th>Serious adverse events</th><td>1</td>", section)
+    assert re.search(r"<th>\s*neutropenia</th><td>2</td>", section)
+    assert "3 adverse events were reported" in html
+
+
+def test_failed_render_leaves_nothing(study_result, tmp_path: Path) -> None:
+    broken = replace(study_result, tables={**study_result.tables, "attrition": None})
+    with pytest.raises(AttributeError):
+        write_report(broken, tmp_path)
+    assert list(tmp_path.iterdir()) == []
