@@ -1,12 +1,37 @@
-"""Registry commands: init, template, import, export, audit, user."""
+"""Registry commands: init, template, import, export, audit verify/log, user add."""
 
 from __future__ import annotations
 
-import typer
+import sys
+from pathlib import Path
+from typing import Literal
 
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from jiareg.errors import InputError
+from jiareg.ingest.importer import import_path
+from jiareg.ingest.template import TABLES
+from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import init_db, normalise_url
+from jiareg.store.users import ROLES, add_user, get_user
 
 _DB_HELP = "Registry URL (default: env JIAREG_DB, else sqlite:///jiareg.db)."
+
+audit_app = typer.Typer(
+    help="Check and read the audit trail.\n\nExample: jiareg audit verify", no_args_is_help=True
+)
+user_app = typer.Typer(
+    help="Manage registry users.\n\nExample: jiareg user add ana --role clinician --site BA",
+    no_args_is_help=True,
+)
+
+
+def _shown(url: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
 
 
 def init(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
@@ -15,9 +40,114 @@ def init(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
     Example: jiareg init --db sqlite:///clinic.db
     """
     revision = init_db(db)
-    typer.echo(f"registry ready at {normalise_url(db)} (schema {revision})")
+    typer.echo(f"registry ready at {_shown(db)} (schema {revision})")
+
+
+def import_(
+    path: Path = typer.Argument(..., help="Folder of template CSVs, one CSV, or an .xlsx."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    format_: Literal["template"] = typer.Option(
+        "template", "--format", help="Input format (the jiareg template)."
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="Act as this registry user (their role and site are checked)."
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="Why (default: the file name)."),
+) -> None:
+    """Validate and load template files; all-or-nothing, re-importing changes nothing.
+
+    Every problem is listed as FILE:ROW: column 'x' = 'v'; expected ..., and then nothing
+    is written (exit 1). Dose warnings are printed but do not block.
+
+    Example: jiareg import clinic-export/ --db sqlite:///clinic.db
+    """
+    acting = get_user(db, user) if user else None
+    names = [t.name for t in TABLES]
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("validating", total=len(names))
+
+        def step(table: str) -> None:
+            bar.update(task, description=f"loading {table}", completed=names.index(table))
+
+        summary = import_path(path, db, user=acting, reason=reason, progress=step)
+        bar.update(task, completed=len(names))
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for change in summary.tables:
+        typer.echo(
+            f"{change.table}: {change.inserted} added, {change.updated} updated, "
+            f"{change.unchanged} unchanged"
+        )
+
+
+@audit_app.command("verify")
+def audit_verify(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
+    """Recompute the audit log's hash chain; exit 1 naming the first broken entry.
+
+    Example: jiareg audit verify --db sqlite:///clinic.db
+    """
+    n = verify_chain(db)
+    typer.echo(f"audit log intact: {n} entries")
+
+
+@audit_app.command("log")
+def audit_log(
+    patient_id: str = typer.Argument(..., help="The patient whose history to print."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Print every recorded change about one patient, oldest first.
+
+    Example: jiareg audit log P001 --db sqlite:///clinic.db
+    """
+    entries = patient_history(db, patient_id)
+    if not entries:
+        raise InputError(f"no audit entries for patient {patient_id!r}")
+    for e in entries:
+        typer.echo(
+            f"#{e.seq} {e.ts} {e.username} {e.action} {e.table_name} {e.row_key} ({e.reason})"
+        )
+        if e.before is not None:
+            typer.echo(f"    before: {e.before}")
+        if e.after is not None:
+            typer.echo(f"    after:  {e.after}")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = typer.prompt("Password", hide_input=True)
+        second = typer.prompt("Repeat password", hide_input=True)
+        if first != second:
+            raise InputError("the two passwords differ; nothing was saved")
+        return str(first)
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., "--role", help="One of: " + ", ".join(ROLES) + "."),
+    site: str | None = typer.Option(None, "--site", help="The user's site (clinic code)."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Create a user; the password is read from stdin (asked twice on a terminal).
+
+    Example: echo 's3cret-pass' | jiareg user add ana --role clinician --site BA
+    """
+    info = add_user(db, name, _read_password(), role=role, site=site)
+    where = f" at site {info.site}" if info.site else ""
+    typer.echo(f"user {info.username} added ({info.role}{where})")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.command("init")(init)
+    app.command("import")(import_)
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(user_app, name="user")

@@ -40,13 +40,14 @@ def _arrow_type(sql_type: TypeEngine[object]) -> pa.DataType:
 
 
 def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow schema of one template table (column order as in the template).
+    """The Arrow schema of one template table (template column order; every field nullable,
+    so tables from the registry, an import and a form concatenate without casts).
 
     >>> arrow_schema("administrations").types
     [DataType(string), DataType(string), DataType(date32[day]), DataType(double), DataType(double)]
     """
     cols = _tables()[table].columns
-    return pa.schema([pa.field(c.name, _arrow_type(c.type), nullable=c.nullable) for c in cols])
+    return pa.schema([pa.field(c.name, _arrow_type(c.type)) for c in cols])
 
 
 def _select_sql(conn: Connection, table: str) -> str:

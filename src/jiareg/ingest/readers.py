@@ -1,0 +1,290 @@
+"""Read a folder of template CSVs or a template workbook into raw text tables.
+
+Each table comes back as text cells (empty cell = null, surrounding spaces removed) with the
+row number a person sees in the file (CSV: the line, header = 1; workbook: the sheet row).
+Problems with a whole file (not UTF-8, missing or unknown columns, unknown file) are
+reported like cell problems, with row 1 (the header) or the offending line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from jiareg.errors import ImportRowError, InputError
+from jiareg.ingest.template import TABLES, TemplateTable, table
+
+__all__ = ["RawTable", "read_path"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class RawTable:
+    """One file's cells as text, before validation.
+
+    `file` is what messages call the file (`visits.csv`, or `book.xlsx[visits]`); `rows`
+    holds each data row's number in that file.
+    """
+
+    spec: TemplateTable
+    file: str
+    data: pa.Table
+    rows: pa.Array
+
+
+def _clean(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Text with surrounding blanks removed; empty cells become null."""
+    text = pc.utf8_trim_whitespace(column.cast(pa.string()))
+    out = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _header_problems(
+    spec: TemplateTable, file: str, header: list[str], problems: list[ImportRowError]
+) -> bool:
+    """Report missing, unknown and repeated columns; True when the header is usable."""
+    ok = True
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(
+                ImportRowError(
+                    file=file,
+                    row=1,
+                    column=name,
+                    value=name,
+                    expected="each column once in the header",
+                )
+            )
+            ok = False
+        seen.add(name)
+        if name not in spec.names:
+            problems.append(
+                ImportRowError(
+                    file=file,
+                    row=1,
+                    column=name,
+                    value=name,
+                    expected=f"only template columns: {', '.join(spec.names)}",
+                )
+            )
+            ok = False
+    for name in spec.names:
+        if name not in seen:
+            problems.append(
+                ImportRowError(
+                    file=file,
+                    row=1,
+                    column=name,
+                    value=None,
+                    expected="this required column in the header row",
+                )
+            )
+            ok = False
+    return ok
+
+
+def _decode_problem(file: str, data: bytes, exc: UnicodeDecodeError) -> ImportRowError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    return ImportRowError(
+        file=file,
+        row=line,
+        column="(file)",
+        value=data[exc.start : exc.start + 4],
+        expected="UTF-8 text (save the file as CSV UTF-8)",
+    )
+
+
+def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -> RawTable | None:
+    file = path.name
+    data = path.read_bytes()
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(_decode_problem(file, data, exc))
+        return None
+    if not data.strip():
+        problems.append(
+            ImportRowError(
+                file=file,
+                row=1,
+                column="(header)",
+                value="",
+                expected="a header row with the template columns",
+            )
+        )
+        return None
+    bad_rows: list[ImportRowError] = []
+
+    def _invalid(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(
+            ImportRowError(
+                file=file,
+                row=(row.number or 0),
+                column="(row)",
+                value=row.text,
+                expected=f"{row.expected_columns} cells, found {row.actual_columns}",
+            )
+        )
+        return "skip"
+
+    try:
+        parsed = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in spec.names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        problems.append(
+            ImportRowError(
+                file=file,
+                row=1,
+                column="(file)",
+                value=str(exc)[:200],
+                expected="a comma-separated file with a header row",
+            )
+        )
+        return None
+    problems.extend(bad_rows)
+    if not _header_problems(spec, file, parsed.column_names, problems):
+        return None
+    columns = [_clean(parsed.column(n)) for n in spec.names]
+    rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
+    if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
+        rows = pa.array([0] * parsed.num_rows, pa.int64())
+    return RawTable(spec, file, pa.Table.from_arrays(columns, names=list(spec.names)), rows)
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_xlsx(path: Path, problems: list[ImportRowError]) -> list[RawTable]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise InputError(f"{path}: cannot read the workbook ({exc})") from exc
+    out: list[RawTable] = []
+    try:
+        for sheet in book.worksheets:
+            file = f"{path.name}[{sheet.title}]"
+            if sheet.title not in {t.name for t in TABLES}:
+                problems.append(
+                    ImportRowError(
+                        file=file,
+                        row=1,
+                        column="(sheet)",
+                        value=sheet.title,
+                        expected="a sheet named after a template table: "
+                        + ", ".join(t.name for t in TABLES),
+                    )
+                )
+                continue
+            spec = table(sheet.title)
+            rows_iter = sheet.iter_rows(values_only=True)
+            header_cells = next(rows_iter, None)
+            header = [_cell_text(v) or "" for v in (header_cells or ())]
+            while header and header[-1] == "":
+                header.pop()
+            if not _header_problems(spec, file, header, problems):
+                continue
+            cells: list[list[str | None]] = [[] for _ in header]
+            numbers: list[int] = []
+            for number, values in enumerate(rows_iter, start=2):
+                texts = [_cell_text(v) for v in values[: len(header)]]
+                if all(t is None or t.strip() == "" for t in texts):
+                    continue
+                texts += [None] * (len(header) - len(texts))
+                for i, text in enumerate(texts):
+                    cells[i].append(text)
+                numbers.append(number)
+            by_name = dict(zip(header, cells, strict=True))
+            columns = [_clean(pa.array(by_name[n], pa.string())) for n in spec.names]
+            out.append(
+                RawTable(
+                    spec,
+                    file,
+                    pa.Table.from_arrays(columns, names=list(spec.names)),
+                    pa.array(numbers, pa.int64()),
+                )
+            )
+    finally:
+        book.close()
+    return out
+
+
+def read_path(path: Path) -> tuple[list[RawTable], list[ImportRowError]]:
+    """Read a folder of template CSVs or one `.xlsx` workbook.
+
+    Returns the readable tables (in load order) and the file-level problems found. A folder
+    may hold any subset of the template files; other `.csv` files are a problem.
+    """
+    problems: list[ImportRowError] = []
+    if path.is_file() and path.suffix.lower() == ".xlsx":
+        raws = _read_xlsx(path, problems)
+    elif path.is_file() and path.suffix.lower() == ".csv":
+        raws = _read_folder(path.parent, problems, only=path.name)
+    elif path.is_dir():
+        raws = _read_folder(path, problems)
+    else:
+        raise InputError(f"{path}: expected a folder of template CSV files or an .xlsx workbook")
+    order = [t.name for t in TABLES]
+    raws.sort(key=lambda r: order.index(r.spec.name))
+    return raws, problems
+
+
+def _read_folder(
+    folder: Path, problems: list[ImportRowError], *, only: str | None = None
+) -> list[RawTable]:
+    known = {t.file: t for t in TABLES}
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv")
+    if only is not None:
+        files = [p for p in files if p.name == only]
+    raws: list[RawTable] = []
+    for path in files:
+        spec = known.get(path.name)
+        if spec is None:
+            problems.append(
+                ImportRowError(
+                    file=path.name,
+                    row=1,
+                    column="(file)",
+                    value=path.name,
+                    expected="a template file name: " + ", ".join(known),
+                )
+            )
+            continue
+        raw = _read_csv(spec, path, problems)
+        if raw is not None:
+            raws.append(raw)
+    if not raws and not problems:
+        raise InputError(
+            f"{folder}: no template CSV files found; expected some of " + ", ".join(known)
+        )
+    return raws

@@ -1,0 +1,280 @@
+"""Validate raw template tables, column by column (vectorised with pyarrow), into typed tables.
+
+Every check works on whole columns: a check yields a boolean mask of bad cells, and only the
+first few of them are turned into `ImportRowError`s (`MAX_REPORTED`, then "and N more").
+Checks: required cells, types (numbers, whole numbers, yes/no, codes, real ISO dates),
+ranges from the data dictionary (`jiareg.ingest.template`), globals within their own scale,
+decimals (Contract 1), duplicate natural keys in a file, patients that exist (in the import
+or the registry), dates on or after birth, stop on or after start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jiareg.derive.coreset import SCALE_MAX
+from jiareg.errors import ImportErrors, ImportRowError
+from jiareg.ingest.readers import RawTable
+from jiareg.ingest.template import DEFAULT_SCALE, Column, TemplateTable, scale_decimals
+from jiareg.store.snapshot import arrow_schema
+
+__all__ = ["MAX_REPORTED", "Problems", "ValidTable", "validate_tables"]
+
+MAX_REPORTED: Final = 50
+"""How many problems an import lists before saying "and N more"."""
+
+_DATE_RE: Final = r"^\d{4}-\d{2}-\d{2}$"
+_NUMBER_RE: Final = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+_COUNT_RE: Final = r"^[+-]?\d+$"
+_CONTROL_RE: Final = r"[\x00-\x1f\x7f]"
+
+
+@dataclass
+class Problems:
+    """Collects problems in file order; keeps at most `MAX_REPORTED` and counts the rest."""
+
+    items: list[tuple[int, int, ImportRowError]] = field(default_factory=list)
+    total: int = 0
+    _files: dict[str, int] = field(default_factory=dict)
+
+    def add(self, problem: ImportRowError) -> None:
+        """Record one problem."""
+        order = self._files.setdefault(str(problem.file), len(self._files))
+        self.total += 1
+        self.items.append((order, problem.row, problem))
+
+    def add_mask(
+        self, raw: RawTable, bad: pa.Array, column: str, values: pa.Array, expected: str
+    ) -> None:
+        """Record every row where `bad` is true (null counts as fine)."""
+        idx = pc.indices_nonzero(pc.fill_null(bad, False))
+        n = len(idx)
+        if n == 0:
+            return
+        head = idx[:MAX_REPORTED]
+        rows = raw.rows.take(head).to_pylist()
+        shown = values.take(head).to_pylist()
+        for row, value in zip(rows, shown, strict=True):
+            self.add(
+                ImportRowError(
+                    file=raw.file, row=row, column=column, value=value, expected=expected
+                )
+            )
+        self.total += n - len(head)
+
+    def raise_if_any(self) -> None:
+        """Raise `ImportErrors` (sorted by file then row) when anything was recorded."""
+        if not self.total:
+            return
+        ordered = [p for _, _, p in sorted(self.items, key=lambda t: (t[0], t[1]))]
+        shown = ordered[:MAX_REPORTED]
+        raise ImportErrors(shown, truncated=self.total - len(shown))
+
+
+@dataclass(frozen=True, slots=True)
+class ValidTable:
+    """A validated table: typed columns (Contract 2 types) and each row's number in its file."""
+
+    spec: TemplateTable
+    file: str
+    data: pa.Table
+    rows: pa.Array
+
+
+def _match(text: pa.Array, pattern: str) -> pa.Array:
+    return pc.match_substring_regex(text, pattern)
+
+
+def _cell(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.Array:
+    """Check one column's cells; return the typed column (bad cells become null)."""
+    present = pc.is_valid(text)
+    if col.required:
+        problems.add_mask(
+            raw, pc.invert(present), col.name, text, f"a value (required); {col.expected()}"
+        )
+    if col.kind == "text":
+        bad = pc.or_(pc.greater(pc.utf8_length(text), col.max_length), _match(text, _CONTROL_RE))
+        if col.pattern:
+            bad = pc.or_(bad, pc.invert(_match(text, col.pattern)))
+        problems.add_mask(raw, bad, col.name, text, col.expected())
+        return pc.if_else(bad, pa.scalar(None, pa.string()), text)
+    if col.kind == "code":
+        bad = pc.invert(pc.is_in(text, value_set=pa.array(col.codes)))
+        problems.add_mask(raw, pc.and_(present, bad), col.name, text, col.expected())
+        if col.blank is not None:
+            return pc.fill_null(text, col.blank)
+        return pc.if_else(bad, pa.scalar(None, pa.string()), text)
+    if col.kind == "flag":
+        low = pc.utf8_lower(text)
+        bad = pc.invert(pc.is_in(low, value_set=pa.array(col.codes)))
+        problems.add_mask(raw, pc.and_(present, bad), col.name, text, col.expected())
+        return pc.if_else(bad, pa.scalar(None, pa.bool_()), pc.equal(low, "yes"))
+    if col.kind == "date":
+        parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+        same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
+        ok = pc.and_(_match(text, _DATE_RE), pc.fill_null(same, False))
+        problems.add_mask(raw, pc.and_(present, pc.invert(ok)), col.name, text, col.expected())
+        return pc.if_else(ok, parsed, pa.scalar(None, parsed.type)).cast(pa.date32())
+    return _number(col, text, raw, problems)
+
+
+def _number(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.Array:
+    present = pc.is_valid(text)
+    pattern = _COUNT_RE if col.kind == "count" else _NUMBER_RE
+    ok = pc.fill_null(_match(text, pattern), False)
+    problems.add_mask(raw, pc.and_(present, pc.invert(ok)), col.name, text, col.expected())
+    if col.kind == "number" and not col.scaled_by:
+        too_fine = _match(text, rf"\.\d{{{col.decimals + 1},}}$")
+        problems.add_mask(raw, pc.and_(ok, too_fine), col.name, text, col.expected())
+    target = pa.int64() if col.kind == "count" else pa.float64()
+    typed = pc.if_else(ok, text, pa.scalar(None, pa.string())).cast(target)
+    out_of_range = pa.array([False] * len(typed), pa.bool_())
+    if col.minimum is not None:
+        out_of_range = pc.or_(out_of_range, pc.less(typed, col.minimum))
+    if col.maximum is not None:
+        out_of_range = pc.or_(out_of_range, pc.greater(typed, col.maximum))
+    problems.add_mask(raw, out_of_range, col.name, text, col.expected())
+    return pc.if_else(pc.fill_null(out_of_range, False), pa.scalar(None, target), typed)
+
+
+def _scaled_globals(
+    spec: TemplateTable,
+    texts: dict[str, pa.Array],
+    typed: dict[str, pa.Array],
+    raw: RawTable,
+    problems: Problems,
+) -> None:
+    """Globals within their own scale; an empty scale next to a value means 0-10."""
+    for col in spec.columns:
+        if not col.scaled_by:
+            continue
+        value, text = typed[col.name], texts[col.name]
+        scale = typed[col.scaled_by]
+        given = pc.is_valid(texts[col.scaled_by])
+        scale = pc.if_else(pc.and_(pc.is_valid(value), pc.invert(given)), DEFAULT_SCALE, scale)
+        typed[col.scaled_by] = scale
+        for name, top in SCALE_MAX.items():
+            on = pc.equal(scale, name)
+            decimals = scale_decimals(name)
+            bad = pc.or_(pc.greater(value, top), _match(text, rf"\.\d{{{decimals + 1},}}$"))
+            problems.add_mask(
+                raw,
+                pc.and_(on, bad),
+                col.name,
+                text,
+                f"a number from 0 to {top} with at most {decimals} decimals (its scale is {name})",
+            )
+            typed[col.name] = pc.if_else(
+                pc.fill_null(pc.and_(on, bad), False),
+                pa.scalar(None, pa.float64()),
+                typed[col.name],
+            )
+
+
+def _duplicates(spec: TemplateTable, typed: pa.Table, raw: RawTable, problems: Problems) -> None:
+    """Every row whose natural key repeats an earlier row of the same file."""
+    keyed = typed.select(list(spec.key)).append_column(
+        "__i", pa.array(range(typed.num_rows), pa.int64())
+    )
+    for name in spec.key:
+        keyed = keyed.filter(pc.is_valid(keyed.column(name)))
+    m = keyed.num_rows
+    if m < 2:
+        return
+    keyed = keyed.take(
+        pc.sort_indices(keyed, sort_keys=[(k, "ascending") for k in (*spec.key, "__i")])
+    )
+    same = pa.array([True] * (m - 1), pa.bool_())
+    for name in spec.key:
+        col = keyed.column(name).combine_chunks()
+        same = pc.and_(same, pc.equal(col.slice(1), col.slice(0, m - 1)))
+    idx = pc.indices_nonzero(same)
+    if len(idx) == 0:
+        return
+    head = idx[:MAX_REPORTED]
+    index = keyed.column("__i").combine_chunks()
+    later = raw.rows.take(index.take(pc.add(head, 1))).to_pylist()
+    earlier = raw.rows.take(index.take(head)).to_pylist()
+    values = _key_text(spec, keyed.take(pc.add(head, 1))).to_pylist()
+    for row, first, value in zip(later, earlier, values, strict=True):
+        problems.add(
+            ImportRowError(
+                file=raw.file,
+                row=row,
+                column="+".join(spec.key),
+                value=value,
+                expected=f"a key not already used in this file (row {first} has it)",
+            )
+        )
+    problems.total += len(idx) - len(head)
+
+
+def _key_text(spec: TemplateTable, keyed: pa.Table) -> pa.Array:
+    parts = [keyed.column(k).cast(pa.string()) for k in spec.key]
+    return pc.binary_join_element_wise(*parts, "|")
+
+
+def _validate_cells(raw: RawTable, problems: Problems) -> ValidTable:
+    spec = raw.spec
+    texts = {name: raw.data.column(name).combine_chunks() for name in spec.names}
+    typed = {c.name: _cell(c, texts[c.name], raw, problems) for c in spec.columns}
+    _scaled_globals(spec, texts, typed, raw, problems)
+    data = pa.Table.from_arrays([typed[n] for n in spec.names], schema=arrow_schema(spec.name))
+    _duplicates(spec, data, raw, problems)
+    for start, stop in spec.ordered:
+        bad = pc.less(data.column(stop), data.column(start))
+        problems.add_mask(
+            raw, bad.combine_chunks(), stop, texts[stop], f"a date on or after {start}"
+        )
+    return ValidTable(spec, raw.file, data, raw.rows)
+
+
+def validate_tables(
+    raws: Sequence[RawTable], registry_patients: pa.Table, problems: Problems
+) -> dict[str, ValidTable]:
+    """Validate every raw table; add cross-table checks against the import and the registry.
+
+    `registry_patients` is the registry's `patients` table (at least patient_id, birth_date).
+    Problems are added to `problems`; the caller raises them before writing anything.
+    """
+    valid = {raw.spec.name: _validate_cells(raw, problems) for raw in raws}
+    known_ids = registry_patients.column("patient_id").combine_chunks()
+    known_births = registry_patients.column("birth_date").combine_chunks()
+    if "patients" in valid:
+        imported = valid["patients"].data
+        keep = pc.invert(pc.is_in(known_ids, value_set=imported.column("patient_id")))
+        known_ids = pa.concat_arrays(
+            [imported.column("patient_id").combine_chunks(), known_ids.filter(keep)]
+        )
+        known_births = pa.concat_arrays(
+            [imported.column("birth_date").combine_chunks(), known_births.filter(keep)]
+        )
+    raw_by_name = {raw.spec.name: raw for raw in raws}
+    for name, table_ in valid.items():
+        raw = raw_by_name[name]
+        pid = table_.data.column("patient_id").combine_chunks()
+        if name != "patients":
+            unknown = pc.and_(pc.is_valid(pid), pc.invert(pc.is_in(pid, value_set=known_ids)))
+            problems.add_mask(
+                raw,
+                unknown,
+                "patient_id",
+                pid,
+                "a patient_id listed in patients.csv or already in the registry",
+            )
+        births = known_births.take(pc.index_in(pid, value_set=known_ids))
+        for column in table_.spec.after_birth:
+            when = table_.data.column(column).combine_chunks()
+            problems.add_mask(
+                raw,
+                pc.less(when, births),
+                column,
+                raw.data.column(column).combine_chunks(),
+                "a date on or after the patient's birth_date",
+            )
+    return valid

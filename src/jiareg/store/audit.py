@@ -1,0 +1,279 @@
+"""The append-only, hash-chained audit log.
+
+Every insert, update and delete made through jiareg (import, web, CLI) appends one entry:
+who (`username`), when (`ts`, UTC), what (`action`, `table_name`, `row_key`, `patient_id`),
+`before` and `after` (the row as canonical JSON, or null) and why (`reason`: the import file
+or a person's reason).
+
+Chain: `hash = sha256(prev_hash + payload)`, where `payload` is the canonical JSON array
+`[seq, ts, username, action, table_name, row_key, patient_id, before, after, reason]` built
+from the stored columns, and `prev_hash` is the previous entry's hash (64 zeros for the
+first). The newest `seq:hash` is also kept in `settings.audit_head`, so removing the last
+entries is detected too. `verify` recomputes the chain: an entry edited or deleted directly
+in the database breaks it at that entry.
+
+Appends happen inside the writer's transaction, after `engine.write_lock`, so two writers
+never fork the chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, text
+
+from jiareg.errors import StoreError
+from jiareg.store.bulk import bulk_insert
+from jiareg.store.engine import get_engine, require_initialised
+
+__all__ = [
+    "GENESIS",
+    "AuditRecord",
+    "append_entries",
+    "json_text",
+    "patient_history",
+    "row_json",
+    "verify_chain",
+]
+
+GENESIS: Final = "0" * 64
+_HEAD: Final = "audit_head"
+_COLUMNS: Final = (
+    "seq",
+    "ts",
+    "username",
+    "action",
+    "table_name",
+    "row_key",
+    "patient_id",
+    "before",
+    "after",
+    "reason",
+    "prev_hash",
+    "hash",
+)
+
+
+def json_text(values: pa.Array) -> pa.Array:
+    """Each string as a JSON string literal (null -> `null`), vectorised.
+
+    >>> json_text(pa.array(['a"b', None, "c\\\\d"])).to_pylist()
+    ['"a\\\\"b"', 'null', '"c\\\\\\\\d"']
+    """
+    s = values.cast(pa.string())
+    for old, new in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        s = pc.replace_substring(s, old, new)
+    quoted = pc.binary_join_element_wise('"', s, '"', "")
+    return pc.fill_null(quoted, "null")
+
+
+def _json_values(col: pa.Array) -> pa.Array:
+    if pa.types.is_boolean(col.type):
+        out = pc.if_else(col, "true", "false")
+    elif pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        out = col.cast(pa.string())
+    else:
+        return json_text(col)
+    return pc.fill_null(out, "null")
+
+
+def row_json(table: pa.Table) -> pa.Array:
+    """Each row as a canonical JSON object (template column order, shortest numbers).
+
+    >>> t = pa.table({"id": ["P1"], "esr": [4.2], "n": pa.array([None], pa.int64())})
+    >>> row_json(t).to_pylist()
+    ['{"id":"P1","esr":4.2,"n":null}']
+    """
+    if table.num_rows == 0:
+        return pa.array([], pa.string())
+    parts: list[pa.Array | str] = []
+    for i, name in enumerate(table.column_names):
+        prefix = ("{" if i == 0 else ",") + f'"{name}":'
+        parts += [prefix, _json_values(table.column(i).combine_chunks())]
+    return pc.binary_join_element_wise(*parts, "}", "")
+
+
+def _payloads(log: pa.Table) -> list[str]:
+    """The canonical JSON array of each entry (the text that is hashed)."""
+    raw = [
+        pc.fill_null(log.column(c).combine_chunks(), "null") for c in ("row_key", "before", "after")
+    ]
+    parts = [
+        "[",
+        log.column("seq").combine_chunks().cast(pa.string()),
+        ",",
+        json_text(log.column("ts").combine_chunks()),
+        ",",
+        json_text(log.column("username").combine_chunks()),
+        ",",
+        json_text(log.column("action").combine_chunks()),
+        ",",
+        json_text(log.column("table_name").combine_chunks()),
+        ",",
+        raw[0],
+        ",",
+        json_text(log.column("patient_id").combine_chunks()),
+        ",",
+        raw[1],
+        ",",
+        raw[2],
+        ",",
+        json_text(log.column("reason").combine_chunks()),
+        "]",
+    ]
+    out: list[str] = pc.binary_join_element_wise(*parts, "").to_pylist()
+    return out
+
+
+def _chain(prev: str, payloads: Sequence[str]) -> tuple[list[str], list[str]]:
+    prevs, hashes = [], []
+    sha = hashlib.sha256
+    for payload in payloads:
+        prevs.append(prev)
+        prev = sha((prev + payload).encode()).hexdigest()
+        hashes.append(prev)
+    return prevs, hashes
+
+
+def _head(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(text("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")).first()
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+def append_entries(
+    conn: Connection,
+    *,
+    username: str,
+    reason: str,
+    table_name: str,
+    action: pa.Array,
+    row_key: pa.Array,
+    patient_id: pa.Array,
+    before: pa.Array,
+    after: pa.Array,
+) -> int:
+    """Append one audit entry per element (all arrays of equal length); returns how many.
+
+    The caller holds the write lock (`engine.write_lock`) in the same transaction.
+    """
+    n = len(action)
+    if n == 0:
+        return 0
+    last_seq, last_hash = _head(conn)
+    ts = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    log = pa.table(
+        {
+            "seq": pa.array(range(last_seq + 1, last_seq + 1 + n), pa.int64()),
+            "ts": pa.array([ts] * n, pa.string()),
+            "username": pa.array([username] * n, pa.string()),
+            "action": action.cast(pa.string()),
+            "table_name": pa.array([table_name] * n, pa.string()),
+            "row_key": row_key.cast(pa.string()),
+            "patient_id": patient_id.cast(pa.string()),
+            "before": before.cast(pa.string()),
+            "after": after.cast(pa.string()),
+            "reason": pa.array([reason] * n, pa.string()),
+        }
+    )
+    prevs, hashes = _chain(last_hash, _payloads(log))
+    log = log.append_column("prev_hash", pa.array(prevs, pa.string()))
+    log = log.append_column("hash", pa.array(hashes, pa.string()))
+    bulk_insert(conn, "audit_log", log)
+    head = f"{last_seq + n}:{hashes[-1]}"
+    updated = conn.execute(
+        text("UPDATE settings SET value = :v WHERE name = :n"), {"v": head, "n": _HEAD}
+    )
+    if updated.rowcount == 0:
+        conn.execute(
+            text("INSERT INTO settings (name, value) VALUES (:n, :v)"), {"n": _HEAD, "v": head}
+        )
+    return n
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit entry as stored."""
+
+    seq: int
+    ts: str
+    username: str
+    action: str
+    table_name: str
+    row_key: str
+    patient_id: str | None
+    before: str | None
+    after: str | None
+    reason: str
+
+
+def _read_log(
+    conn: Connection, where: str = "", params: dict[str, object] | None = None
+) -> pa.Table:
+    cols = ", ".join(_COLUMNS)
+    rows = conn.execute(
+        text(f"SELECT {cols} FROM audit_log {where} ORDER BY seq"), params or {}
+    ).fetchall()
+    arrays = list(zip(*rows, strict=True)) if rows else [() for _ in _COLUMNS]
+    types = [pa.int64()] + [pa.string()] * (len(_COLUMNS) - 1)
+    return pa.table(
+        {c: pa.array(list(v), t) for c, v, t in zip(_COLUMNS, arrays, types, strict=True)}
+    )
+
+
+def verify_chain(url: str | None = None) -> int:
+    """Check the whole chain; returns the number of entries, or raises StoreError naming the
+    first entry that was edited, deleted or inserted outside jiareg."""
+    with get_engine(url).connect() as conn:
+        require_initialised(conn)
+        log = _read_log(conn)
+        head = conn.execute(
+            text("SELECT value FROM settings WHERE name = :n"), {"n": _HEAD}
+        ).scalar()
+    seqs = log.column("seq").to_pylist()
+    stored_prev = log.column("prev_hash").to_pylist()
+    stored_hash = log.column("hash").to_pylist()
+    prev = GENESIS
+    sha = hashlib.sha256
+    for i, payload in enumerate(_payloads(log) if log.num_rows else []):
+        seq = seqs[i]
+        if seq != i + 1:
+            raise StoreError(
+                f"audit log broken at entry {i + 1}: it is missing "
+                f"(the next entry present is {seq})"
+            )
+        if stored_prev[i] != prev:
+            raise StoreError(
+                f"audit log broken at entry {seq}: prev_hash does not match "
+                f"entry {seq - 1} (an entry was deleted or edited)"
+            )
+        prev = sha((prev + payload).encode()).hexdigest()
+        if stored_hash[i] != prev:
+            raise StoreError(
+                f"audit log broken at entry {seq}: its content does not match "
+                "its hash (the entry was edited)"
+            )
+    expected_head = f"{len(seqs)}:{prev}" if seqs else None
+    if head != expected_head:
+        raise StoreError(
+            f"audit log broken after entry {len(seqs)}: the log ends at "
+            f"{head or 'nothing'} but the entries end at {expected_head} "
+            "(entries were removed or added outside jiareg)"
+        )
+    return len(seqs)
+
+
+def patient_history(url: str | None, patient_id: str) -> list[AuditRecord]:
+    """Every audit entry about one patient, oldest first."""
+    with get_engine(url).connect() as conn:
+        require_initialised(conn)
+        log = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id})
+    return [
+        AuditRecord(**{k: v for k, v in row.items() if k not in ("prev_hash", "hash")})
+        for row in log.to_pylist()
+    ]

@@ -1,0 +1,89 @@
+"""Bulk writes of Arrow tables: SQLite `executemany` and PostgreSQL `COPY`, inside the caller's
+transaction (the caller commits or rolls back the whole import)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import Connection
+
+__all__ = ["bulk_delete", "bulk_insert", "bulk_update"]
+
+
+def _q(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _python_rows(table: pa.Table, *, dates_as_text: bool = True) -> list[tuple[object, ...]]:
+    """Rows as tuples of driver-ready values (dates as ISO text for SQLite)."""
+    columns = []
+    for col in table.columns:
+        if dates_as_text and pa.types.is_date(col.type):
+            col = col.cast(pa.string())
+        columns.append(col.to_pylist())
+    return list(zip(*columns, strict=True))
+
+
+def _csv_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
+    return sink.getvalue()
+
+
+def _copy_in(conn: Connection, name: str, table: pa.Table) -> None:
+    cols = ", ".join(_q(conn, c) for c in table.column_names)
+    raw = conn.connection.driver_connection
+    sql = f"COPY {_q(conn, name)} ({cols}) FROM STDIN (FORMAT csv)"
+    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
+        copy.write(_csv_bytes(table))
+
+
+def bulk_insert(conn: Connection, name: str, table: pa.Table) -> None:
+    """Insert every row of `table` (columns named as in the SQL table) into `name`."""
+    if table.num_rows == 0:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_in(conn, name, table)
+        return
+    cols = ", ".join(_q(conn, c) for c in table.column_names)
+    marks = ", ".join("?" for _ in table.column_names)
+    conn.exec_driver_sql(
+        f"INSERT INTO {_q(conn, name)} ({cols}) VALUES ({marks})", _python_rows(table)
+    )
+
+
+def bulk_update(conn: Connection, name: str, table: pa.Table, key: Sequence[str]) -> None:
+    """Set the non-key columns of the rows of `name` whose `key` matches a row of `table`."""
+    if table.num_rows == 0:
+        return
+    values = [c for c in table.column_names if c not in key]
+    if conn.dialect.name == "postgresql":
+        tmp = f"_jiareg_upd_{name}"
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {tmp} AS SELECT * FROM {_q(conn, name)} WITH NO DATA"
+        )
+        _copy_in(conn, tmp, table)
+        sets = ", ".join(f"{_q(conn, c)} = u.{_q(conn, c)}" for c in values)
+        match = " AND ".join(f"t.{_q(conn, k)} = u.{_q(conn, k)}" for k in key)
+        conn.exec_driver_sql(
+            f"UPDATE {_q(conn, name)} AS t SET {sets} FROM {tmp} AS u WHERE {match}"
+        )
+        conn.exec_driver_sql(f"DROP TABLE {tmp}")
+        return
+    sets = ", ".join(f"{_q(conn, c)} = ?" for c in values)
+    match = " AND ".join(f"{_q(conn, k)} = ?" for k in key)
+    ordered = table.select([*values, *key])
+    conn.exec_driver_sql(f"UPDATE {_q(conn, name)} SET {sets} WHERE {match}", _python_rows(ordered))
+
+
+def bulk_delete(conn: Connection, name: str, keys: pa.Table) -> None:
+    """Delete the rows of `name` whose key (the columns of `keys`) matches a row of `keys`."""
+    if keys.num_rows == 0:
+        return
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    match = " AND ".join(f"{_q(conn, k)} = {mark}" for k in keys.column_names)
+    rows = _python_rows(keys, dates_as_text=conn.dialect.name == "sqlite")
+    conn.exec_driver_sql(f"DELETE FROM {_q(conn, name)} WHERE {match}", rows)

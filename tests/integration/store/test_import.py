@@ -1,0 +1,130 @@
+"""Template import on SQLite and PostgreSQL: all-or-nothing, upsert, audit (issue #3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from tests.integration.store.registry_state import fingerprint
+from tests.integration.store.sample import ROWS, spoiled, write_folder
+from typer.testing import CliRunner
+
+from jiareg.cli import app
+from jiareg.errors import ImportErrors
+from jiareg.ingest.importer import import_path
+from jiareg.store.audit import patient_history, verify_chain
+from jiareg.store.engine import get_engine, init_db
+from jiareg.store.snapshot import read_tables
+
+BAD_CELLS = {
+    "text-in-esr": ("visits.csv", "esr", spoiled("visits.csv", ",45,12.5,", ",high,12.5,")),
+    "80-active-joints": ("visits.csv", "active_joints", spoiled("visits.csv", ",8,4,", ",80,4,")),
+    "unknown-patient": (
+        "visits.csv",
+        "patient_id",
+        spoiled("visits.csv", "P3,2021-03-03", "P9,2021-03-03"),
+    ),
+    "impossible-date": (
+        "visits.csv",
+        "visit_date",
+        spoiled("visits.csv", "2020-02-10", "2020-13-45"),
+    ),
+    "sex-x": ("patients.csv", "sex", spoiled("patients.csv", "P2,BA,M", "P2,BA,X")),
+    "negative-weight": ("visits.csv", "weight_kg", spoiled("visits.csv", ",40,150,", ",-40,150,")),
+    "unknown-stop-reason": (
+        "treatments.csv",
+        "stop_reason",
+        spoiled("treatments.csv", "primary_failure", "got_bored"),
+    ),
+    "global-11-on-0-10": (
+        "visits.csv",
+        "phys_global",
+        spoiled("visits.csv", ",6,0-10,", ",11,0-10,"),
+    ),
+    "missing-required-column": (
+        "patients.csv",
+        "birth_date",
+        spoiled("patients.csv", "patient_id,site,sex,birth_date,", "patient_id,site,sex,"),
+    ),
+    "ae-grade-9": (
+        "adverse_events.csv",
+        "grade",
+        spoiled("adverse_events.csv", "reaction,2,", "reaction,9,"),
+    ),
+}
+
+
+def _count(url: str, table: str) -> int:
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+@pytest.mark.parametrize("case", list(BAD_CELLS), ids=list(BAD_CELLS))
+def test_one_bad_cell_rejects_everything_and_leaves_registry_unchanged(
+    case: str, db_url: str, tmp_path: Path
+) -> None:
+    file, column, files = BAD_CELLS[case]
+    init_db(db_url)
+    before = fingerprint(db_url)
+    bad = write_folder(tmp_path / "bad", files)
+    result = CliRunner().invoke(app, ["import", str(bad), "--db", db_url])
+    assert result.exit_code == 1
+    assert file in result.stderr and f"'{column}'" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert fingerprint(db_url) == before
+    good = write_folder(tmp_path / "good")
+    assert CliRunner().invoke(app, ["import", str(good), "--db", db_url]).exit_code == 0
+    assert _count(db_url, "visits") == ROWS["visits"]
+
+
+def test_import_then_reimport_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    init_db(db_url)
+    folder = write_folder(tmp_path / "in")
+    first = import_path(folder, db_url)
+    assert {c.table: c.inserted for c in first.tables} == ROWS
+    entries = verify_chain(db_url)
+    assert entries == sum(ROWS.values()) + 2  # + the two sites
+    again = import_path(folder, db_url)
+    assert again.changed == 0
+    assert {c.table: c.unchanged for c in again.tables} == ROWS
+    assert verify_chain(db_url) == entries
+    tables = read_tables(db_url)
+    assert tables["visits"].num_rows == ROWS["visits"]
+    visits = tables["visits"].to_pylist()
+    p3 = [v for v in visits if v["patient_id"] == "P3"]
+    assert p3[0]["phys_global_scale"] == "0-10"  # an empty scale next to a value means 0-10
+    sides = tables["joint_exams"].column("side").to_pylist()
+    assert sorted(sides) == ["", "left"]  # a midline joint has the empty side
+
+
+def test_changed_value_updates_the_row_and_audits_before_and_after(
+    db_url: str, tmp_path: Path
+) -> None:
+    init_db(db_url)
+    import_path(write_folder(tmp_path / "a"), db_url)
+    files = spoiled("visits.csv", ",45,12.5,", ",38,12.5,")
+    files["visits.csv"] += "P2,2020-03-01,41,151,1,0-3,40,0-100,0.25,2,2,18,,no,no,,,,no,\n"
+    summary = import_path(write_folder(tmp_path / "b", files), db_url, reason="corrected ESR")
+    visits = {c.table: c for c in summary.tables}["visits"]
+    assert (visits.inserted, visits.updated, visits.unchanged) == (1, 1, 3)
+    last = patient_history(db_url, "P1")[-1]
+    assert (last.action, last.table_name, last.reason) == ("update", "visits", "corrected ESR")
+    assert '"esr":45' in str(last.before) and '"esr":38' in str(last.after)
+    esr = read_tables(db_url)["visits"].column("esr").to_pylist()
+    assert 38.0 in esr and 45.0 not in esr
+    verify_chain(db_url)
+
+
+def test_every_problem_is_reported_with_a_cap(db_url: str, tmp_path: Path) -> None:
+    init_db(db_url)
+    lines = ["patient_id,site,sex,birth_date,ilar_category,onset_date"]
+    lines += [f"Q{i},BA,X,2010-01-01,,2009-01-01" for i in range(40)]
+    files = {"patients.csv": "\n".join(lines) + "\n"}
+    with pytest.raises(ImportErrors) as info:
+        import_path(write_folder(tmp_path / "many", files), db_url)
+    assert len(info.value.problems) == 50 and info.value.truncated == 30
+    assert "... and 30 more problems" in str(info.value)
+    assert str(info.value.problems[0]) == (
+        "patients.csv:2: column 'sex' = 'X'; expected one of F, M"
+    )
