@@ -73,24 +73,101 @@ def duckdb_con() -> Any:
     return ibis.duckdb.connect()
 
 
-def _columnar(con: Any, rows: list[dict[str, Any]], config: ClinicalConfig) -> list[dict[str, Any]]:
-    """Run tocilizumab_check_exprs over `rows` (weight, dose, category, route) on DuckDB."""
-    table = ibis.memtable(
-        pa.table(
-            {
-                "i": pa.array(range(len(rows)), pa.int64()),
-                "weight_kg": pa.array([r["weight"] for r in rows], pa.float64()),
-                "dose_mg": pa.array([r["dose"] for r in rows], pa.float64()),
-                "category": pa.array([r["category"] for r in rows], pa.string()),
-                "route": pa.array([r["route"] for r in rows], pa.string()),
-            }
-        )
+def _arrow(rows: list[dict[str, Any]]) -> pa.Table:
+    """Administrations (weight, dose, category, route) as an Arrow table with an order key."""
+    return pa.table(
+        {
+            "i": pa.array(range(len(rows)), pa.int64()),
+            "weight_kg": pa.array([r["weight"] for r in rows], pa.float64()),
+            "dose_mg": pa.array([r["dose"] for r in rows], pa.float64()),
+            "category": pa.array([r["category"] for r in rows], pa.string()),
+            "route": pa.array([r["route"] for r in rows], pa.string()),
+        }
     )
+
+
+def _run(con: Any, table: Any, config: ClinicalConfig) -> list[dict[str, Any]]:
+    """tocilizumab_check_exprs over an Ibis table of `_arrow` rows, in row order."""
     exprs = tocilizumab_check_exprs(
         table.weight_kg, table.dose_mg, category=table.category, route=table.route, config=config
     )
     out = con.to_pyarrow(table.mutate(**exprs).order_by("i"))
     return out.to_pylist()  # type: ignore[no-any-return]
+
+
+def _columnar(con: Any, rows: list[dict[str, Any]], config: ClinicalConfig) -> list[dict[str, Any]]:
+    """Run tocilizumab_check_exprs over `rows` on DuckDB."""
+    return _run(con, ibis.memtable(_arrow(rows)), config)
+
+
+def _assert_matches_scalar(
+    rows: list[dict[str, Any]], got: list[dict[str, Any]], config: ClinicalConfig
+) -> None:
+    for row, col in zip(rows, got, strict=True):
+        check = label_dose(
+            "tocilizumab",
+            weight_kg=row["weight"],
+            category=row["category"],
+            route=row["route"],
+            config=config,
+        )
+        flags = check_administered_dose(row["dose"], check, tolerance_pct=config.dose_tolerance_pct)
+        assert check.expected_mg is not None
+        assert col["expected_mg"] == pytest.approx(float(check.expected_mg), abs=1e-9), row
+        assert col["weight_band_boundary"] is ("WEIGHT_BAND_BOUNDARY" in flags), row
+        assert col["above_max"] is ("ABOVE_MAX" in flags), row
+        assert col["dose_deviation"] is (DOSE_DEVIATION in flags), row
+
+
+# A deterministic grid for the server engines: every band edge, the 800 mg edge and doses
+# exactly at and just past the 10 % tolerance, for each indication and route.
+GRID: list[dict[str, Any]] = [
+    {"weight": w, "dose": d, "category": c, "route": r}
+    for w in (29.499, 29.5, 29.9, 30.0, 30.499, 30.5, 100.0, 100.1, 110.0)
+    for c in ("sJIA", "pJIA", "systemic", "poly_rf_neg")
+    for r in ("iv", "sc")
+    for d in (162.0, 178.2, 178.201, 240.0, 264.0, 264.001, 358.8, 800.0, 880.0, 968.001)
+]
+
+
+@pytest.mark.postgres
+def test_columnar_on_postgresql(pg_url: str) -> None:
+    con = ibis.connect(pg_url.replace("postgresql+psycopg://", "postgres://", 1))
+    try:
+        table = con.create_table("tcz_dose_grid", _arrow(GRID), overwrite=True)
+        for policy in ("flag", "cap"):
+            config = ClinicalConfig(tcz_max_policy=policy)
+            _assert_matches_scalar(GRID, _run(con, table, config), config)
+    finally:
+        con.disconnect()
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_columnar_on_spark(spark: Any) -> None:
+    spark.createDataFrame(_arrow(GRID)).createOrReplaceTempView("tcz_dose_grid")
+    con = ibis.pyspark.connect(spark)
+    # One Spark query (each costs seconds): the flag policy, plus the capped expected dose.
+    table = con.table("tcz_dose_grid")
+    capped = tocilizumab_check_exprs(
+        table.weight_kg,
+        table.dose_mg,
+        category=table.category,
+        route=table.route,
+        config=ClinicalConfig(tcz_max_policy="cap"),
+    )["expected_mg"]
+    got = _run(con, table.mutate(capped_mg=capped), ClinicalConfig())
+    _assert_matches_scalar(GRID, got, ClinicalConfig())
+    cap = ClinicalConfig(tcz_max_policy="cap")
+    for row, col in zip(GRID, got, strict=True):
+        check = label_dose(
+            "tocilizumab",
+            weight_kg=row["weight"],
+            category=row["category"],
+            route=row["route"],
+            config=cap,
+        )
+        assert col["capped_mg"] == pytest.approx(float(check.expected_mg or 0), abs=1e-9)
 
 
 @pytest.mark.parametrize("row", TCZ_ROWS, ids=[r["id"] for r in TCZ_ROWS])
@@ -214,19 +291,11 @@ def test_scalar_equals_columnar(
     duckdb_con: Any,
 ) -> None:
     config = ClinicalConfig(tcz_max_policy=policy, dose_tolerance_pct=tolerance)
-    got = _columnar(
-        duckdb_con,
-        [{"weight": float(w), "dose": float(d), "category": c, "route": r} for w, d, c, r in rows],
-        config,
-    )
-    for (w, d, c, r), col in zip(rows, got, strict=True):
-        check = label_dose("tocilizumab", weight_kg=w, category=c, route=r, config=config)
-        flags = check_administered_dose(d, check, tolerance_pct=tolerance)
-        assert check.expected_mg is not None
-        assert col["expected_mg"] == pytest.approx(float(check.expected_mg), abs=1e-9)
-        assert col["weight_band_boundary"] is ("WEIGHT_BAND_BOUNDARY" in flags)
-        assert col["above_max"] is ("ABOVE_MAX" in flags)
-        assert col["dose_deviation"] is (DOSE_DEVIATION in flags)
+    batch: list[dict[str, Any]] = [
+        {"weight": w, "dose": d, "category": c, "route": r} for w, d, c, r in rows
+    ]
+    as_floats = [{**b, "weight": float(b["weight"]), "dose": float(b["dose"])} for b in batch]
+    _assert_matches_scalar(batch, _columnar(duckdb_con, as_floats, config), config)
 
 
 @settings(max_examples=200, deadline=None)

@@ -103,6 +103,57 @@ def _columnar(con: Any, columns: dict[str, list[float | None]], weights: bool) -
     return out.column("category").to_pylist()  # type: ignore[no-any-return]
 
 
+# A grid for the server engines: doses around exactly-half, zero and equal, with weights.
+ENGINE_GRID: list[tuple[float, float, float, float]] = [
+    (b, f, bw, fw)
+    for b in (0.0, 0.3, 0.6, 1.0, 10.0, 12.0)
+    for f in (0.0, 0.15, 0.3, 0.5, 0.6, 5.0, 5.01, 9.0, 12.0)
+    for bw, fw in ((20.0, 20.0), (20.0, 30.0), (30.0, 20.0), (20.0, 25.0))
+]
+
+
+def _engine_table() -> pa.Table:
+    names = ("b", "f", "bw", "fw")
+    columns = {n: pa.array([r[k] for r in ENGINE_GRID], pa.float64()) for k, n in enumerate(names)}
+    return pa.table({"i": pa.array(range(len(ENGINE_GRID)), pa.int64()), **columns})
+
+
+def _check_engine(con: Any, table: Any) -> None:
+    """Both columnar forms on `table` in one query, against the scalar rule."""
+    out = con.to_pyarrow(
+        table.mutate(
+            plain=steroid_change_expr(table.b, table.f),
+            per_kg=steroid_change_expr(
+                table.b, table.f, baseline_weight=table.bw, followup_weight=table.fw
+            ),
+        ).order_by("i")
+    ).to_pylist()
+    for (b, f, bw, fw), got in zip(ENGINE_GRID, out, strict=True):
+        plain = steroid_change(b, f)
+        per_kg = steroid_change(
+            SteroidDose(Fraction(b), Fraction(bw)), SteroidDose(Fraction(f), Fraction(fw))
+        )
+        assert plain is not None and per_kg is not None
+        assert (got["plain"], got["per_kg"]) == (plain.category, per_kg.category), (b, f, bw, fw)
+
+
+@pytest.mark.postgres
+def test_columnar_on_postgresql(pg_url: str) -> None:
+    con = ibis.connect(pg_url.replace("postgresql+psycopg://", "postgres://", 1))
+    try:
+        _check_engine(con, con.create_table("steroid_grid", _engine_table(), overwrite=True))
+    finally:
+        con.disconnect()
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_columnar_on_spark(spark: Any) -> None:
+    spark.createDataFrame(_engine_table()).createOrReplaceTempView("steroid_grid")
+    con = ibis.pyspark.connect(spark)
+    _check_engine(con, con.table("steroid_grid"))
+
+
 @pytest.mark.parametrize("row", DECIMAL_ROWS, ids=[r["id"] for r in DECIMAL_ROWS])
 def test_steroid_change_vectors_columnar(row: dict[str, str], duckdb_con: Any) -> None:
     got = _columnar(
