@@ -1,0 +1,97 @@
+"""The FastAPI application: `create_app(db_url)` builds one instance over one registry.
+
+>>> app = create_app("sqlite://")
+>>> sorted(p for p in app.openapi()["paths"] if p.startswith("/api/log"))
+['/api/login', '/api/logout']
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from jiareg import __version__
+from jiareg.errors import AccessDenied, JiaregError
+from jiareg.store.engine import get_engine
+from jiareg.web.deps import LoginRequired, WebState
+from jiareg.web.problems import problem_rows
+from jiareg.web.registry import Registry
+from jiareg.web.routes.api import router as api_router
+from jiareg.web.routes.pages import router as pages_router
+from jiareg.web.routes.tools import router as tools_router
+from jiareg.web.security import LoginThrottle, SecurityHeadersMiddleware, SessionStore
+
+__all__ = ["create_app"]
+
+_HERE: Final = Path(__file__).parent
+
+
+def create_app(
+    db_url: str,
+    *,
+    secret_key: str | None = None,
+    https: bool = False,
+    session_idle_seconds: float = 30 * 60,
+    session_absolute_seconds: float = 8 * 3600,
+    max_login_failures: int = 5,
+    lockout_seconds: float = 5 * 60,
+    pseudonym_key: str | None = None,
+    work_dir: Path | None = None,
+) -> FastAPI:
+    """Build the web app over the registry at `db_url`.
+
+    `https` marks cookies Secure and sends HSTS (set it when served over TLS or behind a TLS
+    proxy). `pseudonym_key` turns on pseudonymous patient ids for researchers. `secret_key`
+    keys the pseudonyms when no `pseudonym_key` is given; a random one is drawn if omitted.
+    `work_dir` holds uploaded imports and study outputs (a temporary folder by default).
+    """
+    app = FastAPI(
+        title="jiareg",
+        version=__version__,
+        description="Registry and outcome studies for JIA on biologics: the JSON API.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    engine = get_engine(db_url)
+    key = (pseudonym_key or "").encode() or None
+    app.state.web = WebState(
+        engine=engine,
+        db_url=db_url,
+        registry=Registry(engine, pseudonym_key=key),
+        sessions=SessionStore(
+            idle_seconds=session_idle_seconds, absolute_seconds=session_absolute_seconds
+        ),
+        throttle=LoginThrottle(max_failures=max_login_failures, lockout_seconds=lockout_seconds),
+        templates=Jinja2Templates(directory=_HERE / "templates"),
+        https=https,
+        work_dir=work_dir or Path(tempfile.mkdtemp(prefix="jiareg-web-")),
+        viewers={},
+    )
+    app.state.secret_key = secret_key or secrets.token_urlsafe(32)
+    app.add_middleware(SecurityHeadersMiddleware, https=https)
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.include_router(tools_router)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(request: Request, exc: AccessDenied) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(JiaregError)
+    async def _invalid(request: Request, exc: JiaregError) -> Response:
+        return JSONResponse({"detail": str(exc), "problems": problem_rows(exc)}, status_code=422)
+
+    return app

@@ -1,0 +1,96 @@
+"""Request-level plumbing shared by the API and the pages: app state, the viewer, CSRF."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from fastapi import HTTPException, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from jiareg.web.access import Viewer
+from jiareg.web.registry import Registry
+from jiareg.web.security import LoginThrottle, Session, SessionStore, tokens_match
+
+__all__ = [
+    "COOKIE",
+    "CSRF_HEADER",
+    "LoginRequired",
+    "WebState",
+    "check_csrf",
+    "current_session",
+    "page_viewer",
+    "state",
+    "viewer",
+]
+
+COOKIE: Final = "jiareg_session"
+CSRF_HEADER: Final = "X-CSRF-Token"
+_UNSAFE: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class WebState:
+    """Everything one app instance holds: database, sessions, throttle, templates, settings."""
+
+    engine: Engine
+    db_url: str
+    registry: Registry
+    sessions: SessionStore
+    throttle: LoginThrottle
+    templates: Jinja2Templates
+    https: bool
+    work_dir: Path
+    viewers: dict[str, Viewer]
+
+
+class LoginRequired(Exception):
+    """Raised by page routes when nobody is logged in (answered with a redirect to /login)."""
+
+
+def state(request: Request) -> WebState:
+    """The app's `WebState`."""
+    web: WebState = request.app.state.web
+    return web
+
+
+def current_session(request: Request) -> Session | None:
+    """The live session of the request's cookie, or None."""
+    return state(request).sessions.get(request.cookies.get(COOKIE), now=time.monotonic())
+
+
+async def check_csrf(request: Request, session: Session) -> None:
+    """403 unless an unsafe request carries the session's CSRF token (header or form field)."""
+    if request.method not in _UNSAFE:
+        return
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        given = value if isinstance(value, str) else None
+    if not tokens_match(session.csrf, given):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+
+
+async def viewer(request: Request) -> Viewer:
+    """API dependency: the logged-in viewer (401 when anonymous; 403 on a bad CSRF token)."""
+    session = current_session(request)
+    if session is None:
+        raise HTTPException(
+            status_code=401, detail="log in first", headers={"WWW-Authenticate": "Cookie"}
+        )
+    await check_csrf(request, session)
+    request.state.session = session
+    return state(request).viewers[session.token]
+
+
+async def page_viewer(request: Request) -> Viewer:
+    """Page dependency: like `viewer`, but anonymous visitors are sent to the log-in page."""
+    if current_session(request) is None:
+        raise LoginRequired
+    return await viewer(request)

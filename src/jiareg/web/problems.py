@@ -1,0 +1,29 @@
+"""Validation problems as table rows, for the JSON error body and the HTML error tables.
+
+>>> from jiareg.errors import ImportRowError
+>>> problem_rows(ImportRowError(file="visits.csv", row=2, column="esr", value="x",
+...                             expected="a number"))
+[{'file': 'visits.csv', 'row': 2, 'column': 'esr', 'value': 'x', 'expected': 'a number'}]
+"""
+
+from __future__ import annotations
+
+from jiareg.errors import ImportErrors, ImportRowError, JiaregError
+
+__all__ = ["problem_rows"]
+
+
+def problem_rows(exc: JiaregError) -> list[dict[str, object]]:
+    """One row (file, row, column, value, expected) per cell problem carried by `exc`."""
+    problems = exc.problems if isinstance(exc, ImportErrors) else [exc]
+    return [
+        {
+            "file": str(p.file),
+            "row": p.row,
+            "column": p.column,
+            "value": str(p.value),
+            "expected": p.expected,
+        }
+        for p in problems
+        if isinstance(p, ImportRowError)
+    ]

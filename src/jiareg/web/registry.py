@@ -1,0 +1,170 @@
+"""Read the registry for the web pages, filtered by what the viewer may see.
+
+Reads use SQLAlchemy Core on the store's tables (template names, architecture.md Contract 2),
+so every query is parameterised. Writes never happen here: they go through the store's
+validated, audited write function (`jiareg.web.routes.api`).
+
+Researchers get de-identified rows (`deidentify`): no birth_date, the birth year and the age
+in whole years instead, and a pseudonym instead of patient_id when the app has a pseudonym key.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping, Table, func, select
+
+from jiareg.store.models import Base
+from jiareg.web.access import Viewer, pseudonym
+
+__all__ = ["Registry"]
+
+_CHILD_TABLES = (
+    "visits",
+    "treatments",
+    "administrations",
+    "steroids",
+    "adverse_events",
+    "joint_exams",
+    "chaq_items",
+)
+_ORDER = {
+    "visits": "visit_date",
+    "treatments": "start_date",
+    "administrations": "date",
+    "steroids": "start_date",
+    "adverse_events": "onset_date",
+    "joint_exams": "visit_date",
+    "chaq_items": "visit_date",
+}
+_BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
+
+
+def _age_years(birth: date, on: date) -> int:
+    """Whole years between `birth` and `on`.
+
+    >>> birth = date(2010, 6, 15)
+    >>> _age_years(birth, date(2020, 6, 14)), _age_years(birth, date(2020, 6, 15))
+    (9, 10)
+    """
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _plain(row: RowMapping) -> dict[str, Any]:
+    return {str(k): v for k, v in row.items() if k not in _BOOKKEEPING}
+
+
+class Registry:
+    """Site- and role-filtered reads of one registry database."""
+
+    def __init__(self, engine: Engine, *, pseudonym_key: bytes | None = None) -> None:
+        self.engine = engine
+        self.pseudonym_key = pseudonym_key
+
+    @staticmethod
+    def table(name: str) -> Table:
+        """The store's table `name` (jiareg.store.models)."""
+        return Base.metadata.tables[name]
+
+    # -- identity -------------------------------------------------------------------------
+    def public_id(self, viewer: Viewer, patient_id: str) -> str:
+        """The id this viewer sees for a patient (a pseudonym for researchers when configured)."""
+        if viewer.deidentified and self.pseudonym_key is not None:
+            return pseudonym(patient_id, self.pseudonym_key)
+        return patient_id
+
+    def deidentify(self, viewer: Viewer, patient: dict[str, Any]) -> dict[str, Any]:
+        """The patient row as this viewer may see it."""
+        out = dict(patient)
+        out["patient_id"] = self.public_id(viewer, patient["patient_id"])
+        if viewer.deidentified:
+            birth = out.pop("birth_date", None)
+            out["birth_year"] = birth.year if isinstance(birth, date) else None
+            out["age_years"] = _age_years(birth, date.today()) if isinstance(birth, date) else None
+        return out
+
+    def resolve(self, viewer: Viewer, public_id: str) -> dict[str, Any] | None:
+        """The patient row behind an id the viewer was shown; None if missing OR not visible."""
+        patients = self.table("patients")
+        stmt = select(patients)
+        if viewer.deidentified and self.pseudonym_key is not None:
+            with self.engine.connect() as conn:
+                for row in conn.execute(stmt).mappings():
+                    if pseudonym(row["patient_id"], self.pseudonym_key) == public_id:
+                        return _plain(row)
+            return None
+        stmt = stmt.where(patients.c.patient_id == public_id)
+        if not viewer.all_sites:
+            stmt = stmt.where(patients.c.site == viewer.site)
+        with self.engine.connect() as conn:
+            found = conn.execute(stmt).mappings().first()
+        return _plain(found) if found is not None else None
+
+    # -- reads --------------------------------------------------------------------------------
+    def patients(self, viewer: Viewer) -> list[dict[str, Any]]:
+        """Every patient row the viewer may see (not yet de-identified), ordered by id."""
+        patients = self.table("patients")
+        stmt = select(patients).order_by(patients.c.patient_id)
+        if not viewer.all_sites:
+            stmt = stmt.where(patients.c.site == viewer.site)
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(stmt).mappings()]
+
+    def latest_visits(self, viewer: Viewer) -> dict[str, dict[str, Any]]:
+        """The most recent visit row of each patient the viewer may see."""
+        visits, patients = self.table("visits"), self.table("patients")
+        last = (
+            select(visits.c.patient_id, func.max(visits.c.visit_date).label("last_date"))
+            .group_by(visits.c.patient_id)
+            .subquery()
+        )
+        stmt = (
+            select(visits, patients.c.site)
+            .join(
+                last,
+                (visits.c.patient_id == last.c.patient_id)
+                & (visits.c.visit_date == last.c.last_date),
+            )
+            .join(patients, patients.c.patient_id == visits.c.patient_id)
+        )
+        if not viewer.all_sites:
+            stmt = stmt.where(patients.c.site == viewer.site)
+        with self.engine.connect() as conn:
+            return {r["patient_id"]: _plain(r) for r in conn.execute(stmt).mappings()}
+
+    def open_courses(self) -> dict[str, str]:
+        """patient_id -> drug of the latest biologic course with no stop date (the current one)."""
+        treatments = self.table("treatments")
+        stmt = (
+            select(treatments.c.patient_id, treatments.c.drug)
+            .where(treatments.c.stop_date.is_(None))
+            .order_by(treatments.c.start_date)
+        )
+        with self.engine.connect() as conn:
+            return {r.patient_id: r.drug for r in conn.execute(stmt)}
+
+    def record(self, patient_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Every child table's rows for one patient, each in date order."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for name in _CHILD_TABLES:
+                table = self.table(name)
+                stmt = (
+                    select(table)
+                    .where(table.c.patient_id == patient_id)
+                    .order_by(table.c[_ORDER[name]])
+                )
+                out[name] = [_plain(r) for r in conn.execute(stmt).mappings()]
+        return out
+
+    def rows(self, viewer: Viewer, name: str) -> list[dict[str, Any]]:
+        """Every row of child table `name` for the patients the viewer may see."""
+        table, patients = self.table(name), self.table("patients")
+        stmt = select(table).order_by(table.c.patient_id, table.c[_ORDER[name]])
+        if not viewer.all_sites:
+            stmt = stmt.join(patients, patients.c.patient_id == table.c.patient_id).where(
+                patients.c.site == viewer.site
+            )
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(stmt).mappings()]

@@ -1,0 +1,237 @@
+"""The JSON API (INTERFACE.md, "Web API"): log-in, patients, visits, live scores, dose, audit.
+
+Every route but `/api/login` needs a session; unsafe methods also need the session's CSRF token
+in the `X-CSRF-Token` header. A patient the user may not see is a 404 with the same body as a
+missing one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from jiareg.web import storeops
+from jiareg.web.access import Viewer
+from jiareg.web.deps import COOKIE, current_session, state, viewer
+from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
+from jiareg.web.scores import ScoreRequest, live_scores
+
+__all__ = ["NOT_FOUND", "router"]
+
+router = APIRouter(prefix="/api", tags=["api"])
+NOT_FOUND: Final = "patient not found"
+
+AnyViewer = Annotated[Viewer, Depends(viewer)]
+
+
+class Credentials(BaseModel):
+    """The body of `POST /api/login`."""
+
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class Me(BaseModel):
+    """The logged-in user and the CSRF token to send with unsafe requests."""
+
+    username: str
+    role: str
+    site: str | None
+    csrf_token: str
+
+
+def not_found() -> HTTPException:
+    """The one answer for a missing patient and for a patient outside the user's sites."""
+    return HTTPException(status_code=404, detail=NOT_FOUND)
+
+
+def start_session(request: Request, response: Response, who: Viewer) -> Me:
+    """Create a session for `who` and set its cookie on `response`."""
+    web = state(request)
+    old = request.cookies.get(COOKIE)
+    web.sessions.end(old)
+    if old:
+        web.viewers.pop(old, None)
+    session = web.sessions.create(username=who.username, now=time.monotonic())
+    web.viewers[session.token] = who
+    response.set_cookie(
+        COOKIE,
+        session.token,
+        httponly=True,
+        samesite="strict",
+        secure=web.https,
+        path="/",
+        max_age=math.ceil(web.sessions.absolute_seconds),
+    )
+    return Me(username=who.username, role=who.role, site=who.site, csrf_token=session.csrf)
+
+
+def check_login(request: Request, username: str, password: str) -> Viewer:
+    """The user behind a correct password; 429 while locked out, 401 when wrong."""
+    web = state(request)
+    address = request.client.host if request.client else "unknown"
+    now = time.monotonic()
+    wait = web.throttle.retry_after(username, address, now=now)
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail=f"too many failed log-ins; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    who = storeops.authenticate(web.db_url, username, password)
+    if who is None:
+        web.throttle.failed(username, address, now=now)
+        raise HTTPException(status_code=401, detail="wrong username or password")
+    web.throttle.succeeded(username)
+    return who
+
+
+@router.post(
+    "/login",
+    responses={401: {"description": "wrong username or password"}, 429: {"description": "locked"}},
+)
+def login(credentials: Credentials, request: Request, response: Response) -> Me:
+    """Log in with a username and password; sets the HttpOnly session cookie."""
+    who = check_login(request, credentials.username, credentials.password)
+    return start_session(request, response, who)
+
+
+@router.post("/logout", status_code=204, responses={401: {"description": "not logged in"}})
+def logout(request: Request, who: AnyViewer) -> Response:
+    """End the session (needs the CSRF token)."""
+    web = state(request)
+    token = request.cookies.get(COOKIE)
+    web.sessions.end(token)
+    if token:
+        web.viewers.pop(token, None)
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/", secure=web.https, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/me", responses={401: {"description": "not logged in"}})
+def me(request: Request, who: AnyViewer) -> Me:
+    """Who is logged in, and the session's CSRF token."""
+    session = current_session(request)
+    assert session is not None  # the dependency has checked it
+    return Me(username=who.username, role=who.role, site=who.site, csrf_token=session.csrf)
+
+
+@router.get("/patients", responses={401: {"description": "not logged in"}})
+def list_patients(
+    request: Request,
+    who: AnyViewer,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    site: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    biologic: Annotated[str | None, Query(max_length=100)] = None,
+    state_: Annotated[str | None, Query(alias="state", max_length=20)] = None,
+) -> list[dict[str, Any]]:
+    """The patients this user may see, with their current biologic and latest cJADAS10 state."""
+    filters = PatientFilters(q=q, site=site, category=category, biologic=biologic, state=state_)
+    return patient_summaries(state(request).registry, who, filters)
+
+
+@router.get(
+    "/patients/{patient_id}",
+    responses={401: {"description": "not logged in"}, 404: {"description": NOT_FOUND}},
+)
+def get_patient(
+    request: Request, who: AnyViewer, patient_id: Annotated[str, Field(max_length=100)]
+) -> dict[str, Any]:
+    """One patient's record, visits (with scores), courses, infusions, steroids and events."""
+    detail = patient_detail(state(request).registry, who, patient_id)
+    if detail is None:
+        raise not_found()
+    return detail
+
+
+class VisitIn(BaseModel):
+    """A visit as entered in the form: template column names of `visits`, plus optional
+    per-joint findings and CHAQ items. Values are strings or numbers as typed; the store
+    validates them with the same rules as an import."""
+
+    model_config = ConfigDict(extra="forbid")
+    visit: dict[str, str | int | float | bool | None]
+    joint_exams: list[dict[str, str | bool | None]] = Field(default_factory=list, max_length=71)
+    chaq_items: list[dict[str, str | int | bool | None]] = Field(
+        default_factory=list, max_length=30
+    )
+    reason: str = Field("entered in the web form", max_length=500)
+
+
+@router.post(
+    "/patients/{patient_id}/visits",
+    status_code=201,
+    responses={
+        401: {"description": "not logged in"},
+        403: {"description": "read-only role or bad CSRF token"},
+        404: {"description": NOT_FOUND},
+        422: {"description": "the visit failed validation (nothing was saved)"},
+    },
+)
+def add_visit(
+    request: Request,
+    who: AnyViewer,
+    patient_id: Annotated[str, Field(max_length=100)],
+    body: VisitIn,
+) -> dict[str, Any]:
+    """Save a visit through the store's validation; it lands in the audit trail with the user."""
+    web = state(request)
+    patient = web.registry.resolve(who, patient_id)
+    if patient is None:
+        raise not_found()
+    if not who.may("enter", patient["site"]):
+        raise HTTPException(status_code=403, detail=f"the {who.role} role may not enter data")
+    warnings = storeops.save_visit(
+        web.db_url,
+        who,
+        patient["patient_id"],
+        dict(body.visit),
+        joint_exams=body.joint_exams,
+        chaq_items=body.chaq_items,
+        reason=body.reason,
+    )
+    detail = patient_detail(web.registry, who, patient_id)
+    assert detail is not None
+    return {**detail, "warnings": list(warnings)}
+
+
+@router.post("/scores", responses={401: {"description": "not logged in"}})
+def scores(request: Request, who: AnyViewer, body: ScoreRequest) -> dict[str, Any]:
+    """Live scores of a visit being typed: JADAS10, cJADAS10 and state, ACR Pedi level against
+    the baseline of the current biologic course, CHAQ from items (the derive/ rules)."""
+    web = state(request)
+    patient = None
+    if body.patient_id is not None:
+        patient = web.registry.resolve(who, body.patient_id)
+        if patient is None:
+            raise not_found()
+    return live_scores(web.registry, patient, body)
+
+
+@router.get(
+    "/audit",
+    responses={401: {"description": "not logged in"}, 403: {"description": "admins only"}},
+)
+def audit(
+    request: Request,
+    who: AnyViewer,
+    patient_id: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """The latest audit-trail entries, newest first (admins only)."""
+    if not who.may_audit:
+        raise HTTPException(status_code=403, detail="the audit trail is for admins")
+    return storeops.audit_entries(state(request).engine, patient_id=patient_id, limit=limit)
+
+
+def json_error(status: int, detail: str) -> JSONResponse:
+    """A JSON error body like FastAPI's own."""
+    return JSONResponse({"detail": detail}, status_code=status)

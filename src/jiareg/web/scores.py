@@ -1,0 +1,247 @@
+"""Scores of one visit, computed by the derive/ rules (never re-implemented in JavaScript).
+
+`visit_scores` scores a stored visit (JADAS10, cJADAS10 and their states); `live_scores`
+scores the visit being typed in the form, adding the CHAQ from its items, the joint counts from
+the homunculus and the ACR Pedi level against the baseline of the current biologic course.
+While a person types, a value outside its domain is reported in `problems` instead of failing
+the whole answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jiareg.derive.acr_pedi import acr_pedi_level
+from jiareg.derive.chaq import chaq_di, format_chaq_di
+from jiareg.derive.config import DEFAULT_CONFIG
+from jiareg.derive.coreset import CoreSet, Global
+from jiareg.derive.exact import to_fraction
+from jiareg.derive.jadas import activity_state, jadas_course, jadas_from_globals
+from jiareg.derive.joints import JointExam, active_joint_count
+from jiareg.derive.systemic import SystemicFeatures, systemic_active
+from jiareg.errors import DerivationError
+from jiareg.web.registry import Registry
+
+__all__ = ["JointIn", "ScoreRequest", "baseline_visit", "live_scores", "visit_scores"]
+
+_SYSTEMIC: Final = ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy")
+Number = str | float | int | None
+
+
+class JointIn(BaseModel):
+    """One examined joint (a `joint_exams` row without patient and date)."""
+
+    model_config = ConfigDict(extra="forbid")
+    joint: str = Field(max_length=64)
+    side: str = Field("", max_length=8)
+    swollen: bool | None = None
+    tender: bool | None = None
+    painful_motion: bool | None = None
+    limited_motion: bool | None = None
+
+
+class ScoreRequest(BaseModel):
+    """The visit being typed: template column names of `visits`, plus joints and CHAQ items.
+
+    `patient_id` (as shown to the user) gives the category and the baseline for ACR Pedi;
+    without it, `category` (template ILAR code) is used and no ACR Pedi level is computed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    patient_id: str | None = Field(None, max_length=100)
+    category: str | None = Field(None, max_length=32)
+    visit_date: date | None = None
+    phys_global: Number = None
+    phys_global_scale: str | None = Field(None, max_length=8)
+    parent_global: Number = None
+    parent_global_scale: str | None = Field(None, max_length=8)
+    active_joints: Number = None
+    lom_joints: Number = None
+    esr: Number = None
+    chaq: Number = None
+    fever: bool | None = None
+    rash: bool | None = None
+    serositis: bool | None = None
+    hepatosplenomegaly: bool | None = None
+    lymphadenopathy: bool | None = None
+    joint_exams: list[JointIn] = Field(default_factory=list, max_length=71)
+    chaq_items: dict[str, int | None] = Field(default_factory=dict, max_length=30)
+    chaq_aids: dict[str, bool] = Field(default_factory=dict, max_length=8)
+
+
+def _num(value: object) -> float | None:
+    return None if value is None else round(float(value), 3)  # type: ignore[arg-type]
+
+
+def _count(field: str, value: object, problems: list[dict[str, str]]) -> int | None:
+    exact = _exact(field, value, problems)
+    if exact is None:
+        return None
+    if exact.denominator != 1 or exact < 0:
+        problems.append({"field": field, "message": f"{field} must be a whole number ≥ 0"})
+        return None
+    return int(exact)
+
+
+def _exact(field: str, value: object, problems: list[dict[str, str]]) -> Fraction | None:
+    try:
+        return to_fraction(value)
+    except DerivationError as exc:
+        problems.append({"field": field, "message": str(exc)})
+        return None
+
+
+def _global(field: str, values: Mapping[str, Any], problems: list[dict[str, str]]) -> Global | None:
+    try:
+        return Global.parse(values.get(field), values.get(f"{field}_scale") or "0-10")
+    except DerivationError as exc:
+        problems.append({"field": field, "message": str(exc)})
+        return None
+
+
+def _core_set(values: Mapping[str, Any], problems: list[dict[str, str]]) -> CoreSet:
+    chaq = _exact("chaq", values.get("chaq"), problems)
+    esr = _exact("esr", values.get("esr"), problems)
+    core: dict[str, Any] = {
+        "phys_global": _global("phys_global", values, problems),
+        "parent_global": _global("parent_global", values, problems),
+        "chaq": chaq,
+        "active_joints": _count("active_joints", values.get("active_joints"), problems),
+        "lom_joints": _count("lom_joints", values.get("lom_joints"), problems),
+        "esr": esr,
+    }
+    for name in list(core):
+        try:
+            CoreSet(**{name: core[name]})
+        except DerivationError as exc:
+            problems.append({"field": name, "message": str(exc)})
+            core[name] = None
+    return CoreSet(**core)
+
+
+def _jadas_block(core: CoreSet, values: Mapping[str, Any], category: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    try:
+        course = jadas_course(category) if category else None
+    except DerivationError:
+        course = None
+    features = SystemicFeatures.from_template(**{k: values.get(k) for k in _SYSTEMIC})
+    systemic = systemic_active(features) is True
+    for key, kind, version in (
+        ("jadas10", "esr", "jadas10"),
+        ("cjadas10", "none", "cjadas10"),
+    ):
+        score = jadas_from_globals(
+            core.phys_global,
+            core.parent_global,
+            core.active_joints,
+            marker=core.esr,
+            marker_kind=kind,  # type: ignore[arg-type]
+        )
+        out[key] = _num(score.score)
+        out[f"{key}_missing"] = list(score.missing)
+        out[f"{key}_reason"] = score.reason
+        out[f"{key}_state"] = activity_state(
+            score.score,
+            course=course,
+            version=version,  # type: ignore[arg-type]
+            systemic_features_present=systemic,
+        )
+    out["course"] = course
+    out["systemic_features_present"] = systemic
+    out["cutoff_set"] = DEFAULT_CONFIG.jadas_cutoff_set
+    return out
+
+
+def visit_scores(visit: Mapping[str, Any], category: str | None) -> dict[str, Any]:
+    """JADAS10 and cJADAS10 (score, missing components, state) of a stored visit."""
+    problems: list[dict[str, str]] = []
+    out = _jadas_block(_core_set(visit, problems), visit, category)
+    out["problems"] = problems
+    return out
+
+
+def baseline_visit(
+    visits: list[dict[str, Any]],
+    first_dose: date,
+    *,
+    window_days: int = DEFAULT_CONFIG.baseline_window_days,
+) -> dict[str, Any] | None:
+    """The ACR Pedi baseline: the last visit on or before the course's first dose, at most
+    `window_days` (config.baseline_window_days = 30) before it; None if there is none.
+    Source: SPEC R-ACRPEDI-3.
+
+    >>> v = [{"visit_date": date(2020, 1, 1)}, {"visit_date": date(2020, 1, 20)}]
+    >>> baseline_visit(v, date(2020, 1, 25))["visit_date"], baseline_visit(v, date(2020, 3, 1))
+    (datetime.date(2020, 1, 20), None)
+    """
+    earliest = first_dose - timedelta(days=window_days)
+    eligible = [v for v in visits if earliest <= v["visit_date"] <= first_dose]
+    return max(eligible, key=lambda v: v["visit_date"]) if eligible else None
+
+
+def _acr_block(
+    registry: Registry, patient: dict[str, Any], core: CoreSet, on: date
+) -> dict[str, Any]:
+    record = registry.record(patient["patient_id"])
+    courses = [t for t in record["treatments"] if t["start_date"] <= on]
+    if not courses:
+        return {"level": None, "reason": "no biologic course started by this date"}
+    course = max(courses, key=lambda t: t["start_date"])
+    doses = [
+        a["date"]
+        for a in record["administrations"]
+        if a["drug"] == course["drug"] and a["date"] >= course["start_date"]
+    ]
+    first_dose = min(doses) if doses else course["start_date"]
+    base = baseline_visit(record["visits"], first_dose)
+    out: dict[str, Any] = {"drug": course["drug"], "first_dose": first_dose}
+    if base is None:
+        return {**out, "level": None, "reason": "no baseline visit in the 30 days before"}
+    problems: list[dict[str, str]] = []
+    base_core = _core_set(base, problems)
+    level = acr_pedi_level(base_core, core)
+    reason = None if level is not None else "not evaluable: too many missing variables"
+    return {**out, "baseline_date": base["visit_date"], "level": level, "reason": reason}
+
+
+def live_scores(
+    registry: Registry, patient: dict[str, Any] | None, body: ScoreRequest
+) -> dict[str, Any]:
+    """Scores of the visit being typed (see the module docstring)."""
+    values = body.model_dump()
+    problems: list[dict[str, str]] = []
+    exams = [JointExam(**j.model_dump()) for j in body.joint_exams]
+    from_exam: dict[str, int | None] = {}
+    if exams:
+        from_exam["active_joints"] = active_joint_count(exams)
+        from_exam["lom_joints"] = sum(e.limited_motion is True for e in exams)
+    chaq_out: dict[str, Any] = {"di": None, "n_domains": None, "display": None}
+    core = _core_set(values, problems)
+    if body.chaq_items:
+        try:
+            result = chaq_di(body.chaq_items, body.chaq_aids)
+        except DerivationError as exc:
+            problems.append({"field": "chaq_items", "message": str(exc)})
+        else:
+            chaq_out = {
+                "di": _num(result.di),
+                "n_domains": result.n_domains,
+                "display": format_chaq_di(result.di),
+            }
+            if result.di is not None:
+                core = replace(core, chaq=result.di)
+    category = patient["ilar_category"] if patient else body.category
+    out = _jadas_block(core, values, category)
+    out.update(joint_counts_from_exam=from_exam, chaq=chaq_out, problems=problems)
+    if patient is not None and body.visit_date is not None:
+        out["acr_pedi"] = _acr_block(registry, patient, core, body.visit_date)
+    else:
+        out["acr_pedi"] = {"level": None, "reason": "needs a patient and a visit date"}
+    return out

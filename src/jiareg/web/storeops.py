@@ -1,0 +1,83 @@
+"""The web app's calls into the store: log-in check, validated audited writes, audit reads.
+
+Every write goes through the store's own validation and audit functions (the same rules as
+an import); this module only translates between the web's `Viewer` and the store's API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from jiareg.ingest.importer import save_record
+from jiareg.store import users
+from jiareg.store.models import AuditEntry
+from jiareg.web.access import Viewer
+
+__all__ = ["audit_entries", "authenticate", "save_visit"]
+
+
+def authenticate(db_url: str, username: str, password: str) -> Viewer | None:
+    """The user with this username and password, or None (unknown user or wrong password)."""
+    user = users.authenticate(db_url, username, password)
+    return None if user is None else Viewer.of(user)
+
+
+def save_visit(
+    db_url: str,
+    who: Viewer,
+    patient_id: str,
+    visit: dict[str, Any],
+    *,
+    joint_exams: list[dict[str, Any]],
+    chaq_items: list[dict[str, Any]],
+    reason: str,
+) -> tuple[str, ...]:
+    """Validate and write one visit, then its joints and CHAQ items, as `who`; audited.
+
+    Each record goes through `jiareg.ingest.importer.save_record` (the import's rules and
+    the store's permission check); an invalid visit raises `ImportErrors` before anything
+    is written. Returns the non-blocking warnings.
+    """
+    warnings: list[str] = []
+    visit_date = visit.get("visit_date")
+    records = [("visits", {**visit, "patient_id": patient_id})]
+    records += [
+        ("joint_exams", {**j, "patient_id": patient_id, "visit_date": visit_date})
+        for j in joint_exams
+    ]
+    records += [
+        ("chaq_items", {**c, "patient_id": patient_id, "visit_date": visit_date})
+        for c in chaq_items
+    ]
+    for table_name, values in records:
+        change = save_record(db_url, table_name, values, user=who.user, reason=reason)
+        warnings += change.warnings
+    return tuple(warnings)
+
+
+def audit_entries(engine: Engine, *, patient_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest audit-trail entries (optionally of one patient), newest first."""
+    log = AuditEntry.__table__
+    stmt = select(log).order_by(log.c.seq.desc()).limit(limit)
+    if patient_id is not None:
+        stmt = stmt.where(log.c.patient_id == patient_id)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [
+        {
+            "seq": r["seq"],
+            "ts": r["ts"],
+            "username": r["username"],
+            "action": r["action"],
+            "table": r["table_name"],
+            "row_key": r["row_key"],
+            "patient_id": r["patient_id"],
+            "before": json.loads(r["before"]) if r["before"] else None,
+            "after": json.loads(r["after"]) if r["after"] else None,
+            "reason": r["reason"],
+        }
+        for r in rows
+    ]

@@ -1,0 +1,95 @@
+"""A small real registry (SQLite, or PostgreSQL for one module) and logged-in HTTP clients.
+
+Sites A and B; patients A-001 (systemic, on tocilizumab after etanercept), A-002
+(oligo persistent) and B-001 (poly RF-negative, on adalimumab); users of every role:
+
+| user | role | site |
+|---|---|---|
+| admin | admin | — |
+| dm_a | data_manager | A |
+| clin_a | clinician | A |
+| clin_b | clinician | B |
+| res | researcher | — |
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from jiareg.ingest.importer import import_path
+from jiareg.store.engine import init_db
+from jiareg.store.users import add_user
+from jiareg.web.app import create_app
+
+DATA = Path(__file__).parent / "registry"
+PASSWORD = "correct horse battery"
+USERS = {
+    "admin": ("admin", None),
+    "dm_a": ("data_manager", "A"),
+    "clin_a": ("clinician", "A"),
+    "clin_b": ("clinician", "B"),
+    "res": ("researcher", None),
+}
+
+
+def build_registry(url: str) -> str:
+    """Create the registry at `url`, import tests/web/registry/ and add the users."""
+    init_db(url)
+    import_path(DATA, url)
+    for name, (role, site) in USERS.items():
+        add_user(url, name, PASSWORD, role=role, site=site)
+    return url
+
+
+@pytest.fixture(scope="session")
+def registry_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One built SQLite registry file, copied for each test that needs a fresh one."""
+    path = tmp_path_factory.mktemp("registry") / "template.db"
+    build_registry(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture()
+def db_url(registry_template: Path, tmp_path: Path) -> str:
+    """A fresh copy of the test registry (SQLite), private to the test."""
+    path = tmp_path / "registry.db"
+    shutil.copy(registry_template, path)
+    return f"sqlite:///{path}"
+
+
+Login = Callable[..., TestClient]
+
+
+@pytest.fixture()
+def app_factory(db_url: str) -> Callable[..., TestClient]:
+    """A client of a new app over the test registry; keyword arguments go to create_app."""
+
+    def make(**options: object) -> TestClient:
+        return TestClient(create_app(db_url, **options))  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture()
+def client(app_factory: Callable[..., TestClient]) -> Iterator[TestClient]:
+    """An anonymous client of the app over the test registry."""
+    with app_factory() as c:
+        yield c
+
+
+@pytest.fixture()
+def login(client: TestClient) -> Login:
+    """Log `client` in as a user; the CSRF token is then sent on every request."""
+
+    def do(username: str) -> TestClient:
+        response = client.post("/api/login", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return client
+
+    return do
