@@ -1,38 +1,44 @@
-"""The report's numbers: stats/ applied to the tables of a `StudyResult`.
+"""The report's numbers, read from a `StudyResult` into typed objects.
 
-Everything the report shows beyond `results` is computed here, once, and handed to the
-tables, figures and narrative as frozen objects.
+The study (`jiareg.study.summarise`) computes every statistic once, with `jiareg.stats`, and
+stores it in `results`; the report only reads them back here, so report.html, report.pdf and
+results.json can never disagree. Endpoints are found by their kind in the protocol, so any
+protocol's report works, not just the founding study's.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from jiareg.stats import (
-    KaplanMeierResult,
-    ProportionResult,
-    RateResult,
-    Summary,
-    WilcoxonResult,
-    clopper_pearson,
-    describe,
-    incidence_per_100py,
-    kaplan_meier,
-    wilcoxon_signed_rank,
+from jiareg.derive.exact import to_fraction
+from jiareg.stats import KaplanMeierResult, KaplanMeierRow, ProportionResult, RateResult, Summary
+from jiareg.study.protocol import (
+    AcrPediEndpoint,
+    AdverseEventsEndpoint,
+    CoreSetEndpoint,
+    TimeToResponseEndpoint,
 )
 
 if TYPE_CHECKING:
-    import pandas
-
+    from jiareg.study.protocol import Endpoint
     from jiareg.study.result import StudyResult
 
 CORE_SET: Final = ("active_joints", "lom_joints", "phys_global", "parent_global", "chaq", "esr")
 """The six JIA core-set variables in the order the poster lists them (R-CORESET-1)."""
 
-DAYS_PER_YEAR: Final = 365.25
-RESPONDER: Final = "RESPONDER"
+_E = TypeVar("_E")
+
+
+@dataclass(frozen=True, slots=True)
+class PairedTest:
+    """The Wilcoxon signed-rank test of one variable against baseline, as the study ran it."""
+
+    n_pairs: int
+    p_value: float | None
+    median_difference: Fraction | None
+    method: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +47,14 @@ class CoreSetRow:
 
     variable: str
     summaries: dict[str, Summary]
-    tests: dict[str, WilcoxonResult]
+    tests: dict[str, PairedTest]
 
 
 @dataclass(frozen=True, slots=True)
 class TimeToResponse:
-    """Per-patient time to the first ACR Pedi 30 response and its Kaplan–Meier estimate."""
+    """Per-patient time to the first response and the Kaplan–Meier estimate of it."""
 
+    level: int
     patient_id: tuple[str, ...]
     days: tuple[float, ...]
     responded: tuple[bool, ...]
@@ -55,111 +62,169 @@ class TimeToResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class AdverseEvents:
+    """Counts and the exposure-adjusted rate of the adverse-event endpoint."""
+
+    events: int
+    serious: int
+    patient_years: float
+    rate: RateResult | None
+    by_term: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class ReportNumbers:
-    """All computed numbers of one report."""
+    """All numbers one report shows beyond the plain counts of `results`."""
 
     baseline: str
     timepoints: tuple[str, ...]
     core_set: tuple[CoreSetRow, ...]
-    acr_pedi_30: ProportionResult | None
-    before_infusion_3: ProportionResult | None
-    time_to_response: TimeToResponse
-    adverse_events: RateResult | None
-    patient_years: float
+    acr_pedi: ProportionResult | None
+    acr_pedi_label: str
+    before_infusion: ProportionResult | None
+    before_infusion_number: int | None
+    time_to_response: TimeToResponse | None
+    adverse_events: AdverseEvents | None
+    not_evaluable: int | None
+
+
+def _endpoints(result: StudyResult, kind: type[_E]) -> list[_E]:
+    return [e for e in result.protocol.endpoints if isinstance(e, kind)]
+
+
+def _details(result: StudyResult, endpoint: Endpoint) -> dict[str, Any]:
+    details: dict[str, Any] = result.results.get("endpoints", {}).get(endpoint.id, {})
+    return details
 
 
 def compute(result: StudyResult) -> ReportNumbers:
-    """Apply the statistics to `result` (pure: reads the tables, writes nothing)."""
+    """Read the report's numbers out of `result` (pure: nothing is written)."""
     protocol = result.protocol
-    tables = result.tables
-    compared = _core_set_timepoints(result)
-    followups = tuple(t for t in compared if t != protocol.baseline)
-    long = tables["patient_timepoints"]
-    rows = []
-    for variable in CORE_SET:
-        data = long[long["variable"] == variable]
-        by_tp = {t: _by_patient(data[data["timepoint"] == t]) for t in compared}
-        summaries = {t: describe(by_tp[t].values()) for t in compared}
-        base = by_tp[protocol.baseline]
-        tests = {}
-        for t in followups:
-            ids = sorted(set(base) | set(by_tp[t]))
-            tests[t] = wilcoxon_signed_rank(
-                [base.get(i) for i in ids], [by_tp[t].get(i) for i in ids]
-            )
-        rows.append(CoreSetRow(variable, summaries, tests))
-    acr = result.results.get("acr_pedi_30")
-    acr_prop = clopper_pearson(int(acr["responders"]), int(acr["n"])) if acr else None
-    before = result.results.get("responders_before_infusion_3")
-    before_prop = (
-        clopper_pearson(int(before), int(acr["n"])) if acr and before is not None else None
+    core = _endpoints(result, CoreSetEndpoint)
+    timepoints = (
+        tuple(dict.fromkeys((protocol.baseline, *core[0].at))) if core else (protocol.baseline,)
     )
-    years = patient_years(tables["patients"], protocol.config.risk_window_days)
-    n_events = len(tables["adverse_events"])
-    rate = incidence_per_100py(n_events, years) if years > 0 else None
+    rows = _core_set(result, core[0]) if core else ()
+    acr = [e for e in _endpoints(result, AcrPediEndpoint) if e.at == "follow_up"]
+    overall = next((e for e in acr if e.before_administration is None), None)
+    before = next((e for e in acr if e.before_administration is not None), None)
+    overall_details = _details(result, overall) if overall else {}
     return ReportNumbers(
         baseline=protocol.baseline,
-        timepoints=compared,
-        core_set=tuple(rows),
-        acr_pedi_30=acr_prop,
-        before_infusion_3=before_prop,
-        time_to_response=time_to_first_response(tables["responses"]),
-        adverse_events=rate,
-        patient_years=years,
+        timepoints=timepoints,
+        core_set=rows,
+        acr_pedi=_proportion(overall_details) if overall else None,
+        acr_pedi_label=f"ACR Pedi {overall.level}" if overall else "ACR Pedi 30",
+        before_infusion=_proportion(_details(result, before)) if before else None,
+        before_infusion_number=before.before_administration if before else None,
+        time_to_response=_time_to_response(result),
+        adverse_events=_adverse_events(result),
+        not_evaluable=overall_details.get("not_evaluable"),
     )
 
 
-def _core_set_timepoints(result: StudyResult) -> tuple[str, ...]:
-    protocol = result.protocol
-    for endpoint in protocol.endpoints:
-        if endpoint.kind == "core_set":
-            at: tuple[str, ...] = endpoint.at
-            return at if protocol.baseline in at else (protocol.baseline, *at)
-    return tuple(t.name for t in protocol.timepoints)
+def _summary(stat: dict[str, Any]) -> Summary:
+    def exact(key: str) -> Fraction | None:
+        return to_fraction(stat.get(key))
+
+    return Summary(
+        n=int(stat.get("n", 0)),
+        n_missing=int(stat.get("n_missing", 0)),
+        median=exact("median"),
+        q1=exact("q1"),
+        q3=exact("q3"),
+        min=exact("min"),
+        max=exact("max"),
+    )
 
 
-def _by_patient(frame: pandas.DataFrame) -> dict[str, Any]:
-    return dict(zip(frame["patient_id"], frame["value"], strict=True))
+def _core_set(result: StudyResult, endpoint: CoreSetEndpoint) -> tuple[CoreSetRow, ...]:
+    table = result.results.get(endpoint.id, {})
+    tests = _details(result, endpoint).get("wilcoxon_vs_baseline", {})
+    rows = []
+    for variable in CORE_SET:
+        summaries = {t: _summary(table.get(t, {}).get(variable, {})) for t in table}
+        paired = {
+            t: PairedTest(
+                n_pairs=int(by_var[variable]["n_pairs"]),
+                p_value=by_var[variable]["p_value"],
+                median_difference=to_fraction(by_var[variable]["median_difference"]),
+                method=str(by_var[variable]["method"]),
+            )
+            for t, by_var in tests.items()
+            if variable in by_var
+        }
+        rows.append(CoreSetRow(variable, summaries, paired))
+    return tuple(rows)
 
 
-def patient_years(patients: pandas.DataFrame, risk_window_days: int) -> float:
-    """Exposure in patient-years: index date to last administration + the risk window.
-
-    SPEC R-SAFETY-5 (`config.risk_window_days`, default 28). Days / 365.25.
-
-    >>> import pandas, datetime
-    >>> frame = pandas.DataFrame({"index_date": [datetime.date(2010, 1, 1)],
-    ...                           "last_administration_date": [datetime.date(2010, 12, 4)]})
-    >>> round(patient_years(frame, 28) * 365.25)  # 337 days + 28
-    365
-    """
-    days = 0
-    for start, last in zip(
-        patients["index_date"], patients["last_administration_date"], strict=True
-    ):
-        if last is None or (isinstance(last, float) and math.isnan(last)):
-            last = start
-        days += (last - start).days + risk_window_days
-    return days / DAYS_PER_YEAR
+def _proportion(details: dict[str, Any]) -> ProportionResult | None:
+    if "responders" not in details or "n" not in details:
+        return None
+    k, n = int(details["responders"]), int(details["n"])
+    ci = details.get("ci95")
+    return ProportionResult(
+        k=k,
+        n=n,
+        estimate=k / n if n else None,
+        ci=(float(ci[0]), float(ci[1])) if ci else None,
+        confidence=0.95,
+        method=str(details.get("ci_method", "Clopper-Pearson exact")),
+    )
 
 
-def time_to_first_response(responses: pandas.DataFrame) -> TimeToResponse:
-    """Days from the index date to the first ACR Pedi 30 responder visit, per patient.
+def _time_to_response(result: StudyResult) -> TimeToResponse | None:
+    endpoints = _endpoints(result, TimeToResponseEndpoint)
+    if not endpoints:
+        return None
+    endpoint = endpoints[0]
+    headline = result.results.get(endpoint.id, {})
+    curve = _details(result, endpoint).get("curve", [])
+    frame = result.tables.get("time_to_response")
+    if frame is not None:
+        frame = frame[frame["level"] == endpoint.level].sort_values("patient_id")
+    km = None
+    if curve:
+        low, high = headline.get("median_days_ci95") or (None, None)
+        km = KaplanMeierResult(
+            n=int(headline["n"]),
+            n_events=int(headline["n_events"]),
+            median=headline.get("median_days"),
+            median_ci=(low, high),
+            table=tuple(KaplanMeierRow(**row) for row in curve),
+        )
+    return TimeToResponse(
+        level=endpoint.level,
+        patient_id=tuple(str(p) for p in frame["patient_id"]) if frame is not None else (),
+        days=tuple(float(d) for d in frame["day"]) if frame is not None else (),
+        responded=tuple(bool(e) for e in frame["event"]) if frame is not None else (),
+        km=km,
+    )
 
-    A patient who never responds is censored at their last follow-up visit; a patient with no
-    follow-up visit is left out. Ties and order follow the visit day.
-    """
-    ids: list[str] = []
-    days: list[float] = []
-    responded: list[bool] = []
-    for patient_id, visits in responses.sort_values("day").groupby("patient_id", sort=True):
-        hits = visits[visits["acr_pedi_30"] == RESPONDER]
-        ids.append(str(patient_id))
-        if len(hits):
-            days.append(float(hits["day"].iloc[0]))
-            responded.append(True)
-        else:
-            days.append(float(visits["day"].iloc[-1]))
-            responded.append(False)
-    km = kaplan_meier(days, responded) if days else None
-    return TimeToResponse(tuple(ids), tuple(days), tuple(responded), km)
+
+def _adverse_events(result: StudyResult) -> AdverseEvents | None:
+    endpoints = _endpoints(result, AdverseEventsEndpoint)
+    if not endpoints:
+        return None
+    details = _details(result, endpoints[0])
+    years = float(details.get("patient_years", 0.0))
+    ci = details.get("rate_ci95")
+    rate = (
+        RateResult(
+            events=int(details["events"]),
+            patient_years=years,
+            rate_per_100py=float(details["rate_per_100py"]),
+            ci=(float(ci[0]), float(ci[1])),
+            confidence=0.95,
+            method=str(details.get("rate_method")),
+        )
+        if ci is not None and details.get("rate_per_100py") is not None
+        else None
+    )
+    return AdverseEvents(
+        events=int(details.get("events", 0)),
+        serious=int(details.get("serious", 0)),
+        patient_years=years,
+        rate=rate,
+        by_term={str(k): int(v) for k, v in details.get("by_term", {}).items()},
+    )

@@ -58,7 +58,7 @@ def core_set_lines(
 
 
 def time_to_response_curve(ttr: TimeToResponse) -> bytes:
-    """Kaplan–Meier cumulative proportion with a first ACR Pedi 30 response, with 95 % CI."""
+    """Kaplan–Meier cumulative proportion with a first response, with its 95 % CI."""
     figure = Figure(figsize=(5.2, 2.6), layout="constrained")
     ax = figure.subplots()
     km = ttr.km
@@ -116,7 +116,7 @@ def swimmer_plot(
     patients: pandas.DataFrame,
     courses: pandas.DataFrame,
     administrations: pandas.DataFrame,
-    ttr: TimeToResponse,
+    ttr: TimeToResponse | None,
     index_drug: str,
 ) -> bytes:
     """One row per patient: biologic courses as bars (months from the index date), the
@@ -157,21 +157,22 @@ def swimmer_plot(
         markeredgewidth=0.8,
         label=f"{index_drug} infusion",
     )
-    hits = [
-        (pid, d)
-        for pid, d, r in zip(ttr.patient_id, ttr.days, ttr.responded, strict=True)
-        if r and pid in rows
-    ]
-    ax.plot(
-        [d / DAYS_PER_MONTH for _, d in hits],
-        [rows[p] for p, _ in hits],
-        "*",
-        color="#ee7733",
-        markersize=10,
-        markeredgecolor="black",
-        markeredgewidth=0.5,
-        label="first ACR Pedi 30",
-    )
+    if ttr is not None:
+        hits = [
+            (pid, d)
+            for pid, d, r in zip(ttr.patient_id, ttr.days, ttr.responded, strict=True)
+            if r and pid in rows
+        ]
+        ax.plot(
+            [d / DAYS_PER_MONTH for _, d in hits],
+            [rows[p] for p, _ in hits],
+            "*",
+            color="#ee7733",
+            markersize=10,
+            markeredgecolor="black",
+            markeredgewidth=0.5,
+            label=f"first ACR Pedi {ttr.level}",
+        )
     handles, _ = ax.get_legend_handles_labels()
     handles += [Patch(color=colours[drug], label=drug) for drug in drugs]
     ax.axvline(0, color="#555555", linewidth=0.8)

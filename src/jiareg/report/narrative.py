@@ -8,7 +8,6 @@ from jiareg.report._format import NARRATIVE_NAMES, number, percent, plural, time
 
 if TYPE_CHECKING:
     from jiareg.report.analysis import ReportNumbers
-    from jiareg.stats import ProportionResult
 
 
 def how_many(k: int, n: int, noun: str = "patient") -> str:
@@ -28,15 +27,29 @@ def how_many(k: int, n: int, noun: str = "patient") -> str:
     return f"{k} of {n} {nouns if n != 1 else noun}"
 
 
-def _responders(acr: ProportionResult, before: ProportionResult | None) -> str:
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st.
+
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st']
+    """
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _responders(numbers: ReportNumbers) -> str:
+    acr, before = numbers.acr_pedi, numbers.before_infusion
+    if acr is None:
+        return ""
     if acr.n == 0:
-        return "No patient could be evaluated for ACR Pedi 30."
+        return f"No patient could be evaluated for {numbers.acr_pedi_label}."
     lead = how_many(acr.k, acr.n)
     verb = "meet" if acr.n == 1 and acr.k == 0 else "met"
     ci = f" (95 % CI {percent(acr.ci[0])}–{percent(acr.ci[1])})" if acr.ci else ""
-    text = f"{lead} {verb} ACR Pedi 30 during follow-up{ci}"
-    if before is not None and acr.k:
-        text += f"; {'none' if before.k == 0 else before.k} before the 3rd infusion"
+    text = f"{lead} {verb} {numbers.acr_pedi_label} during follow-up{ci}"
+    if before is not None and numbers.before_infusion_number is not None and acr.k:
+        count = "none" if before.k == 0 else str(before.k)
+        text += f"; {count} before the {ordinal(numbers.before_infusion_number)} infusion"
     return text + "."
 
 
@@ -103,27 +116,27 @@ def _steroids(steroids: dict[str, int], tp: str) -> str:
     return text + "."
 
 
-def _adverse_events(count: int, numbers: ReportNumbers) -> str:
-    rate = numbers.adverse_events
-    exposure = f"{number(numbers.patient_years, 1)} patient-years"
-    if rate is None:
+def _adverse_events(numbers: ReportNumbers) -> str:
+    ae = numbers.adverse_events
+    if ae is None:
+        return ""
+    exposure = f"{number(ae.patient_years, 1)} patient-years"
+    count = ae.events
+    if ae.rate is None:
         return f"{plural(count, 'adverse event')} reported." if count else "No adverse events."
-    ci = f"95 % CI {number(rate.ci[0], 1)}–{number(rate.ci[1], 1)} per 100 patient-years"
+    ci = f"95 % CI {number(ae.rate.ci[0], 1)}–{number(ae.rate.ci[1], 1)} per 100 patient-years"
     if count == 0:
         return f"No adverse events were reported over {exposure} ({ci})."
     verb = "was" if count == 1 else "were"
     return (
         f"{plural(count, 'adverse event')} {verb} reported over {exposure} "
-        f"({number(rate.rate_per_100py, 1)} per 100 patient-years, {ci})."
+        f"({number(ae.rate.rate_per_100py, 1)} per 100 patient-years, {ci})."
     )
 
 
 def results_paragraph(results: dict[str, Any], numbers: ReportNumbers) -> str:
     """The generated results paragraph; every figure in it comes from `results`/`numbers`."""
-    sentences = []
-    if numbers.acr_pedi_30 is not None:
-        sentences.append(_responders(numbers.acr_pedi_30, numbers.before_infusion_3))
-    sentences.append(_core_set(numbers))
+    sentences = [_responders(numbers), _core_set(numbers)]
     if "chaq_over_0_5" in results:
         sentences.append(_by_timepoint(results["chaq_over_0_5"], "CHAQ above 0.5", numbers))
     if "systemic_features" in results:
@@ -131,6 +144,5 @@ def results_paragraph(results: dict[str, Any], numbers: ReportNumbers) -> str:
     if "steroids" in results:
         followups = [t for t in numbers.timepoints if t != numbers.baseline]
         sentences.append(_steroids(results["steroids"], followups[0] if followups else "follow-up"))
-    if "adverse_events" in results:
-        sentences.append(_adverse_events(int(results["adverse_events"]), numbers))
+    sentences.append(_adverse_events(numbers))
     return " ".join(s for s in sentences if s)

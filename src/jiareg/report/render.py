@@ -15,7 +15,7 @@ import weasyprint
 from jiareg.report import figures
 from jiareg.report._format import number, percent, plural, timepoint_label
 from jiareg.report.analysis import ReportNumbers, compute
-from jiareg.report.narrative import results_paragraph
+from jiareg.report.narrative import ordinal, results_paragraph
 from jiareg.report.tables import core_set_table
 from jiareg.stats.describe import QUANTILE_METHOD
 from jiareg.stats.paired import ZERO_METHOD_TEXT
@@ -88,7 +88,7 @@ def render_html(result: StudyResult) -> str:
         "core_set_table": core_set_table(numbers, protocol.globals_scale),
         "responders": responder_rows(results, numbers),
         "steroids": steroid_rows(result),
-        "adverse_events": adverse_event_rows(result, numbers),
+        "adverse_events": adverse_event_rows(numbers),
         "paragraph": results_paragraph(results, numbers),
         "figures": {
             "lines": _data_uri(
@@ -96,7 +96,11 @@ def render_html(result: StudyResult) -> str:
                     tables["patient_timepoints"], numbers.timepoints, protocol.globals_scale
                 )
             ),
-            "km": _data_uri(figures.time_to_response_curve(numbers.time_to_response)),
+            "km": (
+                _data_uri(figures.time_to_response_curve(numbers.time_to_response))
+                if numbers.time_to_response is not None and numbers.time_to_response.km
+                else None
+            ),
             "swimmer": _data_uri(
                 figures.swimmer_plot(
                     tables["patients"],
@@ -107,7 +111,6 @@ def render_html(result: StudyResult) -> str:
                 )
             ),
         },
-        "km": numbers.time_to_response.km,
         "provenance": provenance(results),
         "css": _ENV.loader.get_source(_ENV, "report.css")[0],  # type: ignore[union-attr]
     }
@@ -157,9 +160,6 @@ def methods(result: StudyResult, numbers: ReportNumbers) -> list[str]:
         "(Garwood) Poisson 95 % CI.",
         "Small numbers are shown as they are (no cell suppression).",
     ]
-    not_evaluable = result.results.get("endpoints", {}).get("acr_pedi_30", {}).get("not_evaluable")
-    if not_evaluable is not None:
-        items.append(f"Patients not evaluable for ACR Pedi 30: {not_evaluable}.")
     if protocol.globals_scale == "0-3":
         items.append(LIKERT_CAVEAT)
     return items
@@ -207,30 +207,42 @@ def cohort_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def responder_rows(results: dict[str, Any], numbers: ReportNumbers) -> list[tuple[str, str]]:
-    """ACR Pedi 30 responders with their exact CIs, and the counts by timepoint."""
+    """Responders with their exact CIs, time to response, and the counts by timepoint."""
     rows = []
-    for label, prop in (
-        ("ACR Pedi 30 at any visit during follow-up", numbers.acr_pedi_30),
-        ("ACR Pedi 30 before the 3rd infusion", numbers.before_infusion_3),
+    label = numbers.acr_pedi_label
+    before = (
+        f"{label} before the {ordinal(numbers.before_infusion_number)} infusion"
+        if numbers.before_infusion_number is not None
+        else ""
+    )
+    for text, prop in (
+        (f"{label} at any visit during follow-up", numbers.acr_pedi),
+        (before, numbers.before_infusion),
     ):
         if prop is not None and prop.ci is not None:
             rows.append(
                 (
-                    label,
+                    text,
                     f"{prop.k}/{prop.n} ({percent(prop.estimate)}; "
                     f"95 % CI {percent(prop.ci[0])}–{percent(prop.ci[1])})",
                 )
             )
-    km = numbers.time_to_response.km
-    if km is not None:
+    if numbers.not_evaluable is not None:
+        rows.append((f"Not evaluable for {label}", plural(numbers.not_evaluable, "patient")))
+    ttr = numbers.time_to_response
+    if ttr is not None and ttr.km is not None:
+        km = ttr.km
         median = "not reached" if km.median is None else f"{number(km.median)} days"
-        low, high = (number(x) if x is not None else "NE" for x in km.median_ci)
+        low, high = (number(x) if x is not None else "not estimable" for x in km.median_ci)
         rows.append(
-            ("Median time to first ACR Pedi 30 (Kaplan–Meier)", f"{median} (95 % CI {low}–{high})")
+            (
+                f"Median time to first ACR Pedi {ttr.level} (Kaplan–Meier)",
+                f"{median} (95 % CI {low}–{high}); {km.n_events} of {km.n} responded",
+            )
         )
-    for key, label in (("chaq_over_0_5", "CHAQ > 0.5"), ("systemic_features", "Fever or rash")):
+    for key, what in (("chaq_over_0_5", "CHAQ > 0.5"), ("systemic_features", "Fever or rash")):
         for tp, count in results.get(key, {}).items():
-            rows.append((f"{label} at {timepoint_label(tp)}", plural(int(count), "patient")))
+            rows.append((f"{what} at {timepoint_label(tp)}", plural(int(count), "patient")))
     return rows
 
 
@@ -252,28 +264,25 @@ def steroid_rows(result: StudyResult) -> list[tuple[str, str]]:
     return rows
 
 
-def adverse_event_rows(result: StudyResult, numbers: ReportNumbers) -> list[tuple[str, str]]:
+def adverse_event_rows(numbers: ReportNumbers) -> list[tuple[str, str]]:
     """Adverse-event count, exposure, rate with CI, and counts by term."""
-    events = result.tables["adverse_events"]
+    ae = numbers.adverse_events
+    if ae is None:
+        return [("Adverse events", "not an endpoint of this protocol")]
     rows = [
-        ("Adverse events", str(len(events))),
-        (
-            "Serious adverse events",
-            str(sum(value is True or value == 1 for value in events["serious"])),
-        ),
-        ("Exposure", f"{number(numbers.patient_years, 2)} patient-years"),
+        ("Adverse events", str(ae.events)),
+        ("Serious adverse events", str(ae.serious)),
+        ("Exposure", f"{number(ae.patient_years, 2)} patient-years"),
     ]
-    rate = numbers.adverse_events
-    if rate is not None:
+    if ae.rate is not None:
         rows.append(
             (
                 "Rate per 100 patient-years (95 % CI)",
-                f"{number(rate.rate_per_100py, 1)} ({number(rate.ci[0], 1)}–"
-                f"{number(rate.ci[1], 1)})",
+                f"{number(ae.rate.rate_per_100py, 1)} ({number(ae.rate.ci[0], 1)}–"
+                f"{number(ae.rate.ci[1], 1)})",
             )
         )
-    for term, count in events["term"].value_counts().sort_index().items():
-        rows.append((f"  {term}", str(int(count))))
+    rows.extend((f"  {term}", str(count)) for term, count in sorted(ae.by_term.items()))
     return rows
 
 

@@ -9,13 +9,22 @@ responders, 7 before the 3rd infusion; no adverse events). Contract: jiareg.stud
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import asdict, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from jiareg.report.analysis import CORE_SET
+from jiareg.stats import (
+    clopper_pearson,
+    describe,
+    incidence_per_100py,
+    kaplan_meier,
+    wilcoxon_signed_rank,
+)
 from jiareg.study.protocol import load_protocol
 from jiareg.study.result import TABLE_COLUMNS, StudyResult
 
@@ -165,11 +174,96 @@ def build_tables() -> dict[str, pd.DataFrame]:
         "steroids": _frame("steroids", steroids),
         "adverse_events": _frame("adverse_events", []),
         "attrition": _frame("attrition", attrition),
+        "time_to_response": _frame(
+            "time_to_response",
+            [
+                {
+                    "patient_id": pid,
+                    "level": 30,
+                    "event": True,
+                    "day": day,
+                    "administration_number": day // 14 + 1,
+                }
+                for pid, day in zip(IDS, FIRST_RESPONSE_DAY, strict=True)
+            ],
+        ),
     }
 
 
-def build_results() -> dict[str, Any]:
-    core: dict[str, dict[str, dict[str, float]]] = {"baseline": {}, "month_1": {}}
+def _float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _core_set_results(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, Any], dict[str, Any]]:
+    long = tables["patient_timepoints"]
+    values = {
+        (tp, var): dict(zip(g["patient_id"], g["value"], strict=True))
+        for (tp, var), g in long.groupby(["timepoint", "variable"])
+    }
+    table: dict[str, Any] = {}
+    for tp in ("baseline", "month_1"):
+        table[tp] = {}
+        for var in CORE_SET:
+            s = describe(values[tp, var].values())
+            table[tp][var] = {
+                "median": _float(s.median),
+                "q1": _float(s.q1),
+                "q3": _float(s.q3),
+                "min": _float(s.min),
+                "max": _float(s.max),
+                "n": s.n,
+                "n_missing": s.n_missing,
+            }
+    tests = {}
+    for var in CORE_SET:
+        base, later = values["baseline", var], values["month_1", var]
+        w = wilcoxon_signed_rank([base[i] for i in IDS], [later[i] for i in IDS])
+        tests[var] = {
+            "n_pairs": w.n_pairs,
+            "n_zero": w.n_zero,
+            "statistic": w.statistic,
+            "p_value": w.p_value,
+            "median_difference": _float(w.median_difference),
+            "method": w.method,
+        }
+    return table, {"kind": "core_set", "wilcoxon_vs_baseline": {"month_1": tests}}
+
+
+def proportion_details(k: int, n: int) -> dict[str, Any]:
+    p = clopper_pearson(k, n)
+    return {
+        "kind": "acr_pedi",
+        "responders": k,
+        "n": n,
+        "not_evaluable": 0,
+        "ci95": list(p.ci) if p.ci else None,
+        "ci_method": p.method,
+    }
+
+
+def adverse_event_details(terms: list[tuple[str, bool]], patient_years: float) -> dict[str, Any]:
+    rate = incidence_per_100py(len(terms), patient_years)
+    by_term: dict[str, int] = {}
+    for term, _ in terms:
+        by_term[term] = by_term.get(term, 0) + 1
+    return {
+        "kind": "adverse_events",
+        "events": len(terms),
+        "serious": sum(serious for _, serious in terms),
+        "patient_years": patient_years,
+        "rate_per_100py": rate.rate_per_100py,
+        "rate_ci95": list(rate.ci),
+        "rate_method": rate.method,
+        "by_term": by_term,
+    }
+
+
+PATIENT_YEARS = (sum(EXPOSURE_DAYS) + 9 * 28) / 365.25
+
+
+def build_results(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    core, core_details = _core_set_results(tables)
+    km = kaplan_meier([float(d) for d in FIRST_RESPONSE_DAY], [True] * 9)
     return {
         "title": "Tocilizumab in JIA after inadequate response to anti-TNF therapy",
         "synthetic": True,
@@ -187,9 +281,26 @@ def build_results() -> dict[str, Any]:
         "systemic_features": {"baseline": 1, "month_1": 0},
         "acr_pedi_30": {"responders": 9, "n": 9, "ci95": [0.6637, 1.0]},
         "responders_before_infusion_3": 7,
+        "time_to_acr_pedi_30": {
+            "n": km.n,
+            "n_events": km.n_events,
+            "median_days": km.median,
+            "median_days_ci95": list(km.median_ci),
+        },
         "steroids": {"baseline_users": 6, "reduced": 4, "reduced_by_half_or_more": 0, "stopped": 0},
         "adverse_events": 0,
-        "endpoints": {"acr_pedi_30": {"not_evaluable": 0}},
+        "endpoints": {
+            "core_set": core_details,
+            "acr_pedi_30": proportion_details(9, 9),
+            "responders_before_infusion_3": proportion_details(7, 9),
+            "time_to_acr_pedi_30": {
+                "kind": "time_to_response",
+                "level": 30,
+                "method": km.method,
+                "curve": [asdict(row) for row in km.table],
+            },
+            "adverse_events": adverse_event_details([], PATIENT_YEARS),
+        },
         "software_version": "0.1.0",
         "protocol_sha256": "a" * 64,
         "data_sha256": "b" * 64,
@@ -200,15 +311,17 @@ def build_results() -> dict[str, Any]:
 @pytest.fixture
 def study_result() -> StudyResult:
     protocol = load_protocol(ROOT / "protocols" / "tocilizumab-after-anti-tnf.yaml")
-    return StudyResult(results=build_results(), tables=build_tables(), protocol=protocol)
+    tables = build_tables()
+    return StudyResult(results=build_results(tables), tables=tables, protocol=protocol)
 
 
 @pytest.fixture
 def make_result(study_result: StudyResult) -> Any:
-    """Build a variant: `make_result(results={...overrides}, tables={...overrides})`."""
+    """A variant: `make_result(results={...}, endpoints={id: details}, tables={...})`."""
 
     def make(**changes: dict[str, Any]) -> StudyResult:
-        results = {**study_result.results, **changes.get("results", {})}
+        endpoints = {**study_result.results["endpoints"], **changes.get("endpoints", {})}
+        results = {**study_result.results, "endpoints": endpoints, **changes.get("results", {})}
         tables = {**study_result.tables, **changes.get("tables", {})}
         return replace(study_result, results=results, tables=tables)
 

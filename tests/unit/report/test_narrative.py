@@ -1,11 +1,12 @@
 """The generated results paragraph: built from the numbers, singular/plural, all/none."""
 
-import pandas as pd
+import copy
+
 import pytest
+from tests.unit.report.conftest import adverse_event_details, proportion_details
 
 from jiareg.report.analysis import compute
 from jiareg.report.narrative import how_many, results_paragraph
-from jiareg.study.result import TABLE_COLUMNS
 
 
 def paragraph(result) -> str:
@@ -36,9 +37,9 @@ def test_poster_paragraph(study_result) -> None:
 
 def test_nobody_responded(make_result) -> None:
     result = make_result(
-        results={
-            "acr_pedi_30": {"responders": 0, "n": 9, "ci95": [0, 0.3363]},
-            "responders_before_infusion_3": 0,
+        endpoints={
+            "acr_pedi_30": proportion_details(0, 9),
+            "responders_before_infusion_3": proportion_details(0, 9),
         }
     )
     text = paragraph(result)
@@ -47,17 +48,11 @@ def test_nobody_responded(make_result) -> None:
 
 
 def test_one_adverse_event_and_unchanged_median(make_result, study_result) -> None:
-    ae = pd.DataFrame(
-        [{"patient_id": "P01", "term": "infusion reaction", "grade": 1, "serious": False}],
-        columns=list(TABLE_COLUMNS["adverse_events"]),
-    )
-    long = study_result.tables["patient_timepoints"].copy()
-    mask = (long["variable"] == "lom_joints") & (long["timepoint"] == "month_1")
-    long.loc[mask, "value"] = long.loc[
-        (long["variable"] == "lom_joints") & (long["timepoint"] == "baseline"), "value"
-    ].to_numpy()
+    core = copy.deepcopy(study_result.results["core_set"])
+    core["month_1"]["lom_joints"] = core["baseline"]["lom_joints"]
     result = make_result(
-        results={"adverse_events": 1}, tables={"adverse_events": ae, "patient_timepoints": long}
+        endpoints={"adverse_events": adverse_event_details([("infusion reaction", False)], 4.9)},
+        results={"core_set": core},
     )
     text = paragraph(result)
     assert "1 adverse event was reported over 4.9 patient-years (20.4 per 100 patient-years" in text

@@ -5,12 +5,11 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from tests.unit.report.conftest import adverse_event_details
 
 from jiareg.report import write_report
 from jiareg.report.render import LIKERT_CAVEAT, render_html
-from jiareg.study.result import TABLE_COLUMNS
 
 SECTIONS = (
     "results-paragraph",
@@ -91,17 +90,8 @@ def test_no_banner_or_likert_caveat_for_a_real_0_10_study(study_result) -> None:
 
 
 def test_adverse_events_are_listed_by_term(make_result) -> None:
-    events = pd.DataFrame(
-        [
-            {"patient_id": "P01", "term": "neutropenia", "grade": 2, "serious": False},
-            {"patient_id": "P02", "term": "neutropenia", "grade": 3, "serious": True},
-            {"patient_id": "P03", "term": "infusion reaction", "grade": 1, "serious": None},
-        ],
-        columns=list(TABLE_COLUMNS["adverse_events"]),
-    )
-    html = render_html(
-        make_result(results={"adverse_events": 3}, tables={"adverse_events": events})
-    )
+    terms = [("neutropenia", False), ("neutropenia", True), ("infusion reaction", False)]
+    html = render_html(make_result(endpoints={"adverse_events": adverse_event_details(terms, 5.0)}))
     section = html[html.index('id="adverse-events"') : html.index('id="provenance"')]
     assert re.search(r"<th>Adverse events</th><td>3</td>", section)
     assert re.search(r"<th>Serious adverse events</th><td>1</td>", section)
