@@ -62,6 +62,16 @@ class ClinicalConfig(BaseModel):
     dose_tolerance_pct: Fraction = Fraction(10)
     tcz_iv_max_mg: Fraction = Fraction(800)
     tcz_max_policy: Literal["flag", "cap"] = "flag"
+    # R-DOSE regimens marked unverified — from memory (SPEC §12.6, §12.7)
+    tcz_sc_pjia_interval_days: tuple[int, int] = (21, 14)  # (< 30 kg, ≥ 30 kg)
+    etanercept_mg_per_kg: Fraction = Fraction("0.8")
+    etanercept_max_mg: Fraction = Fraction(50)
+    # adalimumab fixed doses every other week: (from weight kg, mg), lowest band first
+    adalimumab_bands: tuple[tuple[Fraction, Fraction], ...] = (
+        (Fraction(10), Fraction(10)),
+        (Fraction(15), Fraction(20)),
+        (Fraction(30), Fraction(40)),
+    )
     # R-STEROID
     steroid_basis: Literal["mg_kg_day", "mg_day"] = "mg_kg_day"
     steroid_factors: dict[str, Fraction] = Field(
@@ -81,11 +91,23 @@ class ClinicalConfig(BaseModel):
         "jadas_crp_ceiling_mg_l",
         "cid_esr_normal_max_mm_h",
         "cid_crp_normal_max_mg_l",
+        "etanercept_mg_per_kg",
+        "etanercept_max_mg",
         mode="before",
     )
     @classmethod
     def _exact(cls, value: object) -> Fraction:
         return Fraction(str(value)) if not isinstance(value, Fraction) else value
+
+    @field_validator("adalimumab_bands", mode="before")
+    @classmethod
+    def _exact_bands(cls, value: object) -> tuple[tuple[Fraction, Fraction], ...]:
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError("adalimumab_bands must list (from weight kg, mg) pairs")
+        bands = tuple((Fraction(str(kg)), Fraction(str(mg))) for kg, mg in value)
+        if [kg for kg, _ in bands] != sorted({kg for kg, _ in bands}):
+            raise ValueError("adalimumab_bands must start at increasing weights")
+        return bands
 
     @field_validator("steroid_factors", mode="before")
     @classmethod

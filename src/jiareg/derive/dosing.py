@@ -67,19 +67,7 @@ _TCZ_IV_MG_PER_KG: Final[dict[Indication, tuple[tuple[int, int], tuple[int, int]
     "pJIA": ((10, 28), (8, 28)),
 }
 TCZ_SC_MG: Final = Fraction(162)
-_TCZ_SC_INTERVAL_DAYS: Final[dict[Indication, tuple[int, int]]] = {
-    "sJIA": (14, 7),
-    "pJIA": (21, 14),  # unverified — from memory (SPEC §12.6)
-}
-
-ETANERCEPT_MG_PER_KG: Final = Fraction(4, 5)
-ETANERCEPT_MAX_MG: Final = Fraction(50)
-# Adalimumab (pJIA, ≥ 2 y), every other week: lower weight bound of each band -> fixed mg.
-_ADALIMUMAB_BANDS: Final[tuple[tuple[Fraction, int, str], ...]] = (
-    (Fraction(30), 40, "≥30"),
-    (Fraction(15), 20, "15 to <30"),
-    (Fraction(10), 10, "10 to <15"),
-)
+_TCZ_SC_SJIA_INTERVAL_DAYS: Final = (14, 7)  # (< 30 kg, ≥ 30 kg)
 INFLIXIMAB_TRIAL_BAND: Final = "trial doses 3 or 6 mg/kg IV at weeks 0, 2, 6, then every 8 weeks"
 
 
@@ -159,7 +147,10 @@ def _tocilizumab(
     upper, flags = _tcz_band_flags(weight)
     band = "≥30" if upper else "<30"
     if route == "sc":
-        interval = _TCZ_SC_INTERVAL_DAYS[indication][upper]
+        intervals = (
+            _TCZ_SC_SJIA_INTERVAL_DAYS if indication == "sJIA" else config.tcz_sc_pjia_interval_days
+        )
+        interval = intervals[upper]
         return DoseCheck("tocilizumab", route, TCZ_SC_MG, None, interval, band, tuple(flags))
     mg_per_kg_int, interval = _TCZ_IV_MG_PER_KG[indication][upper]
     mg_per_kg = Fraction(mg_per_kg_int)
@@ -190,7 +181,9 @@ def label_dose(
     Etanercept: min(0.8 × weight, 50) mg SC weekly. Adalimumab: 10 mg (10 to < 15 kg), 20 mg
     (15 to < 30 kg), 40 mg (≥ 30 kg) SC every other week; < 10 kg NOT_LABELLED. Infliximab:
     not licensed for JIA → NOT_LABELLED, no expected dose (trial doses in `band`). The
-    anti-TNF regimens are unverified — from memory (SPEC §12.7).
+    anti-TNF regimens and the SC pJIA intervals are unverified — from memory (SPEC §12.6,
+    §12.7) and are options: `config.etanercept_mg_per_kg`, `config.etanercept_max_mg`,
+    `config.adalimumab_bands`, `config.tcz_sc_pjia_interval_days`.
     `route` defaults to the drug's first route (tocilizumab: iv). Tocilizumab needs sJIA or
     pJIA (or an ILAR code); plain "JIA" is an error for it.
     Sources: ACTEMRA US prescribing information; De Benedetti F et al., NEJM 2012;367:2385-95
@@ -214,14 +207,29 @@ def label_dose(
             )
         return _tocilizumab(indication, chosen_route, weight, config)
     if name == "etanercept":
-        expected = min(ETANERCEPT_MG_PER_KG * weight, ETANERCEPT_MAX_MG)
-        return DoseCheck(name, chosen_route, expected, ETANERCEPT_MG_PER_KG, 7, None, ())
+        per_kg = config.etanercept_mg_per_kg
+        expected = min(per_kg * weight, config.etanercept_max_mg)
+        return DoseCheck(name, chosen_route, expected, per_kg, 7, None, ())
     if name == "adalimumab":
-        for lower, mg, band in _ADALIMUMAB_BANDS:
-            if weight >= lower:
-                return DoseCheck(name, chosen_route, Fraction(mg), None, 14, band, ())
-        return DoseCheck(name, chosen_route, None, None, None, "<10", (NOT_LABELLED,))
+        return _adalimumab(chosen_route, weight, config)
     return DoseCheck(name, chosen_route, None, None, None, INFLIXIMAB_TRIAL_BAND, (NOT_LABELLED,))
+
+
+def _adalimumab(route: Route, weight: Fraction, config: ClinicalConfig) -> DoseCheck:
+    """Fixed dose of the highest band whose lower weight the child reaches; below all: none."""
+    bands = config.adalimumab_bands
+    for k in range(len(bands) - 1, -1, -1):
+        lower, mg = bands[k]
+        if weight >= lower:
+            upper = f" to <{_kg(bands[k + 1][0])}" if k + 1 < len(bands) else ""
+            band = f"{_kg(lower)}{upper}" if upper else f"≥{_kg(lower)}"
+            return DoseCheck("adalimumab", route, mg, None, 14, band, ())
+    below = f"<{_kg(bands[0][0])}"
+    return DoseCheck("adalimumab", route, None, None, None, below, (NOT_LABELLED,))
+
+
+def _kg(value: Fraction) -> str:
+    return str(value) if value.denominator == 1 else str(float(value))
 
 
 def check_administered_dose(

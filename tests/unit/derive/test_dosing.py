@@ -324,3 +324,36 @@ def test_etanercept_never_exceeds_50_and_is_monotone(a: Fraction, b: Fraction) -
     dose_high = label_dose("etanercept", weight_kg=high, category="JIA").expected_mg
     assert dose_low is not None and dose_high is not None
     assert dose_low <= dose_high <= 50
+
+
+def test_unverified_regimens_are_options() -> None:
+    """SPEC §12.6-7: the from-memory regimens follow the config, not hard-coded numbers."""
+    config = ClinicalConfig(
+        etanercept_mg_per_kg="0.4",
+        etanercept_max_mg=25,
+        adalimumab_bands=[(10, 10), (15, 20), ("30.5", 40)],
+        tcz_sc_pjia_interval_days=(14, 14),
+    )
+    etanercept = label_dose("etanercept", weight_kg=70, category="JIA", config=config)
+    assert (etanercept.expected_mg, etanercept.mg_per_kg) == (Fraction(25), Fraction(2, 5))
+    adalimumab = label_dose("adalimumab", weight_kg=30, category="pJIA", config=config)
+    assert (adalimumab.expected_mg, adalimumab.band) == (Fraction(20), "15 to <30.5")
+    adalimumab = label_dose("adalimumab", weight_kg="30.5", category="pJIA", config=config)
+    assert (adalimumab.expected_mg, adalimumab.band) == (Fraction(40), "≥30.5")
+    sc = label_dose("tocilizumab", weight_kg=25, category="pJIA", route="sc", config=config)
+    assert sc.interval_days == 14
+
+
+def test_adalimumab_band_labels() -> None:
+    bands = {
+        w: label_dose("adalimumab", weight_kg=w, category="pJIA").band
+        for w in ("9.999", "10", "14.999", "15", "29.999", "30")
+    }
+    assert bands == {
+        "9.999": "<10",
+        "10": "10 to <15",
+        "14.999": "10 to <15",
+        "15": "15 to <30",
+        "29.999": "15 to <30",
+        "30": "≥30",
+    }
