@@ -4,7 +4,9 @@ Lab grading follows CTCAE v5.0 as written in SPEC R-SAFETY-3 (all thresholds unv
 from memory, SPEC §12.9). Boundary semantics, exactly as the SPEC states them: for falling
 values ("< 1.5 – 1.0") the lower bound belongs to the grade (`1.0 <= ANC < 1.5` is grade 2);
 for rising values ("> 3 – 5×ULN") the upper bound does (`3×ULN < ALT <= 5×ULN` is grade 2).
-Grade 0 = within normal limits. Values are exact Fractions; None in → None out.
+Grade 0 = within normal limits. Values are exact Fractions; None in → None out. Because the
+thresholds are from memory, each grading function takes its cut-offs as a keyword argument
+(defaults: the module constants below) so a study can apply the checked NCI values.
 """
 
 from __future__ import annotations
@@ -120,7 +122,9 @@ def _uln(uln: object) -> Fraction:
     return limit
 
 
-def anc_grade(anc_10e9_l: object, *, lln: object) -> int | None:
+def anc_grade(
+    anc_10e9_l: object, *, lln: object, cuts: tuple[Fraction, ...] = ANC_CUTS_10E9_L
+) -> int | None:
     """CTCAE neutrophil count decreased: G1 < LLN–1.5, G2 < 1.5–1.0, G3 < 1.0–0.5, G4 < 0.5.
 
     Units ×10⁹/L. `1.0 <= ANC < 1.5` is grade 2; exactly 1.5 is grade 1 (if below LLN).
@@ -129,10 +133,12 @@ def anc_grade(anc_10e9_l: object, *, lln: object) -> int | None:
     >>> anc_grade("1.5", lln="1.8"), anc_grade("1.0", lln="1.8"), anc_grade("0.49", lln="1.8")
     (1, 2, 4)
     """
-    return _falling_grade(anc_10e9_l, lln, ANC_CUTS_10E9_L)
+    return _falling_grade(anc_10e9_l, lln, cuts)
 
 
-def platelet_grade(platelets_10e9_l: object, *, lln: object) -> int | None:
+def platelet_grade(
+    platelets_10e9_l: object, *, lln: object, cuts: tuple[Fraction, ...] = PLATELET_CUTS_10E9_L
+) -> int | None:
     """CTCAE platelet count decreased: G1 < LLN–75, G2 < 75–50, G3 < 50–25, G4 < 25 ×10⁹/L.
 
     Exactly 75 is grade 1, exactly 50 grade 2, exactly 25 grade 3.
@@ -141,10 +147,15 @@ def platelet_grade(platelets_10e9_l: object, *, lln: object) -> int | None:
     >>> platelet_grade(75, lln=150), platelet_grade(74, lln=150), platelet_grade(150, lln=150)
     (1, 2, 0)
     """
-    return _falling_grade(platelets_10e9_l, lln, PLATELET_CUTS_10E9_L)
+    return _falling_grade(platelets_10e9_l, lln, cuts)
 
 
-def transaminase_grade(value_u_l: object, *, uln: object) -> int | None:
+def transaminase_grade(
+    value_u_l: object,
+    *,
+    uln: object,
+    uln_multiples: tuple[Fraction, ...] = TRANSAMINASE_ULN_MULTIPLES,
+) -> int | None:
     """CTCAE ALT/AST increased (normal baseline): G1 > ULN–3×ULN, G2 > 3–5×, G3 > 5–20×, G4 > 20×.
 
     Upper bounds belong to the grade: exactly 3×ULN is grade 1, exactly ULN grade 0.
@@ -154,9 +165,7 @@ def transaminase_grade(value_u_l: object, *, uln: object) -> int | None:
     (1, 2)
     """
     limit = _uln(uln)
-    return _rising_grade(
-        to_fraction(value_u_l), limit, tuple(m * limit for m in TRANSAMINASE_ULN_MULTIPLES)
-    )
+    return _rising_grade(to_fraction(value_u_l), limit, tuple(m * limit for m in uln_multiples))
 
 
 def alt_gt_3uln(alt_u_l: object, *, uln: object) -> bool | None:
@@ -172,7 +181,9 @@ def alt_gt_3uln(alt_u_l: object, *, uln: object) -> bool | None:
     return None if grade is None else grade >= 2
 
 
-def cholesterol_grade(cholesterol_mg_dl: object, *, uln: object) -> int | None:
+def cholesterol_grade(
+    cholesterol_mg_dl: object, *, uln: object, cuts: tuple[Fraction, ...] = CHOLESTEROL_CUTS_MG_DL
+) -> int | None:
     """CTCAE cholesterol high: G1 > ULN–300, G2 > 300–400, G3 > 400–500, G4 > 500 mg/dL.
 
     Source: NCI CTCAE v5.0 (unverified — from memory). SPEC R-SAFETY-3.
@@ -180,10 +191,15 @@ def cholesterol_grade(cholesterol_mg_dl: object, *, uln: object) -> int | None:
     >>> cholesterol_grade(300, uln=200), cholesterol_grade(301, uln=200)
     (1, 2)
     """
-    return _rising_grade(to_fraction(cholesterol_mg_dl), _uln(uln), CHOLESTEROL_CUTS_MG_DL)
+    return _rising_grade(to_fraction(cholesterol_mg_dl), _uln(uln), cuts)
 
 
-def triglyceride_grade(triglycerides_mg_dl: object) -> int | None:
+def triglyceride_grade(
+    triglycerides_mg_dl: object,
+    *,
+    g1_min: Fraction = TRIGLYCERIDE_G1_MIN_MG_DL,
+    cuts: tuple[Fraction, ...] = TRIGLYCERIDE_CUTS_MG_DL,
+) -> int | None:
     """CTCAE hypertriglyceridemia: G1 150–300, G2 > 300–500, G3 > 500–1000, G4 > 1000 mg/dL.
 
     Exactly 150 is grade 1 (the range starts at 150), exactly 300 grade 1, exactly 1000 grade 3.
@@ -194,8 +210,8 @@ def triglyceride_grade(triglycerides_mg_dl: object) -> int | None:
     """
     return _rising_grade(
         to_fraction(triglycerides_mg_dl),
-        TRIGLYCERIDE_G1_MIN_MG_DL,
-        TRIGLYCERIDE_CUTS_MG_DL,
+        g1_min,
+        cuts,
         g1_inclusive=True,
     )
 

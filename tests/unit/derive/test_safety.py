@@ -218,3 +218,17 @@ def test_exposure_rejects_impossible_dates() -> None:
         exposure_days(date(2024, 2, 1), date(2024, 1, 1), data_cutoff=CUTOFF)
     with pytest.raises(DerivationError, match="after the data cut-off"):
         exposure_end(date(2025, 2, 1), data_cutoff=CUTOFF)
+
+
+def test_ctcae_cut_offs_are_keyword_options() -> None:
+    """SPEC §12.9: the from-memory CTCAE thresholds can be replaced per call."""
+    cuts = (Fraction(2), Fraction(1), Fraction("0.5"))
+    assert anc_grade("1.5", lln=2) == 1
+    assert anc_grade("1.5", lln="2.5", cuts=cuts) == 2
+    assert (
+        transaminase_grade(120, uln=40, uln_multiples=(Fraction(2), Fraction(5), Fraction(20))) == 2
+    )
+    assert triglyceride_grade(200, g1_min=Fraction(200)) == 1
+    assert triglyceride_grade(199, g1_min=Fraction(200)) == 0
+    assert platelet_grade(90, lln=150, cuts=(Fraction(100), Fraction(50), Fraction(25))) == 2
+    assert cholesterol_grade(350, uln=200, cuts=(Fraction(360), Fraction(400), Fraction(500))) == 1
