@@ -186,7 +186,7 @@ def label_dose(
     `config.adalimumab_bands`, `config.tcz_sc_pjia_interval_days`.
     `route` defaults to the drug's first route (tocilizumab: iv). Tocilizumab needs sJIA or
     pJIA (or an ILAR code); plain "JIA" is an error for it.
-    Sources: ACTEMRA US prescribing information; De Benedetti F et al., NEJM 2012;367:2385-95
+    Source: ACTEMRA US prescribing information; De Benedetti F et al., NEJM 2012;367:2385-95
     (TENDER); Brunner HI et al., Ann Rheum Dis 2015;74:1110-7 (pJIA). SPEC R-DOSE-TCZ, R-DOSE-TNF.
 
     >>> c = label_dose("tocilizumab", weight_kg="29.9", category="sJIA", route="iv")
@@ -277,6 +277,13 @@ def tocilizumab_check_exprs(
     exact int64 units (`units_expr`, R-NUM-1), so the result equals the scalar rule for values
     with at most 3 decimals on DuckDB, PostgreSQL and Spark.
     Source: SPEC R-DOSE-TCZ and R-DOSE (check result).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"w": [29.9, 110.0], "d": [358.8, 800.0], "c": ["systemic", "sJIA"]})
+    >>> e = tocilizumab_check_exprs(t.w, t.d, category=t.c, route="iv")
+    >>> row = ibis.duckdb.connect().to_pyarrow(t.select(**e)).to_pylist()[1]
+    >>> row["expected_mg"], row["weight_band_boundary"], row["above_max"], row["dose_deviation"]
+    (880.0, False, True, False)
     """
     import ibis
 

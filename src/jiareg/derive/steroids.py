@@ -233,6 +233,13 @@ def steroid_change_expr(
     b/Wb and f/Wf are compared as b × Wf and f × Wb (both scaled by Wb × Wf > 0, which keeps
     every category). All comparisons are on exact int64 units (R-NUM-1).
     Source: SPEC R-STEROID-3.
+
+    >>> import ibis
+    >>> t = ibis.memtable({"b": [10.0, 10.0], "f": [10.0, 5.0],
+    ...                    "bw": [20.0, 30.0], "fw": [25.0, 30.0]})
+    >>> e = steroid_change_expr(t.b, t.f, baseline_weight=t.bw, followup_weight=t.fw)
+    >>> ibis.duckdb.connect().to_pyarrow(t.select(c=e)).column("c").to_pylist()
+    ['REDUCED_LT50', 'REDUCED_GE50']
     """
     import ibis
 
