@@ -16,12 +16,14 @@ from jiareg.derive.acr_pedi import (
     acr_pedi_result_expr,
     acr_pedi_sjia_result_expr,
 )
+from jiareg.derive.coreset import global_0_10_expr
 from jiareg.derive.steroids import prednisone_factor, steroid_change_expr
 from jiareg.study.protocol import AcrPediEndpoint, Protocol
 
 __all__ = [
     "ACR_INPUTS",
     "acr_column",
+    "reported_globals",
     "responses",
     "steroid_changes",
     "steroid_doses",
@@ -44,6 +46,28 @@ def acr_column(endpoint: AcrPediEndpoint) -> str:
     """Name of the per-visit result column an ACR Pedi endpoint reads, e.g. `acr_pedi_30_sjia`."""
     suffix = "_sjia" if endpoint.variant == "sjia" else ""
     return f"acr_pedi_{endpoint.level}{suffix}"
+
+
+def reported_globals(visits: Any, protocol: Protocol) -> Any:
+    """`visits` with phys_global and parent_global on the protocol's `globals_scale`.
+
+    "0-10" and "0-100" use the R-CORESET-2 conversion (`global_0_10_expr`; a 0-3 Likert value
+    is not convertible unless `config.allow_likert_rescale`); "0-3" keeps only values recorded
+    on that scale. Values that cannot be put on the scale become NULL (missing), so a summary
+    never mixes scales.
+    """
+    rescale = protocol.config.allow_likert_rescale
+    columns = {}
+    for name in ("phys_global", "parent_global"):
+        value, scale = visits[name], visits[f"{name}_scale"]
+        if protocol.globals_scale == "0-3":
+            columns[name] = (scale.fill_null("0-10") == "0-3").ifelse(
+                value.cast("float64"), ibis.null("float64")
+            )
+        else:
+            on_10 = global_0_10_expr(value, scale, allow_likert_rescale=rescale)
+            columns[name] = on_10 * 10 if protocol.globals_scale == "0-100" else on_10
+    return visits.mutate(**columns)
 
 
 def responses(follow_up: Any, baseline: Any, exposure: Any, protocol: Protocol) -> Any:

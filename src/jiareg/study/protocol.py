@@ -388,6 +388,8 @@ def parse_protocol(text: str, path: Path | str = "<protocol>") -> Protocol:
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "kind")
         message = error["msg"].removeprefix("Value error, ")
         located = error.get("ctx", {}).get("error")
         if isinstance(located, _Located):

@@ -19,7 +19,12 @@ from jiareg import __version__
 from jiareg.errors import StudyError
 from jiareg.study.backends import Engine, open_registry
 from jiareg.study.cohort import eligibility_steps
-from jiareg.study.endpoints import responses, steroid_changes, steroid_doses
+from jiareg.study.endpoints import (
+    reported_globals,
+    responses,
+    steroid_changes,
+    steroid_doses,
+)
 from jiareg.study.protocol import (
     Protocol,
     SteroidChangeEndpoint,
@@ -153,6 +158,7 @@ def _collect_frames(
         timepoint_visits(in_cohort, exposure, index, timepoint) for timepoint in protocol.timepoints
     ]
     at_timepoints = chosen[0].union(*chosen[1:]) if len(chosen) > 1 else chosen[0]
+    at_timepoints = reported_globals(at_timepoints, protocol)
     follow_up = follow_up_visits(in_cohort, protocol)
     scored = responses(follow_up, baseline.semi_join(cohort, "patient_id"), exposure, protocol)
     doses = steroid_doses(at_timepoints, registry["steroids"], protocol)
