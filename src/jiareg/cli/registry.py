@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from jiareg.errors import InputError
 from jiareg.ingest.importer import import_path
 from jiareg.ingest.template import TABLES
+from jiareg.ingest.writers import export_registry, write_template
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import init_db, normalise_url
 from jiareg.store.users import ROLES, add_user, get_user
@@ -86,6 +87,37 @@ def import_(
         )
 
 
+def template(
+    folder: Path = typer.Argument(..., help="Folder to write the empty template into."),
+) -> None:
+    """Write the empty import template: one CSV per table and template.xlsx.
+
+    The workbook has one sheet per table, a note on each header with the unit and the
+    allowed values, and drop-down lists for coded columns.
+
+    Example: jiareg template my-template/
+    """
+    for path in write_template(folder):
+        typer.echo(str(path))
+
+
+def export(
+    folder: Path = typer.Argument(..., help="Folder to write the template CSVs into."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    deidentify: bool = typer.Option(
+        False,
+        "--deidentify",
+        help="Pseudonymous ids, per-patient date shifts, ages in months instead of birth dates.",
+    ),
+) -> None:
+    """Write the registry back out in the template format (re-importable unless de-identified).
+
+    Example: jiareg export backup/ --db sqlite:///clinic.db
+    """
+    for path in export_registry(db, folder, deidentify=deidentify):
+        typer.echo(str(path))
+
+
 @audit_app.command("verify")
 def audit_verify(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
     """Recompute the audit log's hash chain; exit 1 naming the first broken entry.
@@ -149,5 +181,7 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.command("init")(init)
     app.command("import")(import_)
+    app.command("template")(template)
+    app.command("export")(export)
     app.add_typer(audit_app, name="audit")
     app.add_typer(user_app, name="user")

@@ -193,6 +193,8 @@ def _read_xlsx(path: Path, problems: list[ImportRowError]) -> list[RawTable]:
     out: list[RawTable] = []
     try:
         for sheet in book.worksheets:
+            if sheet.title.startswith("_"):  # helper sheets (drop-down lists)
+                continue
             file = f"{path.name}[{sheet.title}]"
             if sheet.title not in {t.name for t in TABLES}:
                 problems.append(

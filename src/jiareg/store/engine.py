@@ -11,6 +11,7 @@ writers take a transaction-scoped advisory lock (`write_lock`).
 from __future__ import annotations
 
 import os
+import secrets
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +26,7 @@ from jiareg.errors import StoreError
 __all__ = [
     "DEFAULT_URL",
     "default_url",
+    "deidentification_key",
     "get_engine",
     "init_db",
     "normalise_url",
@@ -35,6 +37,7 @@ __all__ = [
 DEFAULT_URL: Final = "sqlite:///jiareg.db"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE_LOCK_KEY: Final = 7_301_2011  # any constant; names the registry's writer lock on PostgreSQL
+_DEID_KEY: Final = "deidentification_key"
 
 
 def default_url() -> str:
@@ -120,7 +123,27 @@ def init_db(url: str | None = None) -> str:
         write_lock(conn)
         command.upgrade(_alembic_config(conn), "head")
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        if _setting(conn, _DEID_KEY) is None:
+            conn.execute(
+                text("INSERT INTO settings (name, value) VALUES (:n, :v)"),
+                {"n": _DEID_KEY, "v": secrets.token_hex(32)},
+            )
     return str(revision)
+
+
+def _setting(conn: Connection, name: str) -> str | None:
+    value = conn.execute(text("SELECT value FROM settings WHERE name = :n"), {"n": name}).scalar()
+    return None if value is None else str(value)
+
+
+def deidentification_key(url: str | None = None) -> bytes:
+    """The registry's secret for pseudonyms and date shifts (made by `init_db`)."""
+    with get_engine(url).connect() as conn:
+        require_initialised(conn)
+        value = _setting(conn, _DEID_KEY)
+    if value is None:
+        raise StoreError("the registry has no de-identification key; run `jiareg init`")
+    return bytes.fromhex(value)
 
 
 def require_initialised(conn: Connection) -> None:
