@@ -178,6 +178,11 @@ class SteroidChange:
     pct_reduction: Fraction | None
 
 
+def _dose_value(dose: SteroidDose | object) -> Fraction | None:
+    """The dose as given (mg/day for a SteroidDose, else the number); None when missing."""
+    return dose.peq_mg_day if isinstance(dose, SteroidDose) else to_fraction(dose)
+
+
 def steroid_change(
     baseline: SteroidDose | object,
     followup: SteroidDose | object,
@@ -200,19 +205,21 @@ def steroid_change(
     ...                SteroidDose(Fraction(10), Fraction(25))).category
     'REDUCED_LT50'
     """
-    b = baseline.on_basis(basis) if isinstance(baseline, SteroidDose) else to_fraction(baseline)
-    f = followup.on_basis(basis) if isinstance(followup, SteroidDose) else to_fraction(followup)
-    if b is None or f is None:
+    b_raw, f_raw = _dose_value(baseline), _dose_value(followup)
+    if b_raw is None or f_raw is None:
         return None
-    if b < 0 or f < 0:
-        raise DerivationError(f"steroid doses must be ≥ 0, got baseline {b}, follow-up {f}")
-    if b == 0:
+    if b_raw < 0 or f_raw < 0:
+        raise DerivationError(f"steroid doses must be ≥ 0, got baseline {b_raw}, follow-up {f_raw}")
+    # Zero is zero on either basis: these two need no weight.
+    if b_raw == 0:
         return SteroidChange("NOT_ON_STEROIDS", None)
+    if f_raw == 0:
+        return SteroidChange("DISCONTINUED", Fraction(100))
+    b = baseline.on_basis(basis) if isinstance(baseline, SteroidDose) else b_raw
+    f = followup.on_basis(basis) if isinstance(followup, SteroidDose) else f_raw
     pct = (b - f) / b * 100
     category: ChangeCategory
-    if f == 0:
-        category = "DISCONTINUED"
-    elif (b - f) * 100 >= REDUCTION_HALF_PCT * b:
+    if (b - f) * 100 >= REDUCTION_HALF_PCT * b:
         category = "REDUCED_GE50"
     elif f < b:
         category = "REDUCED_LT50"
@@ -231,7 +238,9 @@ def steroid_change_expr(
     `baseline` and `followup` are numeric columns on the chosen basis; or, for an exact
     mg/kg/day basis, PEQ mg/day columns plus `baseline_weight` and `followup_weight`: then
     b/Wb and f/Wf are compared as b × Wf and f × Wb (both scaled by Wb × Wf > 0, which keeps
-    every category). All comparisons are on exact int64 units (R-NUM-1).
+    every category). A zero dose needs no weight (NOT_ON_STEROIDS, DISCONTINUED); a positive
+    dose with a NULL weight gives NULL (the scalar rule raises). All comparisons are on exact
+    int64 units (R-NUM-1).
     Source: SPEC R-STEROID-3.
 
     >>> import ibis
@@ -243,17 +252,21 @@ def steroid_change_expr(
     """
     import ibis
 
-    b, f = units_expr(baseline), units_expr(followup)
+    b0, f0 = units_expr(baseline), units_expr(followup)
     if (baseline_weight is None) != (followup_weight is None):
         raise DerivationError("give both weights (mg/kg/day basis) or neither")
+    b, f = b0, f0
     if baseline_weight is not None:
-        b, f = b * units_expr(followup_weight), f * units_expr(baseline_weight)
-    category = ibis.cases(
-        (b == 0, "NOT_ON_STEROIDS"),
-        (f == 0, "DISCONTINUED"),
+        b, f = b0 * units_expr(followup_weight), f0 * units_expr(baseline_weight)
+    missing = ibis.null("string")
+    return ibis.cases(
+        (b0.isnull() | f0.isnull(), missing),
+        (b0 == 0, "NOT_ON_STEROIDS"),
+        (f0 == 0, "DISCONTINUED"),
+        # a dose > 0 on the mg/kg/day basis needs both weights
+        (b.isnull() | f.isnull(), missing),
         ((b - f) * 100 >= b * REDUCTION_HALF_PCT, "REDUCED_GE50"),
         (f < b, "REDUCED_LT50"),
         (f == b, "NO_CHANGE"),
         else_="INCREASED",
     )
-    return (b.isnull() | f.isnull()).ifelse(ibis.null("string"), category)

@@ -277,3 +277,38 @@ def test_scalar_equals_columnar_mg_kg_day(
     for (b, bw, f, fw), category in zip(rows, got, strict=True):
         change = steroid_change(SteroidDose(b, bw), SteroidDose(f, fw))
         assert change is not None and change.category == category
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(doses | st.just(Fraction(0)), kgs | st.none(), doses, kgs | st.none()),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_missing_weights_agree_with_scalar(
+    rows: list[tuple[Fraction, Fraction | None, Fraction, Fraction | None]], duckdb_con: Any
+) -> None:
+    """A zero dose needs no weight; a positive one without it is NULL (the scalar raises)."""
+
+    def opt(v: Fraction | None) -> float | None:
+        return None if v is None else float(v)
+
+    got = _columnar(
+        duckdb_con,
+        {
+            "b": [float(r[0]) for r in rows],
+            "bw": [opt(r[1]) for r in rows],
+            "f": [float(r[2]) for r in rows],
+            "fw": [opt(r[3]) for r in rows],
+        },
+        True,
+    )
+    for (b, bw, f, fw), category in zip(rows, got, strict=True):
+        try:
+            change = steroid_change(SteroidDose(b, bw), SteroidDose(f, fw))
+        except DerivationError:
+            assert category is None
+        else:
+            assert change is not None and change.category == category
