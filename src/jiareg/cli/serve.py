@@ -1,9 +1,50 @@
-"""CLI commands of this stage (filled in by the issue that builds it)."""
+"""`jiareg serve`: the web app (FastAPI under uvicorn) over one registry."""
 
 from __future__ import annotations
 
+import os
+
 import typer
+
+from jiareg.store.engine import get_engine, normalise_url, require_initialised
+
+
+def serve(
+    db: str | None = typer.Option(
+        None, "--db", help="Registry URL (default env JIAREG_DB, else sqlite:///jiareg.db)."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
+    https: bool = typer.Option(
+        False, "--https", help="Served over TLS (or behind a TLS proxy): Secure cookies, HSTS."
+    ),
+    session_minutes: float = typer.Option(
+        30, "--session-minutes", help="Log out after this many idle minutes."
+    ),
+) -> None:
+    """Serve the web app: patient list, timeline, visit entry with live scores, JSON API.
+
+    Log in with a user made by `jiareg user add`. A pseudonym key for researchers is read
+    from the environment variable JIAREG_PSEUDONYM_KEY when set.
+
+    Example: jiareg serve --db sqlite:///jiareg.db --port 8000
+    """
+    import uvicorn
+
+    from jiareg.web.app import create_app
+
+    url = normalise_url(db)
+    with get_engine(url).connect() as conn:
+        require_initialised(conn)
+    app = create_app(
+        url,
+        https=https,
+        session_idle_seconds=session_minutes * 60,
+        pseudonym_key=os.environ.get("JIAREG_PSEUDONYM_KEY") or None,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=https)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `jiareg serve` to the root app."""
+    app.command("serve")(serve)

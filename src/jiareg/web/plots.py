@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any, Final
 
 from matplotlib import rc_context
@@ -52,7 +53,14 @@ def _span(detail: dict[str, Any]) -> tuple[date, date]:
     return lo - pad, hi + pad
 
 
-def _courses(ax: Axes, detail: dict[str, Any], end: date) -> None:
+def _room_for_labels(dates: list[date], start: date, end: date) -> bool:
+    """True when consecutive doses are at least 1/10 of the axis apart (labels fit)."""
+    span = max((end - start).days, 1)
+    gaps = [(b - a).days for a, b in pairwise(dates)]
+    return len(dates) <= _MAX_DOSE_LABELS and all(g * 10 >= span for g in gaps)
+
+
+def _courses(ax: Axes, detail: dict[str, Any], start: date, end: date) -> None:
     drugs = list(dict.fromkeys(t["drug"] for t in detail["treatments"]))
     drugs += [a["drug"] for a in detail["administrations"] if a["drug"] not in drugs]
     for i, drug in enumerate(drugs):
@@ -79,7 +87,9 @@ def _courses(ax: Axes, detail: dict[str, Any], end: date) -> None:
                 )
         given = [a for a in detail["administrations"] if a["drug"] == drug]
         ax.plot([a["date"] for a in given], [i] * len(given), "o", color=colour, markersize=4)
-        if len(given) <= _MAX_DOSE_LABELS:
+        if not given:
+            continue
+        if _room_for_labels([a["date"] for a in given], start, end):
             for a in given:
                 weight = f" / {a['weight_kg']:g} kg" if a["weight_kg"] is not None else ""
                 ax.annotate(
@@ -91,6 +101,21 @@ def _courses(ax: Axes, detail: dict[str, Any], end: date) -> None:
                     ha="center",
                     color=_INK,
                 )
+        else:  # too close to label one by one: summarise doses and weights
+            doses = [a["dose_mg"] for a in given]
+            weights = [a["weight_kg"] for a in given if a["weight_kg"] is not None]
+            text = f"{len(given)} doses, {min(doses):g}-{max(doses):g} mg"
+            if weights:
+                text += f" at {min(weights):g}-{max(weights):g} kg"
+            ax.annotate(
+                text,
+                (given[0]["date"], i),
+                xytext=(0, -12),
+                textcoords="offset points",
+                fontsize=7,
+                ha="right",
+                color=_INK,
+            )
     ax.set_yticks(range(len(drugs)), drugs)
     ax.set_ylim(-0.8, max(len(drugs), 1) - 0.2)
     ax.set_title("Biologic courses and infusions (dose / weight)", loc="left", fontsize=9)
@@ -120,10 +145,16 @@ def _series(visits: list[dict[str, Any]], get: Any) -> tuple[list[Any], list[flo
     return [d for d, _ in kept], [y for _, y in kept]
 
 
-def _line(ax: Axes, visits: list[dict[str, Any]], get: Any, label: str, colour: str) -> None:
+def _line(
+    ax: Axes, visits: list[dict[str, Any]], get: Any, label: str, colour: str, key: str
+) -> None:
+    """One series; each visit's point carries the SVG id `<key>-<visit date>`."""
     xs, ys = _series(visits, get)
-    if xs:
-        ax.plot(xs, ys, "o-", label=label, color=colour, markersize=3.5, linewidth=1.4)
+    if not xs:
+        return
+    ax.plot(xs, ys, "-", label=label, color=colour, linewidth=1.4)
+    for x, y in zip(xs, ys, strict=True):
+        ax.plot([x], [y], "o", color=colour, markersize=3.5, gid=f"{key}-{x.isoformat()}")
 
 
 def timeline_svg(detail: dict[str, Any]) -> bytes:
@@ -133,11 +164,13 @@ def timeline_svg(detail: dict[str, Any]) -> bytes:
     with rc_context(_RC):  # type: ignore[arg-type]
         fig = Figure(figsize=(10, 9.2), layout="constrained")
         axes = fig.subplots(5, 1, sharex=True, height_ratios=(1.3, 0.8, 1.1, 1.1, 1.0))
-        _courses(axes[0], detail, end)
+        _courses(axes[0], detail, start, end)
         _steroids(axes[1], detail, end)
         ax = axes[2]
-        _line(ax, visits, lambda v: v["scores"].get("jadas10"), "JADAS10", _COLOURS[0])
-        _line(ax, visits, lambda v: v["scores"].get("cjadas10"), "cJADAS10", _COLOURS[2])
+        _line(ax, visits, lambda v: v["scores"].get("jadas10"), "JADAS10", _COLOURS[0], "jadas10")
+        _line(
+            ax, visits, lambda v: v["scores"].get("cjadas10"), "cJADAS10", _COLOURS[2], "cjadas10"
+        )
         ax.set_ylim(bottom=0)
         ax.set_title("Disease activity", loc="left", fontsize=9)
         ax = axes[3]
@@ -149,15 +182,15 @@ def timeline_svg(detail: dict[str, Any]) -> bytes:
                 ("parent_global", "parent global"),
             )
         ):
-            _line(ax, visits, lambda v, k=key: v.get(k), label, _COLOURS[i + 1])
+            _line(ax, visits, lambda v, k=key: v.get(k), label, _COLOURS[i + 1], key)
         ax.set_ylim(bottom=0)
         ax.set_title("Core set: joints and globals", loc="left", fontsize=9)
         ax = axes[4]
-        _line(ax, visits, lambda v: v.get("esr"), "ESR (mm/h)", _COLOURS[4])
+        _line(ax, visits, lambda v: v.get("esr"), "ESR (mm/h)", _COLOURS[4], "esr")
         ax.set_ylim(bottom=0)
         ax.set_ylabel("ESR mm/h")
         chaq = ax.twinx()
-        _line(chaq, visits, lambda v: v.get("chaq"), "CHAQ", _COLOURS[3])
+        _line(chaq, visits, lambda v: v.get("chaq"), "CHAQ", _COLOURS[3], "chaq")
         chaq.set_ylim(0, 3)
         chaq.set_ylabel("CHAQ 0-3")
         chaq.spines["right"].set_visible(True)

@@ -222,6 +222,7 @@ def live_scores(
     if exams:
         from_exam["active_joints"] = active_joint_count(exams)
         from_exam["lom_joints"] = sum(e.limited_motion is True for e in exams)
+        values.update(from_exam)  # the homunculus is the source of the counts
     chaq_out: dict[str, Any] = {"di": None, "n_domains": None, "display": None}
     core = _core_set(values, problems)
     if body.chaq_items:

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from jiareg.derive.dosing import (
-    ABOVE_MAX,
-    DOSE_DEVIATION,
-    DRUGS,
-    NOT_LABELLED,
-    WEIGHT_BAND_BOUNDARY,
-    check_administered_dose,
-    label_dose,
-)
+from jiareg.cli.dose import FLAG_MEANINGS
+from jiareg.derive.dosing import DRUGS, check_administered_dose, label_dose
 from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.errors import DerivationError
 from jiareg.web import storeops
@@ -30,12 +23,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
-FLAG_TEXT: Final = {
-    WEIGHT_BAND_BOUNDARY: "weight within 0.5 kg of the 30 kg band limit: review the band",
-    ABOVE_MAX: "above the 800 mg per infusion maximum",
-    NOT_LABELLED: "no label dose for this drug and weight",
-    DOSE_DEVIATION: "the dose given differs from the label dose by more than 10 %",
-}
 
 
 def _number(value: object) -> float | None:
@@ -81,7 +68,7 @@ def dose_page(
         error=error,
         drugs=DRUGS,
         categories=[c.lower() for c in ILAR_CATEGORIES],
-        explain=FLAG_TEXT,
+        explain=FLAG_MEANINGS,
     )
 
 
