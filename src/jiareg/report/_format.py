@@ -86,12 +86,19 @@ def p_value(p: float | None) -> str:
 
 
 def percent(value: float | None) -> str:
-    """A proportion as a whole percentage.
+    """A proportion as a whole percentage; '<1 %' and '>99 %' rather than a false 0 or 100.
 
-    >>> percent(0.6637), percent(1.0), percent(None)
-    ('66 %', '100 %', '–')
+    >>> percent(0.6637), percent(1.0), percent(0.0028), percent(0.0), percent(0.998), percent(None)
+    ('66 %', '100 %', '<1 %', '0 %', '>99 %', '–')
     """
-    return "–" if value is None else f"{round(value * 100)} %"
+    if value is None:
+        return "–"
+    whole = round(value * 100)
+    if whole == 0 and value > 0:
+        return "<1 %"
+    if whole == 100 and value < 1:
+        return ">99 %"
+    return f"{whole} %"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -107,7 +107,7 @@ def time_to_response_curve(ttr: TimeToResponse) -> bytes:
     ax.set_xlabel("days since the first infusion", fontsize=8)
     ax.set_ylabel("cumulative proportion", fontsize=8)
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(fontsize=7, frameon=False, loc="best")
     ax.spines[["top", "right"]].set_visible(False)
     return _png(figure)
 

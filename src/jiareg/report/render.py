@@ -124,7 +124,7 @@ def _data_uri(png: bytes) -> str:
 def _window(protocol: Protocol, name: str) -> str:
     tp = protocol.timepoint(name)
     if tp.before_administration is not None:
-        where = f"after infusion {tp.before_administration - 1}, up to infusion "
+        where = f"after infusion {tp.before_administration - 1} up to infusion "
         where += str(tp.before_administration)
     elif tp.window is not None:
         where = f"days {tp.window.from_day} to {tp.window.to_day}"
@@ -132,7 +132,8 @@ def _window(protocol: Protocol, name: str) -> str:
         where = "any day"
     pick = {"last": "the last visit", "first": "the first visit", "nearest": "the visit nearest"}
     chosen = pick[tp.pick] + (f" day {tp.target_day}" if tp.target_day is not None else "")
-    return f"{timepoint_label(name)}: {chosen} in {where}"
+    joiner = " " if tp.before_administration is not None else " in "
+    return f"{timepoint_label(name)}: {chosen}{joiner}{where}"
 
 
 def methods(result: StudyResult, numbers: ReportNumbers) -> list[str]:
@@ -233,11 +234,12 @@ def responder_rows(results: dict[str, Any], numbers: ReportNumbers) -> list[tupl
     if ttr is not None and ttr.km is not None:
         km = ttr.km
         median = "not reached" if km.median is None else f"{number(km.median)} days"
-        low, high = (number(x) if x is not None else "not estimable" for x in km.median_ci)
+        low, high = (number(x) if x is not None else "NE" for x in km.median_ci)
         rows.append(
             (
                 f"Median time to first ACR Pedi {ttr.level} (Kaplan–Meier)",
-                f"{median} (95 % CI {low}–{high}); {km.n_events} of {km.n} responded",
+                f"{median} (95 % CI {low}–{high}); {km.n_events} of {km.n} responded"
+                + ("; NE: not estimable" if None in km.median_ci else ""),
             )
         )
     for key, what in (("chaq_over_0_5", "CHAQ > 0.5"), ("systemic_features", "Fever or rash")):

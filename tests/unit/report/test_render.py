@@ -2,14 +2,15 @@
 
 import re
 import subprocess
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
-from tests.unit.report.conftest import adverse_event_details
+from tests.unit.report.conftest import adverse_event_details, proportion_details
 
 from jiareg.report import write_report
 from jiareg.report.render import LIKERT_CAVEAT, render_html
+from jiareg.stats import kaplan_meier
 
 SECTIONS = (
     "results-paragraph",
@@ -106,3 +107,32 @@ def test_failed_render_leaves_nothing(study_result, tmp_path: Path) -> None:
     with pytest.raises(AttributeError):
         write_report(broken, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_nobody_responded_renders_a_censored_curve(study_result, make_result) -> None:
+    km = kaplan_meier([30.0, 60.0, 90.0] * 3, [False] * 9)
+    ttr = study_result.tables["time_to_response"].assign(event=False, day=[30, 60, 90] * 3)
+    result = make_result(
+        results={
+            "time_to_acr_pedi_30": {
+                "n": 9,
+                "n_events": 0,
+                "median_days": None,
+                "median_days_ci95": [None, None],
+            }
+        },
+        endpoints={
+            "acr_pedi_30": proportion_details(0, 9),
+            "responders_before_infusion_3": proportion_details(0, 9),
+            "time_to_acr_pedi_30": {
+                "kind": "time_to_response",
+                "level": 30,
+                "curve": [asdict(row) for row in km.table],
+            },
+        },
+        tables={"time_to_response": ttr},
+    )
+    html = render_html(result)
+    assert "not reached (95 % CI NE–NE); 0 of 9 responded; NE: not estimable" in html
+    assert "0/9 (0 %; 95 % CI 0 %–34 %)" in html
+    assert 'id="time-to-response"' in html
