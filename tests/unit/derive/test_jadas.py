@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,10 @@ def test_jadas_vectors_scalar(row: dict[str, str]) -> None:
         assert state == _na(row[f"state_{cutoff_set}"]), cutoff_set
 
 
-def _columnar(rows: list[dict[str, str]]) -> Any:
-    """Every vector row through jadas_globals_expr and activity_state_expr on DuckDB."""
+def _columnar(
+    rows: list[dict[str, str]], execute: Callable[[Any], Any], table: Callable[[pa.Table], Any]
+) -> dict[str, Any]:
+    """Every vector row through jadas_globals_expr and activity_state_expr, one query per form."""
     data = pa.Table.from_pylist(
         [
             {
@@ -84,6 +87,7 @@ def _columnar(rows: list[dict[str, str]]) -> Any:
                 "ajc": None if r["ajc_count"] == "NA" else int(r["ajc_count"]),
                 "marker": None if r["marker"] == "NA" else float(r["marker"]),
                 "course": r["course"],
+                "form": f"{r['cap']}|{r['marker_kind']}|{VERSION[r['variant']]}",
             }
             for r in rows
         ],
@@ -97,38 +101,44 @@ def _columnar(rows: list[dict[str, str]]) -> Any:
                 ("ajc", pa.int64()),
                 ("marker", pa.float64()),
                 ("course", pa.string()),
+                ("form", pa.string()),
             ]
         ),
     )
-    t = ibis.memtable(data)
-    out = {}
-    for row in rows:
+    t = table(data)
+    out: dict[str, Any] = {}
+    for form in sorted(set(data.column("form").to_pylist())):
+        cap, marker_kind, version = form.split("|")
+        part = t.filter(t.form == form)
         score = jadas_globals_expr(
-            t.pga,
-            t.pga_scale,
-            t.parent,
-            t.parent_scale,
-            t.ajc,
-            joints=int(row["cap"]),  # type: ignore[arg-type]
-            marker=t.marker,
-            marker_kind=row["marker_kind"],  # type: ignore[arg-type]
+            part.pga,
+            part.pga_scale,
+            part.parent,
+            part.parent_scale,
+            part.ajc,
+            joints=int(cap),  # type: ignore[arg-type]
+            marker=part.marker,
+            marker_kind=marker_kind,  # type: ignore[arg-type]
         )
-        version = VERSION[row["variant"]]
         states = {
-            f"state_{s}": activity_state_expr(score, t.course, version=version, cutoff_set=s)  # type: ignore[arg-type]
+            f"state_{s}": activity_state_expr(score, part.course, version=version, cutoff_set=s)  # type: ignore[arg-type]
             for s in SETS
         }
-        out[row["id"]] = t.filter(t.id == row["id"]).select(score=score, **states).execute().iloc[0]
+        result = execute(part.select(part.id, score=score, **states))
+        out.update({r["id"]: r for _, r in result.iterrows()})
     return out
 
 
-def test_jadas_vectors_columnar() -> None:
-    got = _columnar(VECTORS)
+def check_jadas_columnar(
+    execute: Callable[[Any], Any], table: Callable[[pa.Table], Any] = ibis.memtable
+) -> None:
+    """The SPEC §11.2 vectors through the columnar form on the engine of `execute`/`table`."""
+    got = _columnar(VECTORS, execute, table)
     for row in VECTORS:
         result = got[row["id"]]
         expected = _na(row["expected_score"])
         if expected is None:
-            assert result.score != result.score or result.score is None, row["id"]
+            assert result.score is None or result.score != result.score, row["id"]
         else:
             assert result.score == pytest.approx(float(expected), abs=1e-9), row["id"]
         for s in SETS:
@@ -137,6 +147,10 @@ def test_jadas_vectors_columnar() -> None:
                 row["id"],
                 s,
             )
+
+
+def test_jadas_vectors_columnar() -> None:
+    check_jadas_columnar(lambda expr: expr.execute())
 
 
 def test_likert_rescale_flag() -> None:
@@ -239,25 +253,28 @@ def test_backstrom_has_three_states(score: str, course: str, state: str) -> None
 
 
 def test_cut_offs_for_every_set_and_boundary_scalar_equals_columnar() -> None:
-    """At each cut-off c: c and c + 0.1 classify the same in both forms (<= semantics)."""
-    cases = []
-    for (cutoff_set, version, course), cuts in CUTOFFS.items():
-        for cut in cuts:
-            if cut is not None:
-                for score in (cut - Fraction(1, 10), cut, cut + Fraction(1, 10)):
-                    cases.append((cutoff_set, version, course, score))
+    """Around each cut-off c (c - 0.1, c - 0.001, c, c + 0.001, c + 0.1) both forms agree."""
+    steps = (Fraction(-1, 10), Fraction(-1, 1000), Fraction(0), Fraction(1, 1000), Fraction(1, 10))
+    scores = sorted({cut + d for cuts in CUTOFFS.values() for cut in cuts if cut for d in steps})
+    rows = [(score, course) for score in scores for course in ("oligo", "poly")]
     t = ibis.memtable(
-        pa.table({"score": [float(c[3]) for c in cases], "course": [c[2] for c in cases]})
+        pa.table({"score": [float(r[0]) for r in rows], "course": [r[1] for r in rows]})
     )
-    for i, (cutoff_set, version, course, score) in enumerate(cases):
-        expected = activity_state(score, course=course, version=version, cutoff_set=cutoff_set)
-        row = t.mutate(
-            state=activity_state_expr(t.score, t.course, version=version, cutoff_set=cutoff_set)
-        )
-        assert row.execute().state.iloc[i] == expected, (cutoff_set, version, course, score)
-        c1, c2, c3 = CUTOFFS[(cutoff_set, version, course)]
-        if score in (c1, c2, c3):
-            assert expected == {c1: "ID", c2: "LDA", c3: "MDA"}[score]
+    pairs = sorted({(cutoff_set, version) for cutoff_set, version, _ in CUTOFFS})
+    out = t.select(
+        **{
+            f"{s}|{v}": activity_state_expr(t.score, t.course, version=v, cutoff_set=s)
+            for s, v in pairs
+        }
+    ).execute()
+    for cutoff_set, version in pairs:
+        for i, (score, course) in enumerate(rows):
+            expected = activity_state(score, course=course, version=version, cutoff_set=cutoff_set)  # type: ignore[arg-type]
+            got = out[f"{cutoff_set}|{version}"].iloc[i]
+            assert got == expected, (cutoff_set, version, course, score)
+            c1, c2, c3 = CUTOFFS[(cutoff_set, version, course)]  # type: ignore[index]
+            if score in (c1, c2, c3):
+                assert expected == {c1: "ID", c2: "LDA", c3: "MDA"}[score]
 
 
 def test_versions_without_cut_offs_and_systemic_features() -> None:
