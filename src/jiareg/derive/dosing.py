@@ -61,7 +61,7 @@ TCZ_BOUNDARY_LOW_KG: Final = Fraction("29.5")
 TCZ_BOUNDARY_HIGH_KG: Final = Fraction("30.5")
 """Weights in [29.5, 30.5) get WEIGHT_BAND_BOUNDARY (jiareg choice, SPEC R-DOSE-TCZ.2)."""
 
-# (indication, route) -> ((mg/kg or fixed mg below 30 kg, interval days), (... at ≥ 30 kg))
+# IV: indication -> ((mg/kg, interval days) below 30 kg, (mg/kg, interval days) at ≥ 30 kg)
 _TCZ_IV_MG_PER_KG: Final[dict[Indication, tuple[tuple[int, int], tuple[int, int]]]] = {
     "sJIA": ((12, 14), (8, 14)),
     "pJIA": ((10, 28), (8, 28)),
@@ -270,8 +270,9 @@ def tocilizumab_check_exprs(
     """Ibis twin of `label_dose("tocilizumab", ...)` + `check_administered_dose`, per row.
 
     Arguments are Ibis columns (or Python values, taken as literals): `category` holds sJIA /
-    pJIA / ILAR codes (any case; `systemic` or `sjia` → sJIA, anything else → pJIA), `route`
-    holds iv / sc. Returns expressions to `.mutate(**...)`:
+    pJIA / ILAR codes (any case; `systemic` or `sjia` → sJIA, anything else, NULL included,
+    → pJIA: ingest validates categories), `route` holds iv / sc (NULL → iv, the scalar
+    default). Returns expressions to `.mutate(**...)`:
     `expected_mg` (float64, for display), `weight_band_boundary`, `above_max` and
     `dose_deviation` (booleans; NULL where an input is NULL). Every threshold is decided on
     exact int64 units (`units_expr`, R-NUM-1), so the result equals the scalar rule for values
@@ -290,8 +291,9 @@ def tocilizumab_check_exprs(
     w = units_expr(weight_kg if hasattr(weight_kg, "op") else ibis.literal(weight_kg))
     d = units_expr(dose_mg if hasattr(dose_mg, "op") else ibis.literal(dose_mg))
     cat = (category if hasattr(category, "op") else ibis.literal(category)).lower().strip()
-    sc = (route if hasattr(route, "op") else ibis.literal(route)).lower().strip() == "sc"
-    systemic = cat.isin(["sjia", "systemic"])
+    route_text = (route if hasattr(route, "op") else ibis.literal(route)).lower().strip()
+    sc = (route_text == "sc").fill_null(False)
+    systemic = cat.isin(["sjia", "systemic"]).fill_null(False)
     upper = w >= int(TCZ_WEIGHT_CUTOFF_KG * UNITS)
     sjia = _TCZ_IV_MG_PER_KG["sJIA"]
     pjia = _TCZ_IV_MG_PER_KG["pJIA"]

@@ -357,3 +357,16 @@ def test_adalimumab_band_labels() -> None:
         "29.999": "15 to <30",
         "30": "≥30",
     }
+
+
+def test_columnar_null_route_is_iv_and_null_weight_gives_null(duckdb_con: Any) -> None:
+    rows: list[dict[str, Any]] = [
+        {"weight": 110.0, "dose": 880.0, "category": "sJIA", "route": None},
+        {"weight": None, "dose": 240.0, "category": "sJIA", "route": "iv"},
+    ]
+    by_route, no_weight = _columnar(duckdb_con, rows, ClinicalConfig())
+    iv = label_dose("tocilizumab", weight_kg=110, category="sJIA")  # route defaults to iv
+    assert by_route["expected_mg"] == float(iv.expected_mg or 0) == 880.0
+    assert by_route["above_max"] is True
+    assert no_weight["expected_mg"] is None
+    assert no_weight["weight_band_boundary"] is None and no_weight["dose_deviation"] is None
