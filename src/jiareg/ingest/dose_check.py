@@ -1,29 +1,24 @@
 """Import warnings (not blocking): tocilizumab doses more than 10 % off the label dose.
 
 For each tocilizumab administration with a dose and a weight, the label dose for that weight
-comes from `jiareg.derive.dosing.label_dose` (indication from the patient's ILAR category,
-route from the patient's tocilizumab course: SC only when every course is SC, else IV) and
-the comparison from `check_administered_dose` (SPEC R-DOSE, `config.dose_tolerance_pct`).
-Patients whose category gives no tocilizumab indication are not checked.
+and the deviation come from `jiareg.derive.dosing.tocilizumab_check_exprs` (the columnar twin
+of `label_dose` + `check_administered_dose`; SPEC R-DOSE, `config.dose_tolerance_pct`), run
+on DuckDB. Indication from the patient's ILAR category (systemic -> sJIA, else pJIA); route
+SC only when every tocilizumab course of the patient is SC, else IV. Patients without a
+category are not checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Final
 
+import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection
 
-from jiareg.derive.dosing import (
-    DOSE_DEVIATION,
-    DoseCheck,
-    check_administered_dose,
-    dose_indication,
-    label_dose,
-)
+from jiareg.derive.dosing import tocilizumab_check_exprs
 from jiareg.ingest.validate import MAX_REPORTED, ValidTable
 from jiareg.store.snapshot import read_table
 
@@ -48,33 +43,20 @@ def _merged(
     )
 
 
-@lru_cache(maxsize=4096)
-def _check(weight: float, category: str, route: str) -> DoseCheck:
-    return label_dose(_DRUG, weight_kg=weight, category=category, route=route)
-
-
 def dose_warnings(valid: Mapping[str, ValidTable], conn: Connection) -> tuple[str, ...]:
     """One line per tocilizumab administration more than 10 % off its label dose."""
     if "administrations" not in valid:
         return ()
     adm = valid["administrations"]
     data = adm.data.append_column("__row", adm.rows)
-    data = data.filter(
-        pc.and_(
-            pc.equal(data.column("drug"), _DRUG),
-            pc.and_(pc.is_valid(data.column("weight_kg")), pc.is_valid(data.column("dose_mg"))),
-        )
+    keep = pc.and_(
+        pc.equal(data.column("drug"), _DRUG),
+        pc.and_(pc.is_valid(data.column("weight_kg")), pc.is_valid(data.column("dose_mg"))),
     )
+    data = data.filter(keep).select(["patient_id", "dose_mg", "weight_kg", "__row"])
     if data.num_rows == 0:
         return ()
     patients = _merged(conn, valid, "patients", ["patient_id", "ilar_category"], ["patient_id"])
-    categories = dict(
-        zip(
-            patients.column("patient_id").to_pylist(),
-            patients.column("ilar_category").to_pylist(),
-            strict=True,
-        )
-    )
     courses = _merged(
         conn,
         valid,
@@ -83,32 +65,29 @@ def dose_warnings(valid: Mapping[str, ValidTable], conn: Connection) -> tuple[st
         ["patient_id", "drug", "start_date"],
     )
     courses = courses.filter(pc.equal(courses.column("drug"), _DRUG))
-    routes: dict[str, set[str]] = {}
-    for pid, route in zip(
-        courses.column("patient_id").to_pylist(), courses.column("route").to_pylist(), strict=True
-    ):
-        routes.setdefault(pid, set()).add(route or "iv")
-    warnings: list[str] = []
-    count = 0
-    for pid, weight, dose, row in zip(
-        *(data.column(c).to_pylist() for c in ("patient_id", "weight_kg", "dose_mg", "__row")),
-        strict=True,
-    ):
-        category = categories.get(pid)
-        if category is None or dose_indication(category) is None:
-            continue
-        route = "sc" if routes.get(pid) == {"sc"} else "iv"
-        check = _check(weight, category, route)
-        if DOSE_DEVIATION not in check_administered_dose(dose, check):
-            continue
-        count += 1
-        if len(warnings) < MAX_REPORTED:
-            expected = float(check.expected_mg) if check.expected_mg is not None else 0.0
-            warnings.append(
-                f"{adm.file}:{row}: tocilizumab {dose:g} mg for {weight:g} kg is more than "
-                f"10 % off the label dose {expected:g} mg ({route.upper()}, {category}, "
-                f"weight band {check.band}); imported anyway"
-            )
-    if count > len(warnings):
-        warnings.append(f"... and {count - len(warnings)} more dose warnings")
+    not_sc = pc.not_equal(pc.fill_null(courses.column("route"), "iv"), "sc")
+    iv_users = pc.unique(courses.filter(not_sc).column("patient_id"))
+    sc_only = pc.unique(courses.column("patient_id")).filter(
+        pc.invert(pc.is_in(pc.unique(courses.column("patient_id")), value_set=iv_users))
+    )
+    data = data.join(patients, "patient_id", join_type="inner").sort_by("__row")
+    data = data.filter(pc.is_valid(data.column("ilar_category")))
+    route = pc.if_else(pc.is_in(data.column("patient_id"), value_set=sc_only), "sc", "iv")
+    data = data.append_column("route", route)
+    table = ibis.memtable(data)
+    checks = tocilizumab_check_exprs(
+        table.weight_kg, table.dose_mg, category=table.ilar_category, route=table.route
+    )
+    flagged = ibis.duckdb.connect().to_pyarrow(
+        table.mutate(**checks).filter(lambda t: t.dose_deviation).order_by("__row")
+    )
+    warnings = [
+        f"{adm.file}:{row['__row']}: tocilizumab {row['dose_mg']:g} mg for "
+        f"{row['weight_kg']:g} kg is more than 10 % off the label dose "
+        f"{row['expected_mg']:g} mg ({row['route'].upper()}, {row['ilar_category']}); "
+        "imported anyway"
+        for row in flagged.slice(0, MAX_REPORTED).to_pylist()
+    ]
+    if flagged.num_rows > len(warnings):
+        warnings.append(f"... and {flagged.num_rows - len(warnings)} more dose warnings")
     return tuple(warnings)

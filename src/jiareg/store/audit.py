@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 GENESIS: Final = "0" * 64
+_ESCAPES: Final = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+_NEEDS_ESCAPE: Final = r'["\\\n\r\t]'
 _HEAD: Final = "audit_head"
 _COLUMNS: Final = (
     "seq",
@@ -67,8 +69,9 @@ def json_text(values: pa.Array) -> pa.Array:
     ['"a\\\\"b"', 'null', '"c\\\\\\\\d"']
     """
     s = values.cast(pa.string())
-    for old, new in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        s = pc.replace_substring(s, old, new)
+    if pc.any(pc.match_substring_regex(s, _NEEDS_ESCAPE)).as_py():
+        for old, new in _ESCAPES:
+            s = pc.replace_substring(s, old, new)
     quoted = pc.binary_join_element_wise('"', s, '"', "")
     return pc.fill_null(quoted, "null")
 

@@ -128,3 +128,20 @@ def test_every_problem_is_reported_with_a_cap(db_url: str, tmp_path: Path) -> No
     assert str(info.value.problems[0]) == (
         "patients.csv:2: column 'sex' = 'X'; expected one of F, M"
     )
+
+
+def test_tocilizumab_dose_off_label_warns_but_imports(db_url: str, tmp_path: Path) -> None:
+    files = spoiled("administrations.csv", "2020-01-24,306,", "2020-01-24,340,")  # +11 %
+    result = CliRunner().invoke(
+        app, ["import", str(write_folder(tmp_path / "in", files)), "--db", db_url]
+    )
+    assert result.exit_code == 0
+    assert result.stderr.count("warning:") == 1
+    assert (
+        "administrations.csv:3: tocilizumab 340 mg for 25.5 kg is more than 10 % off the "
+        "label dose 306 mg (IV, systemic)"
+    ) in result.stderr
+    assert _count(db_url, "administrations") == ROWS["administrations"]
+    exact = spoiled("administrations.csv", "2020-01-24,306,", "2020-01-24,336.6,")  # +10 %
+    summary = import_path(write_folder(tmp_path / "edge", exact), db_url)
+    assert summary.warnings == ()

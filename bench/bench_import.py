@@ -1,0 +1,145 @@
+"""Registry import at scale: 10,000 patients × 20 visits (200k visits + courses + infusions).
+
+Times, in this process, on SQLite and on PostgreSQL:
+
+- `jiareg import` (`jiareg.ingest.import_path`): read the template CSVs, validate every cell
+  and every cross-table rule, upsert on natural keys, write one hash-chained audit entry per
+  row, one transaction;
+- the same import again (nothing changed: the diff against the registry, no writes);
+- the baseline: the same typed rows written raw (SQLite `executemany` / PostgreSQL `COPY`)
+  into an empty registry, without validation, diff or audit.
+
+`rows` and `rows_per_s` count visit rows (the issue's target: ≥ 100k/s on SQLite, ≥ 50k/s on
+PostgreSQL, validation included); the wall time covers every table of the import.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from bench._tree_rss import PeakRss
+
+from jiareg.ingest import import_path, read_template
+from jiareg.ingest.template import TABLES
+from jiareg.store.bulk import bulk_insert
+from jiareg.store.engine import get_engine, init_db
+from jiareg.synth import write_registry
+
+SIZES = {True: (1_000, 20), False: (10_000, 20)}  # quick: 20k visits; full: 200k visits
+PG_ADMIN = os.environ.get("JIAREG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def _database(kind: str, tmp: Path) -> Iterator[str]:
+    """A fresh empty database URL (a SQLite file, or a PostgreSQL database dropped after)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}"
+        return
+    import psycopg
+
+    name = f"jiareg_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        get_engine(f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}").dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def raw_load(url: str, tables: dict[str, pa.Table]) -> None:
+    """Baseline: write the typed rows as they are, one transaction, no checks, no audit."""
+    with get_engine(url).begin() as conn:
+        sites = pa.table({"site": tables["patients"].column("site").unique()})
+        bulk_insert(conn, "sites", sites)
+        for spec in TABLES:
+            if spec.name in tables:
+                bulk_insert(conn, spec.name, tables[spec.name])
+
+
+def _row(
+    name: str, rows: int, seconds: float, rss: float, baseline: str, base_s: float | None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds),
+        "ratio": None if base_s is None else round(seconds / base_s, 2),
+        "baseline": baseline,
+        "peak_rss_mb": round(rss),
+    }
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Import a synthetic registry into SQLite and PostgreSQL; visit rows per second."""
+    patients, visits_per = SIZES[quick]
+    out: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="jiareg-bench-import-") as tmp_name:
+        tmp = Path(tmp_name)
+        source = tmp / "registry"
+        write_registry(source, patients=patients, visits=visits_per, seed=1)
+        typed = read_template(source)
+        n_visits = typed["visits"].num_rows
+        for kind, raw_name in (("sqlite", "executemany"), ("postgresql", "COPY")):
+            with _database(kind, tmp) as url:
+                init_db(url)
+                with PeakRss() as rss_raw:
+                    start = time.perf_counter()
+                    raw_load(url, typed)
+                    raw_s = time.perf_counter() - start
+            with _database(kind, tmp) as url:
+                init_db(url)
+                with PeakRss() as rss_imp:
+                    start = time.perf_counter()
+                    import_path(source, url)
+                    import_s = time.perf_counter() - start
+                with PeakRss() as rss_again:
+                    start = time.perf_counter()
+                    summary = import_path(source, url)
+                    again_s = time.perf_counter() - start
+                assert summary.changed == 0
+            base = f"raw {raw_name} ({kind})"
+            out += [
+                _row(
+                    f"raw {raw_name} {kind} (no validation, no audit)",
+                    n_visits,
+                    raw_s,
+                    rss_raw.peak_mb,
+                    "-",
+                    None,
+                ),
+                _row(
+                    f"jiareg import {kind} (validate + upsert + audit)",
+                    n_visits,
+                    import_s,
+                    rss_imp.peak_mb,
+                    base,
+                    raw_s,
+                ),
+                _row(
+                    f"jiareg re-import {kind} (unchanged: diff only)",
+                    n_visits,
+                    again_s,
+                    rss_again.peak_mb,
+                    base,
+                    raw_s,
+                ),
+            ]
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    for result in run(quick="--quick" in sys.argv):
+        print(result)
