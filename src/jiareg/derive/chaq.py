@@ -168,6 +168,8 @@ def entered_chaq_di(value: object) -> ChaqResult:
 def format_chaq_di(di: Fraction | None) -> str:
     """The DI for display: 3 decimals, half up; "" when missing. Never used in computation.
 
+    Source: SPEC R-CHAQ-2.4 ("report rounded to 3 decimals only for display").
+
     >>> format_chaq_di(Fraction(6, 7)), format_chaq_di(Fraction(9, 8)), format_chaq_di(None)
     ('0.857', '1.125', '')
     """

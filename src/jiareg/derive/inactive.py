@@ -209,6 +209,7 @@ def inactive_disease_expr(
     Arguments are Ibis columns (`morning_stiffness_min` and
     `marker_elevation_attributed_to_jia` may be None: not recorded, hence unknown). Marker and
     stiffness limits are compared on exact integer units.
+    Source: Wallace 2004; Wallace 2011. SPEC R-CID-1, R-CID-2, R-NUM-1.
     """
     null = ibis.null("boolean")
     absent = [
@@ -262,7 +263,7 @@ def inactive_disease_visits_expr(
     """`inactive_disease_expr` over a `visits` table (template column names).
 
     Uses `marker_elevation_attributed_to_jia` when the table has that column (the template has
-    none: an elevated marker then leaves ACR 2011 CID unknown).
+    none: an elevated marker then leaves ACR 2011 CID unknown). Source: SPEC R-CID-2.
     """
     attributed = (
         visits.marker_elevation_attributed_to_jia

@@ -380,7 +380,7 @@ def jadas_expr(
 
     Globals must already be on 0-10 (use `jiareg.derive.coreset.global_0_10_expr`, which gives
     NULL for a Likert global). Feed the result to `activity_state_expr` for states; it decides
-    on exact integers, never on the float.
+    on exact integers, never on the float. Source: Consolaro 2009; SPEC R-JADAS-1, R-NUM-1.
     """
     joint_points = _clip_expr(active_joints.cast("int64"), 0, joints).cast("float64")
     total = pga_0_10.cast("float64") + parent_0_10.cast("float64") + joint_points
@@ -403,7 +403,10 @@ def jadas_globals_expr(
     crp_floor_mg_l: Fraction = DEFAULT_CONFIG.jadas_crp_floor_mg_l,
     crp_ceiling_mg_l: Fraction = DEFAULT_CONFIG.jadas_crp_ceiling_mg_l,
 ) -> Any:
-    """Ibis twin of `jadas_from_globals`: globals with their scale columns; Likert -> NULL."""
+    """Ibis twin of `jadas_from_globals`: globals with their scale columns; Likert -> NULL.
+
+    Source: SPEC R-CORESET-2.3, R-JADAS-1.
+    """
     return jadas_expr(
         global_0_10_expr(pga, pga_scale, allow_likert_rescale=allow_likert_rescale),
         global_0_10_expr(parent_global, parent_scale, allow_likert_rescale=allow_likert_rescale),
@@ -417,7 +420,7 @@ def jadas_globals_expr(
 
 
 def jadas_course_expr(ilar_category: Any, joints_ever_affected: Any = None) -> Any:
-    """Ibis twin of `jadas_course`: "oligo"/"poly" or NULL."""
+    """Ibis twin of `jadas_course`: "oligo"/"poly" or NULL. Source: SPEC R-JADAS-2."""
     history: Any = ibis.null("string")
     if joints_ever_affected is not None:
         history = ibis.cases(
@@ -444,6 +447,7 @@ def activity_state_expr(
     `units_expr(score * 10)` (every score from inputs with at most 3 decimals is a multiple of
     1/210000) and compared with the cut-offs' exact integers. `course` is a string column or
     literal; `systemic_features_present` an optional boolean column (True -> NULL).
+    Source: Consolaro 2012/2014, Trincianti 2021, Backström 2019; SPEC R-JADAS-2, R-NUM-1.
     """
     exact = units_expr(score * 10)
     state: Any = ibis.null("string")

@@ -138,7 +138,10 @@ def active_joint_count(
 def joint_is_active_expr(
     swollen: Any, tender: Any, painful_motion: Any, limited_motion: Any
 ) -> Any:
-    """Ibis twin of `joint_is_active` (SQL three-valued AND/OR give the same truth table)."""
+    """Ibis twin of `joint_is_active` (SQL three-valued AND/OR give the same truth table).
+
+    Source: SPEC R-CORESET-1 (ajc definition, unverified — from memory).
+    """
     s, t, p, m = (c.cast("boolean") for c in (swollen, tender, painful_motion, limited_motion))
     return s | (m & (t | p))
 
@@ -147,7 +150,7 @@ def active_joint_counts_table(joint_exams: Any) -> Any:
     """Ibis: per (patient_id, visit_date) the active counts `active_joints_any`, `_27`, `_71`.
 
     Same rule as `active_joint_count`: NULL where a counted joint's activity is unknown.
-    Sides are compared as stored (NULL side reads as "").
+    Sides are compared as stored (NULL side reads as ""). Source: SPEC R-JADAS-3.
     """
     t = joint_exams.mutate(
         active=joint_is_active_expr(
