@@ -243,10 +243,11 @@ def load_postgres(db_url: str, tables: Mapping[str, pa.Table]) -> None:
             columns = ", ".join(f'"{field.name}" {_pg_type(name, field)}' for field in table.schema)
             cur.execute(f'CREATE TABLE "{name}" ({columns})')
             names = ", ".join(f'"{c}"' for c in table.column_names)
-            with cur.copy(f'COPY "{name}" ({names}) FROM STDIN (FORMAT csv, HEADER true)') as cp:
+            no_header = pa_csv.WriteOptions(include_header=False)
+            with cur.copy(f'COPY "{name}" ({names}) FROM STDIN (FORMAT csv)') as cp:
                 for batch in table.to_batches(max_chunksize=_COPY_BATCH_ROWS):
                     buffer = io.BytesIO()
-                    pa_csv.write_csv(pa.Table.from_batches([batch], table.schema), buffer)
+                    pa_csv.write_csv(batch, buffer, write_options=no_header)
                     cp.write(buffer.getvalue())
             cur.execute(f'ANALYZE "{name}"')
 

@@ -1,0 +1,246 @@
+"""Derivations at scale: ACR Pedi level against the first visit, and JADAS-10, per visit.
+
+Three implementations of the same output (`acr_pedi_level`, `jadas10` for every follow-up
+visit), timed in this process:
+
+- `derivation_plan`: the Ibis expressions of `jiareg.derive` (what studies run), on DuckDB
+  over a Parquet snapshot;
+- `numpy_derive`: the same rules hand-vectorised in NumPy on exact int64 units (the limit);
+- `scalar_rows`: pandas row-wise `apply` of the scalar Fraction rules (on a sample,
+  extrapolated) — what a naive script does.
+
+The engine parity suite (tests/integration/test_engine_parity.py) runs `derivation_plan` on
+DuckDB, PostgreSQL and Spark and checks it against `scalar_rows`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from bench._tree_rss import PeakRss
+
+from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS, acr_pedi_level, acr_pedi_level_expr
+from jiareg.derive.coreset import CORE_SET_VARIABLES, CoreSet, Global
+from jiareg.derive.exact import UNITS, to_fraction
+from jiareg.derive.jadas import (
+    ESR_CEILING_MM_H,
+    ESR_FLOOR_MM_H,
+    jadas_from_globals,
+    jadas_globals_expr,
+)
+from jiareg.study.backends import open_registry
+from jiareg.synth import write_registry
+
+GLOBALS = ("phys_global", "parent_global")
+COLUMNS = (*CORE_SET_VARIABLES, "phys_global_scale", "parent_global_scale")
+SIZES = {True: (20_000, 20), False: (1_000_000, 20)}  # quick: 400k rows; full: 20M rows
+PANDAS_SAMPLE = {True: 2_000, False: 20_000}
+
+
+def derivation_plan(visits: Any) -> Any:
+    """Ibis: each follow-up visit with its ACR Pedi level against the patient's first visit
+    and its JADAS-10 (ESR); sorted output is `patient_id, visit_date, acr_pedi_level, jadas10`.
+    """
+    first = visits.group_by("patient_id").aggregate(baseline_date=visits.visit_date.min())
+    base = visits.join(
+        first,
+        [visits.patient_id == first.patient_id, visits.visit_date == first.baseline_date],
+    ).select("patient_id", "baseline_date", *[visits[c].name(f"b_{c}") for c in COLUMNS])
+    pairs = visits.join(base, "patient_id").filter(lambda t: t.visit_date > t.baseline_date)
+    level = acr_pedi_level_expr(
+        {c: pairs[f"b_{c}"] for c in COLUMNS}, {c: pairs[c] for c in COLUMNS}
+    )
+    jadas10 = jadas_globals_expr(
+        pairs.phys_global,
+        pairs.phys_global_scale,
+        pairs.parent_global,
+        pairs.parent_global_scale,
+        pairs.active_joints,
+        marker=pairs.esr,
+    )
+    return pairs.select("patient_id", "visit_date", acr_pedi_level=level, jadas10=jadas10)
+
+
+def _core_set(row: pd.Series, prefix: str) -> CoreSet:
+    def value(name: str) -> Any:
+        v = row[prefix + name]
+        return None if pd.isna(v) else v
+
+    def global_(name: str) -> Global | None:
+        v = value(name)
+        return None if v is None else Global(to_fraction(v), value(f"{name}_scale") or "0-10")  # type: ignore[arg-type]
+
+    counts = {
+        n: None if value(n) is None else int(value(n)) for n in ("active_joints", "lom_joints")
+    }
+    return CoreSet(
+        global_("phys_global"),
+        global_("parent_global"),
+        to_fraction(value("chaq")),
+        counts["active_joints"],
+        counts["lom_joints"],
+        to_fraction(value("esr")),
+    )
+
+
+def _scalar_row(row: pd.Series) -> tuple[int | None, float | None]:
+    follow = _core_set(row, "")
+    level = acr_pedi_level(_core_set(row, "b_"), follow)
+    jadas = jadas_from_globals(
+        follow.phys_global, follow.parent_global, follow.active_joints, marker=follow.esr
+    )
+    return level, None if jadas.score is None else float(jadas.score)
+
+
+def follow_up_pairs(visits: pd.DataFrame) -> pd.DataFrame:
+    """pandas: each follow-up visit with its patient's first-visit values as `b_<column>`."""
+    visits = visits.sort_values(["patient_id", "visit_date"], kind="stable")
+    first = visits.groupby("patient_id", sort=False).head(1)
+    base = first[["patient_id", *COLUMNS]].rename(columns={c: f"b_{c}" for c in COLUMNS})
+    pairs = visits.merge(base, on="patient_id")
+    return pairs[pairs.groupby("patient_id").cumcount() > 0].reset_index(drop=True)
+
+
+def scalar_rows(pairs: pd.DataFrame) -> pd.DataFrame:
+    """pandas row-wise `apply` of the scalar rules (exact Fractions): the reference."""
+    out = pairs.apply(_scalar_row, axis=1, result_type="expand")
+    out.columns = ["acr_pedi_level", "jadas10"]
+    return pd.concat([pairs[["patient_id", "visit_date"]], out], axis=1)
+
+
+def _units(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    missing = np.isnan(values)
+    return np.rint(np.where(missing, 0, values) * UNITS).astype(np.int64), missing
+
+
+def numpy_derive(cols: dict[str, np.ndarray], patient_codes: np.ndarray) -> dict[str, np.ndarray]:
+    """The same rules hand-vectorised in NumPy (rows sorted by patient and date; NaN = missing).
+
+    Globals are compared on their common scale (0-100 → 0-10; 0-3 only with 0-3), then every
+    threshold is decided on int64 units as in `jiareg.derive.exact`.
+    """
+    starts = np.flatnonzero(np.r_[True, patient_codes[1:] != patient_codes[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, len(patient_codes)]))
+    follow = np.arange(len(patient_codes)) != first
+    pairs = []
+    for name in CORE_SET_VARIABLES:
+        f = cols[name]
+        if name in GLOBALS:
+            scale = cols[f"{name}_scale"]
+            likert = scale == 2
+            f = np.where(scale == 1, f / 10, f)
+            b = f[first]
+            bad = likert != likert[first]
+            f, b = np.where(bad, np.nan, f), np.where(bad, np.nan, b)
+        else:
+            b = f[first]
+        (bu, bm), (fu, fm) = _units(b), _units(f)
+        pairs.append((bu, fu, bm | fm))
+    missing = sum(m.astype(np.int64) for _, _, m in pairs)
+    worse = sum(
+        (~m & (((b > 0) & ((f - b) * 100 > 30 * b)) | ((b == 0) & (f > 0)))).astype(np.int64)
+        for b, f, m in pairs
+    )
+    level = np.full(len(first), -1, dtype=np.int64)  # -1 = not evaluable
+    for x in ACR_PEDI_LEVELS:
+        improved = sum(
+            (~m & (b > 0) & ((b - f) * 100 >= x * b)).astype(np.int64) for b, f, m in pairs
+        )
+        responder = (improved >= 3) & (worse + missing <= 1)
+        if x == ACR_PEDI_LEVELS[0]:
+            level[~((improved + missing >= 3) & (worse <= 1))] = 0
+        level[responder] = x
+    pga = np.where(cols["phys_global_scale"] == 1, cols["phys_global"] / 10, cols["phys_global"])
+    par = np.where(
+        cols["parent_global_scale"] == 1, cols["parent_global"] / 10, cols["parent_global"]
+    )
+    pga[cols["phys_global_scale"] == 2] = np.nan
+    par[cols["parent_global_scale"] == 2] = np.nan
+    low, high = float(ESR_FLOOR_MM_H), float(ESR_CEILING_MM_H)
+    esr_points = (np.clip(cols["esr"], low, high) - low) * 10 / (high - low)
+    jadas = pga + par + np.minimum(cols["active_joints"], 10) + esr_points
+    return {"acr_pedi_level": level[follow], "jadas10": jadas[follow]}
+
+
+_SCALE_CODES = {"0-10": 0, "0-100": 1, "0-3": 2}
+
+
+def _numpy_inputs(visits: pa.Table) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    visits = visits.sort_by([("patient_id", "ascending"), ("visit_date", "ascending")])
+    cols = {
+        n: visits[n].to_numpy(zero_copy_only=False).astype(np.float64) for n in CORE_SET_VARIABLES
+    }
+    for g in GLOBALS:
+        scale = visits[f"{g}_scale"].dictionary_encode().combine_chunks()
+        codes = np.array([_SCALE_CODES[s] for s in scale.dictionary.to_pylist()])
+        cols[f"{g}_scale"] = codes[scale.indices.to_numpy()]
+    patients = visits["patient_id"].dictionary_encode().combine_chunks().indices.to_numpy()
+    return cols, patients
+
+
+def _row(
+    name: str, rows: int, seconds: float, rss: float, baseline: str, base_s: float | None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds),
+        "ratio": None if base_s is None else round(seconds / base_s, 2),
+        "baseline": baseline,
+        "peak_rss_mb": round(rss),
+    }
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Time the three implementations on a synthetic registry (20M visit rows unless quick)."""
+    patients, visits_per = SIZES[quick]
+    with tempfile.TemporaryDirectory(prefix="jiareg-bench-derive-") as tmp:
+        snapshot = Path(tmp) / "registry"
+        write_registry(snapshot, patients=patients, visits=visits_per, seed=1, parquet=True)
+        visits = pq.read_table(
+            snapshot / "visits.parquet", columns=["patient_id", "visit_date", *COLUMNS]
+        )
+        n_rows = visits.num_rows
+
+        with PeakRss() as rss_np:
+            start = time.perf_counter()
+            cols, codes = _numpy_inputs(visits)
+            out_np = numpy_derive(cols, codes)
+            numpy_s = time.perf_counter() - start
+        del cols, codes
+
+        con = open_registry(snapshot_dir=snapshot)
+        plan = derivation_plan(con.table("visits"))
+        with PeakRss() as rss_db:
+            start = time.perf_counter()
+            out_db = plan.to_pyarrow()
+            duck_s = time.perf_counter() - start
+        assert out_db.num_rows == len(out_np["acr_pedi_level"])
+
+        sample = follow_up_pairs(visits.slice(0, PANDAS_SAMPLE[quick]).to_pandas())
+        with PeakRss() as rss_pd:
+            start = time.perf_counter()
+            scalar_rows(sample)
+            pandas_s = (time.perf_counter() - start) * n_rows / max(len(sample), 1)
+    return [
+        _row(
+            "derive numpy (hand-vectorised, the limit)", n_rows, numpy_s, rss_np.peak_mb, "-", None
+        ),
+        _row("derive ibis-duckdb", n_rows, duck_s, rss_db.peak_mb, "numpy", numpy_s),
+        _row(
+            "derive pandas row-wise (extrapolated)",
+            n_rows,
+            pandas_s,
+            rss_pd.peak_mb,
+            "numpy",
+            numpy_s,
+        ),
+    ]
