@@ -3,6 +3,7 @@
 - `pg_url`: a fresh PostgreSQL database for this test session (created, then dropped), from
   JIAREG_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres).
 - `fresh_pg_url`: a fresh database per test, for tests that need an empty registry.
+- `module_pg_url`: a fresh database per test module (e.g. one bulk load shared by its tests).
 - `spark`: one local-mode SparkSession for the whole run (start ≈ 5 s).
 """
 
@@ -51,6 +52,14 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture()
 def fresh_pg_url() -> Iterator[str]:
     """SQLAlchemy URL of a brand-new empty database, dropped after the test."""
+    url = _create_database()
+    yield _sqlalchemy_url(url)
+    _drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def module_pg_url() -> Iterator[str]:
+    """SQLAlchemy URL of a database private to one test module, dropped after it."""
     url = _create_database()
     yield _sqlalchemy_url(url)
     _drop_database(url)
