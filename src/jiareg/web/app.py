@@ -26,6 +26,7 @@ from jiareg.web.registry import Registry
 from jiareg.web.routes.api import router as api_router
 from jiareg.web.routes.pages import router as pages_router
 from jiareg.web.routes.tools import router as tools_router
+from jiareg.web.routes.work import router as work_router
 from jiareg.web.security import LoginThrottle, SecurityHeadersMiddleware, SessionStore
 
 __all__ = ["create_app"]
@@ -81,6 +82,8 @@ def create_app(
     app.include_router(api_router)
     app.include_router(pages_router)
     app.include_router(tools_router)
+    app.include_router(work_router)
+    app.state.study_jobs = {}
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

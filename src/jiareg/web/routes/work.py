@@ -1,0 +1,200 @@
+"""Pages that start work: importing files through the browser, and running a shipped study.
+
+Imports go through `jiareg.ingest.importer.import_path` (all-or-nothing; the problems are shown
+in a table). A study runs `jiareg.study.run.run_study` then `jiareg.report.render.write_report`
+in a background thread; its page shows the steps as they happen and then the report.
+Studies read every site, so only admins and researchers may run them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from jiareg.errors import InputError, JiaregError
+from jiareg.ingest.importer import import_path
+from jiareg.ingest.template import TABLES
+from jiareg.web.access import Viewer
+from jiareg.web.deps import page_viewer, state
+from jiareg.web.problems import problem_rows
+from jiareg.web.routes.pages import render
+
+__all__ = ["StudyJob", "router", "shipped_protocols"]
+
+router = APIRouter(include_in_schema=False)
+PageViewer = Annotated[Viewer, Depends(page_viewer)]
+_TABLE_FILES: Final = frozenset(f"{t.name}.csv" for t in TABLES)
+_MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
+_REPORT_CSP: Final = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "frame-ancestors 'self'"
+)
+STUDY_STEPS: Final = 6  # progress messages of run_study, plus writing the report
+
+
+def shipped_protocols() -> dict[str, Path]:
+    """The protocols shipped with jiareg, by file name."""
+    folder = files("jiareg").joinpath("protocols")
+    return {p.name: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+@dataclass
+class StudyJob:
+    """One study run in the background: its steps so far, and how it ended."""
+
+    protocol: str
+    out_dir: Path
+    steps: list[str] = field(default_factory=list)
+    done: bool = False
+    error: str | None = None
+
+
+def _import_allowed(who: Viewer) -> None:
+    if not who.may_import:
+        raise HTTPException(status_code=403, detail=f"the {who.role} role may not import")
+
+
+@router.get("/import", response_class=HTMLResponse)
+def import_form(request: Request, who: PageViewer) -> Response:
+    _import_allowed(who)
+    return render(request, "import.html", who, nav="import", tables=sorted(_TABLE_FILES))
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_upload(
+    request: Request, who: PageViewer, files_: Annotated[list[UploadFile], File(alias="files")]
+) -> Response:
+    _import_allowed(who)
+    web = state(request)
+    folder = web.work_dir / f"import-{secrets.token_hex(8)}"
+    folder.mkdir(parents=True)
+    try:
+        names = []
+        for upload in files_:
+            name = Path(upload.filename or "").name
+            if name not in _TABLE_FILES and not name.endswith(".xlsx"):
+                raise InputError(
+                    f"{name or 'a file'}: expected one of {', '.join(sorted(_TABLE_FILES))} "
+                    "or one .xlsx workbook"
+                )
+            data = await upload.read(_MAX_UPLOAD_BYTES + 1)
+            if len(data) > _MAX_UPLOAD_BYTES:
+                raise InputError(f"{name}: larger than {_MAX_UPLOAD_BYTES // 2**20} MiB")
+            (folder / name).write_bytes(data)
+            names.append(name)
+        workbook = [n for n in names if n.endswith(".xlsx")]
+        source = folder / workbook[0] if len(workbook) == 1 and len(names) == 1 else folder
+        reason = f"web import by {who.username}: {', '.join(sorted(names))}"
+        summary = import_path(source, web.db_url, user=who.user, reason=reason)
+    except JiaregError as exc:
+        rows = problem_rows(exc)
+        return render(
+            request,
+            "import.html",
+            who,
+            status=422 if rows or isinstance(exc, InputError) else 403,
+            nav="import",
+            tables=sorted(_TABLE_FILES),
+            problems=rows,
+            error=str(exc).split("\n")[0],
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return render(
+        request, "import.html", who, nav="import", tables=sorted(_TABLE_FILES), summary=summary
+    )
+
+
+def _study_allowed(who: Viewer) -> None:
+    if who.role not in ("admin", "researcher"):
+        raise HTTPException(
+            status_code=403, detail="studies read every site: admins and researchers"
+        )
+
+
+def _jobs(request: Request) -> dict[str, StudyJob]:
+    jobs: dict[str, StudyJob] = request.app.state.study_jobs
+    return jobs
+
+
+@router.get("/study", response_class=HTMLResponse)
+def study_page(request: Request, who: PageViewer) -> Response:
+    _study_allowed(who)
+    return render(
+        request,
+        "study.html",
+        who,
+        nav="study",
+        protocols=sorted(shipped_protocols()),
+        jobs=sorted(_jobs(request).items(), reverse=True),
+    )
+
+
+def _run(job: StudyJob, protocol: Path, db_url: str) -> None:
+    from jiareg.report.render import write_report
+    from jiareg.study.run import run_study
+
+    try:
+        result = run_study(protocol, db_url, out_dir=job.out_dir, progress=job.steps.append)
+        job.steps.append("writing the report")
+        write_report(result, job.out_dir)
+    except JiaregError as exc:
+        job.error = str(exc)
+    finally:
+        job.done = True
+
+
+@router.post("/study")
+def study_start(
+    request: Request, who: PageViewer, protocol: Annotated[str, Form(max_length=200)]
+) -> Response:
+    _study_allowed(who)
+    shipped = shipped_protocols()
+    if protocol not in shipped:
+        raise HTTPException(status_code=422, detail=f"unknown protocol {protocol!r}")
+    job_id = secrets.token_hex(6)
+    job = StudyJob(protocol, state(request).work_dir / f"study-{job_id}")
+    _jobs(request)[job_id] = job
+    threading.Thread(
+        target=_run, args=(job, shipped[protocol], state(request).db_url), daemon=True
+    ).start()
+    return RedirectResponse(f"/study/{job_id}", status_code=303)
+
+
+def _job(request: Request, job_id: str) -> StudyJob:
+    job = _jobs(request).get(job_id)
+    if job is None:
+        raise HTTPException(status_code=404, detail="no such study run")
+    return job
+
+
+@router.get("/study/{job_id}", response_class=HTMLResponse)
+def study_job(request: Request, who: PageViewer, job_id: str) -> Response:
+    _study_allowed(who)
+    job = _job(request, job_id)
+    return render(
+        request, "study_job.html", who, nav="study", job=job, job_id=job_id, total=STUDY_STEPS
+    )
+
+
+@router.get("/study/{job_id}/{name}")
+def study_file(request: Request, who: PageViewer, job_id: str, name: str) -> Response:
+    _study_allowed(who)
+    job = _job(request, job_id)
+    if name not in ("report.html", "report.pdf", "results.json") or not job.done:
+        raise HTTPException(status_code=404, detail="no such file")
+    path = job.out_dir / name
+    if not path.is_file():
+        raise HTTPException(status_code=404, detail="no such file")
+    headers = {}
+    if name == "report.html":  # shown in an iframe of the study page
+        headers = {"Content-Security-Policy": _REPORT_CSP, "X-Frame-Options": "SAMEORIGIN"}
+    return FileResponse(path, headers=headers, filename=None if name.endswith("html") else name)
