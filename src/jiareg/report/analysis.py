@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from jiareg.derive.exact import to_fraction
+from jiareg.report._format import ordinal, timepoint_label
 from jiareg.stats import KaplanMeierResult, KaplanMeierRow, ProportionResult, RateResult, Summary
 from jiareg.study.protocol import (
     AcrPediEndpoint,
@@ -73,12 +74,22 @@ class AdverseEvents:
 
 
 @dataclass(frozen=True, slots=True)
+class AcrRow:
+    """One ACR Pedi endpoint: its label, the responders with their CI, the not evaluable."""
+
+    label: str
+    proportion: ProportionResult
+    not_evaluable: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReportNumbers:
     """All numbers one report shows beyond the plain counts of `results`."""
 
     baseline: str
     timepoints: tuple[str, ...]
     core_set: tuple[CoreSetRow, ...]
+    acr_endpoints: tuple[AcrRow, ...]
     acr_pedi: ProportionResult | None
     acr_pedi_label: str
     before_infusion: ProportionResult | None
@@ -113,6 +124,11 @@ def compute(result: StudyResult) -> ReportNumbers:
         baseline=protocol.baseline,
         timepoints=timepoints,
         core_set=rows,
+        acr_endpoints=tuple(
+            AcrRow(acr_label(e), p, int(_details(result, e).get("not_evaluable", 0)))
+            for e in _endpoints(result, AcrPediEndpoint)
+            if (p := _proportion(_details(result, e))) is not None
+        ),
         acr_pedi=_proportion(overall_details) if overall else None,
         acr_pedi_label=f"ACR Pedi {overall.level}" if overall else "ACR Pedi 30",
         before_infusion=_proportion(_details(result, before)) if before else None,
@@ -121,6 +137,27 @@ def compute(result: StudyResult) -> ReportNumbers:
         adverse_events=_adverse_events(result),
         not_evaluable=overall_details.get("not_evaluable"),
     )
+
+
+def acr_label(endpoint: AcrPediEndpoint) -> str:
+    """The endpoint's own label, else one built from its level, variant, timepoint and anchor.
+
+    >>> acr_label(AcrPediEndpoint(id="x", kind="acr_pedi", level=50, at="month_3"))
+    'ACR Pedi 50 at month 3'
+    >>> acr_label(AcrPediEndpoint(id="y", kind="acr_pedi", before_administration=3))
+    'ACR Pedi 30 at any follow-up visit before the 3rd infusion'
+    """
+    if endpoint.label:
+        return endpoint.label
+    text = f"ACR Pedi {endpoint.level}" + (" (sJIA variant)" if endpoint.variant == "sjia" else "")
+    text += (
+        " at any follow-up visit"
+        if endpoint.at == "follow_up"
+        else f" at {timepoint_label(endpoint.at)}"
+    )
+    if endpoint.before_administration is not None:
+        text += f" before the {ordinal(endpoint.before_administration)} infusion"
+    return text
 
 
 def _summary(stat: dict[str, Any]) -> Summary:

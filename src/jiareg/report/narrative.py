@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jiareg.report._format import NARRATIVE_NAMES, number, percent, plural, timepoint_label
+from jiareg.report._format import (
+    NARRATIVE_NAMES,
+    number,
+    ordinal,
+    percent,
+    plural,
+    timepoint_label,
+)
 
 if TYPE_CHECKING:
     from jiareg.report.analysis import ReportNumbers
@@ -27,20 +34,10 @@ def how_many(k: int, n: int, noun: str = "patient") -> str:
     return f"{k} of {n} {nouns if n != 1 else noun}"
 
 
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st.
-
-    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21)]
-    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st']
-    """
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def _responders(numbers: ReportNumbers) -> str:
     acr, before = numbers.acr_pedi, numbers.before_infusion
     if acr is None:
-        return ""
+        return _first_response_endpoint(numbers)
     if acr.n == 0:
         return f"No patient could be evaluated for {numbers.acr_pedi_label}."
     lead = how_many(acr.k, acr.n)
@@ -51,6 +48,18 @@ def _responders(numbers: ReportNumbers) -> str:
         count = "none" if before.k == 0 else str(before.k)
         text += f"; {count} before the {ordinal(numbers.before_infusion_number)} infusion"
     return text + "."
+
+
+def _first_response_endpoint(numbers: ReportNumbers) -> str:
+    if not numbers.acr_endpoints:
+        return ""
+    row = numbers.acr_endpoints[0]
+    prop = row.proportion
+    if prop.n == 0:
+        return f"No patient could be evaluated for {row.label}."
+    verb = "meet" if prop.n == 1 and prop.k == 0 else "met"
+    ci = f" (95 % CI {percent(prop.ci[0])}–{percent(prop.ci[1])})" if prop.ci else ""
+    return f"{how_many(prop.k, prop.n)} {verb} {row.label}{ci}."
 
 
 def _change(name: str, before: str, after: str, tp: str) -> str:

@@ -15,7 +15,7 @@ import weasyprint
 from jiareg.report import figures
 from jiareg.report._format import number, percent, plural, timepoint_label
 from jiareg.report.analysis import ReportNumbers, compute
-from jiareg.report.narrative import ordinal, results_paragraph
+from jiareg.report.narrative import results_paragraph
 from jiareg.report.tables import core_set_table
 from jiareg.stats.describe import QUANTILE_METHOD
 from jiareg.stats.paired import ZERO_METHOD_TEXT
@@ -210,26 +210,18 @@ def cohort_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 def responder_rows(results: dict[str, Any], numbers: ReportNumbers) -> list[tuple[str, str]]:
     """Responders with their exact CIs, time to response, and the counts by timepoint."""
     rows = []
-    label = numbers.acr_pedi_label
-    before = (
-        f"{label} before the {ordinal(numbers.before_infusion_number)} infusion"
-        if numbers.before_infusion_number is not None
-        else ""
-    )
-    for text, prop in (
-        (f"{label} at any visit during follow-up", numbers.acr_pedi),
-        (before, numbers.before_infusion),
-    ):
-        if prop is not None and prop.ci is not None:
+    for row in numbers.acr_endpoints:
+        prop = row.proportion
+        if prop.ci is not None:
             rows.append(
                 (
-                    text,
+                    row.label,
                     f"{prop.k}/{prop.n} ({percent(prop.estimate)}; "
                     f"95 % CI {percent(prop.ci[0])}–{percent(prop.ci[1])})",
                 )
             )
-    if numbers.not_evaluable is not None:
-        rows.append((f"Not evaluable for {label}", plural(numbers.not_evaluable, "patient")))
+        # SPEC R-ACRPEDI-2: reports MUST show the number of NOT_EVALUABLE patients.
+        rows.append(("  not evaluable", plural(row.not_evaluable, "patient")))
     ttr = numbers.time_to_response
     if ttr is not None and ttr.km is not None:
         km = ttr.km
