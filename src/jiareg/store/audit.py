@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, text
@@ -46,6 +47,19 @@ GENESIS: Final = "0" * 64
 _ESCAPES: Final = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _NEEDS_ESCAPE: Final = r'["\\\n\r\t]'
 _HEAD: Final = "audit_head"
+_HASHED: Final = (
+    "seq",
+    "ts",
+    "username",
+    "action",
+    "table_name",
+    "row_key",
+    "patient_id",
+    "before",
+    "after",
+    "reason",
+)
+_RAW_JSON: Final = frozenset({"row_key", "before", "after"})
 _COLUMNS: Final = (
     "seq",
     "ts",
@@ -102,44 +116,48 @@ def row_json(table: pa.Table) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "}", "")
 
 
-def _payloads(log: pa.Table) -> list[str]:
-    """The canonical JSON array of each entry (the text that is hashed)."""
-    raw = [
-        pc.fill_null(log.column(c).combine_chunks(), "null") for c in ("row_key", "before", "after")
-    ]
-    parts = [
-        "[",
-        log.column("seq").combine_chunks().cast(pa.string()),
-        ",",
-        json_text(log.column("ts").combine_chunks()),
-        ",",
-        json_text(log.column("username").combine_chunks()),
-        ",",
-        json_text(log.column("action").combine_chunks()),
-        ",",
-        json_text(log.column("table_name").combine_chunks()),
-        ",",
-        raw[0],
-        ",",
-        json_text(log.column("patient_id").combine_chunks()),
-        ",",
-        raw[1],
-        ",",
-        raw[2],
-        ",",
-        json_text(log.column("reason").combine_chunks()),
-        "]",
-    ]
-    out: list[str] = pc.binary_join_element_wise(*parts, "").to_pylist()
-    return out
+def _encoded(value: pa.Array | str) -> pa.Array | str:
+    """A column or a constant as JSON string literals (the constant encoded once)."""
+    if isinstance(value, str):
+        encoded: str = json_text(pa.array([value], pa.string()))[0].as_py()
+        return encoded
+    return json_text(value)
 
 
-def _chain(prev: str, payloads: Sequence[str]) -> tuple[list[str], list[str]]:
-    prevs, hashes = [], []
+def _payloads(log: Mapping[str, pa.Array | str]) -> pa.Array:
+    """The canonical JSON array of each entry (the text that is hashed).
+
+    `log` maps each audit column to its values, or to one str shared by every entry (the
+    same text results either way, so writers pass constants and `verify_chain` columns).
+    """
+    parts: list[pa.Array | str] = ["["]
+    for i, name in enumerate(_HASHED):
+        value = log[name]
+        if name == "seq":
+            parts.append(value.cast(pa.string()))  # type: ignore[union-attr]
+        elif name in _RAW_JSON:
+            parts.append(pc.fill_null(value, "null"))
+        else:
+            parts.append(_encoded(value))
+        parts.append("," if i < len(_HASHED) - 1 else "]")
+    return pc.binary_join_element_wise(*parts, "").cast(pa.large_binary())
+
+
+def _chain(prev: str, payloads: pa.Array) -> tuple[list[str], list[str]]:
+    """Each entry's prev_hash and hash: sha256(prev_hash + payload), in order."""
+    prevs: list[str] = []
+    hashes: list[str] = []
+    if len(payloads) == 0:
+        return prevs, hashes
+    offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int64)
+    offsets = offsets[payloads.offset : payloads.offset + len(payloads) + 1]
+    data = memoryview(payloads.buffers()[2])
     sha = hashlib.sha256
-    for payload in payloads:
+    for start, stop in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
         prevs.append(prev)
-        prev = sha((prev + payload).encode()).hexdigest()
+        digest = sha(prev.encode())
+        digest.update(data[start:stop])
+        prev = digest.hexdigest()
         hashes.append(prev)
     return prevs, hashes
 
@@ -155,39 +173,42 @@ def append_entries(
     username: str,
     reason: str,
     table_name: str,
-    action: pa.Array,
+    action: str,
     row_key: pa.Array,
     patient_id: pa.Array,
     before: pa.Array,
     after: pa.Array,
 ) -> int:
-    """Append one audit entry per element (all arrays of equal length); returns how many.
+    """Append one `action` entry per element of the arrays (all of equal length).
 
     The caller holds the write lock (`engine.write_lock`) in the same transaction.
+    Returns the number of entries written.
     """
-    n = len(action)
+    n = len(row_key)
     if n == 0:
         return 0
     last_seq, last_hash = _head(conn)
     ts = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-    log = pa.table(
-        {
-            "seq": pa.array(range(last_seq + 1, last_seq + 1 + n), pa.int64()),
-            "ts": pa.array([ts] * n, pa.string()),
-            "username": pa.array([username] * n, pa.string()),
-            "action": action.cast(pa.string()),
-            "table_name": pa.array([table_name] * n, pa.string()),
-            "row_key": row_key.cast(pa.string()),
-            "patient_id": patient_id.cast(pa.string()),
-            "before": before.cast(pa.string()),
-            "after": after.cast(pa.string()),
-            "reason": pa.array([reason] * n, pa.string()),
-        }
-    )
-    prevs, hashes = _chain(last_hash, _payloads(log))
-    log = log.append_column("prev_hash", pa.array(prevs, pa.string()))
-    log = log.append_column("hash", pa.array(hashes, pa.string()))
-    bulk_insert(conn, "audit_log", log)
+    fields: dict[str, pa.Array | str] = {
+        "seq": pa.array(range(last_seq + 1, last_seq + 1 + n), pa.int64()),
+        "ts": ts,
+        "username": username,
+        "action": action,
+        "table_name": table_name,
+        "row_key": row_key.cast(pa.string()),
+        "patient_id": patient_id.cast(pa.string()),
+        "before": before.cast(pa.string()),
+        "after": after.cast(pa.string()),
+        "reason": reason,
+    }
+    prevs, hashes = _chain(last_hash, _payloads(fields))
+    columns = {
+        k: v if not isinstance(v, str) else pa.array([v] * n, pa.string())
+        for k, v in fields.items()
+    }
+    columns["prev_hash"] = pa.array(prevs, pa.string())
+    columns["hash"] = pa.array(hashes, pa.string())
+    bulk_insert(conn, "audit_log", pa.table(columns))
     head = f"{last_seq + n}:{hashes[-1]}"
     updated = conn.execute(
         text("UPDATE settings SET value = :v WHERE name = :n"), {"v": head, "n": _HEAD}
@@ -241,26 +262,25 @@ def verify_chain(url: str | None = None) -> int:
     seqs = log.column("seq").to_pylist()
     stored_prev = log.column("prev_hash").to_pylist()
     stored_hash = log.column("hash").to_pylist()
-    prev = GENESIS
-    sha = hashlib.sha256
-    for i, payload in enumerate(_payloads(log) if log.num_rows else []):
-        seq = seqs[i]
+    fields = {name: log.column(name).combine_chunks() for name in _HASHED}
+    prevs, hashes = _chain(GENESIS, _payloads(fields))
+    for i, seq in enumerate(seqs):
         if seq != i + 1:
             raise StoreError(
                 f"audit log broken at entry {i + 1}: it is missing "
                 f"(the next entry present is {seq})"
             )
-        if stored_prev[i] != prev:
+        if stored_hash[i] != hashes[i]:
             raise StoreError(
-                f"audit log broken at entry {seq}: prev_hash does not match "
-                f"entry {seq - 1} (an entry was deleted or edited)"
+                f"audit log broken at entry {seq}: its content does not match its hash "
+                "(the entry was edited)"
             )
-        prev = sha((prev + payload).encode()).hexdigest()
-        if stored_hash[i] != prev:
+        if stored_prev[i] != prevs[i]:
             raise StoreError(
-                f"audit log broken at entry {seq}: its content does not match "
-                "its hash (the entry was edited)"
+                f"audit log broken at entry {seq}: prev_hash does not match entry {seq - 1} "
+                "(an entry was deleted or edited)"
             )
+    prev = hashes[-1] if hashes else GENESIS
     expected_head = f"{len(seqs)}:{prev}" if seqs else None
     if head != expected_head:
         raise StoreError(

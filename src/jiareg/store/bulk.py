@@ -4,7 +4,7 @@ transaction (the caller commits or rolls back the whole import)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -19,12 +19,25 @@ def _q(conn: Connection, name: str) -> str:
 
 def _python_rows(table: pa.Table, *, dates_as_text: bool = True) -> list[tuple[object, ...]]:
     """Rows as tuples of driver-ready values (dates as ISO text for SQLite)."""
+    return list(_row_iter(table, dates_as_text=dates_as_text))
+
+
+def _row_iter(table: pa.Table, *, dates_as_text: bool = True) -> Iterator[tuple[object, ...]]:
     columns = []
     for col in table.columns:
         if dates_as_text and pa.types.is_date(col.type):
             col = col.cast(pa.string())
         columns.append(col.to_pylist())
-    return list(zip(*columns, strict=True))
+    return zip(*columns, strict=True)
+
+
+def _sqlite_executemany(conn: Connection, sql: str, table: pa.Table) -> None:
+    """executemany straight on the sqlite3 cursor, streaming the rows (no list of tuples)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, _row_iter(table))
+    finally:
+        cursor.close()
 
 
 def _csv_bytes(table: pa.Table) -> bytes:
@@ -50,9 +63,7 @@ def bulk_insert(conn: Connection, name: str, table: pa.Table) -> None:
         return
     cols = ", ".join(_q(conn, c) for c in table.column_names)
     marks = ", ".join("?" for _ in table.column_names)
-    conn.exec_driver_sql(
-        f"INSERT INTO {_q(conn, name)} ({cols}) VALUES ({marks})", _python_rows(table)
-    )
+    _sqlite_executemany(conn, f"INSERT INTO {_q(conn, name)} ({cols}) VALUES ({marks})", table)
 
 
 def bulk_update(conn: Connection, name: str, table: pa.Table, key: Sequence[str]) -> None:
@@ -76,7 +87,7 @@ def bulk_update(conn: Connection, name: str, table: pa.Table, key: Sequence[str]
     sets = ", ".join(f"{_q(conn, c)} = ?" for c in values)
     match = " AND ".join(f"{_q(conn, k)} = ?" for k in key)
     ordered = table.select([*values, *key])
-    conn.exec_driver_sql(f"UPDATE {_q(conn, name)} SET {sets} WHERE {match}", _python_rows(ordered))
+    _sqlite_executemany(conn, f"UPDATE {_q(conn, name)} SET {sets} WHERE {match}", ordered)
 
 
 def bulk_delete(conn: Connection, name: str, keys: pa.Table) -> None:

@@ -180,7 +180,7 @@ def add_user(
             username=by,
             reason="user add",
             table_name="users",
-            action=pa.array(["insert"]),
+            action="insert",
             row_key=row_json(row.select(["username"])),
             patient_id=pa.nulls(1, pa.string()),
             before=pa.nulls(1, pa.string()),

@@ -59,6 +59,7 @@ def upgrade() -> None:
             ["sites.site"],
         ),
         sa.PrimaryKeyConstraint("patient_id"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("patients", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_patients_site"), ["site"], unique=False)
@@ -87,6 +88,7 @@ def upgrade() -> None:
             ["patients.patient_id"],
         ),
         sa.PrimaryKeyConstraint("patient_id", "drug", "date"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "adverse_events",
@@ -102,6 +104,7 @@ def upgrade() -> None:
             ["patients.patient_id"],
         ),
         sa.PrimaryKeyConstraint("patient_id", "onset_date", "term"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "chaq_items",
@@ -115,6 +118,7 @@ def upgrade() -> None:
             ["patients.patient_id"],
         ),
         sa.PrimaryKeyConstraint("patient_id", "visit_date", "item"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "joint_exams",
@@ -131,6 +135,7 @@ def upgrade() -> None:
             ["patients.patient_id"],
         ),
         sa.PrimaryKeyConstraint("patient_id", "visit_date", "joint", "side"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "steroids",
@@ -144,6 +149,7 @@ def upgrade() -> None:
             ["patients.patient_id"],
         ),
         sa.PrimaryKeyConstraint("patient_id", "drug", "start_date"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "treatments",
@@ -158,6 +164,7 @@ def upgrade() -> None:
             ["patients.patient_id"],
         ),
         sa.PrimaryKeyConstraint("patient_id", "drug", "start_date"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "visits",
@@ -186,6 +193,7 @@ def upgrade() -> None:
             ["patients.patient_id"],
         ),
         sa.PrimaryKeyConstraint("patient_id", "visit_date"),
+        sqlite_with_rowid=False,
     )
 
 
