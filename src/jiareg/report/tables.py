@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
     """Core set at each timepoint: median [IQR] (n), median paired change and Wilcoxon p."""
     followups = [t for t in numbers.timepoints if t != numbers.baseline]
+    methods = sorted({test.method for row in numbers.core_set for test in row.tests.values()})
+    marks = (
+        {m: "" for m in methods}
+        if len(methods) == 1
+        else {m: f" ({chr(ord('a') + i)})" for i, m in enumerate(methods)}
+    )
     rows = []
     for row in numbers.core_set:
         cells = {"Variable": variable_label(row.variable, globals_scale)}
@@ -24,9 +30,9 @@ def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
             cells[t] = median_iqr(summary)
             cells[f"{t}__n"] = str(summary.n)
         for t in followups:
-            test = row.tests[t]
-            cells[f"{t}__change"] = number(test.median_difference)
-            cells[f"{t}__p"] = p_value(test.p_value)
+            test = row.tests.get(t)
+            cells[f"{t}__change"] = number(test.median_difference) if test else "–"
+            cells[f"{t}__p"] = p_value(test.p_value) + marks[test.method] if test else "–"
         rows.append(cells)
     table = GT(pd.DataFrame(rows), id="core-set-table")
     labels: dict[str, Any] = {}  # great-tables wants str | BaseText values
@@ -41,13 +47,12 @@ def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
             label=f"{timepoint_label(t).capitalize()} vs {timepoint_label(numbers.baseline)}",
             columns=[f"{t}__change", f"{t}__p"],
         )
-    methods = {test.method for row in numbers.core_set for test in row.tests.values()}
     table = (
         table.cols_label(cases=labels)
         .tab_source_note(
             "IQR: first–third quartile (type 7). Change: median of the paired differences "
             "(follow-up − baseline). p: two-sided Wilcoxon signed-rank test, "
-            + "; ".join(sorted(methods))
+            + "; ".join(f"{marks[m].strip()} {m}".strip() for m in methods)
             + "."
         )
         .tab_options(table_font_size="9pt", table_width="100%")
