@@ -15,15 +15,14 @@ DuckDB, PostgreSQL and Spark and checks it against `scalar_rows`.
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from bench._data import cached_registry, row
 from bench._tree_rss import PeakRss
 
 from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS, acr_pedi_level, acr_pedi_level_expr
@@ -36,7 +35,6 @@ from jiareg.derive.jadas import (
     jadas_globals_expr,
 )
 from jiareg.study.backends import open_registry
-from jiareg.synth import write_registry
 
 GLOBALS = ("phys_global", "parent_global")
 COLUMNS = (*CORE_SET_VARIABLES, "phys_global_scale", "parent_global_scale")
@@ -185,62 +183,35 @@ def _numpy_inputs(visits: pa.Table) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return cols, patients
 
 
-def _row(
-    name: str, rows: int, seconds: float, rss: float, baseline: str, base_s: float | None
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "rows": rows,
-        "seconds": round(seconds, 3),
-        "rows_per_s": round(rows / seconds),
-        "ratio": None if base_s is None else round(seconds / base_s, 2),
-        "baseline": baseline,
-        "peak_rss_mb": round(rss),
-    }
-
-
 def run(quick: bool) -> list[dict[str, Any]]:
     """Time the three implementations on a synthetic registry (20M visit rows unless quick)."""
     patients, visits_per = SIZES[quick]
-    with tempfile.TemporaryDirectory(prefix="jiareg-bench-derive-") as tmp:
-        snapshot = Path(tmp) / "registry"
-        write_registry(snapshot, patients=patients, visits=visits_per, seed=1, parquet=True)
-        visits = pq.read_table(
-            snapshot / "visits.parquet", columns=["patient_id", "visit_date", *COLUMNS]
-        )
-        n_rows = visits.num_rows
+    snapshot = cached_registry(patients, visits_per)
+    visits = pq.read_table(
+        snapshot / "visits.parquet", columns=["patient_id", "visit_date", *COLUMNS]
+    )
+    n = visits.num_rows
 
-        with PeakRss() as rss_np:
-            start = time.perf_counter()
-            cols, codes = _numpy_inputs(visits)
-            out_np = numpy_derive(cols, codes)
-            numpy_s = time.perf_counter() - start
-        del cols, codes
+    with PeakRss() as rss_np:
+        start = time.perf_counter()
+        cols, codes = _numpy_inputs(visits)
+        n_out = len(numpy_derive(cols, codes)["acr_pedi_level"])
+        numpy_s = time.perf_counter() - start
+    del cols, codes
 
-        con = open_registry(snapshot_dir=snapshot)
-        plan = derivation_plan(con.table("visits"))
-        with PeakRss() as rss_db:
-            start = time.perf_counter()
-            out_db = plan.to_pyarrow()
-            duck_s = time.perf_counter() - start
-        assert out_db.num_rows == len(out_np["acr_pedi_level"])
+    plan = derivation_plan(open_registry(snapshot_dir=snapshot).table("visits"))
+    with PeakRss() as rss_db:
+        start = time.perf_counter()
+        assert plan.to_pyarrow().num_rows == n_out
+        duck_s = time.perf_counter() - start
 
-        sample = follow_up_pairs(visits.slice(0, PANDAS_SAMPLE[quick]).to_pandas())
-        with PeakRss() as rss_pd:
-            start = time.perf_counter()
-            scalar_rows(sample)
-            pandas_s = (time.perf_counter() - start) * n_rows / max(len(sample), 1)
+    sample = follow_up_pairs(visits.slice(0, PANDAS_SAMPLE[quick]).to_pandas())
+    with PeakRss() as rss_pd:
+        start = time.perf_counter()
+        scalar_rows(sample)
+        pandas_s = (time.perf_counter() - start) * n / max(len(sample), 1)
     return [
-        _row(
-            "derive numpy (hand-vectorised, the limit)", n_rows, numpy_s, rss_np.peak_mb, "-", None
-        ),
-        _row("derive ibis-duckdb", n_rows, duck_s, rss_db.peak_mb, "numpy", numpy_s),
-        _row(
-            "derive pandas row-wise (extrapolated)",
-            n_rows,
-            pandas_s,
-            rss_pd.peak_mb,
-            "numpy",
-            numpy_s,
-        ),
+        row("derive numpy (hand-vectorised, the limit)", n, numpy_s, rss_np.peak_mb),
+        row("derive ibis-duckdb", n, duck_s, rss_db.peak_mb, "numpy", numpy_s),
+        row("derive pandas row-wise (extrapolated)", n, pandas_s, rss_pd.peak_mb, "numpy", numpy_s),
     ]

@@ -44,12 +44,14 @@ __all__ = [
     "MANIFEST_NAME",
     "OPTIONAL_TABLES",
     "REQUIRED_TABLES",
+    "SPARK_MASTER_ENV",
     "Engine",
     "SnapshotTable",
     "load_postgres",
     "open_registry",
     "read_manifest",
     "sha256_file",
+    "spark_session",
     "staged_folder",
     "write_manifest",
     "write_snapshot",
@@ -72,6 +74,8 @@ OPTIONAL_TABLES: Final = ("joint_exams", "chaq_items")
 """Template tables a registry may leave out."""
 
 MANIFEST_NAME: Final = "manifest.json"
+SPARK_MASTER_ENV: Final = "JIAREG_SPARK_MASTER"
+"""Environment variable naming the Spark master when none is given (default local[2])."""
 
 _COPY_BATCH_ROWS: Final = 200_000
 
@@ -111,8 +115,8 @@ def open_registry(
 
     Give exactly one data source: `tables` (Arrow tables by template name), `snapshot_dir`
     (a folder written by `write_snapshot` or `jiareg synth --parquet`) or `db_url` (a registry
-    URL; PostgreSQL for engine "postgres"). `spark_master` (e.g. `spark://host:7077`) is used
-    only when no SparkSession is active yet; the default is `local[2]`.
+    URL; PostgreSQL for engine "postgres"). `spark_master` (e.g. `spark://host:7077`, default
+    env JIAREG_SPARK_MASTER, else `local[2]`) is used only when no SparkSession is active yet.
 
     >>> con = open_registry(tables={"patients": pa.table({"patient_id": ["P1", "P2"]})})
     >>> con.table("patients").count().execute()
@@ -167,7 +171,13 @@ def _open_duckdb(source: Mapping[str, pa.Table] | Mapping[str, Path]) -> BaseBac
     return con
 
 
-def _spark_session(spark_master: str | None) -> Any:
+def spark_session(spark_master: str | None = None) -> Any:
+    """The active SparkSession, or a new one set up for jiareg.
+
+    The master is `spark_master`, else env `JIAREG_SPARK_MASTER` (e.g. spark://host:7077),
+    else `local[2]`. SPARK_LOCAL_IP=127.0.0.1 unless set, no UI, UTC session time zone, log
+    level ERROR.
+    """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
@@ -175,7 +185,7 @@ def _spark_session(spark_master: str | None) -> Any:
     if active is not None:
         return active
     session = (
-        SparkSession.builder.master(spark_master or "local[2]")
+        SparkSession.builder.master(spark_master or os.environ.get(SPARK_MASTER_ENV, "local[2]"))
         .appName("jiareg")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -190,7 +200,7 @@ def _spark_session(spark_master: str | None) -> Any:
 def _open_spark(files: Mapping[str, Path], spark_master: str | None) -> BaseBackend:
     import ibis
 
-    con = ibis.pyspark.connect(_spark_session(spark_master))
+    con = ibis.pyspark.connect(spark_session(spark_master))
     for name, path in files.items():
         con.read_parquet(str(path), table_name=name)
     return con
