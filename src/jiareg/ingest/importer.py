@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jiareg.errors import ImportRowError, InputError, StoreError
 from jiareg.ingest.dose_check import dose_warnings
-from jiareg.ingest.readers import RawTable, _clean, read_path
+from jiareg.ingest.readers import RawTable, read_path, text_cells
 from jiareg.ingest.template import TABLES, TemplateTable, table
 from jiareg.ingest.validate import Problems, ValidTable, validate_tables
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
@@ -227,7 +227,7 @@ def _one_row(spec: TemplateTable, values: Mapping[str, object], existing: pa.Tab
         stored = current.to_pylist()[0]
         cells = {n: cells[n] if n in values else _cell(stored[n]) for n in spec.names}
     data = pa.Table.from_arrays(
-        [_clean(pa.array([cells[n]], pa.string())) for n in spec.names], names=list(spec.names)
+        [text_cells(pa.array([cells[n]], pa.string())) for n in spec.names], names=list(spec.names)
     )
     return RawTable(spec, f"{spec.name} form", data, pa.array([1], pa.int64()))
 

@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 from jiareg.errors import ImportRowError, InputError
 from jiareg.ingest.template import TABLES, TemplateTable, table
 
-__all__ = ["RawTable", "read_path"]
+__all__ = ["RawTable", "read_path", "text_cells"]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -39,7 +39,7 @@ class RawTable:
     rows: pa.Array
 
 
-def _clean(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+def text_cells(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Text with surrounding blanks removed; empty cells become null."""
     text = pc.utf8_trim_whitespace(column.cast(pa.string()))
     out = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
@@ -162,7 +162,7 @@ def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -
     problems.extend(bad_rows)
     if not _header_problems(spec, file, parsed.column_names, problems):
         return None
-    columns = [_clean(parsed.column(n)) for n in spec.names]
+    columns = [text_cells(parsed.column(n)) for n in spec.names]
     rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
     if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
         rows = pa.array([0] * parsed.num_rows, pa.int64())
@@ -227,7 +227,7 @@ def _read_xlsx(path: Path, problems: list[ImportRowError]) -> list[RawTable]:
                     cells[i].append(text)
                 numbers.append(number)
             by_name = dict(zip(header, cells, strict=True))
-            columns = [_clean(pa.array(by_name[n], pa.string())) for n in spec.names]
+            columns = [text_cells(pa.array(by_name[n], pa.string())) for n in spec.names]
             out.append(
                 RawTable(
                     spec,

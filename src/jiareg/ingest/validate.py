@@ -30,7 +30,7 @@ MAX_REPORTED: Final = 50
 
 _DATE_RE: Final = r"^\d{4}-\d{2}-\d{2}$"
 _NUMBER_RE: Final = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
-_COUNT_RE: Final = r"^[+-]?\d+$"
+_COUNT_RE: Final = r"^-?\d{1,9}$"
 _CONTROL_RE: Final = r"[\x00-\x1f\x7f]"
 
 

@@ -75,6 +75,8 @@ def test_dates_must_be_real_iso_calendar_dates(tmp_path: Path, value: str, ok: b
         ),
         (",1.25,8,", ",3.5,8,", "column 'chaq' = '3.5'; expected a number from 0 to 3"),
         (",1.25,8,4,", ",1.25,8,4.5,", "column 'lom_joints' = '4.5'; expected a whole number"),
+        (",1.25,8,4,", ",1.25,+8,4,", "column 'active_joints' = '+8'; expected a whole number"),
+        (",1.25,8,4,", ",1.25,99999999999,4,", "column 'active_joints' = '99999999999'"),
         (",yes,no,no,", ",maybe,no,no,", "column 'fever' = 'maybe'; expected yes or no"),
         (",25.5,130,", ",1.5,130,", "column 'weight_kg' = '1.5'; expected a number from 2 to 150"),
     ],
