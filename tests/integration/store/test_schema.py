@@ -33,3 +33,34 @@ def test_read_tables_has_contract_types_on_an_empty_registry(db_url: str) -> Non
 def test_read_tables_on_an_uninitialised_database_says_how_to_fix(db_url: str) -> None:
     with pytest.raises(StoreError, match="jiareg init"):
         read_tables(db_url)
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from jiareg.store.models import Base
+
+    init_db(db_url)
+    with get_engine(db_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_tables_carry_the_template_names_and_types() -> None:
+    from jiareg.ingest.template import TABLES
+    from jiareg.store.snapshot import arrow_schema
+
+    kinds = {
+        "text": pa.string(),
+        "code": pa.string(),
+        "date": pa.date32(),
+        "number": pa.float64(),
+        "count": pa.int64(),
+        "flag": pa.bool_(),
+    }
+    assert [t.name for t in TABLES] == list(TABLE_NAMES)
+    for spec in TABLES:
+        schema = arrow_schema(spec.name)
+        assert schema.names == list(spec.names)
+        assert [f.type for f in schema] == [kinds[c.kind] for c in spec.columns]
