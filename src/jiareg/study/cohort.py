@@ -12,7 +12,7 @@ from typing import Any
 
 from jiareg.study.protocol import Protocol
 
-__all__ = ["EligibilityStep", "eligibility_steps"]
+__all__ = ["EligibilityStep", "eligibility_steps", "within"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,12 @@ class EligibilityStep:
     step: str
     rule: str
     patients: Any  # Ibis table with one column, patient_id
+
+
+def within(table: Any, patients: Any) -> Any:
+    """Rows of `table` whose patient_id is among `patients`' (an IN subquery: ibis compiles
+    `semi_join` to LEFT SEMI JOIN, which PostgreSQL rejects)."""
+    return table.filter(table.patient_id.isin(patients.patient_id))
 
 
 def _ids(table: Any) -> Any:
@@ -44,7 +50,7 @@ def eligibility_steps(
 
     if rules.ilar_categories is not None:
         chosen = patients.filter(patients.ilar_category.isin(list(rules.ilar_categories)))
-        current = current.semi_join(chosen, "patient_id")
+        current = within(current, chosen)
         label = "ILAR category " + " or ".join(rules.ilar_categories)
         steps.append(EligibilityStep(label, "ilar_category", current))
 
@@ -55,8 +61,8 @@ def eligibility_steps(
         courses = treatments.filter(
             (treatments.drug == exposure.drug) & (treatments.route == exposure.route)
         )
-        exposed = exposed.semi_join(courses, "patient_id")
-    current = current.semi_join(exposed, "patient_id")
+        exposed = within(exposed, courses)
+    current = within(current, exposed)
     route = f" ({exposure.route})" if exposure.route else ""
     steps.append(EligibilityStep(f"received {exposure.drug}{route}", "exposure", current))
 
@@ -70,14 +76,14 @@ def eligibility_steps(
         before = failed.join(index, failed.patient_id == index.patient_id).filter(
             lambda t: t.start_date < t.index_date
         )
-        current = current.semi_join(_ids(before), "patient_id")
+        current = within(current, _ids(before))
         what = prior.drug_class.replace("_", "-") if prior.drug_class else "/".join(prior.drugs)
         reasons = " or ".join(r.replace("_", " ") for r in prior.stop_reasons)
         label = f"earlier {what} course stopped for {reasons}"
         steps.append(EligibilityStep(label, "prior_failure", current))
 
     if rules.require_baseline:
-        current = current.semi_join(_ids(baseline), "patient_id")
+        current = within(current, _ids(baseline))
         window = protocol.timepoint(protocol.baseline)
         steps.append(EligibilityStep(f"a {window.name} visit", "baseline_visit", current))
     return steps

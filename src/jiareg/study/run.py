@@ -18,7 +18,7 @@ import pyarrow as pa
 from jiareg import __version__
 from jiareg.errors import StudyError
 from jiareg.study.backends import Engine, open_registry
-from jiareg.study.cohort import eligibility_steps
+from jiareg.study.cohort import eligibility_steps, within
 from jiareg.study.endpoints import (
     reported_globals,
     responses,
@@ -149,24 +149,24 @@ def _collect_frames(
     protocol: Protocol,
 ) -> dict[str, pd.DataFrame]:
     """Execute the per-patient tables of the cohort and return them as sorted DataFrames."""
-    patients = registry["patients"].semi_join(cohort, "patient_id")
+    patients = within(registry["patients"], cohort)
     patients = patients.join(index, patients.patient_id == index.patient_id).select(
         *registry["patients"].columns, "index_date", "last_date", "n_administrations"
     )
-    in_cohort = dated.semi_join(cohort, "patient_id")
+    in_cohort = within(dated, cohort)
     chosen = [
         timepoint_visits(in_cohort, exposure, index, timepoint) for timepoint in protocol.timepoints
     ]
     at_timepoints = chosen[0].union(*chosen[1:]) if len(chosen) > 1 else chosen[0]
     at_timepoints = reported_globals(at_timepoints, protocol)
     follow_up = follow_up_visits(in_cohort, protocol)
-    scored = responses(follow_up, baseline.semi_join(cohort, "patient_id"), exposure, protocol)
+    scored = responses(follow_up, within(baseline, cohort), exposure, protocol)
     doses = steroid_doses(at_timepoints, registry["steroids"], protocol)
-    given = exposure.semi_join(cohort, "patient_id")
+    given = within(exposure, cohort)
     given = given.join(index, given.patient_id == index.patient_id).select(
         *exposure.columns, day=given.date.delta(index.index_date, unit="day").cast("int64")
     )
-    events = registry["adverse_events"].semi_join(cohort, "patient_id")
+    events = within(registry["adverse_events"], cohort)
     events = events.join(index, events.patient_id == index.patient_id)
     events = events.filter(events.onset_date >= events.index_date).select(
         *registry["adverse_events"].columns,
@@ -178,7 +178,7 @@ def _collect_frames(
         "responses": _collect(scored, ["patient_id", "visit_date"]),
         "steroid_doses": _collect(doses, ["patient_id", "visit_date", "timepoint"]),
         "courses": _collect(
-            registry["treatments"].semi_join(cohort, "patient_id"),
+            within(registry["treatments"], cohort),
             ["patient_id", "start_date", "drug"],
         ),
         "administrations": _collect(given, ["patient_id", "date"]),

@@ -66,8 +66,10 @@ def _summary(values: Iterable[object], keys: tuple[str, ...]) -> dict[str, Any]:
     return {key: _number(getattr(summary, key)) for key in keys}
 
 
-def _years(start: date, end: date) -> float:
-    """Whole days from `start` to `end` in years of 365.25 days, to 2 decimals."""
+def _years(start: date | None, end: date) -> float | None:
+    """Whole days from `start` to `end` in years of 365.25 days, to 2 decimals; None if unknown."""
+    if not isinstance(start, date):
+        return None
     return round((end - start).days / DAYS_PER_YEAR, 2)
 
 
@@ -378,7 +380,7 @@ def _steroids(
         for pid, cat in zip(change["patient_id"], change["change_category"], strict=True)
         if pid in users
     }
-    counts = Counter(category.values())
+    counts = Counter(c for c in category.values() if isinstance(c, str))
     headline = {
         "baseline_users": len(users),
         "reduced": sum(counts[c] for c in DOSE_REDUCTION_CATEGORIES),
@@ -389,7 +391,8 @@ def _steroids(
         "at": endpoint.at,
         "basis": protocol.config.steroid_basis,
         "categories": dict(sorted(counts.items())),
-        "no_visit_at_timepoint": len(users) - sum(counts.values()),
+        "no_visit_at_timepoint": len(users - set(category)),
+        "undetermined": sum(1 for c in category.values() if not isinstance(c, str)),
     }
     return headline, details
 
