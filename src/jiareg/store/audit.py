@@ -202,13 +202,11 @@ def append_entries(
         "reason": reason,
     }
     prevs, hashes = _chain(last_hash, _payloads(fields))
-    columns = {
-        k: v if not isinstance(v, str) else pa.array([v] * n, pa.string())
-        for k, v in fields.items()
-    }
+    columns = {k: v for k, v in fields.items() if not isinstance(v, str)}
     columns["prev_hash"] = pa.array(prevs, pa.string())
     columns["hash"] = pa.array(hashes, pa.string())
-    bulk_insert(conn, "audit_log", pa.table(columns))
+    constants = {k: v for k, v in fields.items() if isinstance(v, str)}
+    bulk_insert(conn, "audit_log", pa.table(columns), constants)
     head = f"{last_seq + n}:{hashes[-1]}"
     updated = conn.execute(
         text("UPDATE settings SET value = :v WHERE name = :n"), {"v": head, "n": _HEAD}

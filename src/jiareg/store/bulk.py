@@ -4,7 +4,7 @@ transaction (the caller commits or rolls back the whole import)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -54,16 +54,36 @@ def _copy_in(conn: Connection, name: str, table: pa.Table) -> None:
         copy.write(_csv_bytes(table))
 
 
-def bulk_insert(conn: Connection, name: str, table: pa.Table) -> None:
-    """Insert every row of `table` (columns named as in the SQL table) into `name`."""
+def _sqlite_literal(value: str) -> str:
+    """A SQLite string literal.
+
+    >>> _sqlite_literal("it's")
+    "'it''s'"
+    """
+    return "'" + value.replace("\x00", "").replace("'", "''") + "'"
+
+
+def bulk_insert(
+    conn: Connection, name: str, table: pa.Table, constants: Mapping[str, str] | None = None
+) -> None:
+    """Insert every row of `table` (columns named as in the SQL table) into `name`.
+
+    `constants` are extra columns with the same text in every row (written once into the
+    statement on SQLite, so they are not bound again for each row).
+    """
     if table.num_rows == 0:
         return
+    constants = constants or {}
     if conn.dialect.name == "postgresql":
+        for column, value in constants.items():
+            table = table.append_column(column, pa.array([value] * table.num_rows, pa.string()))
         _copy_in(conn, name, table)
         return
-    cols = ", ".join(_q(conn, c) for c in table.column_names)
-    marks = ", ".join("?" for _ in table.column_names)
-    _sqlite_executemany(conn, f"INSERT INTO {_q(conn, name)} ({cols}) VALUES ({marks})", table)
+    names = [*table.column_names, *constants]
+    cols = ", ".join(_q(conn, c) for c in names)
+    marks = ["?"] * table.num_columns + [_sqlite_literal(v) for v in constants.values()]
+    sql = f"INSERT INTO {_q(conn, name)} ({cols}) VALUES ({', '.join(marks)})"
+    _sqlite_executemany(conn, sql, table)
 
 
 def bulk_update(conn: Connection, name: str, table: pa.Table, key: Sequence[str]) -> None:
