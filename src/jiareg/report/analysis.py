@@ -18,7 +18,10 @@ from jiareg.stats import KaplanMeierResult, KaplanMeierRow, ProportionResult, Ra
 from jiareg.study.protocol import (
     AcrPediEndpoint,
     AdverseEventsEndpoint,
+    ChaqOverEndpoint,
     CoreSetEndpoint,
+    SteroidChangeEndpoint,
+    SystemicFeaturesEndpoint,
     TimeToResponseEndpoint,
 )
 
@@ -83,6 +86,22 @@ class AcrRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CountsByTimepoint:
+    """Patients with a feature at each timepoint (CHAQ over a threshold, systemic features)."""
+
+    label: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SteroidChange:
+    """The steroid endpoint: baseline users and the change counts at its timepoint."""
+
+    at: str
+    summary: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class ReportNumbers:
     """All numbers one report shows beyond the plain counts of `results`."""
 
@@ -97,6 +116,8 @@ class ReportNumbers:
     time_to_response: TimeToResponse | None
     adverse_events: AdverseEvents | None
     not_evaluable: int | None
+    counts: tuple[CountsByTimepoint, ...]
+    steroids: SteroidChange | None
 
 
 def _endpoints(result: StudyResult, kind: type[_E]) -> list[_E]:
@@ -136,7 +157,33 @@ def compute(result: StudyResult) -> ReportNumbers:
         time_to_response=_time_to_response(result),
         adverse_events=_adverse_events(result),
         not_evaluable=overall_details.get("not_evaluable"),
+        counts=_counts(result),
+        steroids=next(
+            (
+                SteroidChange(e.at, dict(result.results.get(e.id, {})))
+                for e in _endpoints(result, SteroidChangeEndpoint)
+            ),
+            None,
+        ),
     )
+
+
+def _counts(result: StudyResult) -> tuple[CountsByTimepoint, ...]:
+    rows = []
+    for endpoint in result.protocol.endpoints:
+        counts = result.results.get(endpoint.id)
+        if not isinstance(counts, dict):
+            continue
+        if isinstance(endpoint, ChaqOverEndpoint):
+            label = f"CHAQ > {endpoint.threshold}"
+        elif isinstance(endpoint, SystemicFeaturesEndpoint):
+            features = _details(result, endpoint).get("features", ["fever", "rash"])
+            label = " or ".join(str(f) for f in features).capitalize()
+        else:
+            continue
+        order = [t.name for t in result.protocol.timepoints if t.name in counts]
+        rows.append(CountsByTimepoint(label, {t: int(counts[t]) for t in order}))
+    return tuple(rows)
 
 
 def acr_label(endpoint: AcrPediEndpoint) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jiareg.report._format import (
     NARRATIVE_NAMES,
@@ -91,8 +91,8 @@ def _core_set(numbers: ReportNumbers) -> str:
     return text[0].upper() + text[1:]
 
 
-def _by_timepoint(counts: dict[str, int], what: str, numbers: ReportNumbers) -> str:
-    order = [t for t in numbers.timepoints if t in counts]
+def _by_timepoint(counts: dict[str, int], what: str) -> str:
+    order = list(counts)
     if not order:
         return ""
     items = [
@@ -143,15 +143,12 @@ def _adverse_events(numbers: ReportNumbers) -> str:
     )
 
 
-def results_paragraph(results: dict[str, Any], numbers: ReportNumbers) -> str:
-    """The generated results paragraph; every figure in it comes from `results`/`numbers`."""
+def results_paragraph(numbers: ReportNumbers) -> str:
+    """The generated results paragraph; every figure in it comes from `numbers`."""
     sentences = [_responders(numbers), _core_set(numbers)]
-    if "chaq_over_0_5" in results:
-        sentences.append(_by_timepoint(results["chaq_over_0_5"], "CHAQ above 0.5", numbers))
-    if "systemic_features" in results:
-        sentences.append(_by_timepoint(results["systemic_features"], "Fever or rash", numbers))
-    if "steroids" in results:
-        followups = [t for t in numbers.timepoints if t != numbers.baseline]
-        sentences.append(_steroids(results["steroids"], followups[0] if followups else "follow-up"))
+    for row in numbers.counts:
+        sentences.append(_by_timepoint(row.counts, row.label.replace(" > ", " above ")))
+    if numbers.steroids is not None:
+        sentences.append(_steroids(numbers.steroids.summary, numbers.steroids.at))
     sentences.append(_adverse_events(numbers))
     return " ".join(s for s in sentences if s)

@@ -86,10 +86,10 @@ def render_html(result: StudyResult) -> str:
         "attrition": tables["attrition"].to_dict("records"),
         "cohort": cohort_rows(results),
         "core_set_table": core_set_table(numbers, protocol.globals_scale),
-        "responders": responder_rows(results, numbers),
-        "steroids": steroid_rows(result),
+        "responders": responder_rows(numbers),
+        "steroids": steroid_rows(result, numbers),
         "adverse_events": adverse_event_rows(numbers),
-        "paragraph": results_paragraph(results, numbers),
+        "paragraph": results_paragraph(numbers),
         "figures": {
             "lines": _data_uri(
                 figures.core_set_lines(
@@ -207,7 +207,7 @@ def cohort_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def responder_rows(results: dict[str, Any], numbers: ReportNumbers) -> list[tuple[str, str]]:
+def responder_rows(numbers: ReportNumbers) -> list[tuple[str, str]]:
     """Responders with their exact CIs, time to response, and the counts by timepoint."""
     rows = []
     for row in numbers.acr_endpoints:
@@ -234,27 +234,23 @@ def responder_rows(results: dict[str, Any], numbers: ReportNumbers) -> list[tupl
                 + ("; NE: not estimable" if None in km.median_ci else ""),
             )
         )
-    for key, what in (("chaq_over_0_5", "CHAQ > 0.5"), ("systemic_features", "Fever or rash")):
-        for tp, count in results.get(key, {}).items():
-            rows.append((f"{what} at {timepoint_label(tp)}", plural(int(count), "patient")))
+    for counts in numbers.counts:
+        for tp, count in counts.counts.items():
+            rows.append((f"{counts.label} at {timepoint_label(tp)}", plural(count, "patient")))
     return rows
 
 
-def steroid_rows(result: StudyResult) -> list[tuple[str, str]]:
-    """Baseline steroid users and their dose-change category at the follow-up timepoint."""
-    summary = result.results.get("steroids", {})
-    rows = [
-        (
-            "On systemic corticosteroids at baseline",
-            plural(int(summary.get("baseline_users", 0)), "patient"),
-        )
-    ]
+def steroid_rows(result: StudyResult, numbers: ReportNumbers) -> list[tuple[str, str]]:
+    """Baseline steroid users and the R-STEROID-3 category of each at the endpoint's timepoint."""
+    steroids = numbers.steroids
+    if steroids is None:
+        return [("Corticosteroids", "not an endpoint of this protocol")]
+    users = int(steroids.summary.get("baseline_users", 0))
+    rows = [("On systemic corticosteroids at baseline", plural(users, "patient"))]
     frame = result.tables["steroids"]
-    changed = frame[frame["change_category"].notna()]
-    for tp in dict.fromkeys(changed["timepoint"]):
-        at_tp = changed[changed["timepoint"] == tp]["change_category"].value_counts()
-        for code, label in STEROID_CATEGORIES:
-            rows.append((f"At {timepoint_label(tp)}: {label}", str(int(at_tp.get(code, 0)))))
+    at_tp = frame[frame["timepoint"] == steroids.at]["change_category"].value_counts()
+    for code, label in STEROID_CATEGORIES:
+        rows.append((f"At {timepoint_label(steroids.at)}: {label}", str(int(at_tp.get(code, 0)))))
     return rows
 
 

@@ -10,7 +10,7 @@ from jiareg.report.narrative import how_many, results_paragraph
 
 
 def paragraph(result) -> str:
-    return results_paragraph(result.results, compute(result))
+    return results_paragraph(compute(result))
 
 
 def test_poster_paragraph(study_result) -> None:

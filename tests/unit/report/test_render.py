@@ -136,3 +136,13 @@ def test_nobody_responded_renders_a_censored_curve(study_result, make_result) ->
     assert "not reached (95 % CI NE–NE); 0 of 9 responded; NE: not estimable" in html
     assert "0/9 (0 %; 95 % CI 0 %–34 %)" in html
     assert 'id="time-to-response"' in html
+
+
+def test_protocol_with_only_the_core_set(study_result) -> None:
+    kept = tuple(e for e in study_result.protocol.endpoints if e.kind == "core_set")
+    protocol = study_result.protocol.model_copy(update={"endpoints": kept})
+    html = render_html(replace(study_result, protocol=protocol))
+    assert 'id="time-to-response"' not in html
+    assert html.count("not an endpoint of this protocol") == 2  # steroids, adverse events
+    assert "From baseline to month 1, median active joints fell from 11 to 4" in html
+    assert "CHAQ above" not in html and "ACR Pedi 30 at" not in html
