@@ -221,7 +221,7 @@ def responder_rows(numbers: ReportNumbers) -> list[tuple[str, str]]:
                 )
             )
         # SPEC R-ACRPEDI-2: reports MUST show the number of NOT_EVALUABLE patients.
-        rows.append(("  not evaluable", plural(row.not_evaluable, "patient")))
+        rows.append((f"{row.label}: not evaluable", plural(row.not_evaluable, "patient")))
     ttr = numbers.time_to_response
     if ttr is not None and ttr.km is not None:
         km = ttr.km
@@ -272,7 +272,7 @@ def adverse_event_rows(numbers: ReportNumbers) -> list[tuple[str, str]]:
                 f"{number(ae.rate.ci[1], 1)})",
             )
         )
-    rows.extend((f"  {term}", str(count)) for term, count in sorted(ae.by_term.items()))
+    rows.extend((f"Events: {term}", str(count)) for term, count in sorted(ae.by_term.items()))
     return rows
 
 
