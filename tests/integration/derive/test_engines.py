@@ -17,6 +17,7 @@ from tests.unit.derive.test_jadas import check_jadas_columnar
 
 from jiareg.derive.coreset import Global
 from jiareg.derive.inactive import inactive_disease, inactive_disease_visits_expr
+from jiareg.derive.joints import JointExam, active_joint_count, active_joint_counts_table
 
 
 @dataclass(frozen=True)
@@ -140,3 +141,40 @@ def test_inactive_disease_boundaries(engine: Engine) -> None:
             args["phys_global"] = Global(Fraction(str(row["phys_global"])))
             expected = inactive_disease(**args, criteria=criteria)
             assert (None if got is None or got != got else bool(got)) == expected, (criteria, row)
+
+
+def test_active_joint_counts(engine: Engine) -> None:
+    exams = [
+        JointExam("knee", "left", swollen=True),
+        JointExam("mtp1", "right", swollen=False, limited_motion=True, tender=True),
+        JointExam("cervical_spine", "", swollen=False, limited_motion=False),
+        JointExam("dip2", "left", swollen=None, limited_motion=True, painful_motion=None),
+    ]
+    schema = pa.schema(
+        [
+            ("patient_id", pa.string()),
+            ("visit_date", pa.string()),
+            ("joint", pa.string()),
+            ("side", pa.string()),
+            *((n, pa.bool_()) for n in ("swollen", "tender", "painful_motion", "limited_motion")),
+        ]
+    )
+    rows = [
+        {
+            "patient_id": "p",
+            "visit_date": "d",
+            "joint": e.joint,
+            "side": e.side,
+            "swollen": e.swollen,
+            "tender": e.tender,
+            "painful_motion": e.painful_motion,
+            "limited_motion": e.limited_motion,
+        }
+        for e in exams
+    ]
+    t = engine.table(pa.Table.from_pylist(rows, schema=schema))
+    row = engine.execute(active_joint_counts_table(t)).iloc[0]
+    assert [active_joint_count(exams, size) for size in (None, 27, 71)] == [None, 1, None]
+    assert row.active_joints_27 == 1
+    for column in ("active_joints_any", "active_joints_71"):
+        assert row[column] is None or row[column] != row[column], column
