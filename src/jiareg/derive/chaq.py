@@ -58,6 +58,11 @@ CHAQ_ITEMS: Final[dict[str, str]] = {
 }
 """Item key -> its domain."""
 
+_ITEM_HINT: Final = "dressing_1..4, arising_1..2, eating_1..3, walking_1..2, hygiene_1..5, " + (
+    "reach_1..4, grip_1..5, activities_1..5"
+)
+
+
 AID_MIN_SCORE: Final = 2
 """Aids/devices or help in a domain raise its score to at least 2 (original scoring)."""
 
@@ -144,11 +149,6 @@ def chaq_di(
     scored = [s for s in domain_scores.values() if s is not None]
     di = Fraction(sum(scored), len(scored)) if len(scored) >= min_domains else None
     return ChaqResult(di=di, n_domains=len(scored), domain_scores=domain_scores)
-
-
-_ITEM_HINT: Final = "dressing_1..4, arising_1..2, eating_1..3, walking_1..2, hygiene_1..5, " + (
-    "reach_1..4, grip_1..5, activities_1..5"
-)
 
 
 def entered_chaq_di(value: object) -> ChaqResult:
