@@ -19,9 +19,9 @@ from fastapi.templating import Jinja2Templates
 
 from jiareg import __version__
 from jiareg.errors import AccessDenied, JiaregError
-from jiareg.store.engine import get_engine
 from jiareg.web.deps import LoginRequired, WebState
 from jiareg.web.problems import problem_rows
+from jiareg.web.readers import read_engine
 from jiareg.web.registry import Registry
 from jiareg.web.routes.api import router as api_router
 from jiareg.web.routes.pages import router as pages_router
@@ -61,7 +61,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    engine = get_engine(db_url)
+    engine = read_engine(db_url)
     key = (pseudonym_key or "").encode() or None
     app.state.web = WebState(
         engine=engine,

@@ -8,7 +8,9 @@ steroid dose in prednisone equivalents (mg/day, derive/steroids), JADAS10 and cJ
 from __future__ import annotations
 
 import io
+import json
 from datetime import date, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, Final
 
@@ -158,11 +160,33 @@ def _line(
 
 
 def timeline_svg(detail: dict[str, Any]) -> bytes:
-    """The patient's timeline as an SVG document (see the module docstring)."""
+    """The patient's timeline as an SVG document (see the module docstring).
+
+    Rendering takes most of a second, so documents are cached by the content of the record:
+    any change to the patient's data gives a new key, hence a fresh plot.
+    """
+    return _render_cached(json.dumps(detail, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=256)
+def _render_cached(detail_json: str) -> bytes:
+    return _render(json.loads(detail_json, object_hook=_dates))
+
+
+def _dates(obj: dict[str, Any]) -> dict[str, Any]:
+    """JSON object hook: ISO dates back to `date` for the date columns of the record."""
+    for key, value in obj.items():
+        if isinstance(value, str) and (key.endswith("_date") or key == "date"):
+            obj[key] = date.fromisoformat(value)
+    return obj
+
+
+def _render(detail: dict[str, Any]) -> bytes:
     start, end = _span(detail)
     visits = detail["visits"]
     with rc_context(_RC):  # type: ignore[arg-type]
-        fig = Figure(figsize=(10, 9.2), layout="constrained")
+        fig = Figure(figsize=(10, 9.2))
+        fig.subplots_adjust(left=0.1, right=0.83, top=0.97, bottom=0.05, hspace=0.42)
         axes = fig.subplots(5, 1, sharex=True, height_ratios=(1.3, 0.8, 1.1, 1.1, 1.0))
         _courses(axes[0], detail, start, end)
         _steroids(axes[1], detail, end)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -159,8 +160,31 @@ def _jadas_block(core: CoreSet, values: Mapping[str, Any], category: str | None)
     return out
 
 
+_SCORED: Final = (
+    "phys_global",
+    "phys_global_scale",
+    "parent_global",
+    "parent_global_scale",
+    "chaq",
+    "active_joints",
+    "lom_joints",
+    "esr",
+    *_SYSTEMIC,
+)
+
+
 def visit_scores(visit: Mapping[str, Any], category: str | None) -> dict[str, Any]:
-    """JADAS10 and cJADAS10 (score, missing components, state) of a stored visit."""
+    """JADAS10 and cJADAS10 (score, missing components, state) of a stored visit.
+
+    The rules are pure, so results are memoised on the values they read (patient lists
+    score every patient's latest visit on each request).
+    """
+    return dict(_stored_scores(tuple(visit.get(k) for k in _SCORED), category))
+
+
+@lru_cache(maxsize=65536)
+def _stored_scores(values: tuple[Any, ...], category: str | None) -> dict[str, Any]:
+    visit = dict(zip(_SCORED, values, strict=True))
     problems: list[dict[str, str]] = []
     out = _jadas_block(_core_set(visit, problems), visit, category)
     out["problems"] = problems

@@ -1,0 +1,260 @@
+"""Web app under load on loopback: 50 concurrent clients against a real `jiareg serve`.
+
+A synthetic 1,000-patient × 20-visit registry (SQLite) is imported; `jiareg serve` runs in a
+subprocess (one uvicorn worker); 50 clients, each logged in with its own session, loop for a
+bounded time over the patient list (`GET /api/patients`, every patient: 1,000 rows, each with
+its latest cJADAS10 state), the timeline data (`GET /api/patients/{id}`), the timeline plot
+(`GET /patients/{id}/timeline.svg`, matplotlib) and a visit save
+(`POST /api/patients/{id}/visits`, validated and audited through the store). Each save has a
+unique date, so afterwards the visits table must hold exactly the initial rows plus every save
+the server acknowledged with 201: that count proves no write was lost.
+
+Run: `python -m bench.bench_web [--seconds 60] [--clients 50] [--quick]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from jiareg.ingest import import_path
+from jiareg.store.engine import get_engine, init_db
+from jiareg.store.models import Visit
+from jiareg.store.users import add_user
+from jiareg.synth import write_registry
+
+PASSWORD = "bench password"
+MIX = (("list", 0.3), ("record", 0.3), ("svg", 0.1), ("save", 0.3))
+RESULTS = Path(__file__).parent / "RESULTS.md"
+BEGIN, END = "<!-- bench_web:begin -->", "<!-- bench_web:end -->"
+
+
+@dataclass
+class Stats:
+    """Latencies (seconds) and errors per request kind."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k, _ in MIX})
+    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys((k for k, _ in MIX), 0))
+    saved: int = 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build(folder: Path, patients: int) -> tuple[str, list[str]]:
+    """A registry of `patients` × 20 visits with one admin; returns its URL and patient ids."""
+    csvs = folder / "csv"
+    write_registry(csvs, patients=patients, visits=20, seed=7)
+    url = f"sqlite:///{folder / 'registry.db'}"
+    init_db(url)
+    import_path(csvs, url)
+    add_user(url, "bench", PASSWORD, role="admin")
+    with (csvs / "patients.csv").open(encoding="utf-8", newline="") as f:
+        ids = [row["patient_id"] for row in csv.DictReader(f)]
+    return url, ids
+
+
+def count_visits(url: str) -> int:
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Visit)).scalar_one())
+
+
+async def logged_in(base: str) -> httpx.AsyncClient:
+    """A client with its own session (logged in before the clock starts)."""
+    client = httpx.AsyncClient(base_url=base, timeout=120)
+    login = await client.post("/api/login", json={"username": "bench", "password": PASSWORD})
+    login.raise_for_status()
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    return client
+
+
+async def client_loop(
+    client: httpx.AsyncClient,
+    ids: list[str],
+    worker: int,
+    until: float,
+    stats: Stats,
+    rng: random.Random,
+) -> None:
+    kinds = [k for k, _ in MIX]
+    weights = [w for _, w in MIX]
+    n = 0
+    while time.monotonic() < until:
+        kind = rng.choices(kinds, weights)[0]
+        pid = rng.choice(ids)
+        started = time.perf_counter()
+        if kind == "list":
+            r = await client.get("/api/patients")
+        elif kind == "record":
+            r = await client.get(f"/api/patients/{pid}")
+        elif kind == "svg":
+            r = await client.get(f"/patients/{pid}/timeline.svg")
+        else:  # a unique future date per save: every 201 must become one new row
+            n += 1
+            day = date(2040, 1, 1) + timedelta(days=worker * 10_000 + n)
+            visit = {
+                "visit_date": day.isoformat(),
+                "weight_kg": "30",
+                "phys_global": "2",
+                "parent_global": "1",
+                "active_joints": "1",
+                "esr": "18",
+            }
+            r = await client.post(f"/api/patients/{pid}/visits", json={"visit": visit})
+        stats.latencies[kind].append(time.perf_counter() - started)
+        ok = r.status_code == (201 if kind == "save" else 200)
+        if not ok:
+            stats.errors[kind] += 1
+        elif kind == "save":
+            stats.saved += 1
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+
+def run(seconds: float, clients: int, patients: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="jiareg-bench-web-") as tmp:
+        t0 = time.perf_counter()
+        url, ids = build(Path(tmp), patients)
+        build_s = time.perf_counter() - t0
+        before = count_visits(url)
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jiareg", "serve", "--db", url, "--port", str(port)],
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(f"{base}/login", timeout=2).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            stats = Stats()
+            timing: dict[str, float] = {}
+
+            async def main() -> None:
+                sessions = await asyncio.gather(*(logged_in(base) for _ in range(clients)))
+                timing["start"] = time.perf_counter()
+                until = time.monotonic() + seconds
+                await asyncio.gather(
+                    *(
+                        client_loop(c, ids, i, until, stats, random.Random(i))
+                        for i, c in enumerate(sessions)
+                    )
+                )
+                timing["end"] = time.perf_counter()
+                await asyncio.gather(*(c.aclose() for c in sessions))
+
+            asyncio.run(main())
+            elapsed = timing["end"] - timing["start"]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        after = count_visits(url)
+    every = [x for v in stats.latencies.values() for x in v]
+    per_kind = {
+        kind: {
+            "requests": len(lat),
+            "errors": stats.errors[kind],
+            "p50_ms": round(_pct(lat, 0.50), 1),
+            "p95_ms": round(_pct(lat, 0.95), 1),
+            "p99_ms": round(_pct(lat, 0.99), 1),
+        }
+        for kind, lat in stats.latencies.items()
+    }
+    return {
+        "patients": patients,
+        "visits_before": before,
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "build_seconds": round(build_s, 1),
+        "requests": len(every),
+        "requests_per_s": round(len(every) / elapsed, 1),
+        "errors": sum(stats.errors.values()),
+        "p50_ms": round(_pct(every, 0.50), 1),
+        "p95_ms": round(_pct(every, 0.95), 1),
+        "p99_ms": round(_pct(every, 0.99), 1),
+        "saves_acknowledged": stats.saved,
+        "visits_after": after,
+        "no_write_lost": after == before + stats.saved,
+        "per_kind": per_kind,
+    }
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines = [
+        BEGIN,
+        "## Web app under load (bench/bench_web.py)",
+        "",
+        f"Loopback, one `jiareg serve` (uvicorn, 1 worker) on SQLite, {r['patients']:,} patients"
+        f" ({r['visits_before']:,} visits), {r['clients']} concurrent logged-in clients for "
+        f"{r['seconds']} s, on the shared 2-core machine. Mix: patient list 30 %, patient "
+        "record (timeline data) 30 %, timeline SVG 10 %, visit save 30 %.",
+        "",
+        f"- {r['requests']:,} requests, **{r['requests_per_s']} requests/s**, {r['errors']} errors",
+        f"- all requests: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms",
+        f"- writes: {r['saves_acknowledged']} saves acknowledged (201); visits before "
+        f"{r['visits_before']:,}, after {r['visits_after']:,}: "
+        + ("**no write lost**" if r["no_write_lost"] else "**WRITES LOST**"),
+        "",
+        "| request | n | errors | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind, k in r["per_kind"].items():
+        lines.append(
+            f"| {kind} | {k['requests']} | {k['errors']} | {k['p50_ms']} | {k['p95_ms']} "
+            f"| {k['p99_ms']} |"
+        )
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def write_results(r: dict[str, Any]) -> None:
+    """Replace this benchmark's section of bench/RESULTS.md (other sections are kept)."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    section = markdown(r)
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + section + rest.split(END, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true", help="10 s, 100 patients, no RESULTS.md")
+    args = parser.parse_args()
+    if args.quick:
+        result = run(10, args.clients, 100)
+    else:
+        result = run(args.seconds, args.clients, args.patients)
+        write_results(result)
+    print(json.dumps(result, indent=2))
