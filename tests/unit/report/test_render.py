@@ -48,6 +48,7 @@ def test_html_is_self_contained_with_every_section(study_result) -> None:
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 3
     assert not re.search(r'(src|href)="(https?:|/|\.)', html)
     assert "<link" not in html
+    assert "://" not in html  # no URL at all: no web font, no CDN
     assert 'id="synthetic-banner"' in html
     assert LIKERT_CAVEAT in html
     assert "a" * 64 in html and "b" * 64 in html  # protocol and data sha256
