@@ -64,12 +64,14 @@ def import_(
     """
     acting = get_user(db, user) if user else None
     names = [t.name for t in TABLES]
+    console = Console(stderr=True)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,  # scripts and logs get the summary lines only
     ) as bar:
         task = bar.add_task("validating", total=len(names))
 

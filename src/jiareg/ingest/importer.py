@@ -107,11 +107,14 @@ def _run(
     action: Action,
     reason: str,
     progress: Callable[[str], None] | None = None,
+    patients_unreadable: bool = False,
 ) -> tuple[tuple[TableChange, ...], tuple[str, ...]]:
     """Validate then write, inside the caller's locked transaction."""
     require_initialised(conn)
     registry_patients = read_table(conn, "patients")
-    valid = validate_tables(raws, registry_patients, problems)
+    valid = validate_tables(
+        raws, registry_patients, problems, patients_unreadable=patients_unreadable
+    )
     problems.raise_if_any()
     _authorise(conn, user, action, valid)
     warnings = dose_warnings(valid, conn)
@@ -146,11 +149,16 @@ def read_template(path: Path | str) -> dict[str, pa.Table]:
 
     Patients must be in the same files; raises `ImportErrors` like an import.
     """
-    raws, file_problems = read_path(Path(path))
+    raws, file_problems, unreadable = read_path(Path(path))
     problems = Problems()
     for problem in file_problems:
         problems.add(problem)
-    valid = validate_tables(raws, arrow_schema("patients").empty_table(), problems)
+    valid = validate_tables(
+        raws,
+        arrow_schema("patients").empty_table(),
+        problems,
+        patients_unreadable="patients" in unreadable,
+    )
     problems.raise_if_any()
     return {name: v.data for name, v in valid.items()}
 
@@ -172,7 +180,7 @@ def import_path(
     registry schema is initialised first (as `jiareg init` would).
     """
     source = Path(path)
-    raws, file_problems = read_path(source)
+    raws, file_problems, unreadable = read_path(source)
     problems = Problems()
     for problem in file_problems:
         problems.add(problem)
@@ -190,6 +198,7 @@ def import_path(
             action="import",
             reason=reason or f"import {source.name}",
             progress=progress,
+            patients_unreadable="patients" in unreadable,
         )
     return ImportSummary(str(source), changes, warnings)
 

@@ -183,7 +183,7 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(path: Path, problems: list[ImportRowError]) -> list[RawTable]:
+def _read_xlsx(path: Path, problems: list[ImportRowError], unreadable: set[str]) -> list[RawTable]:
     import openpyxl
 
     try:
@@ -215,6 +215,7 @@ def _read_xlsx(path: Path, problems: list[ImportRowError]) -> list[RawTable]:
             while header and header[-1] == "":
                 header.pop()
             if not _header_problems(spec, file, header, problems):
+                unreadable.add(spec.name)
                 continue
             cells: list[list[str | None]] = [[] for _ in header]
             numbers: list[int] = []
@@ -241,28 +242,30 @@ def _read_xlsx(path: Path, problems: list[ImportRowError]) -> list[RawTable]:
     return out
 
 
-def read_path(path: Path) -> tuple[list[RawTable], list[ImportRowError]]:
+def read_path(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str]]:
     """Read a folder of template CSVs or one `.xlsx` workbook.
 
-    Returns the readable tables (in load order) and the file-level problems found. A folder
-    may hold any subset of the template files; other `.csv` files are a problem.
+    Returns the readable tables (in load order), the file-level problems found and the names
+    of the tables that were given but could not be read. A folder may hold any subset of the
+    template files; other `.csv` files are a problem.
     """
     problems: list[ImportRowError] = []
+    unreadable: set[str] = set()
     if path.is_file() and path.suffix.lower() == ".xlsx":
-        raws = _read_xlsx(path, problems)
+        raws = _read_xlsx(path, problems, unreadable)
     elif path.is_file() and path.suffix.lower() == ".csv":
-        raws = _read_folder(path.parent, problems, only=path.name)
+        raws = _read_folder(path.parent, problems, unreadable, only=path.name)
     elif path.is_dir():
-        raws = _read_folder(path, problems)
+        raws = _read_folder(path, problems, unreadable)
     else:
         raise InputError(f"{path}: expected a folder of template CSV files or an .xlsx workbook")
     order = [t.name for t in TABLES]
     raws.sort(key=lambda r: order.index(r.spec.name))
-    return raws, problems
+    return raws, problems, unreadable
 
 
 def _read_folder(
-    folder: Path, problems: list[ImportRowError], *, only: str | None = None
+    folder: Path, problems: list[ImportRowError], unreadable: set[str], *, only: str | None = None
 ) -> list[RawTable]:
     known = {t.file: t for t in TABLES}
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv")
@@ -283,7 +286,9 @@ def _read_folder(
             )
             continue
         raw = _read_csv(spec, path, problems)
-        if raw is not None:
+        if raw is None:
+            unreadable.add(spec.name)
+        else:
             raws.append(raw)
     if not raws and not problems:
         raise InputError(

@@ -235,12 +235,18 @@ def _validate_cells(raw: RawTable, problems: Problems) -> ValidTable:
 
 
 def validate_tables(
-    raws: Sequence[RawTable], registry_patients: pa.Table, problems: Problems
+    raws: Sequence[RawTable],
+    registry_patients: pa.Table,
+    problems: Problems,
+    *,
+    patients_unreadable: bool = False,
 ) -> dict[str, ValidTable]:
     """Validate every raw table; add cross-table checks against the import and the registry.
 
     `registry_patients` is the registry's `patients` table (at least patient_id, birth_date).
-    Problems are added to `problems`; the caller raises them before writing anything.
+    With `patients_unreadable` (the import's patients file could not be read, which is
+    already a problem) patient ids are not checked, so one bad header does not also flag
+    every visit. Problems are added to `problems`; the caller raises them before writing.
     """
     valid = {raw.spec.name: _validate_cells(raw, problems) for raw in raws}
     known_ids = registry_patients.column("patient_id").combine_chunks()
@@ -258,7 +264,7 @@ def validate_tables(
     for name, table_ in valid.items():
         raw = raw_by_name[name]
         pid = table_.data.column("patient_id").combine_chunks()
-        if name != "patients":
+        if name != "patients" and not patients_unreadable:
             unknown = pc.and_(pc.is_valid(pid), pc.invert(pc.is_in(pid, value_set=known_ids)))
             problems.add_mask(
                 raw,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from tests.integration.store.registry_state import fingerprint
-from tests.integration.store.sample import ROWS, spoiled, write_folder
+from tests.integration.store.sample import GOOD, ROWS, spoiled, write_folder
 from typer.testing import CliRunner
 
 from jiareg.cli import app
@@ -16,6 +16,13 @@ from jiareg.ingest.importer import import_path
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import get_engine, init_db
 from jiareg.store.snapshot import read_tables
+
+
+def _without_column(text: str, name: str) -> str:
+    rows = [line.split(",") for line in text.splitlines()]
+    at = rows[0].index(name)
+    return "".join(",".join(r[:at] + r[at + 1 :]) + "\n" for r in rows)
+
 
 BAD_CELLS = {
     "text-in-esr": ("visits.csv", "esr", spoiled("visits.csv", ",45,12.5,", ",high,12.5,")),
@@ -45,7 +52,7 @@ BAD_CELLS = {
     "missing-required-column": (
         "patients.csv",
         "birth_date",
-        spoiled("patients.csv", "patient_id,site,sex,birth_date,", "patient_id,site,sex,"),
+        {**GOOD, "patients.csv": _without_column(GOOD["patients.csv"], "birth_date")},
     ),
     "ae-grade-9": (
         "adverse_events.csv",
@@ -72,6 +79,7 @@ def test_one_bad_cell_rejects_everything_and_leaves_registry_unchanged(
     assert result.exit_code == 1
     assert file in result.stderr and f"'{column}'" in result.stderr
     assert "nothing was imported" in result.stderr
+    assert result.stderr.startswith("error: 1 problem found")  # that cell alone
     assert fingerprint(db_url) == before
     good = write_folder(tmp_path / "good")
     assert CliRunner().invoke(app, ["import", str(good), "--db", db_url]).exit_code == 0
