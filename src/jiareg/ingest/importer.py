@@ -27,6 +27,7 @@ from jiareg.ingest.dose_check import dose_warnings
 from jiareg.ingest.readers import RawTable, read_path, text_cells
 from jiareg.ingest.template import TABLES, TemplateTable, table
 from jiareg.ingest.validate import Problems, ValidTable, validate_tables
+from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
 from jiareg.store.load import TableChange, delete_rows, ensure_sites, upsert_table
 from jiareg.store.snapshot import arrow_schema, read_table
@@ -188,7 +189,7 @@ def import_path(
         initialised = inspect(conn).has_table("alembic_version")
     if not initialised:
         init_db(db_url)
-    with get_engine(db_url).begin() as conn:
+    with get_engine(db_url).begin() as conn, paused_gc():
         write_lock(conn)
         changes, warnings = _run(
             conn,

@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import Boolean, Connection, Date, Double, Integer, Table
 from sqlalchemy.types import TypeEngine
 
+from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, require_initialised
 from jiareg.store.models import CLINICAL_TABLES
 
@@ -82,12 +83,14 @@ def read_table(conn: Connection, table: str) -> pa.Table:
                 false_values=["f"],
             ),
         ).cast(schema)
-    rows = conn.exec_driver_sql(sql).fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
-    arrays = [
-        pa.array(list(values)).cast(field.type)
-        for values, field in zip(columns, schema, strict=True)
-    ]
+    with paused_gc():
+        rows = conn.exec_driver_sql(sql).fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
+        del rows
+        arrays = [
+            pa.array(list(values)).cast(field.type)
+            for values, field in zip(columns, schema, strict=True)
+        ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
