@@ -24,6 +24,7 @@ import ibis
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import Global, global_0_10, global_0_10_expr, likert_rescaled
 from jiareg.derive.exact import UNITS, units_expr
+from jiareg.derive.systemic import ilar_category as ilar_code
 from jiareg.errors import DerivationError
 
 __all__ = [
@@ -285,6 +286,8 @@ def jadas_course(
 ) -> Course | None:
     """The JADAS cut-off course ("oligo"/"poly") of an ILAR category; None when unknown.
 
+    The category is a SPEC R-SJIA-1 code in any case (`SYSTEMIC` or the template's `systemic`).
+
     oligo_persistent -> oligo; oligo_extended, poly_rf_neg, poly_rf_pos -> poly; systemic ->
     poly (Consolaro 2012 placed systemic arthritis without systemic features with the
     polyarticular group; unverified — from memory; `activity_state` still refuses active
@@ -298,14 +301,12 @@ def jadas_course(
     """
     if ilar_category is None:
         return None
-    if ilar_category in _COURSE_BY_CATEGORY:
-        return _COURSE_BY_CATEGORY[ilar_category]
-    if ilar_category in _COURSE_FROM_HISTORY:
-        if joints_ever_affected is None:
-            return None
-        return "oligo" if joints_ever_affected <= _OLIGO_MAX_JOINTS else "poly"
-    known = (*_COURSE_BY_CATEGORY, *_COURSE_FROM_HISTORY)
-    raise DerivationError(f"ilar_category {ilar_category!r}; expected one of {', '.join(known)}")
+    code = ilar_code(ilar_category).lower()
+    if code in _COURSE_BY_CATEGORY:
+        return _COURSE_BY_CATEGORY[code]
+    if joints_ever_affected is None:
+        return None
+    return "oligo" if joints_ever_affected <= _OLIGO_MAX_JOINTS else "poly"
 
 
 def activity_state(
@@ -420,7 +421,11 @@ def jadas_globals_expr(
 
 
 def jadas_course_expr(ilar_category: Any, joints_ever_affected: Any = None) -> Any:
-    """Ibis twin of `jadas_course`: "oligo"/"poly" or NULL. Source: SPEC R-JADAS-2."""
+    """Ibis twin of `jadas_course`: "oligo"/"poly" or NULL (codes in any case).
+
+    Source: SPEC R-JADAS-2, R-SJIA-1.
+    """
+    code = ilar_category.strip().lower()
     history: Any = ibis.null("string")
     if joints_ever_affected is not None:
         history = ibis.cases(
@@ -428,8 +433,8 @@ def jadas_course_expr(ilar_category: Any, joints_ever_affected: Any = None) -> A
             (joints_ever_affected > _OLIGO_MAX_JOINTS, ibis.literal("poly")),
             else_=ibis.null("string"),
         )
-    branches = [(ilar_category == k, ibis.literal(v)) for k, v in _COURSE_BY_CATEGORY.items()]
-    branches.append((ilar_category.isin(_COURSE_FROM_HISTORY), history))
+    branches = [(code == k, ibis.literal(v)) for k, v in _COURSE_BY_CATEGORY.items()]
+    branches.append((code.isin(_COURSE_FROM_HISTORY), history))
     return ibis.cases(*branches, else_=ibis.null("string")).cast("string")
 
 

@@ -340,5 +340,17 @@ def test_course(category: str | None, joints_ever: int | None, course: str | Non
 
 
 def test_unknown_category() -> None:
-    with pytest.raises(DerivationError, match="ilar_category 'sjia'"):
+    with pytest.raises(DerivationError, match="unknown ILAR category 'sjia'"):
         jadas_course("sjia")
+
+
+@pytest.mark.parametrize(
+    ("category", "course"),
+    [("SYSTEMIC", "poly"), ("OLIGO_PERSISTENT", "oligo"), ("Poly_RF_Neg", "poly")],
+)
+def test_r_jadas_2_course_accepts_spec_ilar_codes(category: str, course: str) -> None:
+    """R-JADAS-2 / R-SJIA-1: the SPEC's upper-case codes give the same course on both forms."""
+    assert jadas_course(category) == course
+    t = ibis.memtable(pa.table({"c": [category]}))
+    got = t.select(k=jadas_course_expr(t.c)).execute().k.iloc[0]
+    assert got == course
