@@ -55,6 +55,11 @@ class JointExam:
 def joint_set(size: JointSet) -> frozenset[tuple[str, str]]:
     """The (joint_id, side) pairs of the 27- or 71-joint set, read from the shipped data file.
 
+    JADAS-27: cervical spine, elbows, wrists, MCP 1-3, PIP 1-5, hips, knees, ankles; JADAS-71:
+    the 71-joint count. Both lists are unverified — from memory (SPEC §12.3) and live in
+    `data/joints_27.csv`, `data/joints_71.csv` for the clinical lead's review.
+    Source: Consolaro 2009 (Arthritis Rheum 61:658). SPEC R-JADAS-3.
+
     >>> len(joint_set(27)), ("knee", "left") in joint_set(27), ("dip2", "right") in joint_set(71)
     (27, True, True)
     """
