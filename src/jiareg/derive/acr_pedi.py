@@ -39,8 +39,11 @@ __all__ = [
     "VariableChange",
     "acr_pedi_level",
     "acr_pedi_level_expr",
+    "acr_pedi_level_from_results_expr",
     "acr_pedi_response",
     "acr_pedi_result_expr",
+    "acr_pedi_results_expr",
+    "acr_pedi_sjia_from_result_expr",
     "acr_pedi_sjia_level",
     "acr_pedi_sjia_level_expr",
     "acr_pedi_sjia_response",
@@ -362,13 +365,18 @@ def _result_from_counts(n_imp: Any, n_wor: Any, n_miss: Any, mode: MissingMode) 
     return ibis.cases(*branches, else_=AcrPediResult.NOT_EVALUABLE.value)
 
 
-def _results_exprs(
+def acr_pedi_results_expr(
     baseline: Mapping[str, Any],
     followup: Mapping[str, Any],
-    levels: tuple[int, ...],
-    zero_baseline_worsening: ZeroBaselineWorsening,
-    acr_missing_mode: MissingMode,
+    levels: tuple[int, ...] = ACR_PEDI_LEVELS,
+    zero_baseline_worsening: ZeroBaselineWorsening = DEFAULT_CONFIG.zero_baseline_worsening,
+    acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
 ) -> dict[int, Any]:
+    """Ibis: the result expression of every level in `levels`, sharing one set of units.
+
+    Same inputs and rule as `acr_pedi_result_expr`; use it (with
+    `acr_pedi_level_from_results_expr`) when several levels are needed from one table.
+    """
     for level in levels:
         _check_level(level)
     pairs = _unit_pairs(baseline, followup)
@@ -400,17 +408,25 @@ def acr_pedi_result_expr(
     columns (scale columns are strings; a missing scale key means "0-10"). Thresholds are
     decided on int64 units (R-NUM-1), so the result is exact on DuckDB, PostgreSQL and Spark.
     """
-    return _results_exprs(baseline, followup, (level,), zero_baseline_worsening, acr_missing_mode)[
-        level
-    ]
+    return acr_pedi_results_expr(
+        baseline, followup, (level,), zero_baseline_worsening, acr_missing_mode
+    )[level]
 
 
-def _level_expr(results: Mapping[int, Any]) -> Any:
-    """Ibis twin of `_level_of`."""
-    responder = AcrPediResult.RESPONDER.value
-    branches = [(results[level] == responder, level) for level in reversed(ACR_PEDI_LEVELS)]
-    branches.append((results[ACR_PEDI_LEVELS[0]] == AcrPediResult.NONRESPONDER.value, 0))
-    return ibis.cases(*branches, else_=ibis.null("int64")).cast("int64")
+def acr_pedi_level_from_results_expr(results: Mapping[int, Any]) -> Any:
+    """Ibis twin of `_level_of`: the level from the result columns of all five levels.
+
+    Each result is read once (nested CASEs), so the SQL stays small.
+    """
+    first = ACR_PEDI_LEVELS[0]
+    level = results[first].cases(
+        (AcrPediResult.RESPONDER.value, first),
+        (AcrPediResult.NONRESPONDER.value, 0),
+        else_=ibis.null("int64"),
+    )
+    for higher in ACR_PEDI_LEVELS[1:]:
+        level = ibis.ifelse(results[higher] == AcrPediResult.RESPONDER.value, higher, level)
+    return level.cast("int64")
 
 
 def acr_pedi_level_expr(
@@ -421,26 +437,26 @@ def acr_pedi_level_expr(
     acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
 ) -> Any:
     """Ibis twin of `acr_pedi_level`: int64 column 0/30/50/70/90/100, NULL if not evaluable."""
-    return _level_expr(
-        _results_exprs(
+    return acr_pedi_level_from_results_expr(
+        acr_pedi_results_expr(
             baseline, followup, ACR_PEDI_LEVELS, zero_baseline_worsening, acr_missing_mode
         )
     )
 
 
-def _sjia_expr(result: Any, fever_absent: Any) -> Any:
-    """Ibis twin of `_sjia`; `fever_absent` is a boolean column (NULL = unknown)."""
-    return ibis.cases(
-        (
-            (result == AcrPediResult.NONRESPONDER.value) | (~fever_absent).fill_null(False),
-            AcrPediResult.NONRESPONDER.value,
-        ),
-        (
-            (result == AcrPediResult.RESPONDER.value) & fever_absent.fill_null(False),
-            AcrPediResult.RESPONDER.value,
-        ),
-        else_=AcrPediResult.NOT_EVALUABLE.value,
+def acr_pedi_sjia_from_result_expr(result: Any, fever_absent: Any) -> Any:
+    """Ibis twin of `_sjia`: the sJIA result from an ACR Pedi result column (R-ACRPEDI-4).
+
+    `fever_absent` is a boolean column; NULL means unknown.
+    """
+    responder, nonresponder = AcrPediResult.RESPONDER.value, AcrPediResult.NONRESPONDER.value
+    unknown = AcrPediResult.NOT_EVALUABLE.value
+    by_result = result.cases(
+        (responder, ibis.ifelse(fever_absent.fill_null(False), responder, unknown)),
+        (nonresponder, nonresponder),
+        else_=unknown,
     )
+    return ibis.ifelse((~fever_absent).fill_null(False), nonresponder, by_result)
 
 
 def acr_pedi_sjia_result_expr(
@@ -460,7 +476,7 @@ def acr_pedi_sjia_result_expr(
         zero_baseline_worsening=zero_baseline_worsening,
         acr_missing_mode=acr_missing_mode,
     )
-    return _sjia_expr(acr, fever_absent)
+    return acr_pedi_sjia_from_result_expr(acr, fever_absent)
 
 
 def acr_pedi_sjia_level_expr(
@@ -472,7 +488,9 @@ def acr_pedi_sjia_level_expr(
     acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
 ) -> Any:
     """Ibis twin of `acr_pedi_sjia_level`: int64 column, NULL if not evaluable."""
-    results = _results_exprs(
+    results = acr_pedi_results_expr(
         baseline, followup, ACR_PEDI_LEVELS, zero_baseline_worsening, acr_missing_mode
     )
-    return _level_expr({level: _sjia_expr(r, fever_absent) for level, r in results.items()})
+    return acr_pedi_level_from_results_expr(
+        {level: acr_pedi_sjia_from_result_expr(r, fever_absent) for level, r in results.items()}
+    )

@@ -208,26 +208,18 @@ def comparable_globals_expr(
 ) -> tuple[Any, Any]:
     """Ibis twin of `comparable_globals`: (baseline, follow-up) float columns on one scale.
 
-    Both NULL where the pair is not comparable (one Likert and one not) or either is missing.
+    Both on 0-10 when both are convertible, both as they are when both are Likert; both NULL
+    where the pair is not comparable (one Likert and one not) or either is missing. Written so
+    each input is read few times: ACR Pedi reads these columns many times in one expression.
     """
-    bs = _scale_expr(baseline_scale)
-    fs = _scale_expr(followup_scale)
-    both_likert = (bs == "0-3") & (fs == "0-3")
-    present = baseline_value.notnull() & followup_value.notnull()
-    both_likert = both_likert & present
-    comparable = present & (both_likert | ((bs != "0-3") & (fs != "0-3")))
-    none = ibis.null("float64")
-    b = ibis.cases(
-        (both_likert, baseline_value.cast("float64")),
-        (comparable, global_0_10_expr(baseline_value, bs)),
-        else_=none,
-    ).cast("float64")
-    f = ibis.cases(
-        (both_likert, followup_value.cast("float64")),
-        (comparable, global_0_10_expr(followup_value, fs)),
-        else_=none,
-    ).cast("float64")
-    return b, f
+    bs, fs = _scale_expr(baseline_scale), _scale_expr(followup_scale)
+    usable = baseline_value.notnull() & followup_value.notnull() & ((bs == "0-3") == (fs == "0-3"))
+
+    def on_scale(value: Any, scale: Any) -> Any:
+        factor = scale.cases(("0-100", 0.1), else_=1.0)  # 0-10 and Likert stay as they are
+        return ibis.ifelse(usable, value.cast("float64") * factor, ibis.null("float64"))
+
+    return on_scale(baseline_value, bs), on_scale(followup_value, fs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,21 +91,24 @@ def units_expr(column: Any) -> Any:
 def improved_by_at_least(baseline: _N, followup: _N, pct: int) -> Any:
     """True when `followup` is at least `pct` % lower than a positive `baseline`.
 
-    Cross-multiplied, never a float ratio: `(b - f) * 100 >= pct * b` (SPEC R-NUM-1.2). The
-    caller handles b == 0 (no relative change exists). Works on Fractions and Ibis integers.
+    Cross-multiplied, never a float ratio: `(b - f) * 100 >= pct * b` (SPEC R-NUM-1.2),
+    evaluated in the equivalent form `f * 100 <= (100 - pct) * b`, which reads each operand
+    once (smaller SQL). The caller handles b == 0 (no relative change exists). Works on
+    Fractions and Ibis integers.
 
     >>> improved_by_at_least(Fraction(6), Fraction("4.2"), 30)
     True
     """
-    return (baseline - followup) * 100 >= baseline * pct  # type: ignore[operator]
+    return followup * 100 <= baseline * (100 - pct)  # type: ignore[operator]
 
 
 def worsened_by_more_than(baseline: _N, followup: _N, pct: int) -> Any:
     """True when `followup` is more than `pct` % higher than a positive `baseline` (strict).
 
-    `(f - b) * 100 > pct * b` (SPEC R-NUM-1.2): exactly +30 % (10 -> 13) is not worsening.
+    `(f - b) * 100 > pct * b` (SPEC R-NUM-1.2), evaluated as the equivalent
+    `f * 100 > (100 + pct) * b`: exactly +30 % (10 -> 13) is not worsening.
 
     >>> worsened_by_more_than(Fraction(10), Fraction(13), 30)
     False
     """
-    return (followup - baseline) * 100 > baseline * pct  # type: ignore[operator]
+    return followup * 100 > baseline * (100 + pct)  # type: ignore[operator]
