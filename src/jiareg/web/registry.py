@@ -10,8 +10,10 @@ in whole years instead, and a pseudonym instead of patient_id when the app has a
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, RowMapping, Table, func, select
 
@@ -38,6 +40,7 @@ _ORDER = {
     "joint_exams": "visit_date",
     "chaq_items": "visit_date",
 }
+_CACHE_SIZE: Final = 256
 _BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
 
 
@@ -61,6 +64,29 @@ class Registry:
     def __init__(self, engine: Engine, *, pseudonym_key: bytes | None = None) -> None:
         self.engine = engine
         self.pseudonym_key = pseudonym_key
+        self._cache: dict[Hashable, bytes] = {}
+        self._cache_version = -1
+        self._lock = threading.Lock()
+
+    def version(self) -> int:
+        """The registry's change marker: the last audit-trail entry (every write appends one)."""
+        log = Base.metadata.tables["audit_log"]
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(log.c.seq), 0))).scalar_one())
+
+    def cached(self, key: Hashable, compute: Callable[[], bytes]) -> bytes:
+        """`compute()` once per `key` while the registry is unchanged (see `version`)."""
+        version = self.version()
+        with self._lock:
+            if version != self._cache_version:
+                self._cache, self._cache_version = {}, version
+            found = self._cache.get(key)
+        if found is None:
+            found = compute()
+            with self._lock:
+                if len(self._cache) < _CACHE_SIZE and self._cache_version == version:
+                    self._cache[key] = found
+        return found
 
     @staticmethod
     def table(name: str) -> Table:

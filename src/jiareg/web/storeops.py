@@ -7,7 +7,8 @@ an import); this module only translates between the web's `Viewer` and the store
 from __future__ import annotations
 
 import json
-from typing import Any
+import threading
+from typing import Any, Final
 
 from sqlalchemy import Engine, select
 
@@ -16,7 +17,12 @@ from jiareg.store import users
 from jiareg.store.models import AuditEntry
 from jiareg.web.access import Viewer
 
-__all__ = ["audit_entries", "authenticate", "save_visit"]
+__all__ = ["WRITERS", "audit_entries", "authenticate", "save_visit"]
+
+WRITERS: Final = threading.BoundedSemaphore(2)
+"""Writers queue here rather than in the database: the registry serialises writes anyway
+(SQLite BEGIN IMMEDIATE, a PostgreSQL advisory lock), and a bounded number of waiting
+writers keeps the connection pool free for readers and away from lock time-outs."""
 
 
 def authenticate(db_url: str, username: str, password: str) -> Viewer | None:
@@ -43,6 +49,22 @@ def save_visit(
     """
     warnings: list[str] = []
     visit_date = visit.get("visit_date")
+    with WRITERS:
+        for table_name, values in _visit_records(
+            patient_id, visit, visit_date, joint_exams, chaq_items
+        ):
+            change = save_record(db_url, table_name, values, user=who.user, reason=reason)
+            warnings += change.warnings
+    return tuple(warnings)
+
+
+def _visit_records(
+    patient_id: str,
+    visit: dict[str, Any],
+    visit_date: object,
+    joint_exams: list[dict[str, Any]],
+    chaq_items: list[dict[str, Any]],
+) -> list[tuple[str, dict[str, Any]]]:
     records = [("visits", {**visit, "patient_id": patient_id})]
     records += [
         ("joint_exams", {**j, "patient_id": patient_id, "visit_date": visit_date})
@@ -52,10 +74,7 @@ def save_visit(
         ("chaq_items", {**c, "patient_id": patient_id, "visit_date": visit_date})
         for c in chaq_items
     ]
-    for table_name, values in records:
-        change = save_record(db_url, table_name, values, user=who.user, reason=reason)
-        warnings += change.warnings
-    return tuple(warnings)
+    return records
 
 
 def audit_entries(engine: Engine, *, patient_id: str | None, limit: int) -> list[dict[str, Any]]:

@@ -7,11 +7,14 @@ missing one.
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from datetime import date
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -132,10 +135,18 @@ def list_patients(
     category: Annotated[str | None, Query(max_length=100)] = None,
     biologic: Annotated[str | None, Query(max_length=100)] = None,
     state_: Annotated[str | None, Query(alias="state", max_length=20)] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     """The patients this user may see, with their current biologic and latest cJADAS10 state."""
     filters = PatientFilters(q=q, site=site, category=category, biologic=biologic, state=state_)
-    return patient_summaries(state(request).registry, who, filters)
+    registry = state(request).registry
+    scope = (who.site if not who.all_sites else "*", who.deidentified, filters, date.today())
+    body = registry.cached(
+        ("patients", *scope),
+        lambda: json.dumps(
+            jsonable_encoder(patient_summaries(registry, who, filters)), separators=(",", ":")
+        ).encode(),
+    )
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -26,6 +26,7 @@ from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows
 from jiareg.web.routes.pages import render
+from jiareg.web.storeops import WRITERS
 
 __all__ = ["StudyJob", "router", "shipped_protocols"]
 
@@ -93,7 +94,8 @@ async def import_upload(
         workbook = [n for n in names if n.endswith(".xlsx")]
         source = folder / workbook[0] if len(workbook) == 1 and len(names) == 1 else folder
         reason = f"web import by {who.username}: {', '.join(sorted(names))}"
-        summary = import_path(source, web.db_url, user=who.user, reason=reason)
+        with WRITERS:
+            summary = import_path(source, web.db_url, user=who.user, reason=reason)
     except JiaregError as exc:
         rows = problem_rows(exc)
         return render(
