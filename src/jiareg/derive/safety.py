@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from fractions import Fraction
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.exact import to_fraction
@@ -49,19 +49,7 @@ AeCategory = Literal[
     "GI_PERFORATION",
     "OTHER",
 ]
-AE_CATEGORIES: Final[tuple[AeCategory, ...]] = (
-    "INFUSION_REACTION",
-    "INFECTION",
-    "OPPORTUNISTIC_INFECTION",
-    "TB",
-    "NEUTROPENIA",
-    "THROMBOCYTOPENIA",
-    "TRANSAMINASE_ELEVATION",
-    "LIPID_ELEVATION",
-    "MAS",
-    "GI_PERFORATION",
-    "OTHER",
-)
+AE_CATEGORIES: Final[tuple[AeCategory, ...]] = get_args(AeCategory)
 """Adverse-event categories of SPEC R-SAFETY-2."""
 
 SERIOUS_CRITERIA: Final = frozenset(

@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from fractions import Fraction
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.exact import to_fraction
+from jiareg.derive.logic3 import any3
 from jiareg.errors import DerivationError
 
 __all__ = [
@@ -48,16 +49,7 @@ IlarCategory = Literal[
     "UNDIFFERENTIATED",
 ]
 
-ILAR_CATEGORIES: Final[tuple[IlarCategory, ...]] = (
-    "SYSTEMIC",
-    "OLIGO_PERSISTENT",
-    "OLIGO_EXTENDED",
-    "POLY_RF_NEG",
-    "POLY_RF_POS",
-    "PSORIATIC",
-    "ERA",
-    "UNDIFFERENTIATED",
-)
+ILAR_CATEGORIES: Final[tuple[IlarCategory, ...]] = get_args(IlarCategory)
 """ILAR (Edmonton 2001) category codes of SPEC R-SJIA-1; the template writes them lower-case."""
 
 MAS_FERRITIN_GT_NG_ML: Final = Fraction(684)
@@ -130,16 +122,6 @@ class SystemicFeatures:
         return tuple(getattr(self, f.name) for f in fields(self))
 
 
-def _any3(values: Iterable[bool | None]) -> bool | None:
-    """Three-valued OR: True if any True, False if all False, else None."""
-    seen = list(values)
-    if any(v is True for v in seen):
-        return True
-    if all(v is False for v in seen):
-        return False
-    return None
-
-
 def fever_from_temperatures(
     temps_c: Iterable[tuple[date, object]],
     *,
@@ -184,7 +166,7 @@ def systemic_active(features: SystemicFeatures) -> bool | None:
     >>> systemic_active(SystemicFeatures(False, True, None, None, None, None))
     True
     """
-    return _any3(features.values())
+    return any3(features.values())
 
 
 def systemic_resolved(
@@ -215,9 +197,9 @@ def systemic_resolved(
         after = (visit.fever, visit.rash)
     else:
         raise DerivationError(f"unknown endpoint {endpoint!r}; expected 'all' or 'fever_rash'")
-    if _any3(before) is not True:
+    if any3(before) is not True:
         return None
-    still = _any3(after)
+    still = any3(after)
     return None if still is None else not still
 
 
