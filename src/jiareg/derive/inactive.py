@@ -29,6 +29,7 @@ import ibis
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import Global
 from jiareg.derive.exact import units, units_expr
+from jiareg.derive.logic3 import all3
 from jiareg.errors import DerivationError
 
 __all__ = [
@@ -51,19 +52,9 @@ MORNING_STIFFNESS_MAX_MIN: Final = 15
 """ACR 2011 criterion 6: morning stiffness of at most 15 minutes."""
 
 
-def _all3(values: Iterable[bool | None]) -> bool | None:
-    """Kleene AND: False if any is False, else None if any is None, else True."""
-    seen = list(values)
-    if any(v is False for v in seen):
-        return False
-    if any(v is None for v in seen):
-        return None
-    return True
-
-
 def _none_present(flags: Iterable[bool | None]) -> bool | None:
     """True when every flag is False (feature absent); False if any is True; else None."""
-    return _all3(None if f is None else not f for f in flags)
+    return all3(None if f is None else not f for f in flags)
 
 
 def marker_normal(
@@ -183,7 +174,7 @@ def inactive_disease(**kwargs: Any) -> bool | None:
     ...     morning_stiffness_min=Fraction(15))
     True
     """
-    return _all3(cid_criteria(**kwargs).values())
+    return all3(cid_criteria(**kwargs).values())
 
 
 def inactive_disease_expr(

@@ -22,6 +22,7 @@ from typing import Any, Final, Literal
 
 import ibis
 
+from jiareg.derive.logic3 import all3, any3
 from jiareg.errors import DerivationError
 
 __all__ = [
@@ -92,25 +93,8 @@ def joint_is_active(
     >>> joint_is_active(None, False, False, True) is None
     True
     """
-    painful = _or(tender, painful_motion)
-    limited_and_painful = _and(limited_motion, painful)
-    return _or(swollen, limited_and_painful)
-
-
-def _or(a: bool | None, b: bool | None) -> bool | None:
-    if a is True or b is True:
-        return True
-    if a is False and b is False:
-        return False
-    return None
-
-
-def _and(a: bool | None, b: bool | None) -> bool | None:
-    if a is False or b is False:
-        return False
-    if a is True and b is True:
-        return True
-    return None
+    painful = any3((tender, painful_motion))
+    return any3((swollen, all3((limited_motion, painful))))
 
 
 def active_joint_count(
