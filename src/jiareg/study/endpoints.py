@@ -17,6 +17,7 @@ from jiareg.derive.acr_pedi import (
     acr_pedi_sjia_result_expr,
 )
 from jiareg.derive.coreset import global_0_10_expr
+from jiareg.derive.inactive import inactive_disease_visits_expr
 from jiareg.derive.steroids import prednisone_factor, steroid_change_expr
 from jiareg.study.protocol import AcrPediEndpoint, Protocol
 
@@ -27,6 +28,7 @@ __all__ = [
     "responses",
     "steroid_changes",
     "steroid_doses",
+    "with_inactive_disease",
 ]
 
 ACR_INPUTS = (
@@ -46,6 +48,18 @@ def acr_column(endpoint: AcrPediEndpoint) -> str:
     """Name of the per-visit result column an ACR Pedi endpoint reads, e.g. `acr_pedi_30_sjia`."""
     suffix = "_sjia" if endpoint.variant == "sjia" else ""
     return f"acr_pedi_{endpoint.level}{suffix}"
+
+
+def with_inactive_disease(visits: Any, protocol: Protocol) -> Any:
+    """`visits` with an `inactive_disease` boolean column (R-CID; NULL when undetermined)."""
+    config = protocol.config
+    inactive = inactive_disease_visits_expr(
+        visits,
+        criteria=config.cid_criteria,
+        esr_normal_max_mm_h=config.cid_esr_normal_max_mm_h,
+        crp_normal_max_mg_l=config.cid_crp_normal_max_mg_l,
+    )
+    return visits.mutate(inactive_disease=inactive)
 
 
 def reported_globals(visits: Any, protocol: Protocol) -> Any:

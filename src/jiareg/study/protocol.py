@@ -35,6 +35,7 @@ __all__ = [
     "Eligibility",
     "Endpoint",
     "Exposure",
+    "InactiveDiseaseEndpoint",
     "PriorFailure",
     "Protocol",
     "SteroidChangeEndpoint",
@@ -275,6 +276,13 @@ class AdverseEventsEndpoint(_EndpointBase):
     kind: Literal["adverse_events"]
 
 
+class InactiveDiseaseEndpoint(_EndpointBase):
+    """Clinical inactive disease (R-CID, `config.cid_criteria`) at each timepoint."""
+
+    kind: Literal["inactive_disease"]
+    at: tuple[Name, ...]
+
+
 Endpoint = Annotated[
     CoreSetEndpoint
     | AcrPediEndpoint
@@ -282,7 +290,8 @@ Endpoint = Annotated[
     | SystemicFeaturesEndpoint
     | ChaqOverEndpoint
     | SteroidChangeEndpoint
-    | AdverseEventsEndpoint,
+    | AdverseEventsEndpoint
+    | InactiveDiseaseEndpoint,
     Field(discriminator="kind"),
 ]
 
@@ -413,6 +422,7 @@ _ENDPOINT_KINDS = frozenset(
         "chaq_over",
         "steroid_change",
         "adverse_events",
+        "inactive_disease",
     }
 )
 

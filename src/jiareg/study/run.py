@@ -24,6 +24,7 @@ from jiareg.study.endpoints import (
     responses,
     steroid_changes,
     steroid_doses,
+    with_inactive_disease,
 )
 from jiareg.study.protocol import (
     Protocol,
@@ -158,7 +159,7 @@ def _collect_frames(
         timepoint_visits(in_cohort, exposure, index, timepoint) for timepoint in protocol.timepoints
     ]
     at_timepoints = chosen[0].union(*chosen[1:]) if len(chosen) > 1 else chosen[0]
-    at_timepoints = reported_globals(at_timepoints, protocol)
+    at_timepoints = reported_globals(with_inactive_disease(at_timepoints, protocol), protocol)
     follow_up = follow_up_visits(in_cohort, protocol)
     scored = responses(follow_up, within(baseline, cohort), exposure, protocol)
     doses = steroid_doses(at_timepoints, registry["steroids"], protocol)

@@ -35,6 +35,7 @@ from jiareg.study.protocol import (
     AdverseEventsEndpoint,
     ChaqOverEndpoint,
     CoreSetEndpoint,
+    InactiveDiseaseEndpoint,
     Protocol,
     SteroidChangeEndpoint,
     SystemicFeaturesEndpoint,
@@ -219,6 +220,17 @@ def _endpoint(
                 if _flag(fever) or _flag(rash)
             )
         return counts, {"features": ["fever", "rash"], "counts": counts}
+    if isinstance(endpoint, InactiveDiseaseEndpoint):
+        states: dict[str, dict[str, int]] = {}
+        for name in endpoint.at:
+            flags = [_flag(v) for v in _timepoint(visits, name)["inactive_disease"]]
+            states[name] = {
+                "inactive": flags.count(True),
+                "not_inactive": flags.count(False),
+                "unknown": flags.count(None),
+            }
+        headline = {name: counts["inactive"] for name, counts in states.items()}
+        return headline, {"criteria": protocol.config.cid_criteria, "states": states}
     if isinstance(endpoint, AcrPediEndpoint):
         return _acr_pedi(endpoint, frames)
     if isinstance(endpoint, TimeToResponseEndpoint):

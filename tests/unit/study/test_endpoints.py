@@ -1,0 +1,174 @@
+"""Endpoints through the real derive rules: ACR Pedi per visit, steroid change, CHAQ, fever."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.unit.study.registry import Registry, day, demo_tables
+
+from jiareg.derive.acr_pedi import acr_pedi_level
+from jiareg.derive.coreset import CoreSet, Global
+from jiareg.derive.exact import to_fraction
+from jiareg.study.run import run_study
+
+ROOT = Path(__file__).resolve().parents[3]
+FOUNDING = ROOT / "protocols" / "tocilizumab-after-anti-tnf.yaml"
+
+PROTOCOL = """\
+title: endpoint cases
+eligibility:
+  exposure: {drug: tocilizumab}
+timepoints:
+  - {name: baseline, window: {from_day: -30, to_day: 0}, pick: last}
+  - {name: month_1, window: {from_day: 14, to_day: 45}, pick: nearest, target_day: 30}
+endpoints:
+  - {id: chaq_over_0_5, kind: chaq_over, threshold: "0.5", at: [baseline, month_1]}
+  - {id: systemic_features, kind: systemic_features, at: [baseline, month_1]}
+  - {id: acr_pedi_30, kind: acr_pedi, level: 30}
+  - {id: acr_sjia_m1, kind: acr_pedi, level: 30, variant: sjia, at: month_1}
+  - {id: steroids, kind: steroid_change, at: month_1}
+  - {id: adverse_events, kind: adverse_events}
+"""
+
+
+def _run(registry: Registry, tmp_path: Path, extra: str = "") -> dict[str, Any]:
+    path = tmp_path / "p.yaml"
+    path.write_text(PROTOCOL + extra)
+    return run_study(path, tables=registry.tables()).results
+
+
+def _core(row: dict[str, Any]) -> CoreSet:
+    def glob(name: str) -> Global | None:
+        value = to_fraction(row[name])
+        return None if value is None else Global(value, row[f"{name}_scale"])
+
+    return CoreSet(
+        glob("phys_global"),
+        glob("parent_global"),
+        to_fraction(row["chaq"]),
+        row["active_joints"],
+        row["lom_joints"],
+        to_fraction(row["esr"]),
+    )
+
+
+def test_acr_pedi_level_of_every_demo_visit_matches_the_scalar_rule() -> None:
+    tables = demo_tables()
+    result = run_study(FOUNDING, tables=tables)
+    visits = {(r["patient_id"], r["visit_date"]): r for r in tables["visits"].to_pylist()}
+    baseline = result.tables["patient_timepoints"]
+    baseline = baseline[baseline["timepoint"] == "baseline"]
+    base_date = dict(zip(baseline["patient_id"], baseline["visit_date"], strict=False))
+    responses = result.tables["responses"]
+    assert len(responses) > 30
+    for row in responses.to_dict(orient="records"):
+        pid = row["patient_id"]
+        expected = acr_pedi_level(
+            _core(visits[(pid, base_date[pid])]), _core(visits[(pid, row["visit_date"])])
+        )
+        level = row["acr_pedi_level"]
+        assert (None if level != level else int(level)) == expected, row
+
+
+def test_chaq_threshold_is_strict_and_exact(registry: Registry, tmp_path: Path) -> None:
+    registry.patient("AT").visit("AT", 0, chaq=0.5).visit("AT", 30, chaq=0.5)
+    registry.patient("ABOVE").visit("ABOVE", 0, chaq=0.625).visit("ABOVE", 30, chaq=0.125)
+    registry.patient("NONE").visit("NONE", 0, chaq=None).visit("NONE", 30, chaq=None)
+    assert _run(registry, tmp_path)["chaq_over_0_5"] == {"baseline": 1, "month_1": 0}
+
+
+def test_fever_or_rash_and_the_sjia_variant(registry: Registry, tmp_path: Path) -> None:
+    better = {"phys_global": 3.0, "parent_global": 3.0, "active_joints": 4, "esr": 10.0}
+    registry.patient("FEVER").visit("FEVER", 0, fever=True).visit("FEVER", 30, fever=True, **better)
+    registry.patient("RASH").visit("RASH", 0, rash=True).visit("RASH", 30, **better)
+    registry.patient("UNKNOWN").visit("UNKNOWN", 0).visit("UNKNOWN", 30, fever=None, **better)
+    results = _run(registry, tmp_path)
+    assert results["systemic_features"] == {"baseline": 2, "month_1": 1}
+    assert results["acr_pedi_30"]["responders"] == 3  # the core set alone improved in all
+    sjia = results["endpoints"]["acr_sjia_m1"]
+    assert (sjia["responders"], sjia["nonresponders"], sjia["not_evaluable"]) == (1, 1, 1)
+    assert sjia["responder_ids"] == ["RASH"]
+
+
+def test_steroid_change_categories(registry: Registry, tmp_path: Path) -> None:
+    for pid in ("LT50", "HALF", "STOP", "SAME", "UP", "NONE", "METHYL"):
+        registry.patient(pid).visit(pid, 0).visit(pid, 30)
+    registry.steroid("LT50", "prednisone", 20, -100, 21).steroid("LT50", "prednisone", 15, 21)
+    registry.steroid("HALF", "prednisone", 20, -100, 30).steroid("HALF", "prednisone", 10, 30)
+    registry.steroid("STOP", "prednisolone", 10, -100, 10)
+    registry.steroid("SAME", "prednisone", 5, -100)
+    registry.steroid("UP", "prednisone", 5, -100, 30).steroid("UP", "prednisone", 10, 30)
+    # 8 mg methylprednisolone = 10 mg prednisone (factor 5/4); the new 5 mg prednisone on day 30
+    registry.steroid("METHYL", "methylprednisolone", 8, -100, 30)
+    registry.steroid("METHYL", "prednisone", 5, 30)
+    results = _run(registry, tmp_path)
+    assert results["steroids"] == {
+        "baseline_users": 6,
+        "reduced": 4,
+        "reduced_by_half_or_more": 3,  # REDUCED_GE50 (2) and DISCONTINUED
+        "stopped": 1,
+    }
+    assert results["endpoints"]["steroids"]["categories"] == {
+        "DISCONTINUED": 1,
+        "INCREASED": 1,
+        "NO_CHANGE": 1,
+        "REDUCED_GE50": 2,
+        "REDUCED_LT50": 1,
+    }
+
+
+def test_mg_kg_day_basis_uses_each_visits_weight(registry: Registry, tmp_path: Path) -> None:
+    registry.patient("GROWS").visit("GROWS", 0, weight_kg=20.0).visit("GROWS", 30, weight_kg=25.0)
+    registry.steroid("GROWS", "prednisone", 10, -100)
+    by_weight = _run(registry, tmp_path)["endpoints"]["steroids"]["categories"]
+    by_dose = _run(registry, tmp_path, "config: {steroid_basis: mg_day}\n")
+    assert by_weight == {"REDUCED_LT50": 1}  # SPEC R07: 0.5 -> 0.4 mg/kg/day
+    assert by_dose["endpoints"]["steroids"]["categories"] == {"NO_CHANGE": 1}
+
+
+def test_adverse_events_count_from_the_index_date(registry: Registry, tmp_path: Path) -> None:
+    registry.patient("AE").visit("AE", 0).visit("AE", 30)
+    for onset, term in ((-5, "before"), (3, "infusion reaction"), (40, "infection")):
+        registry.rows["adverse_events"].append(
+            {
+                "patient_id": "AE",
+                "onset_date": day(onset),
+                "term": term,
+                "grade": 2,
+                "serious": term == "infection",
+            }
+        )
+    results = _run(registry, tmp_path)
+    assert results["adverse_events"] == 2
+    details = results["endpoints"]["adverse_events"]
+    assert details["serious"] == 1
+    assert details["by_term"] == {"infection": 1, "infusion reaction": 1}
+
+
+def test_inactive_disease_at_each_timepoint(registry: Registry, tmp_path: Path) -> None:
+    quiet = {
+        "active_joints": 0,
+        "phys_global": 0.0,
+        "esr": 12.0,
+        "crp": 3.0,
+        "serositis": False,
+        "hepatosplenomegaly": False,
+        "lymphadenopathy": False,
+        "uveitis_active": False,
+        "morning_stiffness_min": 15.0,
+    }
+    registry.patient("CID").visit("CID", 0).visit("CID", 30, **quiet)
+    registry.patient("JOINTS").visit("JOINTS", 0).visit(
+        "JOINTS", 30, **(quiet | {"active_joints": 1})
+    )
+    registry.patient("UNSURE").visit("UNSURE", 0).visit(
+        "UNSURE", 30, **(quiet | {"uveitis_active": None})
+    )
+    extra = "  - {id: inactive_disease, kind: inactive_disease, at: [month_1]}\n"
+    path = tmp_path / "p.yaml"
+    path.write_text(PROTOCOL + extra)
+    results = run_study(path, tables=registry.tables()).results
+    assert results["inactive_disease"] == {"month_1": 1}
+    states = results["endpoints"]["inactive_disease"]["states"]["month_1"]
+    assert states == {"inactive": 1, "not_inactive": 1, "unknown": 1}
