@@ -177,15 +177,6 @@ def duckdb_results(registry: dict[str, pa.Table]) -> dict[str, Any]:
     return run_study(PROTOCOL, tables=registry).results
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "study engine (H5) not yet robust to the synthetic registry: summarise() raises "
-        "TypeError on a missing onset_date / steroid category, and the cohort plan's semi "
-        "join inside a join chain compiles to LEFT SEMI JOIN, which PostgreSQL rejects; "
-        "refs #5"
-    ),
-)
 def test_study_results_are_identical(
     engine: tuple[str, dict[str, Any]], duckdb_results: dict[str, Any]
 ) -> None:
