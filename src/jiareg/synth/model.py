@@ -44,8 +44,12 @@ STEROID_SHARE_ON_BIOLOGIC: Final = np.array([0.05, 0.15, 0.25, 0.30, 0.75, 0.10,
 
 SITES: Final = tuple(f"site_{i:02d}" for i in range(1, 13))
 SITE_WEIGHTS: Final = np.array([18, 14, 12, 10, 9, 8, 7, 6, 5, 5, 3, 3], dtype=float)
-SITE_SCALES: Final = ("0-10",) * 9 + ("0-100", "0-100", "0-3")
-"""Each site rates the globals on one scale: most 0-10, two on 0-100 mm, one on 0-3."""
+SITE_SCALES: Final = (
+    *("0-10", "0-10", "0-3", "0-10", "0-10", "0-100"),
+    *("0-10", "0-3", "0-10", "0-10", "0-100", "0-10"),
+)
+"""Each site rates the globals on one scale: most 0-10, two on 0-100 mm, two (18 % of the
+patients) on the 0-3 scale the founding poster used."""
 
 # Biologic courses. First biologic for non-systemic and systemic patients.
 FIRST_DRUG: Final[dict[str, float]] = {
