@@ -37,6 +37,11 @@ def test_writes_the_three_files(demo: tuple[Path, dict[str, Any]]) -> None:
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_marks_the_patients_as_synthetic(demo: tuple[Path, dict[str, Any]]) -> None:
+    _, r = demo
+    assert r["synthetic"] is True  # the report's banner test is in test_report.py
+
+
 def test_cohort(demo: tuple[Path, dict[str, Any]]) -> None:
     _, r = demo
     assert r["n"] == 9

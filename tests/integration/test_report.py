@@ -103,10 +103,6 @@ def test_pdf_pages_and_headings(demo) -> None:
         assert heading in raw, heading
 
 
-@pytest.mark.xfail(
-    strict=False,  # not strict: the study/demo owner adding the key must not break CI
-    reason="results.json of the demo has no 'synthetic' key yet (study/demo owner), #4",
-)
 def test_demo_report_says_the_patients_are_synthetic(demo) -> None:
     out, _ = demo
     assert "Demo data: synthetic patients" in (out / "report.html").read_text()

@@ -8,11 +8,12 @@ results.json, report.html and report.pdf.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
 from jiareg.study.result import StudyResult
-from jiareg.study.run import Progress, run_study
+from jiareg.study.run import Progress, run_study, write_results
 
 __all__ = ["COHORT_DIR", "FOUNDING_PROTOCOL", "REGISTRY_NAME", "run_demo"]
 
@@ -43,7 +44,10 @@ def run_demo(out_dir: Path, *, progress: Progress | None = None) -> tuple[StudyR
     db_url = f"sqlite:///{registry}"
     step("importing the demo cohort into a fresh SQLite registry")
     import_path(COHORT_DIR, db_url)
-    result = run_study(FOUNDING_PROTOCOL, db_url, "duckdb", out_dir, progress=progress)
+    result = run_study(FOUNDING_PROTOCOL, db_url, "duckdb", progress=progress)
+    # The report says plainly that these patients are made up (issue #4: README and report).
+    result = replace(result, results={**result.results, "synthetic": True})
+    write_results(result, out_dir)
     step("writing report.html and report.pdf")
     html, pdf = write_report(result, out_dir)
     return result, [out_dir / "results.json", html, pdf]
