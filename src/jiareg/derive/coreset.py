@@ -30,6 +30,7 @@ from jiareg.derive.exact import to_fraction
 from jiareg.errors import DerivationError
 
 __all__ = [
+    "CORE_SET_COLUMNS",
     "CORE_SET_VARIABLES",
     "SCALES",
     "SCALE_MAX",
@@ -60,6 +61,12 @@ CORE_SET_VARIABLES: Final = (
     "esr",
 )
 """The six core-set variables, under their template column names, in SPEC order."""
+CORE_SET_COLUMNS: Final = tuple(
+    column
+    for name in CORE_SET_VARIABLES
+    for column in ((name, f"{name}_scale") if name.endswith("_global") else (name,))
+)
+"""The visit columns a core-set comparison reads: the six variables and the globals' scales."""
 
 CHAQ_MAX: Final = 3
 

@@ -16,7 +16,7 @@ from jiareg.derive.acr_pedi import (
     acr_pedi_result_expr,
     acr_pedi_sjia_result_expr,
 )
-from jiareg.derive.coreset import global_0_10_expr
+from jiareg.derive.coreset import CORE_SET_COLUMNS, global_0_10_expr
 from jiareg.derive.inactive import inactive_disease_visits_expr
 from jiareg.derive.steroids import prednisone_factor, steroid_change_expr
 from jiareg.study.protocol import AcrPediEndpoint, Protocol
@@ -31,16 +31,7 @@ __all__ = [
     "with_inactive_disease",
 ]
 
-ACR_INPUTS = (
-    "phys_global",
-    "phys_global_scale",
-    "parent_global",
-    "parent_global_scale",
-    "chaq",
-    "active_joints",
-    "lom_joints",
-    "esr",
-)
+ACR_INPUTS = CORE_SET_COLUMNS
 """Visit columns the ACR Pedi rule reads (template names)."""
 
 

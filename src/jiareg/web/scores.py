@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jiareg.derive.acr_pedi import acr_pedi_level
 from jiareg.derive.chaq import chaq_di, format_chaq_di
 from jiareg.derive.config import DEFAULT_CONFIG
-from jiareg.derive.coreset import CoreSet, Global
+from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
 from jiareg.derive.exact import to_fraction
 from jiareg.derive.jadas import activity_state, jadas_course, jadas_from_globals
 from jiareg.derive.joints import JointExam, active_joint_count
@@ -160,17 +160,7 @@ def _jadas_block(core: CoreSet, values: Mapping[str, Any], category: str | None)
     return out
 
 
-_SCORED: Final = (
-    "phys_global",
-    "phys_global_scale",
-    "parent_global",
-    "parent_global_scale",
-    "chaq",
-    "active_joints",
-    "lom_joints",
-    "esr",
-    *_SYSTEMIC,
-)
+_SCORED: Final = (*CORE_SET_COLUMNS, *_SYSTEMIC)
 
 
 def visit_scores(visit: Mapping[str, Any], category: str | None) -> dict[str, Any]:
