@@ -231,9 +231,12 @@ def _row(vector_id: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("vector_id", "level"),
-    [("A01", 30), ("A02", 0), ("A15", None), ("A14", 30), ("A22", 70), ("A24", 90), ("A25", 100)],
+    [("A01", 30), ("A02", 0), ("A15", None), ("A14", 50), ("A22", 70), ("A24", 90), ("A25", 100)],
 )
 def test_level(vector_id: str, level: int | None) -> None:
+    """Highest level met. A14: pga 10→5, parent 10→5, CHAQ 2→1 are exactly 50 % better and
+    ajc is missing, so the worst case (ajc worsened) still passes at 50 (3 improved, 1 missing)
+    while 70 fails (0 improved): level 50, although the SPEC row is evaluated at level 30."""
     row = _row(vector_id)
     assert acr_pedi_level(core_set(row, "b"), core_set(row, "f")) == level
 
