@@ -34,8 +34,13 @@ __all__ = [
     "GLOBAL_ON_LIKERT_SCALE",
     "JADAS_RANGES",
     "MISSING_COMPONENT",
+    "NO_CUTOFFS",
+    "SCORE_MISSING",
     "SYSTEMIC_FEATURES_PRESENT",
+    "SYSTEMIC_FEATURES_UNKNOWN",
+    "UNKNOWN_COURSE",
     "ActivityState",
+    "ActivityStateResult",
     "Course",
     "CutoffSet",
     "JadasJoints",
@@ -44,6 +49,8 @@ __all__ = [
     "MarkerKind",
     "activity_state",
     "activity_state_expr",
+    "activity_state_reason_expr",
+    "activity_state_result",
     "crp_points",
     "esr_points",
     "jadas",
@@ -52,6 +59,8 @@ __all__ = [
     "jadas_expr",
     "jadas_from_globals",
     "jadas_globals_expr",
+    "sjia_features_active",
+    "sjia_features_active_expr",
 ]
 
 JadasJoints = Literal[10, 27, 71]
@@ -68,6 +77,10 @@ _POINTS_SPAN: Final = 10  # marker points run 0..10
 GLOBAL_ON_LIKERT_SCALE: Final = "global_on_likert_scale"
 MISSING_COMPONENT: Final = "missing_component"
 SYSTEMIC_FEATURES_PRESENT: Final = "systemic_features_present"
+SYSTEMIC_FEATURES_UNKNOWN: Final = "systemic_features_unknown"
+SCORE_MISSING: Final = "score_missing"
+UNKNOWN_COURSE: Final = "unknown_course"
+NO_CUTOFFS: Final = "no_cutoffs"
 
 JADAS_RANGES: Final[dict[tuple[JadasJoints, bool], int]] = {
     (10, True): 40,
@@ -309,21 +322,96 @@ def jadas_course(
     return "oligo" if joints_ever_affected <= _OLIGO_MAX_JOINTS else "poly"
 
 
+@dataclass(frozen=True, slots=True)
+class ActivityStateResult:
+    """A disease-activity state with why it may be missing.
+
+    `state` is "ID"/"LDA"/"MDA"/"HDA" or None; `reason` is None when a state is given, else
+    one of (first that applies): "systemic_features_present" (SPEC R-JADAS-2),
+    "systemic_features_unknown" (sJIA whose systemic features were not assessed; jiareg
+    choice), "score_missing" (the score's own `JadasScore.reason` says why),
+    "unknown_course", "no_cutoffs" (the cut-off set has none for this JADAS version).
+    """
+
+    state: ActivityState | None
+    reason: str | None = None
+
+
+def sjia_features_active(ilar_category: str | None, systemic_active: bool | None) -> bool | None:
+    """Whether active systemic features of sJIA bar the JADAS states (SPEC R-JADAS-2).
+
+    Only systemic JIA is concerned: any other known ILAR category -> False whatever the
+    features (they are recorded "attributable to sJIA"). Systemic or unknown category ->
+    `systemic_active` (see `jiareg.derive.systemic.systemic_active`): True, False, or None
+    when no feature is True and one was not assessed. Feed the result to `activity_state`'s
+    `systemic_features_present`. Source: SPEC R-JADAS-2, R-SJIA-2.
+
+    >>> sjia_features_active("systemic", None), sjia_features_active("poly_rf_neg", True)
+    (None, False)
+    """
+    if ilar_category is not None and ilar_code(ilar_category) != "SYSTEMIC":
+        return False
+    return systemic_active
+
+
+def activity_state_result(
+    score: Fraction | None,
+    *,
+    course: Course | None,
+    version: JadasVersion,
+    cutoff_set: CutoffSet = DEFAULT_CONFIG.jadas_cutoff_set,
+    systemic_features_present: bool | None = False,
+) -> ActivityStateResult:
+    """Disease-activity state of a JADAS score (ID <= c1 < LDA <= c2 < MDA <= c3 < HDA) and why not.
+
+    Cut-offs come from `CUTOFFS` (SPEC R-JADAS-2 table); every boundary is inclusive on the
+    lower state (`<=`, jiareg reading). Backström 2019 has no c3: scores above c2 are MDA.
+    The cut-offs MUST NOT be applied to sJIA with active systemic features:
+    `systemic_features_present=True` -> no state, reason "systemic_features_present" (SPEC);
+    None (sJIA, features not assessed) -> no state, reason "systemic_features_unknown" (jiareg
+    choice: an unassessed feature may be active). Use `sjia_features_active` to build it from
+    the ILAR category and `systemic_active`. Otherwise no state when the score is missing
+    ("score_missing"), the course is unknown ("unknown_course") or the set has no cut-offs for
+    the version, e.g. trincianti2021 JADAS27 ("no_cutoffs"); `ActivityStateResult` documents
+    the reasons. Source: Consolaro 2012/2014, Trincianti 2021, Backström 2019. SPEC R-JADAS-2.
+
+    >>> activity_state_result(Fraction("3.8"), course="poly", version="jadas10")
+    ActivityStateResult(state='LDA', reason=None)
+    >>> activity_state_result(Fraction("3.8"), course="poly", version="jadas10",
+    ...                       systemic_features_present=True).reason
+    'systemic_features_present'
+    """
+    if systemic_features_present is True:
+        return ActivityStateResult(None, SYSTEMIC_FEATURES_PRESENT)
+    if systemic_features_present is None:
+        return ActivityStateResult(None, SYSTEMIC_FEATURES_UNKNOWN)
+    if score is None:
+        return ActivityStateResult(None, SCORE_MISSING)
+    if course is None:
+        return ActivityStateResult(None, UNKNOWN_COURSE)
+    cuts = CUTOFFS.get((cutoff_set, version, course))
+    if cuts is None:
+        return ActivityStateResult(None, NO_CUTOFFS)
+    c1, c2, c3 = cuts
+    if score <= c1:
+        return ActivityStateResult("ID")
+    if score <= c2:
+        return ActivityStateResult("LDA")
+    if c3 is None or score <= c3:
+        return ActivityStateResult("MDA")
+    return ActivityStateResult("HDA")
+
+
 def activity_state(
     score: Fraction | None,
     *,
     course: Course | None,
     version: JadasVersion,
     cutoff_set: CutoffSet = DEFAULT_CONFIG.jadas_cutoff_set,
-    systemic_features_present: bool = False,
+    systemic_features_present: bool | None = False,
 ) -> ActivityState | None:
-    """Disease-activity state of a JADAS score: ID <= c1 < LDA <= c2 < MDA <= c3 < HDA.
+    """The state of `activity_state_result` alone (None when there is none; see its reason).
 
-    Cut-offs come from `CUTOFFS` (SPEC R-JADAS-2 table); every boundary is inclusive on the
-    lower state (`<=`, jiareg reading). Backström 2019 has no c3: scores above c2 are MDA.
-    None when the score or course is missing, when the set has no cut-offs for the version
-    (e.g. trincianti2021 JADAS27), or when systemic features are active (reason
-    "systemic_features_present": the cut-offs do not apply to active sJIA).
     Source: Consolaro 2012/2014, Trincianti 2021, Backström 2019. SPEC R-JADAS-2.
 
     >>> activity_state(Fraction("3.8"), course="poly", version="jadas10")
@@ -331,19 +419,13 @@ def activity_state(
     >>> activity_state(Fraction("3.9"), course="poly", version="jadas10")
     'MDA'
     """
-    if score is None or course is None or systemic_features_present:
-        return None
-    cuts = CUTOFFS.get((cutoff_set, version, course))
-    if cuts is None:
-        return None
-    c1, c2, c3 = cuts
-    if score <= c1:
-        return "ID"
-    if score <= c2:
-        return "LDA"
-    if c3 is None or score <= c3:
-        return "MDA"
-    return "HDA"
+    return activity_state_result(
+        score,
+        course=course,
+        version=version,
+        cutoff_set=cutoff_set,
+        systemic_features_present=systemic_features_present,
+    ).state
 
 
 def _marker_points_expr(
@@ -438,20 +520,63 @@ def jadas_course_expr(ilar_category: Any, joints_ever_affected: Any = None) -> A
     return ibis.cases(*branches, else_=ibis.null("string")).cast("string")
 
 
+def sjia_features_active_expr(ilar_category: Any, systemic_active: Any) -> Any:
+    """Ibis twin of `sjia_features_active`: a boolean column (NULL = unknown).
+
+    `ilar_category` a string column (codes in any case), `systemic_active` a boolean column
+    (NULL = not assessed). Source: SPEC R-JADAS-2, R-SJIA-2.
+    """
+    code = ilar_category.strip().lower()
+    other = code.notnull() & (code != "systemic")
+    return ibis.ifelse(other, ibis.literal(False), systemic_active.cast("boolean"))
+
+
+def activity_state_reason_expr(
+    score: Any,
+    course: Any,
+    *,
+    version: JadasVersion,
+    cutoff_set: CutoffSet = DEFAULT_CONFIG.jadas_cutoff_set,
+    systemic_features_present: Any = False,
+) -> Any:
+    """Ibis twin of `activity_state_result(...).reason`: a string column, NULL where a state is.
+
+    `systemic_features_present` is a boolean column or literal (NULL = unknown, as None in the
+    scalar rule). Source: SPEC R-JADAS-2.
+    """
+    features = (
+        systemic_features_present
+        if hasattr(systemic_features_present, "op")
+        else ibis.literal(systemic_features_present, "boolean")
+    )
+    course_col = course if hasattr(course, "op") else ibis.literal(course, "string")
+    known = [c for c in ("oligo", "poly") if (cutoff_set, version, c) in CUTOFFS]
+    return ibis.cases(
+        (features.isnull(), ibis.literal(SYSTEMIC_FEATURES_UNKNOWN)),
+        (features, ibis.literal(SYSTEMIC_FEATURES_PRESENT)),
+        (score.isnull(), ibis.literal(SCORE_MISSING)),
+        (course_col.isnull(), ibis.literal(UNKNOWN_COURSE)),
+        (~course_col.isin(known) if known else ibis.literal(True), ibis.literal(NO_CUTOFFS)),
+        else_=ibis.null("string"),
+    ).cast("string")
+
+
 def activity_state_expr(
     score: Any,
     course: Any,
     *,
     version: JadasVersion,
     cutoff_set: CutoffSet = DEFAULT_CONFIG.jadas_cutoff_set,
-    systemic_features_present: Any = None,
+    systemic_features_present: Any = False,
 ) -> Any:
     """Ibis twin of `activity_state`: "ID"/"LDA"/"MDA"/"HDA" or NULL.
 
     `score` is a float JADAS column (e.g. `jadas_expr`); it is turned into exact integers with
     `units_expr(score * 10)` (every score from inputs with at most 3 decimals is a multiple of
     1/210000) and compared with the cut-offs' exact integers. `course` is a string column or
-    literal; `systemic_features_present` an optional boolean column (True -> NULL).
+    literal; `systemic_features_present` a boolean column or literal, True or NULL -> NULL
+    state (build it with `sjia_features_active_expr`). The state is NULL exactly where
+    `activity_state_reason_expr` is not.
     Source: Consolaro 2012/2014, Trincianti 2021, Backström 2019; SPEC R-JADAS-2, R-NUM-1.
     """
     exact = units_expr(score * 10)
@@ -468,10 +593,14 @@ def activity_state_expr(
         top = "HDA" if cuts[2] is not None else "MDA"
         by_score = ibis.cases(*branches, else_=ibis.literal(top))
         state = ibis.ifelse(course == course_name, by_score, state)
-    state = ibis.ifelse(score.isnull(), ibis.null("string"), state)
-    if systemic_features_present is not None:
-        state = ibis.ifelse(systemic_features_present.fill_null(False), ibis.null("string"), state)
-    return state.cast("string")
+    reason = activity_state_reason_expr(
+        score,
+        course,
+        version=version,
+        cutoff_set=cutoff_set,
+        systemic_features_present=systemic_features_present,
+    )
+    return ibis.ifelse(reason.isnull(), state, ibis.null("string")).cast("string")
 
 
 def _units10(cut: Fraction) -> int:

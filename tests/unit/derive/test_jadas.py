@@ -16,8 +16,11 @@ from jiareg.derive.coreset import Global
 from jiareg.derive.exact import to_fraction
 from jiareg.derive.jadas import (
     CUTOFFS,
+    ActivityStateResult,
     activity_state,
     activity_state_expr,
+    activity_state_reason_expr,
+    activity_state_result,
     crp_points,
     esr_points,
     jadas,
@@ -25,6 +28,8 @@ from jiareg.derive.jadas import (
     jadas_course_expr,
     jadas_from_globals,
     jadas_globals_expr,
+    sjia_features_active,
+    sjia_features_active_expr,
 )
 from jiareg.errors import DerivationError
 
@@ -277,42 +282,99 @@ def test_cut_offs_for_every_set_and_boundary_scalar_equals_columnar() -> None:
                 assert expected == {c1: "ID", c2: "LDA", c3: "MDA"}[score]
 
 
-def test_versions_without_cut_offs_and_systemic_features() -> None:
-    assert (
-        activity_state(Fraction(5), course="poly", version="jadas27", cutoff_set="trincianti2021")
-        is None
-    )
-    assert (
-        activity_state(Fraction(5), course="poly", version="jadas71", cutoff_set="backstrom2019")
-        is None
-    )
-    assert activity_state(Fraction(5), course=None, version="jadas10") is None
-    assert activity_state(None, course="poly", version="jadas10") is None
-    assert (
-        activity_state(
-            Fraction(5), course="poly", version="jadas10", systemic_features_present=True
-        )
-        is None
-    )
+# (score, course, version, cutoff_set, systemic_features_present) -> (state, reason)
+STATE_REASON_CASES: list[tuple[Any, ...]] = [
+    ("5", "poly", "jadas10", "consolaro", False, "MDA", None),
+    # R-JADAS-2: sJIA with active systemic features -> None, "systemic_features_present",
+    # whatever the score, even one that would be ID or one that is missing.
+    ("5", "poly", "jadas10", "consolaro", True, None, "systemic_features_present"),
+    ("0", "poly", "jadas10", "consolaro", True, None, "systemic_features_present"),
+    (None, "poly", "cjadas10", "consolaro", True, None, "systemic_features_present"),
+    # sJIA, features not assessed: no state (jiareg choice).
+    ("5", "poly", "jadas10", "consolaro", None, None, "systemic_features_unknown"),
+    (None, "poly", "jadas10", "consolaro", False, None, "score_missing"),
+    ("5", None, "jadas10", "consolaro", False, None, "unknown_course"),
+    ("5", "poly", "jadas27", "trincianti2021", False, None, "no_cutoffs"),
+    ("5", "poly", "jadas71", "backstrom2019", False, None, "no_cutoffs"),
+    ("1", "oligo", "cjadas10", "trincianti2021", False, "ID", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("score", "course", "version", "cutoff_set", "systemic", "state", "reason"),
+    STATE_REASON_CASES,
+)
+def test_state_and_reason_scalar(
+    score: str | None,
+    course: Any,
+    version: Any,
+    cutoff_set: Any,
+    systemic: bool | None,
+    state: str | None,
+    reason: str | None,
+) -> None:
+    """R-JADAS-2: the state, or the reason there is none (`activity_state` is its state)."""
+    value = None if score is None else Fraction(score)
+    options = {
+        "course": course,
+        "version": version,
+        "cutoff_set": cutoff_set,
+        "systemic_features_present": systemic,
+    }
+    assert activity_state_result(value, **options) == ActivityStateResult(state, reason)
+    assert activity_state(value, **options) == state
+
+
+def test_state_and_reason_columnar_equal_scalar() -> None:
+    rows = STATE_REASON_CASES
     t = ibis.memtable(
         pa.table(
             {
-                "score": [5.0, 5.0, 5.0],
-                "course": ["poly", "poly", None],
-                "systemic": [True, None, False],
+                "score": pa.array([None if r[0] is None else float(r[0]) for r in rows]),
+                "course": pa.array([r[1] for r in rows], pa.string()),
+                "systemic": pa.array([r[4] for r in rows], pa.bool_()),
             }
         )
     )
-    states = (
-        t.select(
-            s=activity_state_expr(
-                t.score, t.course, version="jadas10", systemic_features_present=t.systemic
+    for i, (_, _, version, cutoff_set, _, state, reason) in enumerate(rows):
+        options: dict[str, Any] = {
+            "version": version,
+            "cutoff_set": cutoff_set,
+            "systemic_features_present": t.systemic,
+        }
+        out = (
+            t.select(
+                s=activity_state_expr(t.score, t.course, **options),
+                r=activity_state_reason_expr(t.score, t.course, **options),
             )
+            .execute()
+            .iloc[i]
         )
-        .execute()
-        .s
+        assert (out.s if isinstance(out.s, str) else None) == state, rows[i]
+        assert (out.r if isinstance(out.r, str) else None) == reason, rows[i]
+
+
+@pytest.mark.parametrize(
+    ("category", "active", "expected"),
+    [
+        ("systemic", True, True),
+        ("SYSTEMIC", None, None),
+        ("systemic", False, False),
+        ("poly_rf_neg", True, False),  # only sJIA: the features are "attributable to sJIA"
+        ("oligo_persistent", None, False),
+        (None, True, True),  # category unknown: the features decide
+        (None, None, None),
+    ],
+)
+def test_sjia_features_active_scalar_equals_columnar(
+    category: str | None, active: bool | None, expected: bool | None
+) -> None:
+    assert sjia_features_active(category, active) is expected
+    t = ibis.memtable(
+        pa.table({"c": pa.array([category], pa.string()), "a": pa.array([active], pa.bool_())})
     )
-    assert [v if isinstance(v, str) else None for v in states] == [None, "MDA", None]
+    got = t.select(v=sjia_features_active_expr(t.c, t.a)).execute().v.iloc[0]
+    assert (None if got is None or got != got else bool(got)) is expected
 
 
 @pytest.mark.parametrize(
