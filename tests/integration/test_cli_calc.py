@@ -172,11 +172,24 @@ def test_jadas_no_state_for_systemic_with_features_or_unknown(tmp_path: Path) ->
     header.append("systemic_features")
     rows = [["s1", 3, 2, 5, 20, "systemic", "yes"], ["s2", 3, 2, 5, 20, "systemic", ""]]
     rows.append(["s3", 3, 2, 5, 20, "systemic", "no"])
+    rows.append(["p1", 3, 2, 5, 20, "poly_rf_neg", "yes"])  # only sJIA is concerned
+    rows.append(["p2", 3, "", 5, 20, "poly_rf_neg", ""])
+    rows.append(["e1", 3, 2, 5, 20, "era", ""])  # course needs the joint history
     out = tmp_path / "out.csv"
     assert _calc("jadas", _write(tmp_path / "in.csv", header, rows), "-o", out).exit_code == 0
     got = _read(out)
-    assert [got[i]["jadas10_state"] for i in ("s1", "s2", "s3")] == ["", "", "moderate"]
+    ids = ("s1", "s2", "s3", "p1", "p2", "e1")
+    assert [got[i]["jadas10_state"] for i in ids] == ["", "", "moderate", "moderate", "", ""]
+    assert [got[i]["cjadas10_state_reason"] for i in ids] == [
+        "systemic_features_present",  # R-JADAS-2
+        "systemic_features_unknown",
+        "",
+        "",
+        "score_missing",
+        "unknown_course",
+    ]
     assert got["s1"]["jadas10"] == "10.0"
+    assert got["s1"]["jadas10_state_reason"] == "systemic_features_present"
 
 
 def test_chaq_spec_vectors_through_the_cli(tmp_path: Path) -> None:

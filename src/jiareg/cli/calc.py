@@ -30,14 +30,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from jiareg.derive.acr_pedi import (
     ACR_PEDI_LEVELS,
     AcrPediResult,
-    acr_pedi_level_from_results_expr,
-    acr_pedi_results_expr,
-    acr_pedi_sjia_from_result_expr,
+    acr_pedi_columns,
 )
 from jiareg.derive.chaq import CHAQ_DOMAINS, CHAQ_ITEMS, chaq_di_table
 from jiareg.derive.coreset import CORE_SET_VARIABLES, SCALE_MAX, SCALE_MAX_DECIMALS, SCALES
 from jiareg.derive.exact import UNITS
-from jiareg.derive.jadas import activity_state_expr, jadas_course_expr, jadas_globals_expr
+from jiareg.derive.jadas import (
+    activity_state_expr,
+    activity_state_reason_expr,
+    jadas_course_expr,
+    jadas_globals_expr,
+    sjia_features_active_expr,
+)
 from jiareg.errors import ImportErrors, ImportRowError, InputError
 from jiareg.ingest.template import ILAR_CODES, Column, table
 
@@ -285,10 +289,9 @@ def _write(inp: _Input, results: pa.Table, out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _execute(columns: dict[str, pa.Array], build: Callable[[Any], dict[str, Any]]) -> pa.Table:
-    """Run the Ibis expressions that `build` makes from the typed columns, on DuckDB."""
-    t = ibis.memtable(pa.table(columns))
-    return ibis.duckdb.connect().to_pyarrow(t.select(**build(t)))
+def _execute(columns: dict[str, pa.Array], build: Callable[[Any], Any]) -> pa.Table:
+    """Run the Ibis table expression that `build` makes from the typed columns, on DuckDB."""
+    return ibis.duckdb.connect().to_pyarrow(build(ibis.memtable(pa.table(columns))))
 
 
 def _tristate(result: Any) -> Any:
@@ -354,28 +357,28 @@ def acr_pedi(
         typed = _acr_columns(inp, _Problems(inp.file))
         step("scoring")
 
-        def build(t: Any) -> dict[str, Any]:
+        def build(t: Any) -> Any:
             visits = {
                 when: {name.split("__", 1)[1]: t[name] for name in typed if name.startswith(when)}
                 for when in ("baseline", "followup")
             }
-            results = acr_pedi_results_expr(
+            sjia = "fever_absent" in typed
+            scored = acr_pedi_columns(
+                t,
                 visits["baseline"],
                 visits["followup"],
-                ACR_PEDI_LEVELS,
-                zero_baseline.value,
-                missing_mode.value,
+                fever_absent=t.fever_absent if sjia else None,
+                zero_baseline_worsening=zero_baseline.value,
+                acr_missing_mode=missing_mode.value,
             )
-            exprs = {f"acr_pedi_{lv}": _tristate(r) for lv, r in results.items()}
-            exprs["acr_pedi_level"] = acr_pedi_level_from_results_expr(results)
-            if "fever_absent" in typed:
-                sjia = {
-                    lv: acr_pedi_sjia_from_result_expr(r, t.fever_absent)
-                    for lv, r in results.items()
+            exprs = {}
+            for variant in ("acr_pedi", "acr_pedi_sjia") if sjia else ("acr_pedi",):
+                exprs |= {
+                    f"{variant}_{lv}": _tristate(scored[f"{variant}_{lv}"])
+                    for lv in ACR_PEDI_LEVELS
                 }
-                exprs |= {f"acr_pedi_sjia_{lv}": _tristate(r) for lv, r in sjia.items()}
-                exprs["acr_pedi_sjia_level"] = acr_pedi_level_from_results_expr(sjia)
-            return exprs
+                exprs[f"{variant}_level"] = scored[f"{variant}_level"]
+            return scored.select(**exprs)
 
         results = _execute(typed, build)
         step("writing")
@@ -401,9 +404,10 @@ def jadas(
     optional crp (mg/L; required with --marker crp), phys_global_scale and parent_global_scale
     (0-10 default, 0-100; a 0-3 global makes the score empty), systemic_features (yes/no).
     active_joints is the count for each joint set, capped at 10/27/71. Output adds jadas10,
-    jadas27, jadas71, cjadas10, jadas10_state and cjadas10_state (inactive/low/moderate/high;
-    empty when a score is missing, the course is unknown, or a systemic patient has active or
-    unrecorded systemic features).
+    jadas27, jadas71, cjadas10, jadas10_state and cjadas10_state (inactive/low/moderate/high),
+    and jadas10_state_reason, cjadas10_state_reason: empty where a state is given, else why not
+    (systemic_features_present, systemic_features_unknown for a systemic patient whose
+    systemic_features is empty, score_missing, unknown_course).
 
     Example: jiareg calc jadas visits.csv -o jadas.csv --cutoff-set trincianti2021
     """
@@ -433,8 +437,8 @@ def jadas(
         step("scoring")
 
         def build(t: Any) -> dict[str, Any]:
-            # Unrecorded systemic features of a systemic patient: no state (R-JADAS-2).
-            features = (t.category == "systemic") & t.systemic_features.fill_null(True)
+            # Active or unrecorded systemic features of a systemic patient: no state (R-JADAS-2).
+            features = sjia_features_active_expr(t.category, t.systemic_features)
             course = jadas_course_expr(t.category)
             exprs: dict[str, Any] = {}
             for version, joints, kind in (
@@ -454,19 +458,21 @@ def jadas(
                     marker_kind=kind,  # type: ignore[arg-type]
                 )
             for version in ("jadas10", "cjadas10"):
-                state = activity_state_expr(
-                    exprs[version],
-                    course,
-                    version=version,  # type: ignore[arg-type]
-                    cutoff_set=cutoff_set.value,
-                    systemic_features_present=features,
-                )
+                options: dict[str, Any] = {
+                    "version": version,
+                    "cutoff_set": cutoff_set.value,
+                    "systemic_features_present": features,
+                }
+                state = activity_state_expr(exprs[version], course, **options)
                 exprs[f"{version}_state"] = state.substitute(STATE_WORDS, else_=ibis.null("string"))
+                exprs[f"{version}_state_reason"] = activity_state_reason_expr(
+                    exprs[version], course, **options
+                )
             for version in ("jadas10", "jadas27", "jadas71", "cjadas10"):
                 exprs[version] = exprs[version].round(4)
             return exprs
 
-        results = _execute(typed, build)
+        results = _execute(typed, lambda t: t.select(**build(t)))
         step("writing")
         _write(inp, results, out)
 
