@@ -44,20 +44,32 @@ class InputError(JiaregError):
 class ImportRowError(InputError):
     """One bad cell: where it is, what it holds and what was expected.
 
+    `where` locates the row inside a file that is not one table per file (a REDCap export's
+    record and event, a FHIR bundle's resource); it is empty for template files.
+
     >>> str(ImportRowError(file=Path("visits.csv"), row=3, column="esr", value="high",
     ...                    expected="a number of mm/h from 0 to 200"))
     "visits.csv:3: column 'esr' = 'high'; expected a number of mm/h from 0 to 200"
     """
 
     def __init__(
-        self, *, file: Path | str, row: int, column: str, value: object, expected: str
+        self,
+        *,
+        file: Path | str,
+        row: int,
+        column: str,
+        value: object,
+        expected: str,
+        where: str = "",
     ) -> None:
-        super().__init__(f"{file}:{row}: column {column!r} = {value!r}; expected {expected}")
+        place = f"{where}: " if where else ""
+        super().__init__(f"{file}:{row}: {place}column {column!r} = {value!r}; expected {expected}")
         self.file = Path(file)
         self.row = row
         self.column = column
         self.value = value
         self.expected = expected
+        self.where = where
 
 
 class ImportErrors(InputError):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,9 +21,23 @@ import pyarrow.csv as pacsv
 from jiareg.errors import ImportRowError, InputError
 from jiareg.ingest.template import TABLES, TemplateTable, table
 
-__all__ = ["RawTable", "read_path", "text_cells"]
+__all__ = ["Place", "RawTable", "read_path", "text_cells"]
 
 _BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where one cell came from, for a source that is not one table per file.
+
+    `row` is the CSV line (REDCap) or the bundle entry's index (FHIR), `where` names the
+    record or resource (`record 'P1', event 'visit_arm_1', visit #2`; `Observation/esr-1`),
+    `column` the source's field (`adm_dose_mg`; `entry[12].resource.valueQuantity.value`).
+    """
+
+    row: int
+    where: str
+    column: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +45,41 @@ class RawTable:
     """One file's cells as text, before validation.
 
     `file` is what messages call the file (`visits.csv`, or `book.xlsx[visits]`); `rows`
-    holds each data row's number in that file.
+    holds each data row's number in that file. A reader of another format (REDCap, FHIR)
+    gives `locate` (row index, template column -> the cell's `Place` in its own terms) and
+    `reported`, the (row index, column) cells it has already reported (a REDCap code it
+    could not translate), which validation then leaves alone.
     """
 
     spec: TemplateTable
     file: str
     data: pa.Table
     rows: pa.Array
+    locate: Callable[[int, str], Place] | None = None
+    reported: frozenset[tuple[int, str]] = field(default_factory=frozenset)
+
+    def row_number(self, index: int) -> int:
+        """The row a person finds row `index` at (CSV line, sheet row or bundle entry)."""
+        if self.locate is None:
+            return int(self.rows[index].as_py())
+        return self.locate(index, self.spec.key[0]).row
+
+    def problem(self, index: int, column: str, value: object, expected: str) -> ImportRowError:
+        """The error for the cell at row `index`, template `column`, named in the source's terms."""
+        if self.locate is None:
+            row = self.rows[index].as_py()
+            return ImportRowError(
+                file=self.file, row=row, column=column, value=value, expected=expected
+            )
+        place = self.locate(index, column)
+        return ImportRowError(
+            file=self.file,
+            row=place.row,
+            where=place.where,
+            column=place.column,
+            value=value,
+            expected=expected,
+        )
 
 
 def text_cells(column: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -53,18 +53,17 @@ class Problems:
     ) -> None:
         """Record every row where `bad` is true (null counts as fine)."""
         idx = pc.indices_nonzero(pc.fill_null(bad, False))
+        if raw.reported:
+            idx = pa.array(
+                [i for i in idx.to_pylist() if (i, column) not in raw.reported], pa.uint64()
+            )
         n = len(idx)
         if n == 0:
             return
         head = idx[:MAX_REPORTED]
-        rows = raw.rows.take(head).to_pylist()
         shown = values.take(head).to_pylist()
-        for row, value in zip(rows, shown, strict=True):
-            self.add(
-                ImportRowError(
-                    file=raw.file, row=row, column=column, value=value, expected=expected
-                )
-            )
+        for index, value in zip(head.to_pylist(), shown, strict=True):
+            self.add(raw.problem(index, column, value, expected))
         self.total += n - len(head)
 
     def raise_if_any(self) -> None:
@@ -198,17 +197,16 @@ def _duplicates(spec: TemplateTable, typed: pa.Table, raw: RawTable, problems: P
         return
     head = idx[:MAX_REPORTED]
     index = keyed.column("__i").combine_chunks()
-    later = raw.rows.take(index.take(pc.add(head, 1))).to_pylist()
-    earlier = raw.rows.take(index.take(head)).to_pylist()
+    later = index.take(pc.add(head, 1)).to_pylist()
+    earlier = index.take(head).to_pylist()
     values = _key_text(spec, keyed.take(pc.add(head, 1))).to_pylist()
-    for row, first, value in zip(later, earlier, values, strict=True):
+    for i, first, value in zip(later, earlier, values, strict=True):
         problems.add(
-            ImportRowError(
-                file=raw.file,
-                row=row,
-                column="+".join(spec.key),
-                value=value,
-                expected=f"a key not already used in this file (row {first} has it)",
+            raw.problem(
+                i,
+                "+".join(spec.key),
+                value,
+                f"a key not already used in this file (row {raw.row_number(first)} has it)",
             )
         )
     problems.total += len(idx) - len(head)
