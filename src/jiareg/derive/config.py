@@ -66,6 +66,8 @@ class ClinicalConfig(BaseModel):
     tcz_sc_pjia_interval_days: tuple[int, int] = (21, 14)  # (< 30 kg, ≥ 30 kg)
     etanercept_mg_per_kg: Fraction = Fraction("0.8")
     etanercept_max_mg: Fraction = Fraction(50)
+    # adalimumab is labelled for pJIA from this age (SPEC R-DOSE-TNF "pJIA, ≥ 2 y")
+    adalimumab_min_age_years: Fraction = Fraction(2)
     # adalimumab fixed doses every other week: (from weight kg, mg), lowest band first
     adalimumab_bands: tuple[tuple[Fraction, Fraction], ...] = (
         (Fraction(10), Fraction(10)),
@@ -93,6 +95,7 @@ class ClinicalConfig(BaseModel):
         "cid_crp_normal_max_mg_l",
         "etanercept_mg_per_kg",
         "etanercept_max_mg",
+        "adalimumab_min_age_years",
         mode="before",
     )
     @classmethod

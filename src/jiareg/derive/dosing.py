@@ -168,6 +168,7 @@ def label_dose(
     weight_kg: object,
     category: str,
     route: str | None = None,
+    age_years: object = None,
     config: ClinicalConfig = DEFAULT_CONFIG,
 ) -> DoseCheck:
     """The label dose of a biologic for a child of `weight_kg` with `category` (SPEC R-DOSE).
@@ -179,7 +180,10 @@ def label_dose(
     `config.tcz_iv_max_mg` (800) adds ABOVE_MAX and, with `config.tcz_max_policy = "cap"`, is
     capped. Expected dose = mg/kg × weight, exact, not rounded to vials.
     Etanercept: min(0.8 × weight, 50) mg SC weekly. Adalimumab: 10 mg (10 to < 15 kg), 20 mg
-    (15 to < 30 kg), 40 mg (≥ 30 kg) SC every other week; < 10 kg NOT_LABELLED. Infliximab:
+    (15 to < 30 kg), 40 mg (≥ 30 kg) SC every other week, from 2 years of age
+    (`config.adalimumab_min_age_years`); < 10 kg or `age_years` < 2 (exact; 2.0 is labelled)
+    → NOT_LABELLED, no expected dose; `age_years` None (unknown) → the age is not checked.
+    Infliximab:
     not licensed for JIA → NOT_LABELLED, no expected dose (trial doses in `band`). The
     anti-TNF regimens and the SC pJIA intervals are unverified — from memory (SPEC §12.6,
     §12.7) and are options: `config.etanercept_mg_per_kg`, `config.etanercept_max_mg`,
@@ -211,6 +215,12 @@ def label_dose(
         expected = min(per_kg * weight, config.etanercept_max_mg)
         return DoseCheck(name, chosen_route, expected, per_kg, 7, None, ())
     if name == "adalimumab":
+        age = to_fraction(age_years)
+        if age is not None and age < 0:
+            raise DerivationError(f"age_years must be ≥ 0, got {age_years!r}")
+        if age is not None and age < config.adalimumab_min_age_years:
+            band = f"<{_text(config.adalimumab_min_age_years)} y"
+            return DoseCheck(name, chosen_route, None, None, None, band, (NOT_LABELLED,))
         return _adalimumab(chosen_route, weight, config)
     return DoseCheck(name, chosen_route, None, None, None, INFLIXIMAB_TRIAL_BAND, (NOT_LABELLED,))
 
@@ -221,14 +231,14 @@ def _adalimumab(route: Route, weight: Fraction, config: ClinicalConfig) -> DoseC
     for k in range(len(bands) - 1, -1, -1):
         lower, mg = bands[k]
         if weight >= lower:
-            upper = f" to <{_kg(bands[k + 1][0])}" if k + 1 < len(bands) else ""
-            band = f"{_kg(lower)}{upper}" if upper else f"≥{_kg(lower)}"
+            upper = f" to <{_text(bands[k + 1][0])}" if k + 1 < len(bands) else ""
+            band = f"{_text(lower)}{upper}" if upper else f"≥{_text(lower)}"
             return DoseCheck("adalimumab", route, mg, None, 14, band, ())
-    below = f"<{_kg(bands[0][0])}"
+    below = f"<{_text(bands[0][0])}"
     return DoseCheck("adalimumab", route, None, None, None, below, (NOT_LABELLED,))
 
 
-def _kg(value: Fraction) -> str:
+def _text(value: Fraction) -> str:
     return str(value) if value.denominator == 1 else str(float(value))
 
 

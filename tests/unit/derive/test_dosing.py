@@ -370,3 +370,37 @@ def test_columnar_null_route_is_iv_and_null_weight_gives_null(duckdb_con: Any) -
     assert by_route["above_max"] is True
     assert no_weight["expected_mg"] is None
     assert no_weight["weight_band_boundary"] is None and no_weight["dose_deviation"] is None
+
+
+AGE_ROWS = list(
+    csv.DictReader((VECTORS.parent / "dosing_age.csv").open(newline="", encoding="utf-8"))
+)
+
+
+@pytest.mark.parametrize("row", AGE_ROWS, ids=[r["id"] for r in AGE_ROWS])
+def test_label_dose_age_vectors(row: dict[str, str]) -> None:
+    """R-DOSE-TNF: adalimumab (pJIA, ≥ 2 y); below 2 years → NOT_LABELLED, 2.0 is labelled."""
+    check = label_dose(
+        row["drug"],
+        weight_kg=row["weight_kg"],
+        category=row["category"],
+        route=row["route"],
+        age_years=row["age_years"],
+    )
+    assert check.expected_mg == to_fraction(row["expected_mg"])
+    assert check.interval_days == _interval_days(row)
+    assert check.flags == _expected_flags(row)
+    assert (check.band or "") == row["band"]
+
+
+def test_adalimumab_min_age_is_an_option() -> None:
+    """SPEC §12.7: the from-memory adalimumab age limit follows the config."""
+    config = ClinicalConfig(adalimumab_min_age_years=4)
+    assert label_dose(
+        "adalimumab", weight_kg=20, category="pJIA", age_years="3.99", config=config
+    ).flags == (NOT_LABELLED,)
+    assert label_dose(
+        "adalimumab", weight_kg=20, category="pJIA", age_years=4, config=config
+    ).expected_mg == Fraction(20)
+    with pytest.raises(DerivationError, match="age_years must be ≥ 0"):
+        label_dose("adalimumab", weight_kg=20, category="pJIA", age_years="-1")
