@@ -131,9 +131,13 @@ def fever_from_temperatures(
 ) -> bool | None:
     """Fever at a visit: any temperature ≥ `threshold_c` °C in the `window_days` before it.
 
-    The window is the `window_days` calendar days ending on the visit day (visit day included,
-    readings after the visit ignored: jiareg choice). A reading exactly at the threshold is
-    fever. No reading in the window → None (not assessed); missing readings are skipped.
+    The window is the `window_days` calendar days ending on the visit day: with 7, the visit
+    day and the 6 days before it (a reading 7 days before the visit is outside; readings after
+    the visit are ignored). jiareg reading of the SPEC's "in the 7 days before the visit":
+    readings carry a date, not a time, so a reading on the visit day is taken as before the
+    assessment, and the window stays 7 calendar days long. Every fever-window rule uses this
+    function. A reading exactly at the threshold is fever. No reading in the window → None
+    (not assessed); missing readings are skipped.
     Defaults `config.fever_threshold_c = 37.5`, `config.fever_window_days = 7` (TENDER fever
     definition, unverified — from memory, SPEC §12.1).
     Source: De Benedetti F et al., NEJM 2012;367:2385-95 (TENDER). SPEC R-SJIA-2.

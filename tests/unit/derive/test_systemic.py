@@ -68,6 +68,25 @@ def test_fever_from_temperatures(
     assert fever_from_temperatures(readings, visit_date=VISIT) is expected
 
 
+@pytest.mark.parametrize(
+    ("days_before", "window_days", "expected"),
+    [
+        (0, 1, True),  # a one-day window is the visit day alone
+        (1, 1, None),
+        (6, 7, True),  # 7 calendar days: the visit day and the 6 days before it
+        (7, 7, None),
+        (7, 8, True),
+    ],
+)
+def test_fever_window_is_calendar_days_ending_on_the_visit_day(
+    days_before: int, window_days: int, expected: bool | None
+) -> None:
+    """R-ACRPEDI-4 / R-SJIA-2 "in the 7 days before the visit": jiareg reading, visit day in."""
+    readings = [(VISIT - timedelta(days=days_before), "38")]
+    got = fever_from_temperatures(readings, visit_date=VISIT, window_days=window_days)
+    assert got is expected
+
+
 def test_fever_options_come_from_config() -> None:
     config = ClinicalConfig(fever_threshold_c="38", fever_window_days=14)
     readings = [(VISIT - timedelta(days=10), "37.9")]
