@@ -10,7 +10,9 @@ Choices where the SPEC is silent (documented in docs/reference/protocol.md):
   favour of the **earlier** visit — the one not influenced by the later course of treatment;
 - an anchor `before_administration: n` takes visits after the day of administration n-1 up to
   and including the day of administration n (a visit on an infusion day is the pre-infusion
-  assessment); a patient who never received administration n has no visit there;
+  assessment, as the baseline "on or before the first dose" of SPEC R-ACRPEDI-3; so "before
+  the 3rd infusion" is a visit after infusion 2's day up to infusion 3's day); a patient who
+  never received administration n has no visit there;
 - follow-up = visits after day 0 up to the last administration of the exposure drug plus
   `config.risk_window_days`.
 """

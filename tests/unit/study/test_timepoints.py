@@ -87,6 +87,26 @@ def test_before_administration_anchor(registry: Registry, tmp_path: Path) -> Non
     assert _day(chosen, "TWO", "before_infusion_3") is None  # never had a 3rd infusion
 
 
+def test_a_visit_on_an_infusion_day_is_before_that_infusion(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """SPEC R-ACRPEDI-3: baseline is the last visit "on or before the first dose", and the
+    poster's "before the 3rd infusion" is a visit after infusion 2 and before infusion 3. A visit
+    dated on an infusion day is the pre-infusion assessment (dates carry no time)."""
+    # infusions on days 0, 14, 28
+    registry.patient("ONLY-0").visit("ONLY-0", 0).visit("ONLY-0", 28)
+    registry.patient("ONLY-28").visit("ONLY-28", -3).visit("ONLY-28", 28)
+    registry.patient("ONLY-29").visit("ONLY-29", -3).visit("ONLY-29", 29)
+    registry.patient("ONLY-14").visit("ONLY-14", -3).visit("ONLY-14", 14)
+    registry.patient("ONLY-15").visit("ONLY-15", -3).visit("ONLY-15", 15)
+    chosen = _chosen(registry, tmp_path)
+    assert _day(chosen, "ONLY-0", "baseline") == 0  # same day as the first dose: baseline
+    assert _day(chosen, "ONLY-28", "before_infusion_3") == 28  # day of infusion 3: before it
+    assert _day(chosen, "ONLY-29", "before_infusion_3") is None  # the day after: after it
+    assert _day(chosen, "ONLY-14", "before_infusion_3") is None  # day of infusion 2: before it
+    assert _day(chosen, "ONLY-15", "before_infusion_3") == 15  # first day after infusion 2
+
+
 def test_patients_without_baseline_leave_at_their_step(registry: Registry, tmp_path: Path) -> None:
     registry.patient("IN").visit("IN", -5).visit("IN", 30)
     registry.patient("LATE").visit("LATE", 3)
