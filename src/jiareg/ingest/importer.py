@@ -4,16 +4,19 @@
 the registry, then upsert on natural keys and audit, all in one transaction that holds the
 registry's write lock. Any problem raises `ImportErrors` and nothing is written.
 
-`save_record` is the same path for one record (the web app's forms): the given cells are
-merged into the existing row (if any), validated like an imported row and upserted with an
-audit entry naming the user and the reason. `delete_record` removes one record, audited.
+`save_records` is the same path for a form's records (the web app's visit with its joints
+and CHAQ items): each record's cells are merged into its stored row (if any), every record
+is validated like an imported row, and all are upserted with audit entries naming the user
+and the reason in one transaction (all-or-nothing). It reads only the stored rows with the
+records' keys and the records' patients, so its cost does not grow with the registry.
+`save_record` is `save_records` for one record; `delete_record` removes one record, audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +33,7 @@ from jiareg.ingest.validate import Problems, ValidTable, validate_tables
 from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
 from jiareg.store.load import TableChange, delete_rows, ensure_sites, upsert_table
-from jiareg.store.snapshot import arrow_schema, read_table
+from jiareg.store.snapshot import arrow_schema, read_rows, read_table
 from jiareg.store.users import Action, UserInfo, require
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "import_path",
     "read_template",
     "save_record",
+    "save_records",
 ]
 
 
@@ -73,9 +77,9 @@ def _os_user() -> str:
         return "os:unknown"
 
 
-def _patient_sites(conn: Connection, valid: Mapping[str, ValidTable]) -> pa.Table:
+def _patient_sites(registry_patients: pa.Table, valid: Mapping[str, ValidTable]) -> pa.Table:
     """patient_id -> site for the registry, overridden by the import's patients."""
-    registry = read_table(conn, "patients").select(["patient_id", "site"])
+    registry = registry_patients.select(["patient_id", "site"])
     if "patients" not in valid:
         return registry
     imported = valid["patients"].data.select(["patient_id", "site"])
@@ -84,11 +88,14 @@ def _patient_sites(conn: Connection, valid: Mapping[str, ValidTable]) -> pa.Tabl
 
 
 def _authorise(
-    conn: Connection, user: UserInfo | None, action: Action, valid: Mapping[str, ValidTable]
+    registry_patients: pa.Table,
+    user: UserInfo | None,
+    action: Action,
+    valid: Mapping[str, ValidTable],
 ) -> None:
     if user is None:
         return
-    sites = _patient_sites(conn, valid)
+    sites = _patient_sites(registry_patients, valid)
     ids = pc.unique(
         pa.concat_arrays(
             [v.data.column("patient_id").combine_chunks() for v in valid.values()]
@@ -104,20 +111,24 @@ def _run(
     raws: list[RawTable],
     problems: Problems,
     *,
+    registry_patients: pa.Table,
+    stored: Callable[[str], pa.Table],
     user: UserInfo | None,
     action: Action,
     reason: str,
     progress: Callable[[str], None] | None = None,
     patients_unreadable: bool = False,
 ) -> tuple[tuple[TableChange, ...], tuple[str, ...]]:
-    """Validate then write, inside the caller's locked transaction."""
-    require_initialised(conn)
-    registry_patients = read_table(conn, "patients")
+    """Validate then write, inside the caller's locked transaction.
+
+    `registry_patients` holds at least the stored patients the raws refer to; `stored(name)`
+    at least the stored rows of `name` sharing a key with the raws (what the upsert diffs).
+    """
     valid = validate_tables(
         raws, registry_patients, problems, patients_unreadable=patients_unreadable
     )
     problems.raise_if_any()
-    _authorise(conn, user, action, valid)
+    _authorise(registry_patients, user, action, valid)
     warnings = dose_warnings(valid, conn)
     username = user.username if user else _os_user()
     changes = []
@@ -138,6 +149,7 @@ def _run(
                     spec.name,
                     spec.key,
                     valid[spec.name].data,
+                    existing=stored(spec.name),
                     username=username,
                     reason=reason,
                 )
@@ -191,10 +203,13 @@ def import_path(
         init_db(db_url)
     with get_engine(db_url).begin() as conn, paused_gc():
         write_lock(conn)
+        require_initialised(conn)
         changes, warnings = _run(
             conn,
             raws,
             problems,
+            registry_patients=read_table(conn, "patients"),
+            stored=lambda name: read_table(conn, name),
             user=user,
             action="import",
             reason=reason or f"import {source.name}",
@@ -216,6 +231,32 @@ def _cell(value: object) -> str | None:
     return str(value)
 
 
+def _typed_key(spec: TemplateTable, cells: Mapping[str, str | None]) -> dict[str, object] | None:
+    """The record's natural key in its stored types, or None when a key cell is missing or
+    not of its type (no stored row can match; validation reports the cell)."""
+    schema = arrow_schema(spec.name)
+    key: dict[str, object] = {}
+    for k in spec.key:
+        text = cells[k]
+        if text is None:
+            return None
+        try:
+            key[k] = pa.array([text], pa.string()).cast(schema.field(k).type)[0].as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    return key
+
+
+def _stored_rows(
+    conn: Connection, spec: TemplateTable, cells: Sequence[Mapping[str, str | None]]
+) -> pa.Table:
+    """The stored rows of `spec` with the natural keys of `cells`, read by key."""
+    schema = arrow_schema(spec.name)
+    keys = [k for k in (_typed_key(spec, c) for c in cells) if k is not None]
+    key_schema = pa.schema([schema.field(k) for k in spec.key])
+    return read_rows(conn, spec.name, pa.Table.from_pylist(keys, schema=key_schema))
+
+
 def _find(spec: TemplateTable, cells: Mapping[str, str | None], existing: pa.Table) -> pa.Table:
     """The stored row(s) whose natural key equals the key cells (compared as template text)."""
     mask = pa.array([True] * existing.num_rows, pa.bool_())
@@ -225,21 +266,96 @@ def _find(spec: TemplateTable, cells: Mapping[str, str | None], existing: pa.Tab
     return existing.filter(mask)
 
 
-def _one_row(spec: TemplateTable, values: Mapping[str, object], existing: pa.Table) -> RawTable:
+def _form_cells(spec: TemplateTable, values: Mapping[str, object]) -> dict[str, str | None]:
+    """A form record's cells as template text (key cells trimmed, as validation reads them)."""
     unknown = sorted(set(values) - set(spec.names))
     if unknown:
         raise InputError(
             f"{spec.name}: unknown field(s) {', '.join(unknown)}; expected " + ", ".join(spec.names)
         )
     cells = {n: _cell(values.get(n)) for n in spec.names}
-    current = _find(spec, cells, existing)
-    if current.num_rows == 1:  # fields not given keep their stored value
-        stored = current.to_pylist()[0]
-        cells = {n: cells[n] if n in values else _cell(stored[n]) for n in spec.names}
+    for k in spec.key:
+        cells[k] = text_cells(pa.array([cells[k]], pa.string()))[0].as_py()
+    return cells
+
+
+def _form_table(
+    spec: TemplateTable,
+    records: Sequence[Mapping[str, object]],
+    cells: Sequence[dict[str, str | None]],
+    existing: pa.Table,
+) -> RawTable:
+    """The records (with their `_form_cells`) as one raw table, row i = record i, each
+    merged into its stored row: fields not given keep their stored value."""
+    rows = []
+    for values, given in zip(records, cells, strict=True):
+        current = _find(spec, given, existing)
+        if current.num_rows == 1:
+            stored = current.to_pylist()[0]
+            given = {n: given[n] if n in values else _cell(stored[n]) for n in spec.names}
+        rows.append(given)
     data = pa.Table.from_arrays(
-        [text_cells(pa.array([cells[n]], pa.string())) for n in spec.names], names=list(spec.names)
+        [text_cells(pa.array([r[n] for r in rows], pa.string())) for n in spec.names],
+        names=list(spec.names),
     )
-    return RawTable(spec, f"{spec.name} form", data, pa.array([1], pa.int64()))
+    numbers = pa.array(range(1, len(rows) + 1), pa.int64())
+    return RawTable(spec, f"{spec.name} form", data, numbers)
+
+
+def save_records(
+    db_url: str | None,
+    records: Sequence[tuple[str, Mapping[str, object]]],
+    *,
+    user: UserInfo,
+    reason: str,
+) -> ImportSummary:
+    """Insert or update records (each by its natural key) through the import's rules, in
+    one transaction; audited.
+
+    `records` are (table name, values) pairs, e.g. a visit, its joint exams and its CHAQ
+    items. Fields absent from a record's values keep their stored value (two users changing
+    different fields of one visit both keep their change: the write lock serialises them).
+    Values may be text as in the template, numbers, booleans, dates or None. The user must
+    be allowed to `enter` at every patient's site. All-or-nothing: any invalid value raises
+    `ImportErrors` (file `<table> form`, row = the record's position among that table's
+    records) and nothing is written. Only the stored rows with the records' keys and the
+    records' patients are read (by primary key), never whole tables.
+    """
+    names = {t.name for t in TABLES}
+    by_table: dict[str, list[Mapping[str, object]]] = {}
+    for table_name, values in records:
+        if table_name not in names:
+            raise InputError(
+                f"unknown table {table_name!r}; expected one of "
+                + ", ".join(t.name for t in TABLES)
+            )
+        by_table.setdefault(table_name, []).append(values)
+    specs = [t for t in TABLES if t.name in by_table]
+    with get_engine(db_url).begin() as conn:
+        write_lock(conn)
+        require_initialised(conn)
+        stored: dict[str, pa.Table] = {}
+        raws: list[RawTable] = []
+        patient_ids: set[str] = set()
+        for spec in specs:
+            cells = [_form_cells(spec, v) for v in by_table[spec.name]]
+            stored[spec.name] = _stored_rows(conn, spec, cells)
+            raws.append(_form_table(spec, by_table[spec.name], cells, stored[spec.name]))
+            patient_ids |= {c["patient_id"] for c in cells if c["patient_id"] is not None}
+        patients = read_rows(
+            conn, "patients", pa.table({"patient_id": pa.array(sorted(patient_ids), pa.string())})
+        )
+        changes, warnings = _run(
+            conn,
+            raws,
+            Problems(),
+            registry_patients=patients,
+            stored=stored.__getitem__,
+            user=user,
+            action="enter",
+            reason=reason,
+        )
+    return ImportSummary("form", changes, warnings)
 
 
 def save_record(
@@ -250,28 +366,15 @@ def save_record(
     user: UserInfo,
     reason: str,
 ) -> RecordChange:
-    """Insert or update one record (by its natural key) through the import's rules; audited.
+    """Insert or update one record (by its natural key): `save_records` with one record.
 
-    Fields absent from `values` keep their stored value (two users changing different
-    fields of one visit both keep their change: the write lock serialises them). Values may
-    be text as in the template, numbers, booleans, dates or None. The user must be allowed
-    to `enter` at the patient's site. Raises `ImportErrors` (file `<table> form`, row 1)
-    when a value is invalid; nothing is written then.
+    Raises `ImportErrors` (file `<table> form`, row 1) when a value is invalid; nothing is
+    written then.
     """
-    if table_name not in {t.name for t in TABLES}:
-        raise InputError(
-            f"unknown table {table_name!r}; expected one of " + ", ".join(t.name for t in TABLES)
-        )
-    spec = table(table_name)
-    with get_engine(db_url).begin() as conn:
-        write_lock(conn)
-        require_initialised(conn)
-        raw = _one_row(spec, values, read_table(conn, table_name))
-        (change,), warnings = _run(
-            conn, [raw], Problems(), user=user, action="enter", reason=reason
-        )
+    summary = save_records(db_url, [(table_name, values)], user=user, reason=reason)
+    (change,) = summary.tables
     action = "insert" if change.inserted else "update" if change.updated else "none"
-    return RecordChange(table_name, action, warnings)
+    return RecordChange(table_name, action, summary.warnings)
 
 
 def delete_record(
@@ -297,15 +400,14 @@ def delete_record(
             value=None,
             expected="the record's key: " + ", ".join(spec.key),
         )
-    cells = {k: _cell(key[k]) for k in spec.key}
+    cells = _form_cells(spec, {k: key[k] for k in spec.key})
     with get_engine(db_url).begin() as conn:
         write_lock(conn)
         require_initialised(conn)
-        doomed = _find(spec, cells, read_table(conn, table_name))
+        doomed = _find(spec, cells, _stored_rows(conn, spec, [cells]))
         if doomed.num_rows == 0:
             return False
-        sites = read_table(conn, "patients").select(["patient_id", "site"])
-        site = sites.filter(pc.equal(sites.column("patient_id"), cells["patient_id"]))
+        site = read_rows(conn, "patients", doomed.select(["patient_id"]).slice(0, 1))
         require(user, "fix", site=site.column("site")[0].as_py() if site.num_rows else None)
         try:
             with conn.begin_nested():

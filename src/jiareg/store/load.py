@@ -2,8 +2,10 @@
 
 Per table: rows whose key is new are inserted; rows whose key exists with any different value
 are updated (audit `before`/`after`); identical rows are left alone (no write, no audit). The
-comparison is vectorised (an Arrow join on the key). Writes are bulk (`store.bulk`), audit
-entries too, all inside the caller's transaction: the import is one transaction.
+comparison is vectorised (an Arrow join on the key) against the stored rows the caller read:
+the whole table for an import, only the rows with the incoming keys (`read_rows`) for a
+form's records. Writes are bulk (`store.bulk`), audit entries too, all inside the caller's
+transaction: an import, or a form's records, is one transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import Connection
 
 from jiareg.store.audit import append_entries, row_json
 from jiareg.store.bulk import bulk_delete, bulk_insert, bulk_update
-from jiareg.store.snapshot import arrow_schema, read_table
+from jiareg.store.snapshot import arrow_schema, read_rows
 
 __all__ = ["TableChange", "delete_rows", "ensure_sites", "upsert_table"]
 
@@ -69,17 +71,18 @@ def upsert_table(
     key: Sequence[str],
     incoming: pa.Table,
     *,
+    existing: pa.Table,
     username: str,
     reason: str,
 ) -> TableChange:
     """Insert new rows, update changed rows, skip identical ones; audit each write.
 
-    `incoming` has the table's columns (Contract 2 types) and no repeated key. The caller
-    holds the write lock.
+    `incoming` has the table's columns (Contract 2 types) and no repeated key; `existing`
+    holds at least the stored rows whose key is in `incoming` (read in this transaction).
+    The caller holds the write lock.
     """
     schema = arrow_schema(name)
     incoming = incoming.select(schema.names).cast(schema)
-    existing = read_table(conn, name)
     if existing.num_rows == 0:
         new, changed, old = incoming, incoming.slice(0, 0), incoming.slice(0, 0)
     else:
@@ -116,8 +119,8 @@ def delete_rows(
     reason: str,
 ) -> int:
     """Delete the rows whose natural key is in `keys`; audit each with its `before`."""
-    existing = read_table(conn, name)
-    if existing.num_rows == 0 or keys.num_rows == 0:
+    existing = read_rows(conn, name, keys.select(list(key)))
+    if existing.num_rows == 0:
         return 0
     marked = keys.select(list(key)).append_column(
         "__del", pa.array([True] * keys.num_rows, pa.bool_())

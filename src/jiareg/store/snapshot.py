@@ -2,24 +2,29 @@
 
 Types: dates -> date32, numbers -> float64, counts -> int64, flags -> bool, text -> string.
 Rows come ordered by the table's natural key, so two snapshots of the same data are equal.
+`read_table` reads a whole table (imports, exports); `read_rows` only the rows with given
+natural keys (single-record writes, whose cost must not grow with the registry).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Final
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Boolean, Connection, Date, Double, Integer, Table
+from sqlalchemy import Boolean, Connection, Date, Double, Integer, Table, select, tuple_
 from sqlalchemy.types import TypeEngine
 
 from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, require_initialised
 from jiareg.store.models import CLINICAL_TABLES
 
-__all__ = ["TABLE_NAMES", "arrow_schema", "read_table", "read_tables"]
+__all__ = ["TABLE_NAMES", "arrow_schema", "read_rows", "read_table", "read_tables"]
 
+_KEYS_PER_QUERY: Final = 500
+"""Keys bound in one query (4 key columns x 500 stays far below SQLite's 32,766 variables)."""
 TABLE_NAMES: Final[tuple[str, ...]] = tuple(m.__tablename__ for m in CLINICAL_TABLES)
 """The template tables, patients first."""
 
@@ -84,14 +89,36 @@ def read_table(conn: Connection, table: str) -> pa.Table:
             ),
         ).cast(schema)
     with paused_gc():
-        rows = conn.exec_driver_sql(sql).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
-        del rows
-        arrays = [
-            pa.array(list(values)).cast(field.type)
-            for values, field in zip(columns, schema, strict=True)
-        ]
+        return _from_rows(conn.exec_driver_sql(sql).fetchall(), schema)
+
+
+def _from_rows(rows: Sequence[Sequence[object]], schema: pa.Schema) -> pa.Table:
+    """Driver rows (dates as date objects or ISO text) as an Arrow table of `schema`."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
+    arrays = [
+        pa.array(list(values)).cast(field.type)
+        for values, field in zip(columns, schema, strict=True)
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def read_rows(conn: Connection, table: str, keys: pa.Table) -> pa.Table:
+    """The rows of one template table whose natural key is a row of `keys`, as Arrow.
+
+    `keys` has the table's primary-key columns (Contract 2 types). One parameterised
+    `WHERE (k1, k2, ...) IN (...)` per `_KEYS_PER_QUERY` keys, so the database reads just
+    those rows through the primary-key index, whatever the table's size. Rows come ordered
+    by the natural key, like `read_table`.
+    """
+    schema = arrow_schema(table)
+    t = _tables()[table]
+    pk = [t.c[name] for name in keys.column_names]
+    wanted = sorted(set(zip(*keys.to_pydict().values(), strict=True)), key=repr)
+    rows: list[Sequence[object]] = []
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):
+        stmt = select(*t.columns).where(tuple_(*pk).in_(wanted[start : start + _KEYS_PER_QUERY]))
+        rows += conn.execute(stmt).all()
+    return _from_rows(rows, schema).sort_by([(c, "ascending") for c in keys.column_names])
 
 
 def read_tables(url: str | None = None) -> dict[str, pa.Table]:

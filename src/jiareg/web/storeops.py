@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, select
 
-from jiareg.ingest.importer import save_record
+from jiareg.ingest.importer import save_records
 from jiareg.store import users
 from jiareg.store.models import AuditEntry
 from jiareg.web.access import Viewer
@@ -41,21 +41,17 @@ def save_visit(
     chaq_items: list[dict[str, Any]],
     reason: str,
 ) -> tuple[str, ...]:
-    """Validate and write one visit, then its joints and CHAQ items, as `who`; audited.
+    """Validate and write one visit with its joints and CHAQ items as `who`, in one
+    transaction; audited.
 
-    Each record goes through `jiareg.ingest.importer.save_record` (the import's rules and
-    the store's permission check); an invalid visit raises `ImportErrors` before anything
-    is written. Returns the non-blocking warnings.
+    The records go through `jiareg.ingest.importer.save_records` (the import's rules and
+    the store's permission check): any invalid record raises `ImportErrors` and nothing,
+    not even the visit, is written. Returns the non-blocking warnings.
     """
-    warnings: list[str] = []
-    visit_date = visit.get("visit_date")
+    records = _visit_records(patient_id, visit, visit.get("visit_date"), joint_exams, chaq_items)
     with WRITERS:
-        for table_name, values in _visit_records(
-            patient_id, visit, visit_date, joint_exams, chaq_items
-        ):
-            change = save_record(db_url, table_name, values, user=who.user, reason=reason)
-            warnings += change.warnings
-    return tuple(warnings)
+        summary = save_records(db_url, records, user=who.user, reason=reason)
+    return summary.warnings
 
 
 def _visit_records(
