@@ -100,6 +100,45 @@ def test_unknowns_are_none_unless_a_criterion_fails() -> None:
     assert detail["no_active_uveitis"] is None and detail["no_active_joints"] is True
 
 
+_UNKNOWABLE = (
+    "active_joints",
+    "fever",
+    "rash",
+    "serositis",
+    "hepatosplenomegaly",
+    "lymphadenopathy",
+    "uveitis_active",
+    "phys_global",
+    "morning_stiffness_min",
+)
+
+
+@pytest.mark.parametrize(
+    ("unknown", "failing"),
+    [
+        (unknown, failing)
+        for unknown in _UNKNOWABLE
+        for failing in (None, "active_joints", "uveitis_active", "phys_global")
+        if failing != unknown
+    ],
+)
+def test_three_valued_and_scalar_and_columnar(unknown: str, failing: str | None) -> None:
+    """R-CID-2 "any criterion unknown → None (not False)", read as Kleene AND: one unknown
+    criterion with every other met → None; a known failure elsewhere → False."""
+    fails = {"active_joints": 1, "uveitis_active": True, "phys_global": Global(Fraction(1))}
+    visit = {**INACTIVE, unknown: None}
+    if failing is not None:
+        visit[failing] = fails[failing]
+    expected = None if failing is None else False
+    assert inactive_disease(**visit) is expected
+    row = {k: v.value if isinstance(v, Global) else v for k, v in visit.items()}
+    row = {k: float(v) if isinstance(v, Fraction) else v for k, v in row.items()}
+    schema = pa.schema([f for f in _SCHEMA if f.name in row])
+    t = ibis.memtable(pa.Table.from_pylist([row], schema=schema))
+    got = t.select(c=inactive_disease_visits_expr(t)).execute().c.iloc[0]
+    assert (None if got is None or got != got else bool(got)) is expected
+
+
 def test_bad_inputs() -> None:
     with pytest.raises(DerivationError, match="active_joints -1 is negative"):
         _cid(active_joints=-1)
