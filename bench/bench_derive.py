@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from bench._data import cached_registry, row
 from bench._tree_rss import PeakRss
-
-from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS, acr_pedi_level, acr_pedi_level_expr
+from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS, acr_pedi_columns, acr_pedi_level
 from jiareg.derive.coreset import CORE_SET_VARIABLES, CoreSet, Global
 from jiareg.derive.exact import UNITS, to_fraction
 from jiareg.derive.jadas import (
@@ -52,18 +52,18 @@ def derivation_plan(visits: Any) -> Any:
         [visits.patient_id == first.patient_id, visits.visit_date == first.baseline_date],
     ).select("patient_id", "baseline_date", *[visits[c].name(f"b_{c}") for c in COLUMNS])
     pairs = visits.join(base, "patient_id").filter(lambda t: t.visit_date > t.baseline_date)
-    level = acr_pedi_level_expr(
-        {c: pairs[f"b_{c}"] for c in COLUMNS}, {c: pairs[c] for c in COLUMNS}
+    scored = acr_pedi_columns(
+        pairs, {c: pairs[f"b_{c}"] for c in COLUMNS}, {c: pairs[c] for c in COLUMNS}
     )
     jadas10 = jadas_globals_expr(
-        pairs.phys_global,
-        pairs.phys_global_scale,
-        pairs.parent_global,
-        pairs.parent_global_scale,
-        pairs.active_joints,
-        marker=pairs.esr,
+        scored.phys_global,
+        scored.phys_global_scale,
+        scored.parent_global,
+        scored.parent_global_scale,
+        scored.active_joints,
+        marker=scored.esr,
     )
-    return pairs.select("patient_id", "visit_date", acr_pedi_level=level, jadas10=jadas10)
+    return scored.select("patient_id", "visit_date", "acr_pedi_level", jadas10=jadas10)
 
 
 def _core_set(row: pd.Series, prefix: str) -> CoreSet:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+
 from bench._data import cached_registry, row
 from bench._tree_rss import PeakRss
-
 from jiareg.study.backends import load_postgres, read_manifest, spark_session
 from jiareg.study.run import run_study
 

@@ -17,12 +17,10 @@ from tests.property.strategies import core_set_pairs
 from jiareg.derive.acr_pedi import (
     ACR_PEDI_LEVELS,
     AcrPediResult,
+    acr_pedi_columns,
     acr_pedi_level,
-    acr_pedi_level_expr,
     acr_pedi_response,
-    acr_pedi_result_expr,
     acr_pedi_sjia_response,
-    acr_pedi_sjia_result_expr,
 )
 from jiareg.derive.coreset import CORE_SET_VARIABLES, CoreSet, Global
 
@@ -120,10 +118,11 @@ def test_scalar_equals_columnar_on_duckdb(
     fever = [f for _, f in pairs]
     t = ibis.memtable(_columns(cores, fever))
     b, f = _visit(t, "b"), _visit(t, "f")
-    exprs = {f"r{lv}": acr_pedi_result_expr(b, f, lv, **config) for lv in ACR_PEDI_LEVELS}
-    exprs["level"] = acr_pedi_level_expr(b, f, **config)
-    exprs["sjia30"] = acr_pedi_sjia_result_expr(b, f, t.fever_absent, 30, **config)
-    got = CON.to_pyarrow(t.select("i", **exprs).order_by("i")).to_pylist()
+    scored = acr_pedi_columns(t, b, f, fever_absent=t.fever_absent, **config)
+    exprs = {f"r{lv}": scored[f"acr_pedi_{lv}"] for lv in ACR_PEDI_LEVELS}
+    exprs["level"] = scored.acr_pedi_level
+    exprs["sjia30"] = scored.acr_pedi_sjia_30
+    got = CON.to_pyarrow(scored.select("i", **exprs).order_by("i")).to_pylist()
     for (baseline, followup), fever_absent, row in zip(cores, fever, got, strict=True):
         for lv in ACR_PEDI_LEVELS:
             scalar = acr_pedi_response(baseline, followup, lv, **config).result

@@ -37,17 +37,11 @@ __all__ = [
     "AcrPediResult",
     "AcrPediSjiaResponse",
     "VariableChange",
+    "acr_pedi_columns",
     "acr_pedi_level",
-    "acr_pedi_level_expr",
-    "acr_pedi_level_from_results_expr",
     "acr_pedi_response",
-    "acr_pedi_result_expr",
-    "acr_pedi_results_expr",
-    "acr_pedi_sjia_from_result_expr",
     "acr_pedi_sjia_level",
-    "acr_pedi_sjia_level_expr",
     "acr_pedi_sjia_response",
-    "acr_pedi_sjia_result_expr",
     "classify_variable",
 ]
 
@@ -320,7 +314,7 @@ def acr_pedi_sjia_level(
     )
 
 
-# --- columnar (Ibis) twins -------------------------------------------------------------------
+# --- columnar (Ibis) twin --------------------------------------------------------------------
 
 
 def _unit_pairs(baseline: Mapping[str, Any], followup: Mapping[str, Any]) -> list[tuple[Any, Any]]:
@@ -365,59 +359,8 @@ def _result_from_counts(n_imp: Any, n_wor: Any, n_miss: Any, mode: MissingMode) 
     return ibis.cases(*branches, else_=AcrPediResult.NOT_EVALUABLE.value)
 
 
-def acr_pedi_results_expr(
-    baseline: Mapping[str, Any],
-    followup: Mapping[str, Any],
-    levels: tuple[int, ...] = ACR_PEDI_LEVELS,
-    zero_baseline_worsening: ZeroBaselineWorsening = DEFAULT_CONFIG.zero_baseline_worsening,
-    acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
-) -> dict[int, Any]:
-    """Ibis: the result expression of every level in `levels`, sharing one set of units.
-
-    Same inputs and rule as `acr_pedi_result_expr`; use it (with
-    `acr_pedi_level_from_results_expr`) when several levels are needed from one table.
-    """
-    for level in levels:
-        _check_level(level)
-    pairs = _unit_pairs(baseline, followup)
-    n_wor = _count([_worsened_expr(b, f, zero_baseline_worsening) for b, f in pairs])
-    n_miss = _count([b.isnull() | f.isnull() for b, f in pairs])
-    return {
-        level: _result_from_counts(
-            _count([(b > 0) & improved_by_at_least(b, f, level) for b, f in pairs]),
-            n_wor,
-            n_miss,
-            acr_missing_mode,
-        )
-        for level in levels
-    }
-
-
-def acr_pedi_result_expr(
-    baseline: Mapping[str, Any],
-    followup: Mapping[str, Any],
-    level: int = 30,
-    *,
-    zero_baseline_worsening: ZeroBaselineWorsening = DEFAULT_CONFIG.zero_baseline_worsening,
-    acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
-) -> Any:
-    """Ibis twin of `acr_pedi_response(...).result`: 'RESPONDER'/'NONRESPONDER'/'NOT_EVALUABLE'.
-
-    `baseline` and `followup` map the template column names (phys_global, phys_global_scale,
-    parent_global, parent_global_scale, chaq, active_joints, lom_joints, esr) to numeric Ibis
-    columns (scale columns are strings; a missing scale key means "0-10"). Thresholds are
-    decided on int64 units (R-NUM-1), so the result is exact on DuckDB, PostgreSQL and Spark.
-    """
-    return acr_pedi_results_expr(
-        baseline, followup, (level,), zero_baseline_worsening, acr_missing_mode
-    )[level]
-
-
-def acr_pedi_level_from_results_expr(results: Mapping[int, Any]) -> Any:
-    """Ibis twin of `_level_of`: the level from the result columns of all five levels.
-
-    Each result is read once (nested CASEs), so the SQL stays small.
-    """
+def _level_from_results(results: Mapping[int, Any]) -> Any:
+    """Ibis twin of `_level_of`: the level from the result columns of all five levels."""
     first = ACR_PEDI_LEVELS[0]
     level = results[first].cases(
         (AcrPediResult.RESPONDER.value, first),
@@ -429,26 +372,8 @@ def acr_pedi_level_from_results_expr(results: Mapping[int, Any]) -> Any:
     return level.cast("int64")
 
 
-def acr_pedi_level_expr(
-    baseline: Mapping[str, Any],
-    followup: Mapping[str, Any],
-    *,
-    zero_baseline_worsening: ZeroBaselineWorsening = DEFAULT_CONFIG.zero_baseline_worsening,
-    acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
-) -> Any:
-    """Ibis twin of `acr_pedi_level`: int64 column 0/30/50/70/90/100, NULL if not evaluable."""
-    return acr_pedi_level_from_results_expr(
-        acr_pedi_results_expr(
-            baseline, followup, ACR_PEDI_LEVELS, zero_baseline_worsening, acr_missing_mode
-        )
-    )
-
-
-def acr_pedi_sjia_from_result_expr(result: Any, fever_absent: Any) -> Any:
-    """Ibis twin of `_sjia`: the sJIA result from an ACR Pedi result column (R-ACRPEDI-4).
-
-    `fever_absent` is a boolean column; NULL means unknown.
-    """
+def _sjia_expr(result: Any, fever_absent: Any) -> Any:
+    """Ibis twin of `_sjia`; `fever_absent` is a boolean column, NULL meaning unknown."""
     responder, nonresponder = AcrPediResult.RESPONDER.value, AcrPediResult.NONRESPONDER.value
     unknown = AcrPediResult.NOT_EVALUABLE.value
     by_result = result.cases(
@@ -459,38 +384,91 @@ def acr_pedi_sjia_from_result_expr(result: Any, fever_absent: Any) -> Any:
     return ibis.ifelse((~fever_absent).fill_null(False), nonresponder, by_result)
 
 
-def acr_pedi_sjia_result_expr(
+def acr_pedi_columns(
+    table: Any,
     baseline: Mapping[str, Any],
     followup: Mapping[str, Any],
-    fever_absent: Any,
-    level: int = 30,
     *,
+    fever_absent: Any = None,
     zero_baseline_worsening: ZeroBaselineWorsening = DEFAULT_CONFIG.zero_baseline_worsening,
     acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
 ) -> Any:
-    """Ibis twin of `acr_pedi_sjia_response(...).result` given a boolean `fever_absent` column."""
-    acr = acr_pedi_result_expr(
-        baseline,
-        followup,
-        level,
-        zero_baseline_worsening=zero_baseline_worsening,
-        acr_missing_mode=acr_missing_mode,
-    )
-    return acr_pedi_sjia_from_result_expr(acr, fever_absent)
+    """Ibis twin of `acr_pedi_level` and `acr_pedi_sjia_level`: `table` with the results added.
 
+    `baseline` and `followup` map the template column names (phys_global, phys_global_scale,
+    parent_global, parent_global_scale, chaq, active_joints, lom_joints, esr) to numeric
+    columns of `table` (scale columns are strings; a missing scale key means "0-10").
+    Added columns: `acr_pedi_30` ... `acr_pedi_100` ('RESPONDER', 'NONRESPONDER' or
+    'NOT_EVALUABLE') and `acr_pedi_level` (int64 0/30/50/70/90/100, NULL if not evaluable);
+    given a boolean `fever_absent` column (NULL = unknown) also the systemic-JIA variant
+    `acr_pedi_sjia_30` ... `acr_pedi_sjia_100` and `acr_pedi_sjia_level` (R-ACRPEDI-4).
 
-def acr_pedi_sjia_level_expr(
-    baseline: Mapping[str, Any],
-    followup: Mapping[str, Any],
-    fever_absent: Any,
-    *,
-    zero_baseline_worsening: ZeroBaselineWorsening = DEFAULT_CONFIG.zero_baseline_worsening,
-    acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
-) -> Any:
-    """Ibis twin of `acr_pedi_sjia_level`: int64 column, NULL if not evaluable."""
-    results = acr_pedi_results_expr(
-        baseline, followup, ACR_PEDI_LEVELS, zero_baseline_worsening, acr_missing_mode
+    Thresholds are decided on int64 units (R-NUM-1), so the result is exact on DuckDB,
+    PostgreSQL and Spark. The rule is built in successive selects (units, then counts, then
+    results, then levels) because Ibis inlines every reference to a computed column: written
+    as one nested expression, the five levels' counts repeat each unit conversion and the
+    SQL grows to hundreds of kilobytes; staged, each value is computed once.
+
+    SPEC §11.1 A01 (exact 30 % on four variables) and A02 (only one improves):
+
+    >>> names = ("phys_global", "parent_global", "chaq", "active_joints", "lom_joints", "esr")
+    >>> a01 = ((5, 6, 1.5, 10, 8, 40), (3.5, 4.2, 1.05, 7, 8, 40))
+    >>> a02 = ((6, 6, 1.5, 10, 8, 40), (4.2, 4.3, 1.2, 8, 8, 40))
+    >>> t = ibis.memtable(
+    ...     [{"id": id_} | dict(zip(names, b)) | {f"f_{n}": v for n, v in zip(names, f)}
+    ...      for id_, (b, f) in (("A01", a01), ("A02", a02))]
+    ... )
+    >>> baseline, followup = {n: t[n] for n in names}, {n: t[f"f_{n}"] for n in names}
+    >>> scored = acr_pedi_columns(t, baseline, followup)
+    >>> scored.select("id", "acr_pedi_30", "acr_pedi_level").to_pyarrow().to_pylist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'id': 'A01', 'acr_pedi_30': 'RESPONDER', 'acr_pedi_level': 30},
+     {'id': 'A02', 'acr_pedi_30': 'NONRESPONDER', 'acr_pedi_level': 0}]
+    """
+    units = {}
+    for i, (b, f) in enumerate(_unit_pairs(baseline, followup)):
+        units |= {f"_acr_b{i}": b, f"_acr_f{i}": f}
+    extra = {} if fever_absent is None else {"_acr_fever_absent": fever_absent}
+    staged = table.mutate(**units, **extra)
+    pairs = [(staged[f"_acr_b{i}"], staged[f"_acr_f{i}"]) for i in range(len(CORE_SET_VARIABLES))]
+    counts = {
+        "_acr_worsened": _count([_worsened_expr(b, f, zero_baseline_worsening) for b, f in pairs]),
+        "_acr_missing": _count([b.isnull() | f.isnull() for b, f in pairs]),
+    } | {
+        f"_acr_improved{level}": _count(
+            [(b > 0) & improved_by_at_least(b, f, level) for b, f in pairs]
+        )
+        for level in ACR_PEDI_LEVELS
+    }
+    staged = staged.mutate(**counts)
+    staged = staged.mutate(
+        **{
+            f"acr_pedi_{level}": _result_from_counts(
+                staged[f"_acr_improved{level}"],
+                staged._acr_worsened,
+                staged._acr_missing,
+                acr_missing_mode,
+            )
+            for level in ACR_PEDI_LEVELS
+        }
     )
-    return acr_pedi_level_from_results_expr(
-        {level: acr_pedi_sjia_from_result_expr(r, fever_absent) for level, r in results.items()}
-    )
+    if fever_absent is not None:
+        staged = staged.mutate(
+            **{
+                f"acr_pedi_sjia_{level}": _sjia_expr(
+                    staged[f"acr_pedi_{level}"], staged._acr_fever_absent
+                )
+                for level in ACR_PEDI_LEVELS
+            }
+        )
+    levels = {
+        "acr_pedi_level": _level_from_results(
+            {lv: staged[f"acr_pedi_{lv}"] for lv in ACR_PEDI_LEVELS}
+        )
+    }
+    if fever_absent is not None:
+        levels["acr_pedi_sjia_level"] = _level_from_results(
+            {lv: staged[f"acr_pedi_sjia_{lv}"] for lv in ACR_PEDI_LEVELS}
+        )
+    staged = staged.mutate(**levels)
+    return staged.drop(*[c for c in staged.columns if c.startswith("_acr_")])

@@ -1,6 +1,6 @@
 """Endpoint derivations as Ibis tables: ACR Pedi per follow-up visit, steroid doses and change.
 
-The clinical rules come from `jiareg.derive` (ACR Pedi: `acr_pedi_*_expr`; steroids:
+The clinical rules come from `jiareg.derive` (ACR Pedi: `acr_pedi_columns`; steroids:
 `prednisone_factor`, `steroid_change_expr`); this module only joins the registry rows each rule
 needs. Nothing executes here; `run.py` collects the small per-patient results.
 """
@@ -11,11 +11,7 @@ from typing import Any
 
 import ibis
 
-from jiareg.derive.acr_pedi import (
-    acr_pedi_level_expr,
-    acr_pedi_result_expr,
-    acr_pedi_sjia_result_expr,
-)
+from jiareg.derive.acr_pedi import acr_pedi_columns
 from jiareg.derive.coreset import CORE_SET_COLUMNS, global_0_10_expr
 from jiareg.derive.inactive import inactive_disease_visits_expr
 from jiareg.derive.steroids import prednisone_factor, steroid_change_expr
@@ -87,29 +83,24 @@ def responses(follow_up: Any, baseline: Any, exposure: Any, protocol: Protocol) 
     joined = follow_up.join(base, follow_up.patient_id == base.patient_id)
     b = {c: joined[f"b_{c}"] for c in ACR_INPUTS}
     f = {c: joined[c] for c in ACR_INPUTS}
-    options: dict[str, Any] = {
-        "zero_baseline_worsening": config.zero_baseline_worsening,
-        "acr_missing_mode": config.acr_missing_mode,
-    }
-    fever_absent = ~joined.fever
+    scored = acr_pedi_columns(
+        joined,
+        b,
+        f,
+        fever_absent=~joined.fever,
+        zero_baseline_worsening=config.zero_baseline_worsening,
+        acr_missing_mode=config.acr_missing_mode,
+    )
     wanted = {(30, "standard"), (30, "sjia")} | {
         (e.level, e.variant) for e in protocol.endpoints if isinstance(e, AcrPediEndpoint)
     }
     results = {}
     for level, variant in sorted(wanted):
-        name = f"acr_pedi_{level}" + ("_sjia" if variant == "sjia" else "")
         if variant == "sjia":
-            results[name] = acr_pedi_sjia_result_expr(b, f, fever_absent, level, **options)
+            results[f"acr_pedi_{level}_sjia"] = scored[f"acr_pedi_sjia_{level}"]
         else:
-            results[name] = acr_pedi_result_expr(b, f, level, **options)
-    scored = joined.select(
-        "patient_id",
-        "visit_date",
-        "day",
-        "fever",
-        acr_pedi_level=acr_pedi_level_expr(b, f, **options),
-        **results,
-    )
+            results[f"acr_pedi_{level}"] = scored[f"acr_pedi_{level}"]
+    scored = scored.select("patient_id", "visit_date", "day", "fever", "acr_pedi_level", **results)
     given = exposure.join(
         scored.select("patient_id", "visit_date"),
         (exposure.patient_id == scored.patient_id) & (exposure.date <= scored.visit_date),

@@ -15,14 +15,11 @@ import pytest
 from jiareg.derive.acr_pedi import (
     ACR_PEDI_LEVELS,
     AcrPediResult,
+    acr_pedi_columns,
     acr_pedi_level,
-    acr_pedi_level_expr,
     acr_pedi_response,
-    acr_pedi_result_expr,
     acr_pedi_sjia_level,
-    acr_pedi_sjia_level_expr,
     acr_pedi_sjia_response,
-    acr_pedi_sjia_result_expr,
     classify_variable,
 )
 from jiareg.derive.coreset import CoreSet, Global
@@ -116,9 +113,9 @@ def columnar_results(con: Any, t: Any, rows: list[dict[str, str]]) -> dict[str, 
     for config_items in configs:
         config = dict(config_items)
         b, f = visit_columns(t, "b"), visit_columns(t, "f")
-        exprs = {f"r{lv}": acr_pedi_result_expr(b, f, lv, **config) for lv in ACR_PEDI_LEVELS}
-        exprs["level"] = acr_pedi_level_expr(b, f, **config)
-        got = con.to_pyarrow(t.select("id", **exprs)).to_pylist()
+        scored = acr_pedi_columns(t, b, f, **config)
+        exprs = {f"r{lv}": scored[f"acr_pedi_{lv}"] for lv in ACR_PEDI_LEVELS}
+        got = con.to_pyarrow(scored.select("id", **exprs, level=scored.acr_pedi_level)).to_pylist()
         wanted = {r["id"] for r in rows if config_of(r) == config}
         out.update({g["id"]: g for g in got if g["id"] in wanted})
     return out
@@ -221,8 +218,6 @@ def test_float_ratio_traps_are_exact() -> None:
 def test_unknown_level_is_an_error() -> None:
     with pytest.raises(DerivationError, match="ACR Pedi level 40"):
         classify_variable(1, 1, 40)
-    with pytest.raises(DerivationError, match="ACR Pedi level 40"):
-        acr_pedi_result_expr({}, {}, 40)
 
 
 def _row(vector_id: str) -> dict[str, str]:
@@ -276,14 +271,10 @@ def test_sjia_variant_scalar_and_columnar(
     table = vectors_table([row]).append_column("fever_absent", pa.array([fever_absent], pa.bool_()))
     t = ibis.memtable(table)
     bc, fc = visit_columns(t, "b"), visit_columns(t, "f")
+    scored = acr_pedi_columns(t, bc, fc, fever_absent=t.fever_absent)
     got = (
         ibis.duckdb.connect()
-        .to_pyarrow(
-            t.select(
-                r=acr_pedi_sjia_result_expr(bc, fc, t.fever_absent),
-                level=acr_pedi_sjia_level_expr(bc, fc, t.fever_absent),
-            )
-        )
+        .to_pyarrow(scored.select(r=scored.acr_pedi_sjia_30, level=scored.acr_pedi_sjia_level))
         .to_pylist()[0]
     )
     assert got == {"r": result, "level": acr_pedi_sjia_level(b, f, fever_absent)}
