@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jiareg.errors import InputError
+from jiareg.ingest.fhir_writer import write_fhir
 from jiareg.ingest.importer import import_path
+from jiareg.ingest.redcap import write_project
+from jiareg.ingest.redcap_export import write_redcap
+from jiareg.ingest.sources import Format
 from jiareg.ingest.template import TABLES
 from jiareg.ingest.writers import export_registry, write_template
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import init_db, normalise_url
+from jiareg.store.snapshot import read_tables
 from jiareg.store.users import ROLES, add_user, get_user
 
 _DB_HELP = "Registry URL (default: env JIAREG_DB, else sqlite:///jiareg.db)."
@@ -45,20 +49,26 @@ def init(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
 
 
 def import_(
-    path: Path = typer.Argument(..., help="Folder of template CSVs, one CSV, or an .xlsx."),
+    path: Path = typer.Argument(
+        ..., help="Folder of template CSVs, one CSV, an .xlsx, a REDCap export or a FHIR bundle."
+    ),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
-    format_: Literal["template"] = typer.Option(
-        "template", "--format", help="Input format (the jiareg template)."
+    format_: Format | None = typer.Option(
+        None,
+        "--format",
+        help="template, redcap (raw CSV export) or fhir (R4 Bundle JSON); "
+        "default: fhir for a .json file, else template.",
     ),
     user: str | None = typer.Option(
         None, "--user", help="Act as this registry user (their role and site are checked)."
     ),
     reason: str | None = typer.Option(None, "--reason", help="Why (default: the file name)."),
 ) -> None:
-    """Validate and load template files; all-or-nothing, re-importing changes nothing.
+    """Validate and load template files, a REDCap export or a FHIR bundle; all-or-nothing.
 
     Every problem is listed as FILE:ROW: column 'x' = 'v'; expected ..., and then nothing
-    is written (exit 1). Dose warnings are printed but do not block.
+    is written (exit 1). REDCap and FHIR problems also name the record and event, or the
+    resource. Dose warnings are printed but do not block. Re-importing changes nothing.
 
     Example: jiareg import clinic-export/ --db sqlite:///clinic.db
     """
@@ -78,7 +88,7 @@ def import_(
         def step(table: str) -> None:
             bar.update(task, description=f"loading {table}", completed=names.index(table))
 
-        summary = import_path(path, db, user=acting, reason=reason, progress=step)
+        summary = import_path(path, db, user=acting, reason=reason, progress=step, format=format_)
         bar.update(task, completed=len(names))
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
@@ -95,11 +105,12 @@ def template(
     """Write the empty import template: one CSV per table and template.xlsx.
 
     The workbook has one sheet per table, a note on each header with the unit and the
-    allowed values, and drop-down lists for coded columns.
+    allowed values, and drop-down lists for coded columns. `redcap/` holds the jiareg
+    REDCap project: its data dictionary and repeating-instrument settings.
 
     Example: jiareg template my-template/
     """
-    for path in write_template(folder):
+    for path in [*write_template(folder), *write_project(folder / "redcap")]:
         typer.echo(str(path))
 
 
@@ -111,12 +122,28 @@ def export(
         "--deidentify",
         help="Pseudonymous ids, per-patient date shifts, ages in months instead of birth dates.",
     ),
+    format_: Format = typer.Option(
+        "template",
+        "--format",
+        help="template (CSVs), redcap (DIR/redcap.csv, a raw export) or fhir (DIR/bundle.json).",
+    ),
 ) -> None:
-    """Write the registry back out in the template format (re-importable unless de-identified).
+    """Write the registry back out (re-importable unless de-identified).
 
-    Example: jiareg export backup/ --db sqlite:///clinic.db
+    `--format redcap` writes a REDCap raw export of the jiareg project (`jiareg template`
+    writes its data dictionary); `--format fhir` an R4 collection Bundle.
+
+    Example: jiareg export backup/ --db sqlite:///clinic.db --format fhir
     """
-    for path in export_registry(db, folder, deidentify=deidentify):
+    if format_ == "template":
+        written = export_registry(db, folder, deidentify=deidentify)
+    elif deidentify:
+        raise InputError("--deidentify writes the template format only (--format template)")
+    elif format_ == "redcap":
+        written = [write_redcap(read_tables(db), folder / "redcap.csv")]
+    else:
+        written = [write_fhir(read_tables(db), folder / "bundle.json")]
+    for path in written:
         typer.echo(str(path))
 
 

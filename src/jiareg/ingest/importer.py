@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from jiareg.errors import ImportRowError, InputError, StoreError
 from jiareg.ingest.dose_check import dose_warnings
-from jiareg.ingest.readers import RawTable, read_path, text_cells
+from jiareg.ingest.readers import RawTable, text_cells
+from jiareg.ingest.sources import Format, read_source
 from jiareg.ingest.template import TABLES, TemplateTable, table
 from jiareg.ingest.validate import Problems, ValidTable, validate_tables
 from jiareg.store.bulk import paused_gc
@@ -157,12 +158,13 @@ def _run(
     return tuple(changes), warnings
 
 
-def read_template(path: Path | str) -> dict[str, pa.Table]:
-    """The validated tables of a template folder or workbook, without a registry (Contract 2).
+def read_template(path: Path | str, *, format: Format | None = None) -> dict[str, pa.Table]:
+    """The validated tables of a template folder or workbook (or a REDCap export or FHIR
+    bundle, see `import_path`'s `format`), without a registry (Contract 2).
 
     Patients must be in the same files; raises `ImportErrors` like an import.
     """
-    raws, file_problems, unreadable = read_path(Path(path))
+    raws, file_problems, unreadable = read_source(Path(path), format)
     problems = Problems()
     for problem in file_problems:
         problems.add(problem)
@@ -183,8 +185,12 @@ def import_path(
     user: UserInfo | None = None,
     reason: str | None = None,
     progress: Callable[[str], None] | None = None,
+    format: Format | None = None,
 ) -> ImportSummary:
     """Validate and load a folder of template CSVs (or one CSV, or a workbook); all-or-nothing.
+
+    `format` is `template`, `redcap` (a REDCap raw CSV export) or `fhir` (an R4 Bundle); None
+    reads a `.json` file as FHIR and anything else as the template (`jiareg.ingest.sources`).
 
     `user` (a registry user) must be allowed to import for every site involved; None means
     the operating-system user running the CLI. `reason` goes into every audit entry
@@ -193,7 +199,7 @@ def import_path(
     registry schema is initialised first (as `jiareg init` would).
     """
     source = Path(path)
-    raws, file_problems, unreadable = read_path(source)
+    raws, file_problems, unreadable = read_source(source, format)
     problems = Problems()
     for problem in file_problems:
         problems.add(problem)

@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 from jiareg.errors import ImportRowError, InputError
 from jiareg.ingest.template import TABLES, TemplateTable, table
 
-__all__ = ["Place", "RawTable", "read_path", "text_cells"]
+__all__ = ["Place", "RawTable", "read_path", "text_cells", "utf8_text"]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -134,27 +134,32 @@ def _header_problems(
     return ok
 
 
-def _decode_problem(file: str, data: bytes, exc: UnicodeDecodeError) -> ImportRowError:
-    line = data.count(b"\n", 0, exc.start) + 1
-    return ImportRowError(
-        file=file,
-        row=line,
-        column="(file)",
-        value=data[exc.start : exc.start + 4],
-        expected="UTF-8 text (save the file as CSV UTF-8)",
-    )
-
-
-def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -> RawTable | None:
-    file = path.name
+def utf8_text(path: Path, problems: list[ImportRowError]) -> str | None:
+    """The file's text (a UTF-8 BOM removed), or None after reporting where it is not UTF-8."""
     data = path.read_bytes()
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     try:
-        data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(_decode_problem(file, data, exc))
+        problems.append(
+            ImportRowError(
+                file=path.name,
+                row=data.count(b"\n", 0, exc.start) + 1,
+                column="(file)",
+                value=data[exc.start : exc.start + 4],
+                expected="UTF-8 text (save the file as CSV UTF-8)",
+            )
+        )
         return None
+
+
+def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -> RawTable | None:
+    file = path.name
+    text = utf8_text(path, problems)
+    if text is None:
+        return None
+    data = text.encode("utf-8")
     if not data.strip():
         problems.append(
             ImportRowError(

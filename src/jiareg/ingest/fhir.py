@@ -1,0 +1,437 @@
+"""FHIR R4 Bundles (collection or transaction) <-> template tables.
+
+- Patient (identifier `patient-id`, else id; gender; birthDate; managingOrganization's
+  identifier `site`) -> patients; a Condition coded in `ilar-category` -> its ilar_category
+  and onset_date (onsetDateTime);
+- Encounter (period.start) and Observation (effectiveDateTime, else its Encounter's date):
+  one visits row per patient and date, one Observation per visit column;
+- MedicationStatement with category `biologic-course` -> treatments (dosage.route,
+  effectivePeriod, statusReason), with category `steroid` -> steroids (doseQuantity mg/day);
+- MedicationAdministration (effectiveDateTime, dosage.dose mg, extension `dosing-weight` kg)
+  -> administrations; AdverseEvent (date, event.text, extension `ctcae-grade`, seriousness,
+  suspectEntity identifier, outcome.text) -> adverse_events. `docs/how-to/import-data.md`
+  has the full mapping table.
+
+Codes are in `jiareg.ingest.fhir_codes`. The bundle is first checked against the FHIR models
+(fhir.resources' R4B models: the package ships R5, R4B and STU3, and these resources are
+the same in R4 and R4B); every structural problem names the entry, the resource and the JSON
+path. Resources of other types (Organization, Practitioner, ...) are skipped; a resource of a
+type read here with a code jiareg does not know is an error, never silently dropped. Then the
+template's validation runs, naming cells `bundle.json:12: Observation/esr-1: column
+'entry[12].resource.valueQuantity.value' = ...`. Joint examinations and CHAQ items are not
+carried in FHIR.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+from pydantic import ValidationError
+
+from jiareg.errors import ImportRowError
+from jiareg.ingest import fhir_codes as fc
+from jiareg.ingest.readers import Place, RawTable, text_cells, utf8_text
+from jiareg.ingest.template import table
+
+__all__ = ["read_fhir"]
+
+_TABLES: Final = (
+    "patients",
+    "visits",
+    "treatments",
+    "administrations",
+    "steroids",
+    "adverse_events",
+)
+_GENDER: Final = {"female": "F", "male": "M"}
+_FHIR_ID: Final = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+Json = dict[str, Any]
+
+
+@dataclass
+class _Table:
+    """Rows being built for one template table, with where each cell came from."""
+
+    name: str
+    rows: list[dict[str, str | None]] = field(default_factory=list)
+    places: list[dict[str, tuple[int, str, str]]] = field(default_factory=list)
+    origin: list[tuple[int, str]] = field(default_factory=list)
+
+    def new(self, entry: int, ref: str) -> int:
+        self.rows.append(dict.fromkeys(table(self.name).names))
+        self.places.append({})
+        self.origin.append((entry, ref))
+        return len(self.rows) - 1
+
+    def put(self, row: int, column: str, value: object, entry: int, ref: str, path: str) -> None:
+        self.rows[row][column] = None if value is None else _text(value)
+        self.places[row][column] = (entry, ref, f"entry[{entry}].resource.{path}")
+
+    def raw(self, file: str) -> RawTable:
+        spec = table(self.name)
+        data = pa.Table.from_arrays(
+            [text_cells(pa.array([r[n] for r in self.rows], pa.string())) for n in spec.names],
+            names=list(spec.names),
+        )
+        places, origin = self.places, self.origin
+
+        def locate(index: int, column: str) -> Place:
+            parts = [places[index].get(c) for c in column.split("+")]
+            entry, ref = parts[0][:2] if parts[0] else origin[index]
+            paths = [p[2] if p else c for p, c in zip(parts, column.split("+"), strict=True)]
+            return Place(entry, ref, "+".join(paths))
+
+        rows = pa.array([o[0] for o in origin], pa.int64())
+        return RawTable(spec, file, data, rows, locate=locate)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _code(concept: Json | None, system: str) -> str | None:
+    for coding in (concept or {}).get("coding", []):
+        if coding.get("system") == system:
+            return str(coding.get("code"))
+    return None
+
+
+def _date(value: str | None) -> str | None:
+    """The date part of a FHIR date or dateTime (partial dates pass on, validation refuses them)."""
+    return value[:10] if value and len(value) > 10 else value
+
+
+@dataclass
+class _Reader:
+    file: str
+    problems: list[ImportRowError] = field(default_factory=list)
+    tables: dict[str, _Table] = field(default_factory=lambda: {n: _Table(n) for n in _TABLES})
+    patients: dict[str, str] = field(default_factory=dict)
+    patient_rows: dict[str, int] = field(default_factory=dict)
+    encounters: dict[str, str | None] = field(default_factory=dict)
+    visits: dict[tuple[str, str | None], int] = field(default_factory=dict)
+
+    def problem(self, entry: int, ref: str, path: str, value: object, expected: str) -> None:
+        self.problems.append(
+            ImportRowError(
+                file=self.file,
+                row=entry,
+                where=ref,
+                column=f"entry[{entry}].resource.{path}",
+                value=value,
+                expected=expected,
+            )
+        )
+
+    def subject(self, r: Json, i: int, ref: str, key: str = "subject") -> str | None:
+        reference = str((r.get(key) or {}).get("reference", ""))
+        if reference in self.patients:
+            return self.patients[reference]
+        if reference.startswith("Patient/"):
+            return reference.removeprefix("Patient/")
+        self.problem(i, ref, f"{key}.reference", reference or None, "a Patient in the bundle")
+        return None
+
+    def patient(self, r: Json, i: int, ref: str) -> None:
+        t = self.tables["patients"]
+        pid = self.patients[f"Patient/{r.get('id')}"]
+        row = t.new(i, ref)
+        self.patient_rows[pid] = row
+        t.put(row, "patient_id", pid, i, ref, "identifier")
+        org = r.get("managingOrganization") or {}
+        site = (org.get("identifier") or {}).get("value")
+        if site is None and str(org.get("reference", "")).startswith("Organization/"):
+            site = str(org["reference"]).removeprefix("Organization/")
+        t.put(row, "site", site, i, ref, "managingOrganization.identifier.value")
+        gender = r.get("gender")
+        if gender is not None and gender not in _GENDER:
+            self.problem(i, ref, "gender", gender, "female or male (the template's F or M)")
+        t.put(row, "sex", _GENDER.get(gender or ""), i, ref, "gender")
+        t.put(row, "birth_date", r.get("birthDate"), i, ref, "birthDate")
+
+    def condition(self, r: Json, i: int, ref: str) -> None:
+        category = _code(r.get("code"), fc.ILAR)
+        if category is None:
+            self.problem(i, ref, "code.coding", None, f"a coding in {fc.ILAR} (an ILAR category)")
+            return
+        pid = self.subject(r, i, ref)
+        if pid is None:
+            return
+        if pid not in self.patient_rows:
+            self.problem(i, ref, "subject.reference", pid, "a Patient in the bundle")
+            return
+        t, row = self.tables["patients"], self.patient_rows[pid]
+        if t.rows[row]["ilar_category"] is not None:
+            self.problem(i, ref, "code", category, "one ILAR Condition per patient")
+        t.put(row, "ilar_category", category, i, ref, "code.coding")
+        t.put(row, "onset_date", _date(r.get("onsetDateTime")), i, ref, "onsetDateTime")
+
+    def visit_row(self, pid: str, when: str | None, i: int, ref: str, path: str) -> int:
+        t = self.tables["visits"]
+        if (pid, when) not in self.visits:
+            row = t.new(i, ref)
+            self.visits[(pid, when)] = row
+            t.put(row, "patient_id", pid, i, ref, "subject.reference")
+            t.put(row, "visit_date", when, i, ref, path)
+        return self.visits[(pid, when)]
+
+    def encounter(self, r: Json, i: int, ref: str) -> None:
+        pid = self.subject(r, i, ref)
+        if pid is not None:
+            when = _date((r.get("period") or {}).get("start"))
+            if (pid, when) in self.visits:
+                self.problem(i, ref, "period.start", when, "one Encounter per patient and date")
+            self.visit_row(pid, when, i, ref, "period.start")
+
+    def observation(self, r: Json, i: int, ref: str) -> None:
+        codings = (r.get("code") or {}).get("coding", [])
+        column = next(
+            (
+                fc.READ_CODES[(c.get("system"), c.get("code"))]
+                for c in codings
+                if (c.get("system"), c.get("code")) in fc.READ_CODES
+            ),
+            None,
+        )
+        if column is None:
+            known = ", ".join(f"{s}|{c}" for s, c, _ in fc.OBSERVATIONS.values())
+            self.problem(i, ref, "code.coding", codings, f"a code jiareg reads: {known}")
+            return
+        pid = self.subject(r, i, ref)
+        if pid is None:
+            return
+        when = _date(r.get("effectiveDateTime"))
+        path = "effectiveDateTime"
+        if when is None:
+            encounter = str((r.get("encounter") or {}).get("reference", ""))
+            if encounter in self.encounters:
+                when, path = self.encounters[encounter], "encounter.reference"
+        t = self.tables["visits"]
+        row = self.visit_row(pid, when, i, ref, path)
+        if t.rows[row][column] is not None:
+            self.problem(i, ref, "code", column, "one Observation per code and visit")
+        self.value(r, i, ref, row, column)
+
+    def value(self, r: Json, i: int, ref: str, row: int, column: str) -> None:
+        t, col = self.tables["visits"], table("visits").column(column)
+        if col.kind == "flag":
+            t.put(row, column, r.get("valueBoolean"), i, ref, "valueBoolean")
+            return
+        if col.kind == "count":
+            t.put(row, column, r.get("valueInteger"), i, ref, "valueInteger")
+            return
+        quantity = r.get("valueQuantity") or {}
+        t.put(row, column, quantity.get("value"), i, ref, "valueQuantity.value")
+        unit = fc.OBSERVATIONS[column][2]
+        if col.scaled_by:
+            t.put(row, col.scaled_by, quantity.get("code"), i, ref, "valueQuantity.code")
+        elif "code" in quantity and quantity["code"] != unit:
+            self.problem(i, ref, "valueQuantity.code", quantity["code"], f"{unit} (UCUM)")
+
+    def medication(self, r: Json, i: int, ref: str, name: str) -> int | None:
+        pid = self.subject(r, i, ref)
+        if pid is None:
+            return None
+        t = self.tables[name]
+        row = t.new(i, ref)
+        t.put(row, "patient_id", pid, i, ref, "subject.reference")
+        concept = r.get("medicationCodeableConcept") or {}
+        t.put(
+            row,
+            "drug",
+            _code(concept, fc.DRUG) or concept.get("text"),
+            i,
+            ref,
+            "medicationCodeableConcept",
+        )
+        return row
+
+    def statement(self, r: Json, i: int, ref: str) -> None:
+        kind = next((_code(c, fc.MEDICATION_CATEGORY) for c in [r.get("category")] if c), None)
+        if kind not in ("biologic-course", "steroid"):
+            self.problem(
+                i, ref, "category", kind, f"biologic-course or steroid ({fc.MEDICATION_CATEGORY})"
+            )
+            return
+        name = "treatments" if kind == "biologic-course" else "steroids"
+        row = self.medication(r, i, ref, name)
+        if row is None:
+            return
+        t = self.tables[name]
+        period = r.get("effectivePeriod") or {}
+        t.put(row, "start_date", _date(period.get("start")), i, ref, "effectivePeriod.start")
+        t.put(row, "stop_date", _date(period.get("end")), i, ref, "effectivePeriod.end")
+        dosage = (r.get("dosage") or [{}])[0]
+        if name == "treatments":
+            t.put(row, "route", _code(dosage.get("route"), fc.ROUTE), i, ref, "dosage[0].route")
+            reason = (r.get("statusReason") or [{}])[0]
+            t.put(row, "stop_reason", _code(reason, fc.STOP_REASON), i, ref, "statusReason[0]")
+        else:
+            dose = ((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity") or {}
+            path = "dosage[0].doseAndRate[0].doseQuantity"
+            t.put(row, "daily_dose_mg", dose.get("value"), i, ref, f"{path}.value")
+            self.unit(dose, "mg", i, ref, path)
+
+    def unit(self, quantity: Json, unit: str, i: int, ref: str, path: str) -> None:
+        if "code" in quantity and quantity["code"] != unit:
+            self.problem(i, ref, f"{path}.code", quantity["code"], f"{unit} (UCUM)")
+
+    def extension(self, r: Json, url: str) -> tuple[int, Json]:
+        for n, ext in enumerate(r.get("extension") or []):
+            if ext.get("url") == url:
+                return n, ext
+        return 0, {}
+
+    def administration(self, r: Json, i: int, ref: str) -> None:
+        row = self.medication(r, i, ref, "administrations")
+        if row is None:
+            return
+        t = self.tables["administrations"]
+        t.put(row, "date", _date(r.get("effectiveDateTime")), i, ref, "effectiveDateTime")
+        dose = (r.get("dosage") or {}).get("dose") or {}
+        t.put(row, "dose_mg", dose.get("value"), i, ref, "dosage.dose.value")
+        self.unit(dose, "mg", i, ref, "dosage.dose")
+        n, ext = self.extension(r, fc.DOSING_WEIGHT_URL)
+        weight = ext.get("valueQuantity") or {}
+        t.put(row, "weight_kg", weight.get("value"), i, ref, f"extension[{n}].valueQuantity.value")
+        self.unit(weight, "kg", i, ref, f"extension[{n}].valueQuantity")
+
+    def adverse_event(self, r: Json, i: int, ref: str) -> None:
+        pid = self.subject(r, i, ref)
+        if pid is None:
+            return
+        t = self.tables["adverse_events"]
+        row = t.new(i, ref)
+        t.put(row, "patient_id", pid, i, ref, "subject.reference")
+        t.put(row, "onset_date", _date(r.get("date")), i, ref, "date")
+        t.put(row, "term", (r.get("event") or {}).get("text"), i, ref, "event.text")
+        n, ext = self.extension(r, fc.GRADE_URL)
+        t.put(row, "grade", ext.get("valueInteger"), i, ref, f"extension[{n}].valueInteger")
+        serious = _code(r.get("seriousness"), fc.SERIOUSNESS)
+        flag = {"serious": "yes", "non-serious": "no"}.get(serious or "", serious)
+        t.put(row, "serious", flag, i, ref, "seriousness")
+        suspect = (r.get("suspectEntity") or [{}])[0].get("instance") or {}
+        drug = (suspect.get("identifier") or {}).get("value")
+        t.put(row, "related_drug", drug, i, ref, "suspectEntity[0].instance.identifier.value")
+        t.put(row, "outcome", (r.get("outcome") or {}).get("text"), i, ref, "outcome.text")
+
+
+def _structure(doc: object, file: str) -> list[ImportRowError]:
+    from fhir.resources.R4B.bundle import Bundle
+
+    if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
+        return [
+            ImportRowError(
+                file=file,
+                row=0,
+                column="resourceType",
+                value=doc.get("resourceType") if isinstance(doc, dict) else type(doc).__name__,
+                expected="a FHIR Bundle",
+            )
+        ]
+    if doc.get("type") not in ("collection", "transaction"):
+        return [
+            ImportRowError(
+                file=file,
+                row=0,
+                column="type",
+                value=doc.get("type"),
+                expected="collection or transaction",
+            )
+        ]
+    try:
+        Bundle.model_validate(doc)
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors():
+            loc = err["loc"]
+            entry = (
+                int(loc[1]) if len(loc) > 1 and loc[0] == "entry" and isinstance(loc[1], int) else 0
+            )
+            resource = (doc.get("entry") or [{}] * (entry + 1))[entry].get("resource") or {}
+            where = (
+                f"{resource.get('resourceType')}/{resource.get('id', '')}"
+                if loc[0] == "entry"
+                else ""
+            )
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+            out.append(
+                ImportRowError(
+                    file=file,
+                    row=entry,
+                    where=where,
+                    column=path,
+                    value=err.get("input"),
+                    expected=err["msg"],
+                )
+            )
+        return out
+    return []
+
+
+def read_fhir(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str]]:
+    """Read a FHIR R4 Bundle into template tables (as `readers.read_path` does)."""
+    problems: list[ImportRowError] = []
+    file = path.name
+    text = utf8_text(path, problems)
+    everything = set(_TABLES)
+    if text is None:
+        return [], problems, everything
+    try:
+        doc = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        bad = ImportRowError(
+            file=file,
+            row=exc.lineno,
+            column="(file)",
+            value=exc.msg,
+            expected="JSON text (a FHIR Bundle)",
+        )
+        return [], [bad], everything
+    structural = _structure(doc, file)
+    if structural:
+        return [], structural, everything
+    reader = _Reader(file)
+    entries = [
+        (i, e.get("resource") or {}, e.get("fullUrl")) for i, e in enumerate(doc.get("entry") or [])
+    ]
+    for _, r, full in entries:
+        if r.get("resourceType") == "Patient":
+            ids = [
+                x.get("value")
+                for x in r.get("identifier") or []
+                if x.get("system") == fc.PATIENT_ID
+            ]
+            pid = str(ids[0] if ids else r.get("id", ""))
+            reader.patients[f"Patient/{r.get('id')}"] = pid
+            if full:
+                reader.patients[full] = pid
+        if r.get("resourceType") == "Encounter":
+            when = _date((r.get("period") or {}).get("start"))
+            reader.encounters[f"Encounter/{r.get('id')}"] = when
+            if full:
+                reader.encounters[full] = when
+    handlers = {
+        "Patient": reader.patient,
+        "Condition": reader.condition,
+        "Encounter": reader.encounter,
+        "Observation": reader.observation,
+        "MedicationStatement": reader.statement,
+        "MedicationAdministration": reader.administration,
+        "AdverseEvent": reader.adverse_event,
+    }
+    order = {name: n for n, name in enumerate(handlers)}  # patients first, then what refers
+    for i, r, _ in sorted(entries, key=lambda e: order.get(str(e[1].get("resourceType")), 99)):
+        handler = handlers.get(str(r.get("resourceType")))
+        if handler is not None:
+            handler(r, i, f"{r.get('resourceType')}/{r.get('id', '')}")
+    raws = [t.raw(file) for t in reader.tables.values()]
+    return raws, reader.problems, set()

@@ -1,0 +1,100 @@
+"""The codes jiareg reads and writes in FHIR R4: LOINC where a well-known code exists, else
+jiareg's own code systems (`https://jiareg.org/fhir/CodeSystem/<name>`).
+
+LOINC codes (checked against published FHIR examples and implementation guides, Nov 2026):
+body weight 29463-7 (kg), body height 8302-2 (cm), erythrocyte sedimentation rate 30341-2
+(mm/h; 4537-7, ESR by Westergren, is read too), C reactive protein [Mass/volume] in serum or
+plasma 1988-5 (mg/L). Every other visit column is an Observation coded in the `observation`
+system with the template column's own name (`phys_global`, `active_joints`, `fever`, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "BASE",
+    "DOSING_WEIGHT_URL",
+    "DRUG",
+    "GRADE_URL",
+    "ILAR",
+    "LOINC",
+    "MEDICATION_CATEGORY",
+    "OBSERVATION",
+    "OBSERVATIONS",
+    "PATIENT_ID",
+    "READ_CODES",
+    "ROUTE",
+    "SCALE",
+    "SERIOUSNESS",
+    "SITE",
+    "STOP_REASON",
+    "UCUM",
+    "VISIT_COLUMNS",
+]
+
+BASE: Final = "https://jiareg.org/fhir"
+LOINC: Final = "http://loinc.org"
+UCUM: Final = "http://unitsofmeasure.org"
+OBSERVATION: Final = f"{BASE}/CodeSystem/observation"
+ILAR: Final = f"{BASE}/CodeSystem/ilar-category"
+SCALE: Final = f"{BASE}/CodeSystem/scale"
+DRUG: Final = f"{BASE}/CodeSystem/drug"
+ROUTE: Final = f"{BASE}/CodeSystem/route"
+STOP_REASON: Final = f"{BASE}/CodeSystem/stop-reason"
+MEDICATION_CATEGORY: Final = f"{BASE}/CodeSystem/medication-category"
+SERIOUSNESS: Final = f"{BASE}/CodeSystem/seriousness"
+PATIENT_ID: Final = f"{BASE}/NamingSystem/patient-id"
+SITE: Final = f"{BASE}/NamingSystem/site"
+GRADE_URL: Final = f"{BASE}/StructureDefinition/ctcae-grade"
+DOSING_WEIGHT_URL: Final = f"{BASE}/StructureDefinition/dosing-weight"
+
+_LOINC_CODES: Final = {
+    "weight_kg": ("29463-7", "kg"),
+    "height_cm": ("8302-2", "cm"),
+    "esr": ("30341-2", "mm/h"),
+    "crp": ("1988-5", "mg/L"),
+}
+_UNITS: Final = {"chaq": "{score}", "morning_stiffness_min": "min"}
+
+VISIT_COLUMNS: Final = (
+    "weight_kg",
+    "height_cm",
+    "phys_global",
+    "parent_global",
+    "chaq",
+    "active_joints",
+    "lom_joints",
+    "esr",
+    "crp",
+    "fever",
+    "rash",
+    "serositis",
+    "hepatosplenomegaly",
+    "lymphadenopathy",
+    "uveitis_active",
+    "morning_stiffness_min",
+)
+"""The visit columns carried by one Observation each (a global's scale rides on its value)."""
+
+
+def _observations() -> dict[str, tuple[str, str, str]]:
+    out: dict[str, tuple[str, str, str]] = {}
+    for column in VISIT_COLUMNS:
+        if column in _LOINC_CODES:
+            code, unit = _LOINC_CODES[column]
+            out[column] = (LOINC, code, unit)
+        else:
+            out[column] = (OBSERVATION, column, _UNITS.get(column, ""))
+    return out
+
+
+OBSERVATIONS: Final[dict[str, tuple[str, str, str]]] = _observations()
+"""visit column -> (code system, code, UCUM unit or '' when the value is not a Quantity of a
+unit: a count, a flag, or a global whose Quantity code is its scale)."""
+
+READ_CODES: Final[dict[tuple[str, str], str]] = {
+    **{(s, c): col for col, (s, c, _) in OBSERVATIONS.items()},
+    (LOINC, "4537-7"): "esr",
+}
+"""(system, code) -> visit column, for reading."""

@@ -1,0 +1,48 @@
+"""Which reader reads an import: the template (CSV folder, one CSV, .xlsx), REDCap or FHIR.
+
+Every reader returns the same raw template tables, so validation and the all-or-nothing
+load never depend on the format. Without `--format`, a `.json` file is read as a FHIR bundle
+(the template has no JSON form) and everything else as the template: a REDCap export is a
+`.csv` like a template file, so it needs `--format redcap`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from jiareg.errors import ImportRowError, InputError
+from jiareg.ingest.readers import RawTable, read_path
+
+__all__ = ["Format", "detect_format", "read_source"]
+
+Format = Literal["template", "redcap", "fhir"]
+
+
+def detect_format(path: Path) -> Format:
+    """The format of `path` when none is given: `fhir` for a .json file, else `template`.
+
+    >>> detect_format(Path("bundle.json")), detect_format(Path("visits.csv"))
+    ('fhir', 'template')
+    """
+    return "fhir" if path.suffix.lower() == ".json" else "template"
+
+
+def read_source(
+    path: Path, fmt: Format | None = None
+) -> tuple[list[RawTable], list[ImportRowError], set[str]]:
+    """Raw template tables, file-level problems and unreadable tables of `path` in `fmt`."""
+    fmt = fmt or detect_format(path)
+    if fmt == "template":
+        return read_path(path)
+    if not path.is_file():
+        raise InputError(
+            f"{path}: expected one {fmt} file ({'.csv' if fmt == 'redcap' else '.json'})"
+        )
+    if fmt == "redcap":
+        from jiareg.ingest.redcap_export import read_redcap
+
+        return read_redcap(path)
+    from jiareg.ingest.fhir import read_fhir
+
+    return read_fhir(path)
