@@ -7,13 +7,14 @@ is the cJADAS10 state of the patient's latest visit (derive/ rules, via `jiareg.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from jiareg.web.access import Viewer
 from jiareg.web.registry import Registry
 from jiareg.web.scores import visit_scores
 
-__all__ = ["PatientFilters", "patient_detail", "patient_summaries"]
+__all__ = ["PatientFilters", "list_scope", "patient_detail", "patient_summaries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +28,31 @@ class PatientFilters:
     state: str | None = None
 
 
+def list_scope(viewer: Viewer, filters: PatientFilters) -> tuple[object, ...]:
+    """What a patient list depends on besides the registry's data: who sees which sites,
+    de-identified or not, the filters, and today (ages)."""
+    return (
+        viewer.site if not viewer.all_sites else "*",
+        viewer.deidentified,
+        filters,
+        date.today(),
+    )
+
+
 def patient_summaries(
     registry: Registry, viewer: Viewer, filters: PatientFilters
 ) -> list[dict[str, Any]]:
-    """One row per visible patient matching `filters`, de-identified for researchers."""
+    """One row per visible patient matching `filters`, de-identified for researchers.
+
+    Computed once per registry change and `list_scope` (`Registry.cached`); read-only.
+    """
+    return registry.cached(
+        ("patients", *list_scope(viewer, filters)),
+        lambda: _summaries(registry, viewer, filters),
+    )
+
+
+def _summaries(registry: Registry, viewer: Viewer, filters: PatientFilters) -> list[dict[str, Any]]:
     courses = registry.open_courses()
     latest = registry.latest_visits(viewer)
     rows: list[dict[str, Any]] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import Engine, RowMapping, Table, func, select
 
@@ -41,6 +41,7 @@ _ORDER = {
     "chaq_items": "visit_date",
 }
 _CACHE_SIZE: Final = 256
+T = TypeVar("T")
 _BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
 
 
@@ -64,7 +65,7 @@ class Registry:
     def __init__(self, engine: Engine, *, pseudonym_key: bytes | None = None) -> None:
         self.engine = engine
         self.pseudonym_key = pseudonym_key
-        self._cache: dict[Hashable, bytes] = {}
+        self._cache: dict[Hashable, object] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
 
@@ -74,8 +75,11 @@ class Registry:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(log.c.seq), 0))).scalar_one())
 
-    def cached(self, key: Hashable, compute: Callable[[], bytes]) -> bytes:
-        """`compute()` once per `key` while the registry is unchanged (see `version`)."""
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` once per `key` while the registry is unchanged (see `version`).
+
+        Callers treat the value as read-only (it is shared by every request with `key`).
+        """
         version = self.version()
         with self._lock:
             if version != self._cache_version:
@@ -86,7 +90,7 @@ class Registry:
             with self._lock:
                 if len(self._cache) < _CACHE_SIZE and self._cache_version == version:
                     self._cache[key] = found
-        return found
+        return cast(T, found)
 
     @staticmethod
     def table(name: str) -> Table:

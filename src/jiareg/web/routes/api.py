@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import date
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -21,13 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, state, viewer
-from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
+from jiareg.web.patients import PatientFilters, list_scope, patient_detail, patient_summaries
 from jiareg.web.scores import ScoreRequest, live_scores
 
-__all__ = ["NOT_FOUND", "router"]
+__all__ = ["MAX_PAGE", "NOT_FOUND", "router"]
 
 router = APIRouter(prefix="/api", tags=["api"])
 NOT_FOUND: Final = "patient not found"
+MAX_PAGE: Final = 1000
+"""The largest `limit` of a patient-list page."""
 
 AnyViewer = Annotated[Viewer, Depends(viewer)]
 
@@ -126,7 +127,16 @@ def me(request: Request, who: AnyViewer) -> Me:
     return Me(username=who.username, role=who.role, site=who.site, csrf_token=session.csrf)
 
 
-@router.get("/patients", responses={401: {"description": "not logged in"}})
+@router.get(
+    "/patients",
+    responses={
+        200: {
+            "description": "the page of patients; `X-Total-Count` counts every match, `Link`"
+            ' gives the next and previous pages (rel="next", rel="prev") when paginated',
+        },
+        401: {"description": "not logged in"},
+    },
+)
 def list_patients(
     request: Request,
     who: AnyViewer,
@@ -135,18 +145,34 @@ def list_patients(
     category: Annotated[str | None, Query(max_length=100)] = None,
     biologic: Annotated[str | None, Query(max_length=100)] = None,
     state_: Annotated[str | None, Query(alias="state", max_length=20)] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_PAGE, description="at most this many (default: all)")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many first")] = 0,
 ) -> Response:
-    """The patients this user may see, with their current biologic and latest cJADAS10 state."""
+    """The patients this user may see, with their current biologic and latest cJADAS10 state,
+    ordered by id; `limit` and `offset` page through them."""
     filters = PatientFilters(q=q, site=site, category=category, biologic=biologic, state=state_)
     registry = state(request).registry
-    scope = (who.site if not who.all_sites else "*", who.deidentified, filters, date.today())
+    rows = patient_summaries(registry, who, filters)
+    end = len(rows) if limit is None else offset + limit
     body = registry.cached(
-        ("patients", *scope),
-        lambda: json.dumps(
-            jsonable_encoder(patient_summaries(registry, who, filters)), separators=(",", ":")
-        ).encode(),
+        ("patients.json", *list_scope(who, filters), offset, end),
+        lambda: json.dumps(jsonable_encoder(rows[offset:end]), separators=(",", ":")).encode(),
     )
-    return Response(body, media_type="application/json")
+    headers = {"X-Total-Count": str(len(rows))}
+    if limit is not None:
+        links = []
+        if end < len(rows):
+            links.append((offset + limit, "next"))
+        if offset > 0:
+            links.append((max(offset - limit, 0), "prev"))
+        url = request.url
+        if links:
+            headers["Link"] = ", ".join(
+                f'<{url.include_query_params(offset=o)}>; rel="{rel}"' for o, rel in links
+            )
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get(

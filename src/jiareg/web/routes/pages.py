@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -23,7 +23,7 @@ from jiareg.web.homunculus import HEIGHT, WIDTH, joint_spots
 from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
 from jiareg.web.plots import timeline_svg
 from jiareg.web.problems import problem_rows
-from jiareg.web.routes.api import check_login, start_session
+from jiareg.web.routes.api import MAX_PAGE, check_login, start_session
 
 __all__ = ["router"]
 
@@ -31,6 +31,8 @@ router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 _LOGIN_TOKEN_SECONDS: Final = 3600
 STATES: Final = ("ID", "LDA", "MDA", "HDA")
+PAGE_SIZE: Final = 50
+"""Patients per page of the patient list (`?size=` changes it, up to MAX_PAGE)."""
 
 
 def render(
@@ -119,6 +121,8 @@ def patients_page(
     category: str | None = None,
     biologic: str | None = None,
     state_: Annotated[str | None, "state"] = None,
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE_SIZE,
 ) -> Response:
     params = request.query_params
     filters = PatientFilters(
@@ -129,7 +133,19 @@ def patients_page(
         state=params.get("state") or None,
     )
     registry = state(request).registry
-    rows = patient_summaries(registry, who, filters)
+    matches = patient_summaries(registry, who, filters)
+    pages = max(1, -(-len(matches) // size))
+    page = min(page, pages)
+    rows = matches[(page - 1) * size : page * size]
+    pager = {
+        "total": len(matches),
+        "first": (page - 1) * size + 1 if rows else 0,
+        "last": (page - 1) * size + len(rows),
+        "page": page,
+        "pages": pages,
+        "prev": str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
+        "next": str(request.url.include_query_params(page=page + 1)) if page < pages else None,
+    }
     everyone = registry.patients(who)
     options = {
         "sites": sorted({p["site"] for p in everyone}),
@@ -138,7 +154,14 @@ def patients_page(
         "states": STATES,
     }
     return render(
-        request, "patients.html", who, nav="patients", rows=rows, filters=filters, options=options
+        request,
+        "patients.html",
+        who,
+        nav="patients",
+        rows=rows,
+        pager=pager,
+        filters=filters,
+        options=options,
     )
 
 
