@@ -13,7 +13,7 @@ import ibis
 import pyarrow as pa
 import pytest
 from tests.unit.derive.test_chaq import check_chaq_columnar
-from tests.unit.derive.test_jadas import check_jadas_columnar
+from tests.unit.derive.test_jadas import check_jadas_columnar, check_state_reason_columnar
 
 from jiareg.derive.coreset import Global
 from jiareg.derive.inactive import inactive_disease, inactive_disease_visits_expr
@@ -64,6 +64,11 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 def test_jadas_vectors(engine: Engine) -> None:
     check_jadas_columnar(engine.execute, engine.table)
+
+
+def test_jadas_state_reasons(engine: Engine) -> None:
+    """R-JADAS-2 states and the reasons for none (systemic features first) on this engine."""
+    check_state_reason_columnar(engine.execute, engine.table)
 
 
 @pytest.mark.parametrize("scoring", ["original", "without_aids_help"])

@@ -325,33 +325,42 @@ def test_state_and_reason_scalar(
     assert activity_state(value, **options) == state
 
 
-def test_state_and_reason_columnar_equal_scalar() -> None:
+def check_state_reason_columnar(
+    execute: Callable[[Any], Any], table: Callable[[pa.Table], Any] = ibis.memtable
+) -> None:
+    """STATE_REASON_CASES through the Ibis state and reason on the engine of `execute`/`table`,
+    with the systemic flag built by `sjia_features_active_expr` from a category column."""
     rows = STATE_REASON_CASES
-    t = ibis.memtable(
+    t = table(
         pa.table(
             {
+                "i": pa.array(range(len(rows)), pa.int64()),
                 "score": pa.array([None if r[0] is None else float(r[0]) for r in rows]),
                 "course": pa.array([r[1] for r in rows], pa.string()),
-                "systemic": pa.array([r[4] for r in rows], pa.bool_()),
+                "category": pa.array(["systemic"] * len(rows), pa.string()),
+                "active": pa.array([r[4] for r in rows], pa.bool_()),
             }
         )
     )
-    for i, (_, _, version, cutoff_set, _, state, reason) in enumerate(rows):
+    features = sjia_features_active_expr(t.category, t.active)
+    columns: dict[str, Any] = {"i": t.i}
+    for i, (_, _, version, cutoff_set, _, _, _) in enumerate(rows):
         options: dict[str, Any] = {
             "version": version,
             "cutoff_set": cutoff_set,
-            "systemic_features_present": t.systemic,
+            "systemic_features_present": features,
         }
-        out = (
-            t.select(
-                s=activity_state_expr(t.score, t.course, **options),
-                r=activity_state_reason_expr(t.score, t.course, **options),
-            )
-            .execute()
-            .iloc[i]
-        )
-        assert (out.s if isinstance(out.s, str) else None) == state, rows[i]
-        assert (out.r if isinstance(out.r, str) else None) == reason, rows[i]
+        columns[f"s{i}"] = activity_state_expr(t.score, t.course, **options)
+        columns[f"r{i}"] = activity_state_reason_expr(t.score, t.course, **options)
+    out = execute(t.select(**columns)).sort_values("i").reset_index(drop=True)
+    for i, (*_, state, reason) in enumerate(rows):
+        got_state, got_reason = out[f"s{i}"].iloc[i], out[f"r{i}"].iloc[i]
+        assert (got_state if isinstance(got_state, str) else None) == state, rows[i]
+        assert (got_reason if isinstance(got_reason, str) else None) == reason, rows[i]
+
+
+def test_state_and_reason_columnar_equal_scalar() -> None:
+    check_state_reason_columnar(lambda expr: expr.execute())
 
 
 @pytest.mark.parametrize(
