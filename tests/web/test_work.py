@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import DATA, Login
+from tests.web.conftest import DATA, PASSWORD, Login
+
+from jiareg.web.app import create_app
 
 NEW_PATIENT = (
     "patient_id,site,sex,birth_date,ilar_category,onset_date\n"
@@ -106,3 +109,53 @@ def test_study_runs_in_the_background_and_serves_its_report(login: Login, tmp_pa
         assert client.get(f"{job}/results.json").json()["n"] >= 1
     assert client.get(f"{job}/../../etc/passwd").status_code == 404
     assert client.get(f"{job}/secret.txt").status_code == 404
+
+
+def _login_to(client: TestClient, username: str) -> TestClient:
+    response = client.post("/api/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
+
+
+def test_study_runs_survive_a_server_restart(db_url: str, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with _login_to(TestClient(create_app(db_url, runs_dir=runs)), "admin") as first:
+        started = first.post(
+            "/study",
+            data={
+                "csrf_token": _token(first, "/study"),
+                "protocol": "tocilizumab-after-anti-tnf.yaml",
+            },
+            follow_redirects=False,
+        )
+        job = started.headers["location"]
+        deadline = time.monotonic() + 240
+        while "Running" in (before := first.get(job).text):
+            assert time.monotonic() < deadline, "the study did not finish"
+            time.sleep(1)
+    run_id = job.rsplit("/", 1)[1]
+    saved = json.loads((runs / run_id / "run.json").read_text(encoding="utf-8"))
+    assert saved["done"] and saved["protocol"] == "tocilizumab-after-anti-tnf.yaml"
+    # an unfinished run left by a server that stopped
+    stale = runs / "20200101T000000-abcdef"
+    stale.mkdir()
+    (stale / "run.json").write_text(
+        json.dumps({"protocol": "x.yaml", "started": "2020-01-01T00:00:00+00:00", "steps": []}),
+        encoding="utf-8",
+    )
+
+    with _login_to(TestClient(create_app(db_url, runs_dir=runs)), "res") as second:
+        listing = second.get("/study").text
+        assert listing.index(run_id) < listing.index(stale.name)  # newest first
+        after = second.get(job).text
+        for marker in ('id="study-done"', 'id="study-error"'):
+            assert (marker in before) == (marker in after)
+        assert saved["steps"] and all(step in after for step in saved["steps"])
+        if 'id="study-done"' in after:
+            results = second.get(f"{job}/results.json")
+            assert results.json() == json.loads((runs / run_id / "results.json").read_bytes())
+            assert second.get(f"{job}/report.pdf").content[:4] == b"%PDF"
+        interrupted = second.get(f"/study/{stale.name}").text
+        assert 'id="study-error"' in interrupted and "interrupted" in interrupted
+    assert json.loads((stale / "run.json").read_text(encoding="utf-8"))["done"] is True

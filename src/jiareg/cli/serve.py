@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
@@ -20,6 +21,13 @@ def serve(
     ),
     session_minutes: float = typer.Option(
         30, "--session-minutes", help="Log out after this many idle minutes."
+    ),
+    runs_dir: Path | None = typer.Option(
+        None,
+        "--runs-dir",
+        help="Folder keeping the study runs (results.json, reports) across restarts "
+        "(default: NAME-study-runs/ beside a SQLite registry, else "
+        "~/.local/share/jiareg/study-runs/DATABASE).",
     ),
 ) -> None:
     """Serve the web app: patient list, timeline, visit entry with live scores, JSON API.
@@ -41,6 +49,7 @@ def serve(
         https=https,
         session_idle_seconds=session_minutes * 60,
         pseudonym_key=os.environ.get("JIAREG_PSEUDONYM_KEY") or None,
+        runs_dir=runs_dir,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=https)
 

@@ -28,6 +28,7 @@ from jiareg.web.routes.pages import router as pages_router
 from jiareg.web.routes.tools import router as tools_router
 from jiareg.web.routes.work import router as work_router
 from jiareg.web.security import LoginThrottle, SecurityHeadersMiddleware, SessionStore
+from jiareg.web.studyruns import StudyRuns, default_runs_dir
 
 __all__ = ["create_app"]
 
@@ -45,13 +46,15 @@ def create_app(
     lockout_seconds: float = 5 * 60,
     pseudonym_key: str | None = None,
     work_dir: Path | None = None,
+    runs_dir: Path | None = None,
 ) -> FastAPI:
     """Build the web app over the registry at `db_url`.
 
     `https` marks cookies Secure and sends HSTS (set it when served over TLS or behind a TLS
     proxy). `pseudonym_key` turns on pseudonymous patient ids for researchers. `secret_key`
     keys the pseudonyms when no `pseudonym_key` is given; a random one is drawn if omitted.
-    `work_dir` holds uploaded imports and study outputs (a temporary folder by default).
+    `work_dir` holds uploaded imports (a temporary folder by default); `runs_dir` keeps the
+    study runs across restarts (default `jiareg.web.studyruns.default_runs_dir`).
     """
     app = FastAPI(
         title="jiareg",
@@ -74,6 +77,7 @@ def create_app(
         templates=Jinja2Templates(directory=_HERE / "templates"),
         https=https,
         work_dir=work_dir or Path(tempfile.mkdtemp(prefix="jiareg-web-")),
+        runs=StudyRuns(runs_dir or default_runs_dir(db_url)),
         viewers={},
     )
     app.state.secret_key = secret_key or secrets.token_urlsafe(32)
@@ -83,7 +87,6 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(tools_router)
     app.include_router(work_router)
-    app.state.study_jobs = {}
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from jiareg.web.access import Viewer
 from jiareg.web.registry import Registry
 from jiareg.web.security import LoginThrottle, Session, SessionStore, tokens_match
+from jiareg.web.studyruns import StudyRuns
 
 __all__ = [
     "COOKIE",
@@ -44,6 +45,7 @@ class WebState:
     templates: Jinja2Templates
     https: bool
     work_dir: Path
+    runs: StudyRuns
     viewers: dict[str, Viewer]
 
 

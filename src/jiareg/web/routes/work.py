@@ -2,7 +2,8 @@
 
 Imports go through `jiareg.ingest.importer.import_path` (all-or-nothing; the problems are shown
 in a table). A study runs `jiareg.study.run.run_study` then `jiareg.report.render.write_report`
-in a background thread; its page shows the steps as they happen and then the report.
+in a background thread; its page shows the steps as they happen and then the report. Runs
+are kept in the server's runs folder (`jiareg.web.studyruns`) and survive a restart.
 Studies read every site, so only admins and researchers may run them.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import secrets
 import shutil
 import threading
-from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Final
@@ -27,8 +27,9 @@ from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows
 from jiareg.web.routes.pages import render
 from jiareg.web.storeops import WRITERS
+from jiareg.web.studyruns import StudyJob
 
-__all__ = ["StudyJob", "router", "shipped_protocols"]
+__all__ = ["router", "shipped_protocols"]
 
 router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
@@ -45,17 +46,6 @@ def shipped_protocols() -> dict[str, Path]:
     """The protocols shipped with jiareg, by file name."""
     folder = files("jiareg").joinpath("protocols")
     return {p.name: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
-
-
-@dataclass
-class StudyJob:
-    """One study run in the background: its steps so far, and how it ended."""
-
-    protocol: str
-    out_dir: Path
-    steps: list[str] = field(default_factory=list)
-    done: bool = False
-    error: str | None = None
 
 
 def _import_allowed(who: Viewer) -> None:
@@ -122,11 +112,6 @@ def _study_allowed(who: Viewer) -> None:
         )
 
 
-def _jobs(request: Request) -> dict[str, StudyJob]:
-    jobs: dict[str, StudyJob] = request.app.state.study_jobs
-    return jobs
-
-
 @router.get("/study", response_class=HTMLResponse)
 def study_page(request: Request, who: PageViewer) -> Response:
     _study_allowed(who)
@@ -136,7 +121,7 @@ def study_page(request: Request, who: PageViewer) -> Response:
         who,
         nav="study",
         protocols=sorted(shipped_protocols()),
-        jobs=sorted(_jobs(request).items(), reverse=True),
+        jobs=state(request).runs.newest_first(),
     )
 
 
@@ -144,14 +129,16 @@ def _run(job: StudyJob, protocol: Path, db_url: str) -> None:
     from jiareg.report.render import write_report
     from jiareg.study.run import run_study
 
+    error: str | None = "the study stopped unexpectedly"
     try:
-        result = run_study(protocol, db_url, out_dir=job.out_dir, progress=job.steps.append)
-        job.steps.append("writing the report")
+        result = run_study(protocol, db_url, out_dir=job.out_dir, progress=job.step)
+        job.step("writing the report")
         write_report(result, job.out_dir)
+        error = None
     except JiaregError as exc:
-        job.error = str(exc)
+        error = str(exc)
     finally:
-        job.done = True
+        job.finish(error)
 
 
 @router.post("/study")
@@ -162,9 +149,7 @@ def study_start(
     shipped = shipped_protocols()
     if protocol not in shipped:
         raise HTTPException(status_code=422, detail=f"unknown protocol {protocol!r}")
-    job_id = secrets.token_hex(6)
-    job = StudyJob(protocol, state(request).work_dir / f"study-{job_id}")
-    _jobs(request)[job_id] = job
+    job_id, job = state(request).runs.start(protocol)
     threading.Thread(
         target=_run, args=(job, shipped[protocol], state(request).db_url), daemon=True
     ).start()
@@ -172,7 +157,7 @@ def study_start(
 
 
 def _job(request: Request, job_id: str) -> StudyJob:
-    job = _jobs(request).get(job_id)
+    job = state(request).runs.get(job_id)
     if job is None:
         raise HTTPException(status_code=404, detail="no such study run")
     return job
