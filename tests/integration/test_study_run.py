@@ -111,3 +111,75 @@ def test_spark_gives_the_same_results(synthetic: dict[str, pa.Table], spark: Any
     on_duckdb = run_study(SECOND, tables=synthetic).results
     on_spark = run_study(SECOND, tables=synthetic, engine="spark").results
     assert _comparable(on_spark) == _comparable(on_duckdb)
+
+
+@pytest.fixture(scope="module")
+def demo_cut(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """The demo registry in SQLite and its snapshot (`jiareg snapshot`)."""
+    folder = tmp_path_factory.mktemp("demo-cut")
+    db = f"sqlite:///{folder / 'registry.db'}"
+    import_path(COHORT_DIR, db)
+    cut = folder / "cut"
+    done = CliRunner().invoke(app, ["snapshot", "--db", db, "--out", str(cut)])
+    assert done.exit_code == 0, done.output
+    return db, cut
+
+
+def _cli_results(tmp_path: Path, *args: str) -> dict[str, Any]:
+    out = tmp_path / "-".join(a.strip("-") for a in args if a.startswith("--"))
+    done = CliRunner().invoke(app, ["study", "run", str(FOUNDING), *args, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    results: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return results
+
+
+def test_cli_study_run_on_a_snapshot_equals_the_registry(
+    demo_cut: tuple[str, Path], tmp_path: Path
+) -> None:
+    db, cut = demo_cut
+    on_db = _cli_results(tmp_path, "--db", db)
+    on_cut = _cli_results(tmp_path, "--snapshot", str(cut))
+    assert on_db["n"] == 9
+    assert on_cut == on_db
+
+
+def test_cli_study_run_refuses_conflicting_sources(
+    demo_cut: tuple[str, Path], tmp_path: Path
+) -> None:
+    db, cut = demo_cut
+    runner = CliRunner()
+    both = runner.invoke(
+        app,
+        ["study", "run", str(FOUNDING), "--db", db, "--snapshot", str(cut), "--out", str(tmp_path)],
+    )
+    assert both.exit_code == 2
+    assert "give --db or --snapshot, not both" in both.output
+    master = runner.invoke(
+        app,
+        [
+            "study",
+            "run",
+            str(FOUNDING),
+            "--snapshot",
+            str(cut),
+            "--spark-master",
+            "local[1]",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert master.exit_code == 2
+    assert "only --engine spark uses a Spark master" in master.output
+    assert not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_cli_study_run_on_spark_reads_the_snapshot(
+    demo_cut: tuple[str, Path], tmp_path: Path, spark: Any
+) -> None:
+    db, cut = demo_cut
+    on_db = _cli_results(tmp_path, "--db", db)
+    on_spark = _cli_results(tmp_path, "--snapshot", str(cut), "--engine", "spark")
+    assert on_spark["engine"] == "spark"
+    assert _comparable(on_spark) == _comparable(on_db)

@@ -67,18 +67,51 @@ def run(
         "duckdb", "--engine", help="Where the plan runs: duckdb, postgres or spark."
     ),
     out: Path = typer.Option(..., "--out", help="Folder for results.json and the report."),
+    snapshot: Path = typer.Option(
+        None,
+        "--snapshot",
+        help="Read this Parquet snapshot (from `jiareg snapshot` or `jiareg synth --parquet`) "
+        "instead of --db; duckdb or spark.",
+    ),
+    spark_master: str = typer.Option(
+        None,
+        "--spark-master",
+        help="Spark master URL for --engine spark, e.g. spark://head:7077 "
+        "(default: env JIAREG_SPARK_MASTER, else local[2]).",
+    ),
 ) -> None:
     """Run a study protocol on a registry; write results.json, report.html and report.pdf.
 
     Exits 1 with the reason when the protocol is invalid or the cohort is empty.
 
-    Example: jiareg study run protocols/tocilizumab-after-anti-tnf.yaml --out study-output
+    Examples (a registry file; a frozen snapshot on a Spark cluster):
+
+      jiareg study run protocols/tocilizumab-after-anti-tnf.yaml --out out
+
+      jiareg snapshot --out cut && jiareg study run protocols/tocilizumab-after-anti-tnf.yaml
+      --snapshot cut --engine spark --spark-master spark://head:7077 --out out
     """
     from jiareg.report.render import write_report
 
-    url = db or os.environ.get("JIAREG_DB") or "sqlite:///jiareg.db"
+    if snapshot is not None and db is not None:
+        raise typer.BadParameter("give --db or --snapshot, not both", param_hint="--snapshot")
+    if spark_master is not None and engine != "spark":
+        raise typer.BadParameter(
+            "only --engine spark uses a Spark master", param_hint="--spark-master"
+        )
+    url = (
+        None if snapshot is not None else db or os.environ.get("JIAREG_DB") or "sqlite:///jiareg.db"
+    )
     with _progress() as step:
-        result = run_study(protocol, url, _engine(engine), out, progress=step)
+        result = run_study(
+            protocol,
+            url,
+            _engine(engine),
+            out,
+            snapshot_dir=snapshot,
+            spark_master=spark_master,
+            progress=step,
+        )
         step("writing report.html and report.pdf")
         html, pdf = write_report(result, out)
     typer.echo(f"{result.results['n']} patients; wrote {out / 'results.json'}, {html}, {pdf}")

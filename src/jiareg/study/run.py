@@ -63,19 +63,27 @@ def run_study(
     *,
     tables: Mapping[str, pa.Table] | None = None,
     snapshot_dir: Path | None = None,
+    spark_master: str | None = None,
     progress: Progress | None = None,
 ) -> StudyResult:
     """Run the protocol at `protocol_path` on a registry and return its `StudyResult`.
 
     The registry is `db_url` (SQLite or PostgreSQL URL), or Arrow `tables`, or a Parquet
-    `snapshot_dir` (see `jiareg.study.backends.open_registry`). With `out_dir`, results.json is
+    `snapshot_dir`, and `spark_master` names the Spark cluster for engine "spark" (see
+    `jiareg.study.backends.open_registry`). With `out_dir`, results.json is
     written there (the report is written by `jiareg.report.render.write_report`). Raises
     `StudyError` when no patient is eligible, naming the step that excluded the last ones.
     """
     step = progress or (lambda _message: None)
     protocol = load_protocol(protocol_path)
     step("opening the registry")
-    con = open_registry(db_url, engine=engine, tables=tables, snapshot_dir=snapshot_dir)
+    con = open_registry(
+        db_url,
+        engine=engine,
+        tables=tables,
+        snapshot_dir=snapshot_dir,
+        spark_master=spark_master,
+    )
     names = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
     registry = {name: con.table(name) for name in names}
 
