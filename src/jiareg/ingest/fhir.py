@@ -62,6 +62,7 @@ class _Table:
     rows: list[dict[str, str | None]] = field(default_factory=list)
     places: list[dict[str, tuple[int, str, str]]] = field(default_factory=list)
     origin: list[tuple[int, str]] = field(default_factory=list)
+    reported: set[tuple[int, str]] = field(default_factory=set)
 
     def new(self, entry: int, ref: str) -> int:
         self.rows.append(dict.fromkeys(table(self.name).names))
@@ -88,7 +89,7 @@ class _Table:
             return Place(entry, ref, "+".join(paths))
 
         rows = pa.array([o[0] for o in origin], pa.int64())
-        return RawTable(spec, file, data, rows, locate=locate)
+        return RawTable(spec, file, data, rows, locate=locate, reported=frozenset(self.reported))
 
 
 def _text(value: object) -> str:
@@ -154,6 +155,7 @@ class _Reader:
         gender = r.get("gender")
         if gender is not None and gender not in _GENDER:
             self.problem(i, ref, "gender", gender, "female or male (the template's F or M)")
+            t.reported.add((row, "sex"))
         t.put(row, "sex", _GENDER.get(gender or ""), i, ref, "gender")
         t.put(row, "birth_date", r.get("birthDate"), i, ref, "birthDate")
 

@@ -68,6 +68,11 @@ def template_reference() -> str:
         f"Globals are stored with their scale; an empty scale next to a value means "
         f"`{DEFAULT_SCALE}`.",
         "",
+        "REDCap exports (`--format redcap`, the project in `jiareg template DIR`'s `redcap/`)",
+        "and FHIR R4 bundles (`--format fhir`) are read into these same tables and checked by",
+        "the same rules; their mapping is in",
+        "[the import how-to](../how-to/import-data.md#2a-from-redcap---format-redcap).",
+        "",
     ]
     for spec in TABLES:
         lines += _table(spec)

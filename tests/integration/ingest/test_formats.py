@@ -291,6 +291,7 @@ def test_fhir_bad_resource(case: str, tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     stderr = _rejected(f"sqlite:///{tmp_path / 'f.db'}", path, "fhir")
     assert message in stderr
+    assert stderr.count("\n") == 2  # one problem, reported once
 
 
 def test_fhir_not_a_bundle_or_not_json(tmp_path: Path) -> None:
