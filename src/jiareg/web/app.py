@@ -51,8 +51,9 @@ def create_app(
     """Build the web app over the registry at `db_url`.
 
     `https` marks cookies Secure and sends HSTS (set it when served over TLS or behind a TLS
-    proxy). `pseudonym_key` turns on pseudonymous patient ids for researchers. `secret_key`
-    keys the pseudonyms when no `pseudonym_key` is given; a random one is drawn if omitted.
+    proxy). `pseudonym_key` turns on pseudonymous patient ids for researchers (without it
+    researchers see the registry's ids). `secret_key` signs the log-in form's token; a
+    random one is drawn if omitted.
     `work_dir` holds uploaded imports (a temporary folder by default); `runs_dir` keeps the
     study runs across restarts (default `jiareg.web.studyruns.default_runs_dir`).
     """

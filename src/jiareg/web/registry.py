@@ -114,6 +114,24 @@ class Registry:
             out["age_years"] = _age_years(birth, date.today()) if isinstance(birth, date) else None
         return out
 
+    def public_ids_in(self, viewer: Viewer, value: Any) -> Any:
+        """Parsed JSON (e.g. a study's results.json) with every registry patient_id in it, as
+        a value or as a key, replaced by the id this viewer sees (a pseudonym when set)."""
+        if not viewer.deidentified or self.pseudonym_key is None:
+            return value
+        ids = {p["patient_id"] for p in self.patients(viewer)}
+
+        def swap(x: Any) -> Any:
+            if isinstance(x, str):
+                return self.public_id(viewer, x) if x in ids else x
+            if isinstance(x, list):
+                return [swap(v) for v in x]
+            if isinstance(x, dict):
+                return {swap(k): swap(v) for k, v in x.items()}
+            return x
+
+        return swap(value)
+
     def resolve(self, viewer: Viewer, public_id: str) -> dict[str, Any] | None:
         """The patient row behind an id the viewer was shown; None if missing OR not visible."""
         patients = self.table("patients")

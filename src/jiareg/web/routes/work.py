@@ -9,6 +9,7 @@ Studies read every site, so only admins and researchers may run them.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import threading
@@ -17,7 +18,13 @@ from pathlib import Path
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 
 from jiareg.errors import InputError, JiaregError
 from jiareg.ingest.importer import import_path
@@ -181,6 +188,12 @@ def study_file(request: Request, who: PageViewer, job_id: str, name: str) -> Res
     path = job.out_dir / name
     if not path.is_file():
         raise HTTPException(status_code=404, detail="no such file")
+    if name == "results.json":  # responder ids etc.: pseudonyms for researchers when set
+        results = json.loads(path.read_bytes())
+        shown = state(request).registry.public_ids_in(who, results)
+        return JSONResponse(
+            shown, headers={"Content-Disposition": 'attachment; filename="results.json"'}
+        )
     headers = {}
     if name == "report.html":  # shown in an iframe of the study page
         headers = {"Content-Security-Policy": _REPORT_CSP, "X-Frame-Options": "SAMEORIGIN"}

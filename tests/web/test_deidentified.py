@@ -1,0 +1,85 @@
+"""A researcher never sees a birth date, nor a registry id when pseudonyms are configured, on
+any page or API route (issue 6: "no names, no exact dates of birth, pseudonymous ids where
+configured").
+
+Chosen scope: visit, course, infusion and onset dates stay real in the web app (the issue
+asks only for birth dates and ids; date shifting belongs to `jiareg export --deidentify`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from tests.web.conftest import DATA, PASSWORD
+
+from jiareg.web.access import pseudonym
+
+KEY = "site secret"
+with (DATA / "patients.csv").open(encoding="utf-8", newline="") as _f:
+    PATIENTS = list(csv.DictReader(_f))
+REAL_IDS = [p["patient_id"] for p in PATIENTS]
+BIRTH_DATES = [p["birth_date"] for p in PATIENTS]
+RUN = "20250101T000000-abcdef"
+
+
+def _finished_run(runs: Path) -> None:
+    """A finished study run whose results name responders by registry id (as run_study does)."""
+    folder = runs / RUN
+    folder.mkdir(parents=True)
+    state = {"protocol": "p.yaml", "started": "2025-01-01T00:00:00+00:00", "steps": ["x"]}
+    (folder / "run.json").write_text(json.dumps({**state, "done": True}), encoding="utf-8")
+    results = {"n": 2, "endpoints": {"acr_pedi_30": {"responder_ids": ["A-001", "B-001"]}}}
+    (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    (folder / "report.html").write_text("<html>3 patients</html>", encoding="utf-8")
+
+
+def _logged_in(client: TestClient, username: str) -> TestClient:
+    response = client.post("/api/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return client
+
+
+def test_no_route_shows_a_researcher_a_birth_date_or_a_registry_id(
+    app_factory: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    _finished_run(tmp_path / "runs")
+    with app_factory(pseudonym_key=KEY, runs_dir=tmp_path / "runs") as client:
+        c = _logged_in(client, "res")
+        shown = [pseudonym(pid, KEY.encode()) for pid in REAL_IDS]
+        bodies = {
+            "/api/patients": c.get("/api/patients"),
+            "/api/patients?limit=1": c.get("/api/patients?limit=1"),
+            "/patients": c.get("/patients"),
+            "/dashboard": c.get("/dashboard"),
+            "/study": c.get("/study"),
+            f"/study/{RUN}": c.get(f"/study/{RUN}"),
+            f"/study/{RUN}/results.json": c.get(f"/study/{RUN}/results.json"),
+            f"/study/{RUN}/report.html": c.get(f"/study/{RUN}/report.html"),
+        }
+        for public in shown:
+            for path in (
+                f"/api/patients/{public}",
+                f"/patients/{public}",
+                f"/patients/{public}/timeline.svg",
+            ):
+                bodies[path] = c.get(path)
+            bodies[f"scores {public}"] = c.post("/api/scores", json={"patient_id": public})
+        for where, response in bodies.items():
+            assert response.status_code == 200, where
+            for secret in (*REAL_IDS, *BIRTH_DATES):
+                assert secret not in response.text, (where, secret)
+        assert all(p in bodies["/api/patients"].text for p in shown)
+        results = bodies[f"/study/{RUN}/results.json"].json()
+        assert results["endpoints"]["acr_pedi_30"]["responder_ids"] == [shown[0], shown[2]]
+        patient = bodies[f"/api/patients/{shown[0]}"].json()["patient"]
+        assert "birth_date" not in patient and patient["birth_year"] == 2012
+
+    with app_factory(pseudonym_key=KEY, runs_dir=tmp_path / "runs") as client:
+        admin = _logged_in(client, "admin")  # identified roles get the registry's ids
+        ids = admin.get(f"/study/{RUN}/results.json").json()
+        assert ids["endpoints"]["acr_pedi_30"]["responder_ids"] == ["A-001", "B-001"]
