@@ -9,8 +9,11 @@
   effectivePeriod, statusReason), with category `steroid` -> steroids (doseQuantity mg/day);
 - MedicationAdministration (effectiveDateTime, dosage.dose mg, extension `dosing-weight` kg)
   -> administrations; AdverseEvent (date, event.text, extension `ctcae-grade`, seriousness,
-  suspectEntity identifier, outcome.text) -> adverse_events. `docs/how-to/import-data.md`
-  has the full mapping table.
+  suspectEntity identifier, outcome.text) -> adverse_events;
+- Observation `observation|joint_exam` (bodySite in `joint`, extension `laterality`,
+  components swollen/tender/painful_motion/limited_motion) -> joint_exams; Observation coded
+  in `chaq-item` (valueInteger, component `aid`) -> chaq_items.
+`docs/how-to/import-data.md` has the full mapping table.
 
 Codes are in `jiareg.ingest.fhir_codes`. The bundle is first checked against the FHIR models
 (fhir.resources' R4B models: the package ships R5, R4B and STU3, and these resources are
@@ -18,14 +21,12 @@ the same in R4 and R4B); every structural problem names the entry, the resource 
 path. Resources of other types (Organization, Practitioner, ...) are skipped; a resource of a
 type read here with a code jiareg does not know is an error, never silently dropped. Then the
 template's validation runs, naming cells `bundle.json:12: Observation/esr-1: column
-'entry[12].resource.valueQuantity.value' = ...`. Joint examinations and CHAQ items are not
-carried in FHIR.
+'entry[12].resource.valueQuantity.value' = ...`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -48,9 +49,11 @@ _TABLES: Final = (
     "administrations",
     "steroids",
     "adverse_events",
+    "joint_exams",
+    "chaq_items",
 )
+_JOINT_FLAGS: Final = ("swollen", "tender", "painful_motion", "limited_motion")
 _GENDER: Final = {"female": "F", "male": "M"}
-_FHIR_ID: Final = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 Json = dict[str, Any]
 
 
@@ -105,6 +108,14 @@ def _code(concept: Json | None, system: str) -> str | None:
     return None
 
 
+def _extension(r: Json, url: str) -> tuple[int, Json]:
+    """The extension with `url` and its index (0 and {} when absent)."""
+    for n, ext in enumerate(r.get("extension") or []):
+        if ext.get("url") == url:
+            return n, ext
+    return 0, {}
+
+
 def _date(value: str | None) -> str | None:
     """The date part of a FHIR date or dateTime (partial dates pass on, validation refuses them)."""
     return value[:10] if value and len(value) > 10 else value
@@ -132,13 +143,13 @@ class _Reader:
             )
         )
 
-    def subject(self, r: Json, i: int, ref: str, key: str = "subject") -> str | None:
-        reference = str((r.get(key) or {}).get("reference", ""))
+    def subject(self, r: Json, i: int, ref: str) -> str | None:
+        reference = str((r.get("subject") or {}).get("reference", ""))
         if reference in self.patients:
             return self.patients[reference]
         if reference.startswith("Patient/"):
             return reference.removeprefix("Patient/")
-        self.problem(i, ref, f"{key}.reference", reference or None, "a Patient in the bundle")
+        self.problem(i, ref, "subject.reference", reference or None, "a Patient in the bundle")
         return None
 
     def patient(self, r: Json, i: int, ref: str) -> None:
@@ -195,6 +206,10 @@ class _Reader:
 
     def observation(self, r: Json, i: int, ref: str) -> None:
         codings = (r.get("code") or {}).get("coding", [])
+        item = _code(r.get("code"), fc.CHAQ_ITEM)
+        if item is not None or _code(r.get("code"), fc.OBSERVATION) == fc.JOINT_EXAM:
+            self.examination(r, i, ref, item)
+            return
         column = next(
             (
                 fc.READ_CODES[(c.get("system"), c.get("code"))]
@@ -238,6 +253,33 @@ class _Reader:
         elif "code" in quantity and quantity["code"] != unit:
             self.problem(i, ref, "valueQuantity.code", quantity["code"], f"{unit} (UCUM)")
 
+    def examination(self, r: Json, i: int, ref: str, item: str | None) -> None:
+        """A CHAQ item (`item` given) or one joint's examination at a visit."""
+        name = "joint_exams" if item is None else "chaq_items"
+        pid = self.subject(r, i, ref)
+        if pid is None:
+            return
+        t = self.tables[name]
+        row = t.new(i, ref)
+        t.put(row, "patient_id", pid, i, ref, "subject.reference")
+        t.put(row, "visit_date", _date(r.get("effectiveDateTime")), i, ref, "effectiveDateTime")
+        flags = {
+            _code(c.get("code"), fc.OBSERVATION): (n, c)
+            for n, c in enumerate(r.get("component") or [])
+        }
+        names = _JOINT_FLAGS if item is None else (fc.CHAQ_AID,)
+        for flag in names:
+            n, component = flags.get(flag, (0, {}))
+            path = f"component[{n}].valueBoolean"
+            t.put(row, flag, component.get("valueBoolean"), i, ref, path)
+        if item is not None:
+            t.put(row, "item", item, i, ref, "code.coding")
+            t.put(row, "score", r.get("valueInteger"), i, ref, "valueInteger")
+            return
+        t.put(row, "joint", _code(r.get("bodySite"), fc.JOINT), i, ref, "bodySite.coding")
+        n, ext = _extension(r, fc.LATERALITY_URL)
+        t.put(row, "side", ext.get("valueCode"), i, ref, f"extension[{n}].valueCode")
+
     def medication(self, r: Json, i: int, ref: str, name: str) -> int | None:
         pid = self.subject(r, i, ref)
         if pid is None:
@@ -257,7 +299,7 @@ class _Reader:
         return row
 
     def statement(self, r: Json, i: int, ref: str) -> None:
-        kind = next((_code(c, fc.MEDICATION_CATEGORY) for c in [r.get("category")] if c), None)
+        kind = _code(r.get("category"), fc.MEDICATION_CATEGORY)
         if kind not in ("biologic-course", "steroid"):
             self.problem(
                 i, ref, "category", kind, f"biologic-course or steroid ({fc.MEDICATION_CATEGORY})"
@@ -286,12 +328,6 @@ class _Reader:
         if "code" in quantity and quantity["code"] != unit:
             self.problem(i, ref, f"{path}.code", quantity["code"], f"{unit} (UCUM)")
 
-    def extension(self, r: Json, url: str) -> tuple[int, Json]:
-        for n, ext in enumerate(r.get("extension") or []):
-            if ext.get("url") == url:
-                return n, ext
-        return 0, {}
-
     def administration(self, r: Json, i: int, ref: str) -> None:
         row = self.medication(r, i, ref, "administrations")
         if row is None:
@@ -301,7 +337,7 @@ class _Reader:
         dose = (r.get("dosage") or {}).get("dose") or {}
         t.put(row, "dose_mg", dose.get("value"), i, ref, "dosage.dose.value")
         self.unit(dose, "mg", i, ref, "dosage.dose")
-        n, ext = self.extension(r, fc.DOSING_WEIGHT_URL)
+        n, ext = _extension(r, fc.DOSING_WEIGHT_URL)
         weight = ext.get("valueQuantity") or {}
         t.put(row, "weight_kg", weight.get("value"), i, ref, f"extension[{n}].valueQuantity.value")
         self.unit(weight, "kg", i, ref, f"extension[{n}].valueQuantity")
@@ -315,7 +351,7 @@ class _Reader:
         t.put(row, "patient_id", pid, i, ref, "subject.reference")
         t.put(row, "onset_date", _date(r.get("date")), i, ref, "date")
         t.put(row, "term", (r.get("event") or {}).get("text"), i, ref, "event.text")
-        n, ext = self.extension(r, fc.GRADE_URL)
+        n, ext = _extension(r, fc.GRADE_URL)
         t.put(row, "grade", ext.get("valueInteger"), i, ref, f"extension[{n}].valueInteger")
         serious = _code(r.get("seriousness"), fc.SERIOUSNESS)
         flag = {"serious": "yes", "non-serious": "no"}.get(serious or "", serious)

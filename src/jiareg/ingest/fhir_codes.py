@@ -3,9 +3,12 @@ jiareg's own code systems (`https://jiareg.org/fhir/CodeSystem/<name>`).
 
 LOINC codes (checked against published FHIR examples and implementation guides, Nov 2026):
 body weight 29463-7 (kg), body height 8302-2 (cm), erythrocyte sedimentation rate 30341-2
-(mm/h; 4537-7, ESR by Westergren, is read too), C reactive protein [Mass/volume] in serum or
-plasma 1988-5 (mg/L). Every other visit column is an Observation coded in the `observation`
-system with the template column's own name (`phys_global`, `active_joints`, `fever`, ...).
+(mm/h; 4537-7, another ESR code in common use, is read too), C reactive protein
+[Mass/volume] in serum or plasma 1988-5 (mg/L). Every other visit column is an Observation
+coded in the `observation` system with the template column's own name (`phys_global`,
+`active_joints`, `fever`, ...).
+A joint examination is an `observation|joint_exam` Observation; a CHAQ item one coded in
+`chaq-item` with the item's key (`dressing_1`), its score as valueInteger.
 """
 
 from __future__ import annotations
@@ -14,10 +17,15 @@ from typing import Final
 
 __all__ = [
     "BASE",
+    "CHAQ_AID",
+    "CHAQ_ITEM",
     "DOSING_WEIGHT_URL",
     "DRUG",
     "GRADE_URL",
     "ILAR",
+    "JOINT",
+    "JOINT_EXAM",
+    "LATERALITY_URL",
     "LOINC",
     "MEDICATION_CATEGORY",
     "OBSERVATION",
@@ -46,6 +54,14 @@ MEDICATION_CATEGORY: Final = f"{BASE}/CodeSystem/medication-category"
 SERIOUSNESS: Final = f"{BASE}/CodeSystem/seriousness"
 PATIENT_ID: Final = f"{BASE}/NamingSystem/patient-id"
 SITE: Final = f"{BASE}/NamingSystem/site"
+CHAQ_ITEM: Final = f"{BASE}/CodeSystem/chaq-item"
+JOINT: Final = f"{BASE}/CodeSystem/joint"
+JOINT_EXAM: Final = "joint_exam"
+"""The `observation` code of one joint's examination (bodySite = the joint, components =
+swollen, tender, painful_motion, limited_motion as valueBoolean, extension `laterality`)."""
+CHAQ_AID: Final = "aid"
+"""The `observation` code of a CHAQ item Observation's component: aids or help used."""
+LATERALITY_URL: Final = f"{BASE}/StructureDefinition/laterality"
 GRADE_URL: Final = f"{BASE}/StructureDefinition/ctcae-grade"
 DOSING_WEIGHT_URL: Final = f"{BASE}/StructureDefinition/dosing-weight"
 

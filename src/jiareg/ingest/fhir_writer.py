@@ -236,6 +236,52 @@ def _adverse_events(tables: Mapping[str, pa.Table]) -> list[Json]:
     return out
 
 
+def _flag(name: str, value: str) -> Json:
+    return {"code": _coding(fc.OBSERVATION, name), "valueBoolean": value == "yes"}
+
+
+def _examinations(tables: Mapping[str, pa.Table]) -> list[Json]:
+    """Joint examinations and CHAQ items, one Observation each."""
+    out: list[Json] = []
+    for j in _rows(tables, "joint_exams"):
+        pid, when = j["patient_id"], j["visit_date"]
+        exam: Json = {
+            "resourceType": "Observation",
+            "id": _id(pid, when, "joint", j["joint"].replace("_", "-"), j["side"]),
+            "status": "final",
+            "code": _coding(fc.OBSERVATION, fc.JOINT_EXAM),
+            "subject": _subject(pid),
+            "effectiveDateTime": when,
+            "bodySite": _coding(fc.JOINT, j["joint"]),
+        }
+        if j["side"]:
+            exam["extension"] = [{"url": fc.LATERALITY_URL, "valueCode": j["side"]}]
+        flags = [
+            _flag(n, j[n])
+            for n in ("swollen", "tender", "painful_motion", "limited_motion")
+            if j[n]
+        ]
+        if flags:
+            exam["component"] = flags
+        out.append(exam)
+    for c in _rows(tables, "chaq_items"):
+        pid, when = c["patient_id"], c["visit_date"]
+        item: Json = {
+            "resourceType": "Observation",
+            "id": _id(pid, when, "chaq", c["item"].replace("_", "-")),
+            "status": "final",
+            "code": _coding(fc.CHAQ_ITEM, c["item"]),
+            "subject": _subject(pid),
+            "effectiveDateTime": when,
+        }
+        if c["score"]:
+            item["valueInteger"] = int(c["score"])
+        if c["aid"]:
+            item["component"] = [_flag(fc.CHAQ_AID, c["aid"])]
+        out.append(item)
+    return out
+
+
 def write_fhir(tables: Mapping[str, pa.Table], path: Path) -> Path:
     """Write template tables as one FHIR R4 collection Bundle (JSON)."""
     resources = [
@@ -244,6 +290,7 @@ def write_fhir(tables: Mapping[str, pa.Table], path: Path) -> Path:
         *_statements(tables),
         *_administrations(tables),
         *_adverse_events(tables),
+        *_examinations(tables),
     ]
     bundle = {
         "resourceType": "Bundle",
