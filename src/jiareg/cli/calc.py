@@ -371,7 +371,7 @@ def acr_pedi(
                 zero_baseline_worsening=zero_baseline.value,
                 acr_missing_mode=missing_mode.value,
             )
-            exprs = {}
+            exprs: dict[str, Any] = {}
             for variant in ("acr_pedi", "acr_pedi_sjia") if sjia else ("acr_pedi",):
                 exprs |= {
                     f"{variant}_{lv}": _tristate(scored[f"{variant}_{lv}"])

@@ -425,7 +425,7 @@ def acr_pedi_columns(
     [{'id': 'A01', 'acr_pedi_30': 'RESPONDER', 'acr_pedi_level': 30},
      {'id': 'A02', 'acr_pedi_30': 'NONRESPONDER', 'acr_pedi_level': 0}]
     """
-    units = {}
+    units: dict[str, Any] = {}
     for i, (b, f) in enumerate(_unit_pairs(baseline, followup)):
         units |= {f"_acr_b{i}": b, f"_acr_f{i}": f}
     extra = {} if fever_absent is None else {"_acr_fever_absent": fever_absent}
