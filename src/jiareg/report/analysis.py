@@ -192,19 +192,17 @@ def acr_label(endpoint: AcrPediEndpoint) -> str:
     >>> acr_label(AcrPediEndpoint(id="x", kind="acr_pedi", level=50, at="month_3"))
     'ACR Pedi 50 at month 3'
     >>> acr_label(AcrPediEndpoint(id="y", kind="acr_pedi", before_administration=3))
-    'ACR Pedi 30 at any follow-up visit before the 3rd infusion'
+    'ACR Pedi 30 at a visit after the 2nd infusion, before the 3rd'
     """
     if endpoint.label:
         return endpoint.label
     text = f"ACR Pedi {endpoint.level}" + (" (sJIA variant)" if endpoint.variant == "sjia" else "")
-    text += (
-        " at any follow-up visit"
-        if endpoint.at == "follow_up"
-        else f" at {timepoint_label(endpoint.at)}"
-    )
-    if endpoint.before_administration is not None:
-        text += f" before the {ordinal(endpoint.before_administration)} infusion"
-    return text
+    n = endpoint.before_administration
+    if n is not None:
+        return text + f" at a visit after the {ordinal(n - 1)} infusion, before the {ordinal(n)}"
+    if endpoint.at == "follow_up":
+        return text + " at any follow-up visit"
+    return text + f" at {timepoint_label(endpoint.at)}"
 
 
 def _summary(stat: dict[str, Any]) -> Summary:

@@ -74,8 +74,9 @@ def reported_globals(visits: Any, protocol: Protocol) -> Any:
 def responses(follow_up: Any, baseline: Any, exposure: Any, protocol: Protocol) -> Any:
     """ACR Pedi of every follow-up visit against the patient's baseline visit.
 
-    Columns: patient_id, visit_date, day, administration_number (exposure administrations on
-    or before the visit date), fever, acr_pedi_level, and one result column per ACR Pedi
+    Columns: patient_id, visit_date, day, administration_number (exposure administrations given
+    before the visit date: a visit on an infusion day is that infusion's pre-infusion
+    assessment, SPEC R-ACRPEDI-3), fever, acr_pedi_level, and one result column per ACR Pedi
     level/variant the protocol's endpoints use (always `acr_pedi_30` and `acr_pedi_30_sjia`).
     """
     config = protocol.config
@@ -103,7 +104,7 @@ def responses(follow_up: Any, baseline: Any, exposure: Any, protocol: Protocol) 
     scored = scored.select("patient_id", "visit_date", "day", "fever", "acr_pedi_level", **results)
     given = exposure.join(
         scored.select("patient_id", "visit_date"),
-        (exposure.patient_id == scored.patient_id) & (exposure.date <= scored.visit_date),
+        (exposure.patient_id == scored.patient_id) & (exposure.date < scored.visit_date),
     )
     numbers = given.group_by(["patient_id", "visit_date"]).aggregate(
         administration_number=given.administration_number.max()

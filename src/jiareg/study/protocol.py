@@ -218,8 +218,9 @@ class AcrPediEndpoint(_EndpointBase):
     """ACR Pedi response (R-ACRPEDI) at `level` versus the baseline timepoint.
 
     `at`: a timepoint name (the visit chosen there) or `follow_up` (responder at any visit
-    after day 0 — "ever"). `before_administration: n` keeps only follow-up visits up to the day
-    of administration n. `variant: sjia` is the TENDER form (R-ACRPEDI-4). `output: count`
+    after day 0 — "ever"). `before_administration: n` keeps only the follow-up visits after the
+    day of administration n-1 up to and including the day of administration n (SPEC
+    R-ACRPEDI-3: "before the 3rd infusion" = after infusion 2, before infusion 3). `variant: sjia` is the TENDER form (R-ACRPEDI-4). `output: count`
     writes the number of responders only.
     """
 
@@ -227,7 +228,7 @@ class AcrPediEndpoint(_EndpointBase):
     level: Literal[30, 50, 70, 90, 100] = 30
     variant: Literal["standard", "sjia"] = "standard"
     at: Name = "follow_up"
-    before_administration: int | None = Field(None, ge=1)
+    before_administration: int | None = Field(None, ge=2)
     output: Literal["proportion", "count"] = "proportion"
 
 

@@ -270,10 +270,23 @@ def _core_set(
     return table, {"wilcoxon_vs_baseline": tests}
 
 
-def _before_administration(frames: dict[str, pd.DataFrame], number: int) -> dict[str, int]:
+def _before_administration(frames: dict[str, pd.DataFrame], number: int) -> dict[str, range]:
+    """Per patient given administration `number`: the days after administration number - 1 up
+    to and including the day of administration `number` (SPEC R-ACRPEDI-3: "before the 3rd
+    infusion" = a visit after infusion 2 and before infusion 3; a visit on an infusion day is
+    its pre-infusion assessment). Patients never given it have no such visit."""
     given = frames["administrations"]
-    nth = given[given["administration_number"] == number]
-    return dict(zip(nth["patient_id"], nth["day"].astype(int), strict=True))
+    day_of = {
+        (pid, int(n)): int(d)
+        for pid, n, d in zip(
+            given["patient_id"], given["administration_number"], given["day"], strict=True
+        )
+    }
+    return {
+        pid: range(day_of.get((pid, number - 1), 0) + 1, d + 1)
+        for (pid, n), d in day_of.items()
+        if n == number
+    }
 
 
 def _per_patient(outcomes: Iterable[str]) -> str:
@@ -293,9 +306,9 @@ def _acr_pedi(
     patient_ids = list(frames["patients"]["patient_id"])
     if endpoint.at == "follow_up":
         if endpoint.before_administration is not None:
-            limit = _before_administration(frames, endpoint.before_administration)
+            window = _before_administration(frames, endpoint.before_administration)
             keep = [
-                pid not in limit or day <= limit[pid]
+                pid in window and day in window[pid]
                 for pid, day in zip(scored["patient_id"], scored["day"], strict=True)
             ]
             scored = scored[keep]

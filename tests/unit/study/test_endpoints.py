@@ -172,3 +172,32 @@ def test_inactive_disease_at_each_timepoint(registry: Registry, tmp_path: Path) 
     assert results["inactive_disease"] == {"month_1": 1}
     states = results["endpoints"]["inactive_disease"]["states"]["month_1"]
     assert states == {"inactive": 1, "not_inactive": 1, "unknown": 1}
+
+
+def test_a_visit_on_an_infusion_day_comes_before_that_infusion(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """SPEC R-ACRPEDI-3: "before the 3rd infusion" is a visit after infusion 2 (day 14) up to
+    infusion 3 (day 28). The visit on infusion 3's day is its pre-infusion assessment, so it
+    follows 2 administrations and counts; day 29 follows 3 and day 14 (before infusion 2)
+    is too early; a patient never given infusion 3 has no such visit."""
+    better = {"phys_global": 3.0, "parent_global": 3.0, "active_joints": 2}
+    registry.patient("ON").visit("ON", 0).visit("ON", 28, **better).visit("ON", 29)
+    registry.patient("AFTER").visit("AFTER", 0).visit("AFTER", 28).visit("AFTER", 29, **better)
+    registry.patient("EARLY").visit("EARLY", 0).visit("EARLY", 14, **better).visit("EARLY", 28)
+    registry.patient("TWO", infusions=2).visit("TWO", 0).visit("TWO", 20, **better)
+    extra = (
+        "  - {id: before_3, kind: acr_pedi, level: 30, at: follow_up, before_administration: 3,"
+        " output: count}\n"
+    )
+    path = tmp_path / "p.yaml"
+    path.write_text(PROTOCOL + extra)
+    result = run_study(path, tables=registry.tables())
+    responses = result.tables["responses"]
+    numbers = set(zip(responses["day"], responses["administration_number"], strict=True))
+    assert numbers == {(14, 1), (20, 2), (28, 2), (29, 3)}
+    assert result.results["before_3"] == 1  # ON at day 28 only
+    details = result.results["endpoints"]["before_3"]
+    assert (details["responder_ids"], details["nonresponders"]) == (["ON"], 2)
+    assert details["not_evaluable"] == 1  # TWO: no 3rd infusion
+    assert result.results["acr_pedi_30"]["responders"] == 4
