@@ -220,8 +220,9 @@ class AcrPediEndpoint(_EndpointBase):
     `at`: a timepoint name (the visit chosen there) or `follow_up` (responder at any visit
     after day 0 — "ever"). `before_administration: n` keeps only the follow-up visits after the
     day of administration n-1 up to and including the day of administration n (SPEC
-    R-ACRPEDI-3: "before the 3rd infusion" = after infusion 2, before infusion 3). `variant: sjia` is the TENDER form (R-ACRPEDI-4). `output: count`
-    writes the number of responders only.
+    R-ACRPEDI-3: "before the 3rd infusion" = after infusion 2, before infusion 3).
+    `variant: sjia` is the TENDER form (R-ACRPEDI-4). `output: count` writes the number of
+    responders only.
     """
 
     kind: Literal["acr_pedi"]
