@@ -113,9 +113,9 @@ class StudyResult:
     - `responses`: one row per follow-up visit (day > 0) of each cohort patient, compared with
       the baseline visit. patient_id, visit_date, day, administration_number (exposure
       administrations given before the visit date; a visit on an infusion day precedes it),
-      acr_pedi_level (highest level met: 0, 30, 50, 70, 90, 100; None when not evaluable), acr_pedi_30 ('RESPONDER',
-      'NONRESPONDER', 'NOT_EVALUABLE'), acr_pedi_30_sjia (TENDER variant: responder at 30 and
-      no fever at the visit; same codes).
+      acr_pedi_level (highest level met: 0, 30, 50, 70, 90, 100; None when not evaluable),
+      acr_pedi_30 ('RESPONDER', 'NONRESPONDER', 'NOT_EVALUABLE'), acr_pedi_30_sjia (TENDER
+      variant: responder at 30 and no fever at the visit; same codes).
     - `courses`: every biologic course of the cohort patients (for the swimmer plot).
       patient_id, drug, route, start_date, stop_date (None while ongoing), stop_reason.
     - `administrations`: every administration of the exposure drug. patient_id, drug, date,
