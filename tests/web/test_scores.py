@@ -17,6 +17,7 @@ from jiareg.web.homunculus import HEIGHT, WIDTH, joint_spots
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 CATEGORY = {"oligo": "oligo_persistent", "poly": "poly_rf_neg"}
+SYSTEMIC_FLAGS = ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy")
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -175,7 +176,26 @@ def test_systemic_features_suspend_the_activity_state(login: Login) -> None:
     }
     scores = login("clin_a").post("/api/scores", json=body).json()
     assert scores["cjadas10"] == 2 and scores["cjadas10_state"] is None
+    assert scores["cjadas10_state_reason"] == "systemic_features_present"
     assert scores["systemic_features_present"] is True
+
+
+@pytest.mark.parametrize(
+    ("category", "features", "state", "reason"),
+    [
+        # SPEC R-JADAS-2 via derive.jadas: sJIA with no feature recorded may have one active
+        ("systemic", {}, None, "systemic_features_unknown"),
+        ("systemic", dict.fromkeys(SYSTEMIC_FLAGS, False), "LDA", None),
+        # features are "attributable to sJIA": another category keeps its state
+        ("poly_rf_neg", {"fever": True}, "LDA", None),
+    ],
+)
+def test_activity_state_follows_the_sjia_rule(
+    login: Login, category: str, features: dict[str, bool], state: str | None, reason: str | None
+) -> None:
+    body = {"category": category, "phys_global": "1", "parent_global": "1", "active_joints": 0}
+    scores = login("clin_a").post("/api/scores", json=body | features).json()
+    assert (scores["cjadas10_state"], scores["cjadas10_state_reason"]) == (state, reason)
 
 
 def test_homunculus_draws_each_joint_of_the_71_set_once_without_overlap() -> None:

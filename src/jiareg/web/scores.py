@@ -23,7 +23,12 @@ from jiareg.derive.chaq import chaq_di, format_chaq_di
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
 from jiareg.derive.exact import to_fraction
-from jiareg.derive.jadas import activity_state, jadas_course, jadas_from_globals
+from jiareg.derive.jadas import (
+    activity_state_result,
+    jadas_course,
+    jadas_from_globals,
+    sjia_features_active,
+)
 from jiareg.derive.joints import JointExam, active_joint_count
 from jiareg.derive.systemic import SystemicFeatures, systemic_active
 from jiareg.errors import DerivationError
@@ -133,7 +138,7 @@ def _jadas_block(core: CoreSet, values: Mapping[str, Any], category: str | None)
     except DerivationError:
         course = None
     features = SystemicFeatures.from_template(**{k: values.get(k) for k in _SYSTEMIC})
-    systemic = systemic_active(features) is True
+    systemic = sjia_features_active(category, systemic_active(features))
     for key, kind, version in (
         ("jadas10", "esr", "jadas10"),
         ("cjadas10", "none", "cjadas10"),
@@ -148,12 +153,14 @@ def _jadas_block(core: CoreSet, values: Mapping[str, Any], category: str | None)
         out[key] = _num(score.score)
         out[f"{key}_missing"] = list(score.missing)
         out[f"{key}_reason"] = score.reason
-        out[f"{key}_state"] = activity_state(
+        state = activity_state_result(
             score.score,
             course=course,
             version=version,  # type: ignore[arg-type]
             systemic_features_present=systemic,
         )
+        out[f"{key}_state"] = state.state
+        out[f"{key}_state_reason"] = state.reason
     out["course"] = course
     out["systemic_features_present"] = systemic
     out["cutoff_set"] = DEFAULT_CONFIG.jadas_cutoff_set

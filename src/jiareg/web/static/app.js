@@ -79,7 +79,11 @@
     show("score-cjadas10", fmt(s.cjadas10, s.cjadas10_missing));
     const state = s.cjadas10_state;
     const stateEl = document.getElementById("score-state");
-    stateEl.textContent = state || (s.systemic_features_present ? "not applicable (systemic features)" : "—");
+    const why = {
+      systemic_features_present: "not applicable (active systemic features)",
+      systemic_features_unknown: "not applicable (systemic features not assessed)",
+    }[s.cjadas10_state_reason];
+    stateEl.textContent = state || why || "—";
     stateEl.className = state ? "state state-" + state : "";
     const acr = s.acr_pedi || {};
     show("score-acr", acr.level !== null && acr.level !== undefined
