@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import (
     FileResponse,
     HTMLResponse,
@@ -27,7 +28,7 @@ from fastapi.responses import (
 )
 
 from jiareg.errors import InputError, JiaregError
-from jiareg.ingest.importer import import_path
+from jiareg.ingest.importer import ImportSummary, import_path
 from jiareg.ingest.template import TABLES
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
@@ -66,6 +67,12 @@ def import_form(request: Request, who: PageViewer) -> Response:
     return render(request, "import.html", who, nav="import", tables=sorted(_TABLE_FILES))
 
 
+def _locked_import(source: Path, db_url: str, who: Viewer, reason: str) -> ImportSummary:
+    """`import_path` as one of the bounded writers (blocks: call it off the event loop)."""
+    with WRITERS:
+        return import_path(source, db_url, user=who.user, reason=reason)
+
+
 @router.post("/import", response_class=HTMLResponse)
 async def import_upload(
     request: Request, who: PageViewer, files_: Annotated[list[UploadFile], File(alias="files")]
@@ -91,8 +98,7 @@ async def import_upload(
         workbook = [n for n in names if n.endswith(".xlsx")]
         source = folder / workbook[0] if len(workbook) == 1 and len(names) == 1 else folder
         reason = f"web import by {who.username}: {', '.join(sorted(names))}"
-        with WRITERS:
-            summary = import_path(source, web.db_url, user=who.user, reason=reason)
+        summary = await run_in_threadpool(_locked_import, source, web.db_url, who, reason)
     except JiaregError as exc:
         rows = problem_rows(exc)
         return render(
