@@ -308,3 +308,15 @@ def test_fhir_transaction_bundle(tmp_path: Path) -> None:
     path = tmp_path / "t.json"
     path.write_text(json.dumps(doc))
     assert read_template(path) == read_template(write_folder(tmp_path / "again"))
+
+
+def test_fhir_unknown_resource_type_is_named(tmp_path: Path) -> None:
+    doc = _bundle(tmp_path)
+    doc["entry"].append({"resource": {"resourceType": "Visit", "id": "v1"}})
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(doc))
+    n = len(doc["entry"]) - 1
+    stderr = _rejected(f"sqlite:///{tmp_path / 'f.db'}", path, "fhir")
+    assert (
+        f"bundle.json:{n}: Visit/v1: column 'entry[{n}].resource.resourceType' = 'Visit'" in stderr
+    )
