@@ -222,6 +222,8 @@ def read_redcap(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[s
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
     present = _header(file, header, problems)
+    if RECORD_ID not in header:
+        return [], problems, {i.spec.name for i in INSTRUMENTS}
     unreadable = {
         i.spec.name
         for i in INSTRUMENTS
@@ -313,7 +315,8 @@ def _row(
                     where=place,
                     column=column,
                     value=value.strip(),
-                    expected=f"empty on a {name} row (the field belongs to {owner[0].name})",
+                    expected=f"empty on a {name} row (the field belongs to {owner[0].name}, "
+                    "whose rows name it in redcap_repeat_instrument)",
                 )
             )
     if name == "patient" and not any(values.get(f, "").strip() for f in _PATIENT_FIELDS):

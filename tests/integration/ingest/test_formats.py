@@ -162,7 +162,7 @@ REDCAP_BAD: dict[str, tuple[int, str, str, str]] = {
         3,
         "site",
         "BA",
-        "record 'P1', visit #1: column 'site' = 'BA'; expected empty on a visit row (the field belongs to patient)",  # noqa: E501
+        "record 'P1', visit #1: column 'site' = 'BA'; expected empty on a visit row (the field belongs to patient",  # noqa: E501
     ),
 }
 
@@ -320,3 +320,24 @@ def test_fhir_unknown_resource_type_is_named(tmp_path: Path) -> None:
     assert (
         f"bundle.json:{n}: Visit/v1: column 'entry[{n}].resource.resourceType' = 'Visit'" in stderr
     )
+
+
+def test_redcap_without_record_id(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("patient_id,site\nP1,BA\n")
+    stderr = _rejected(f"sqlite:///{tmp_path / 'r.db'}", path, "redcap")
+    assert (
+        "export.csv:1: column 'patient_id' = 'patient_id'; expected record_id as the first"
+        in stderr
+    )
+
+
+def test_redcap_lines_count_multi_line_cells(tmp_path: Path) -> None:
+    lines = _redcap_lines(tmp_path)
+    assert lines[10].startswith("P1,adverse_event,1,")
+    lines = _spoil(_spoil(lines, 11, "ae_outcome", '"resolved\nlate"'), 16, "sex", "3")
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(lines) + "\n")
+    stderr = _rejected(f"sqlite:///{tmp_path / 'r.db'}", path, "redcap")
+    assert "export.csv:11: record 'P1', adverse_event #1: column 'ae_outcome'" in stderr
+    assert "export.csv:17: record 'P2': column 'sex' = '3'" in stderr
