@@ -329,7 +329,9 @@ def _read_folder(
                     row=1,
                     column="(file)",
                     value=path.name,
-                    expected="a template file name: " + ", ".join(known),
+                    expected="a template file name: "
+                    + ", ".join(known)
+                    + (" (a REDCap export? add --format redcap)" if only else ""),
                 )
             )
             continue

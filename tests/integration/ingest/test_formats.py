@@ -341,3 +341,9 @@ def test_redcap_lines_count_multi_line_cells(tmp_path: Path) -> None:
     stderr = _rejected(f"sqlite:///{tmp_path / 'r.db'}", path, "redcap")
     assert "export.csv:11: record 'P1', adverse_event #1: column 'ae_outcome'" in stderr
     assert "export.csv:17: record 'P2': column 'sex' = '3'" in stderr
+
+
+def test_a_redcap_export_without_format_hints_at_it(tmp_path: Path) -> None:
+    path = write_redcap(read_template(DEMO), tmp_path / "JIAREG_DATA.csv")
+    stderr = _rejected(f"sqlite:///{tmp_path / 'r.db'}", path, "template")
+    assert "(a REDCap export? add --format redcap)" in stderr
