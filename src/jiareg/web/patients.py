@@ -6,6 +6,7 @@ is the cJADAS10 state of the patient's latest visit (derive/ rules, via `jiareg.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,55 +32,61 @@ class PatientFilters:
 def list_scope(viewer: Viewer, filters: PatientFilters) -> tuple[object, ...]:
     """What a patient list depends on besides the registry's data: who sees which sites,
     de-identified or not, the filters, and today (ages)."""
-    return (
-        viewer.site if not viewer.all_sites else "*",
-        viewer.deidentified,
-        filters,
-        date.today(),
-    )
+    return (*_viewer_scope(viewer), filters)
+
+
+def _viewer_scope(viewer: Viewer) -> tuple[object, ...]:
+    return (viewer.site if not viewer.all_sites else "*", viewer.deidentified, date.today())
 
 
 def patient_summaries(
     registry: Registry, viewer: Viewer, filters: PatientFilters
 ) -> list[dict[str, Any]]:
-    """One row per visible patient matching `filters`, de-identified for researchers.
+    """One row per visible patient matching `filters`, ordered by patient_id, de-identified
+    for researchers. Read-only: the rows are shared with other requests.
 
-    Computed once per registry change and `list_scope` (`Registry.cached`); read-only.
+    The unfiltered rows are kept per viewer scope and brought up to date by recomputing only
+    the patients changed since (`Registry.per_patient`), so a save costs one patient's row.
     """
+    rows = registry.per_patient(
+        ("patient-list", *_viewer_scope(viewer)),
+        lambda ids: _summaries(registry, viewer, ids),
+    )
     return registry.cached(
         ("patients", *list_scope(viewer, filters)),
-        lambda: _summaries(registry, viewer, filters),
+        lambda: [r for r in rows if _matches(r, filters)],
     )
 
 
-def _summaries(registry: Registry, viewer: Viewer, filters: PatientFilters) -> list[dict[str, Any]]:
-    courses = registry.open_courses()
-    latest = registry.latest_visits(viewer)
-    rows: list[dict[str, Any]] = []
-    for patient in registry.patients(viewer):
+def _matches(row: dict[str, Any], filters: PatientFilters) -> bool:
+    return (
+        (not filters.site or row["site"] == filters.site)
+        and (not filters.category or row["ilar_category"] == filters.category)
+        and (not filters.biologic or row["current_biologic"] == filters.biologic)
+        and (not filters.state or row["cjadas10_state"] == filters.state)
+        and (not filters.q or filters.q.casefold() in row["patient_id"].casefold())
+    )
+
+
+def _summaries(
+    registry: Registry, viewer: Viewer, ids: Collection[str] | None
+) -> dict[str, dict[str, Any]]:
+    """patient_id -> list row of the visible patients (of `ids`; None = all)."""
+    courses = registry.open_courses(ids)
+    latest = registry.latest_visits(viewer, ids)
+    rows: dict[str, dict[str, Any]] = {}
+    for patient in registry.patients(viewer, ids):
         pid = patient["patient_id"]
-        if filters.site and patient["site"] != filters.site:
-            continue
-        if filters.category and patient["ilar_category"] != filters.category:
-            continue
-        biologic = courses.get(pid)
-        if filters.biologic and biologic != filters.biologic:
-            continue
         row = registry.deidentify(viewer, patient)
-        if filters.q and filters.q.casefold() not in row["patient_id"].casefold():
-            continue
         visit = latest.get(pid)
         scores = visit_scores(visit, patient["ilar_category"]) if visit else {}
-        state = scores.get("cjadas10_state")
-        if filters.state and state != filters.state:
-            continue
         row.update(
-            current_biologic=biologic,
+            current_biologic=courses.get(pid),
             last_visit_date=visit["visit_date"] if visit else None,
             cjadas10=scores.get("cjadas10"),
-            cjadas10_state=state,
+            cjadas10_state=scores.get("cjadas10_state"),
         )
-        rows.append(row)
+        rows[pid] = row
     return rows
 
 

@@ -11,7 +11,7 @@ in whole years instead, and a pseudonym instead of patient_id when the app has a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from datetime import date
 from typing import Any, Final, TypeVar, cast
 
@@ -41,6 +41,8 @@ _ORDER = {
     "chaq_items": "visit_date",
 }
 _CACHE_SIZE: Final = 256
+_INCREMENTAL_MAX: Final = 200
+"""More changed patients than this since the last read: recompute every patient's row."""
 T = TypeVar("T")
 _BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
 
@@ -68,6 +70,8 @@ class Registry:
         self._cache: dict[Hashable, object] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
+        self._per_patient: dict[Hashable, tuple[int, dict[str, object]]] = {}
+        self._per_patient_lock = threading.Lock()
 
     def version(self) -> int:
         """The registry's change marker: the last audit-trail entry (every write appends one)."""
@@ -91,6 +95,45 @@ class Registry:
                 if len(self._cache) < _CACHE_SIZE and self._cache_version == version:
                     self._cache[key] = found
         return cast(T, found)
+
+    def changed_patients(self, since: int) -> set[str]:
+        """The patients with an audit-trail entry after entry `since` (every write of a
+        patient's record appends one naming the patient)."""
+        log = Base.metadata.tables["audit_log"]
+        stmt = (
+            select(log.c.patient_id)
+            .where(log.c.seq > since, log.c.patient_id.is_not(None))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return set(conn.execute(stmt).scalars())
+
+    def per_patient(
+        self, key: Hashable, compute: Callable[[Collection[str] | None], dict[str, T]]
+    ) -> list[T]:
+        """Rows by patient, ordered by patient_id, kept current incrementally.
+
+        `compute(ids)` gives patient_id -> row for the visible patients among `ids` (None:
+        every patient). The first call computes all; later calls recompute only the patients
+        changed since (`changed_patients`), dropping those no longer visible. One thread
+        updates a `key` at a time (the others wait for its result instead of recomputing).
+        """
+        with self._per_patient_lock:
+            version = self.version()
+            held = self._per_patient.get(key)
+            old = cast(dict[str, T], held[1]) if held is not None else None
+            if held is not None and held[0] == version and old is not None:
+                return list(old.values())
+            changed = self.changed_patients(held[0]) if held is not None else set()
+            if old is None or len(changed) > _INCREMENTAL_MAX:
+                rows = compute(None)
+            else:
+                kept = {k: v for k, v in old.items() if k not in changed}
+                rows = dict(sorted({**kept, **compute(changed)}.items()))
+            if len(self._per_patient) >= _CACHE_SIZE:
+                self._per_patient.clear()
+            self._per_patient[key] = (version, cast(dict[str, object], rows))
+        return list(rows.values())
 
     @staticmethod
     def table(name: str) -> Table:
@@ -150,23 +193,27 @@ class Registry:
         return _plain(found) if found is not None else None
 
     # -- reads --------------------------------------------------------------------------------
-    def patients(self, viewer: Viewer) -> list[dict[str, Any]]:
-        """Every patient row the viewer may see (not yet de-identified), ordered by id."""
+    def patients(self, viewer: Viewer, ids: Collection[str] | None = None) -> list[dict[str, Any]]:
+        """Every patient row the viewer may see (of `ids`, None = all; not yet de-identified),
+        ordered by id."""
         patients = self.table("patients")
         stmt = select(patients).order_by(patients.c.patient_id)
+        if ids is not None:
+            stmt = stmt.where(patients.c.patient_id.in_(ids))
         if not viewer.all_sites:
             stmt = stmt.where(patients.c.site == viewer.site)
         with self.engine.connect() as conn:
             return [_plain(r) for r in conn.execute(stmt).mappings()]
 
-    def latest_visits(self, viewer: Viewer) -> dict[str, dict[str, Any]]:
-        """The most recent visit row of each patient the viewer may see."""
+    def latest_visits(
+        self, viewer: Viewer, ids: Collection[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The most recent visit row of each patient the viewer may see (of `ids`)."""
         visits, patients = self.table("visits"), self.table("patients")
-        last = (
-            select(visits.c.patient_id, func.max(visits.c.visit_date).label("last_date"))
-            .group_by(visits.c.patient_id)
-            .subquery()
-        )
+        last_q = select(visits.c.patient_id, func.max(visits.c.visit_date).label("last_date"))
+        if ids is not None:
+            last_q = last_q.where(visits.c.patient_id.in_(ids))
+        last = last_q.group_by(visits.c.patient_id).subquery()
         stmt = (
             select(visits, patients.c.site)
             .join(
@@ -181,14 +228,17 @@ class Registry:
         with self.engine.connect() as conn:
             return {r["patient_id"]: _plain(r) for r in conn.execute(stmt).mappings()}
 
-    def open_courses(self) -> dict[str, str]:
-        """patient_id -> drug of the latest biologic course with no stop date (the current one)."""
+    def open_courses(self, ids: Collection[str] | None = None) -> dict[str, str]:
+        """patient_id -> drug of the latest biologic course with no stop date (the current one),
+        for the patients `ids` (None = all)."""
         treatments = self.table("treatments")
         stmt = (
             select(treatments.c.patient_id, treatments.c.drug)
             .where(treatments.c.stop_date.is_(None))
             .order_by(treatments.c.start_date)
         )
+        if ids is not None:
+            stmt = stmt.where(treatments.c.patient_id.in_(ids))
         with self.engine.connect() as conn:
             return {r.patient_id: r.drug for r in conn.execute(stmt)}
 
