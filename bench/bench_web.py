@@ -10,7 +10,10 @@ clients enter visits back to back, the others browse. Each save has a
 unique date, so afterwards the visits table must hold exactly the initial rows plus every save
 the server acknowledged with 201: that count proves no write was lost.
 
-Run: `python -m bench.bench_web [--seconds 60] [--clients 50] [--quick]`.
+Run: `python -m bench web` (the runner: rows into bench/results.json, this section of
+bench/RESULTS.md) or `python -m bench.bench_web [--seconds 60] [--clients 50] [--quick]`.
+The load average of the machine is recorded at the start and the end: the figures depend on
+what else runs on the two cores.
 """
 
 from __future__ import annotations
@@ -146,7 +149,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def run(seconds: float, clients: int, patients: int, writers: int) -> dict[str, Any]:
+def measure(seconds: float, clients: int, patients: int, writers: int) -> dict[str, Any]:
+    """One load run; the figures as a dict (see `markdown`)."""
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="jiareg-bench-web-") as tmp:
         t0 = time.perf_counter()
         url, ids = build(Path(tmp), patients)
@@ -154,7 +159,18 @@ def run(seconds: float, clients: int, patients: int, writers: int) -> dict[str, 
         before = count_visits(url)
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "jiareg", "serve", "--db", url, "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "jiareg",
+                "serve",
+                "--db",
+                url,
+                "--port",
+                str(port),
+                "--runs-dir",
+                str(Path(tmp) / "runs"),
+            ],
             env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )
         base = f"http://127.0.0.1:{port}"
@@ -222,7 +238,13 @@ def run(seconds: float, clients: int, patients: int, writers: int) -> dict[str, 
         <= after
         <= before + stats.saved + stats.unanswered_saves,
         "per_kind": per_kind,
+        "load_avg_start": [round(x, 2) for x in load_start],
+        "load_avg_end": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _loads(loads: list[float]) -> str:
+    return " / ".join(f"{x:.2f}" for x in loads)
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -232,7 +254,9 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"Loopback, one `jiareg serve` (uvicorn, 1 worker) on SQLite, {r['patients']:,} patients"
         f" ({r['visits_before']:,} visits), {r['clients']} concurrent logged-in clients for "
-        f"{r['seconds']} s, on the shared 2-core machine (seven other engineers' jobs running). "
+        f"{r['seconds']} s, on the shared 2-core machine (load average 1/5/15 min "
+        f"{_loads(r['load_avg_start'])} at the start, {_loads(r['load_avg_end'])} at the end, "
+        "the benchmark included). "
         f"{r['writers']} clients enter visits back to back; the others browse: patient list "
         "40 %, patient record (the timeline's data) 45 %, timeline SVG 15 %.",
         "",
@@ -272,6 +296,50 @@ def write_results(r: dict[str, Any]) -> None:
     RESULTS.write_text(text, encoding="utf-8")
 
 
+def run(quick: bool) -> list[dict[str, Any]]:
+    """The `python -m bench web` entry: a full run (60 s, 50 clients, 1,000 patients) also
+    rewrites this benchmark's section of bench/RESULTS.md; rows for bench/results.json."""
+    r = measure(10, 50, 100, 5) if quick else measure(60, 50, 1000, 5)
+    if not quick:
+        write_results(r)
+    shared = {
+        "seconds": r["seconds"],
+        "baseline": None,
+        "ratio": None,
+        "clients": r["clients"],
+        "patients": r["patients"],
+        "load_avg_start": r["load_avg_start"],
+        "load_avg_end": r["load_avg_end"],
+    }
+    rows = [
+        {
+            "name": f"web: all requests ({r['clients']} clients, {r['patients']:,} patients)",
+            "rows": r["requests"],
+            "rows_per_s": r["requests_per_s"],
+            "errors": r["errors"],
+            "p50_ms": r["p50_ms"],
+            "p95_ms": r["p95_ms"],
+            "p99_ms": r["p99_ms"],
+            "saves_acknowledged": r["saves_acknowledged"],
+            "visits_before": r["visits_before"],
+            "visits_after": r["visits_after"],
+            "no_write_lost": r["no_write_lost"],
+            **shared,
+        }
+    ]
+    for kind, k in r["per_kind"].items():
+        rows.append(
+            {
+                "name": f"web: {kind} ({r['clients']} clients, {r['patients']:,} patients)",
+                "rows": k["requests"],
+                "rows_per_s": round(k["requests"] / r["seconds"], 1),
+                **{m: k[m] for m in ("errors", "p50_ms", "p95_ms", "p99_ms")},
+                **shared,
+            }
+        )
+    return rows
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -281,8 +349,8 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="10 s, 100 patients, no RESULTS.md")
     args = parser.parse_args()
     if args.quick:
-        result = run(10, args.clients, 100, args.writers)
+        result = measure(10, args.clients, 100, args.writers)
     else:
-        result = run(args.seconds, args.clients, args.patients, args.writers)
+        result = measure(args.seconds, args.clients, args.patients, args.writers)
         write_results(result)
     print(json.dumps(result, indent=2))
