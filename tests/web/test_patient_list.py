@@ -1,4 +1,5 @@
-"""The patient list stays exact while it is updated patient by patient after each write."""
+"""The patient list and records stay exact while kept between requests and updated
+patient by patient after each write."""
 
 from __future__ import annotations
 
@@ -38,7 +39,11 @@ def test_list_after_writes_equals_a_fresh_computation(
 ) -> None:
     client = login("admin")
     before = {r["patient_id"]: r for r in client.get("/api/patients").json()}
+    records = {pid: client.get(f"/api/patients/{pid}").json() for pid in ("A-001", "A-002")}
     assert client.post("/api/patients/A-001/visits", json=LATE_VISIT).status_code == 201
+    dates = [v["visit_date"] for v in client.get("/api/patients/A-001").json()["visits"]]
+    assert dates == [v["visit_date"] for v in records["A-001"]["visits"]] + ["2020-12-01"]
+    assert client.get("/api/patients/A-002").json() == records["A-002"]
     after = client.get("/api/patients").json()
     assert after == _fresh_list(app_factory, "admin")
     changed = {r["patient_id"]: r for r in after}

@@ -6,6 +6,7 @@ is the cJADAS10 state of the patient's latest visit (derive/ rules, via `jiareg.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +16,13 @@ from jiareg.web.access import Viewer
 from jiareg.web.registry import Registry
 from jiareg.web.scores import visit_scores
 
-__all__ = ["PatientFilters", "list_scope", "patient_detail", "patient_summaries"]
+__all__ = [
+    "PatientFilters",
+    "list_scope",
+    "patient_detail",
+    "patient_detail_json",
+    "patient_summaries",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +98,37 @@ def _summaries(
 
 
 def patient_detail(registry: Registry, viewer: Viewer, public_id: str) -> dict[str, Any] | None:
-    """The patient's record with every visit scored; None when missing or not visible."""
+    """The patient's record with every visit scored; None when missing or not visible.
+
+    Kept until the patient's own record changes (`Registry.for_patient`); read-only.
+    """
+    patient = registry.resolve(viewer, public_id)
+    return None if patient is None else _cached_detail(registry, viewer, patient)
+
+
+def patient_detail_json(registry: Registry, viewer: Viewer, public_id: str) -> bytes | None:
+    """`patient_detail` as JSON (dates as ISO text), kept like it."""
     patient = registry.resolve(viewer, public_id)
     if patient is None:
         return None
+    return registry.for_patient(
+        patient["patient_id"],
+        ("detail.json", viewer.deidentified, date.today()),
+        lambda: json.dumps(
+            _cached_detail(registry, viewer, patient), separators=(",", ":"), default=str
+        ).encode(),
+    )
+
+
+def _cached_detail(registry: Registry, viewer: Viewer, patient: dict[str, Any]) -> dict[str, Any]:
+    return registry.for_patient(
+        patient["patient_id"],
+        ("detail", viewer.deidentified, date.today()),
+        lambda: _detail(registry, viewer, patient),
+    )
+
+
+def _detail(registry: Registry, viewer: Viewer, patient: dict[str, Any]) -> dict[str, Any]:
     record = registry.record(patient["patient_id"])
     shown = registry.public_id(viewer, patient["patient_id"])
     for rows in record.values():

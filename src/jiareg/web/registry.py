@@ -41,6 +41,8 @@ _ORDER = {
     "chaq_items": "visit_date",
 }
 _CACHE_SIZE: Final = 256
+_PATIENT_CACHE_SIZE: Final = 4096
+"""Entries of `for_patient` (a record's detail, its JSON, its timeline: tens of kB each)."""
 _INCREMENTAL_MAX: Final = 200
 """More changed patients than this since the last read: recompute every patient's row."""
 T = TypeVar("T")
@@ -72,6 +74,7 @@ class Registry:
         self._lock = threading.Lock()
         self._per_patient: dict[Hashable, tuple[int, dict[str, object]]] = {}
         self._per_patient_lock = threading.Lock()
+        self._patient_cache: dict[tuple[str, Hashable], tuple[int, object]] = {}
 
     def version(self) -> int:
         """The registry's change marker: the last audit-trail entry (every write appends one)."""
@@ -95,6 +98,28 @@ class Registry:
                 if len(self._cache) < _CACHE_SIZE and self._cache_version == version:
                     self._cache[key] = found
         return cast(T, found)
+
+    def patient_version(self, patient_id: str) -> int:
+        """One patient's change marker: their last audit-trail entry (0 if none)."""
+        log = Base.metadata.tables["audit_log"]
+        stmt = select(func.coalesce(func.max(log.c.seq), 0)).where(log.c.patient_id == patient_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def for_patient(self, patient_id: str, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` once per `key` while the patient's own record is unchanged (see
+        `patient_version`): other patients' writes do not discard it. Read-only."""
+        version = self.patient_version(patient_id)
+        with self._lock:
+            found = self._patient_cache.get((patient_id, key))
+        if found is not None and found[0] == version:
+            return cast(T, found[1])
+        value = compute()
+        with self._lock:
+            if len(self._patient_cache) >= _PATIENT_CACHE_SIZE:
+                self._patient_cache.clear()
+            self._patient_cache[(patient_id, key)] = (version, value)
+        return value
 
     def changed_patients(self, since: int) -> set[str]:
         """The patients with an audit-trail entry after entry `since` (every write of a

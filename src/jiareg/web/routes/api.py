@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, state, viewer
-from jiareg.web.patients import PatientFilters, list_scope, patient_detail, patient_summaries
+from jiareg.web.patients import (
+    PatientFilters,
+    list_scope,
+    patient_detail,
+    patient_detail_json,
+    patient_summaries,
+)
 from jiareg.web.scores import ScoreRequest, live_scores
 
 __all__ = ["MAX_PAGE", "NOT_FOUND", "router"]
@@ -181,12 +187,12 @@ def list_patients(
 )
 def get_patient(
     request: Request, who: AnyViewer, patient_id: Annotated[str, Field(max_length=100)]
-) -> dict[str, Any]:
+) -> Response:
     """One patient's record, visits (with scores), courses, infusions, steroids and events."""
-    detail = patient_detail(state(request).registry, who, patient_id)
-    if detail is None:
+    body = patient_detail_json(state(request).registry, who, patient_id)
+    if body is None:
         raise not_found()
-    return detail
+    return Response(body, media_type="application/json")
 
 
 class VisitIn(BaseModel):
