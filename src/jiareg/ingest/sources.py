@@ -9,10 +9,12 @@ load never depend on the format. Without `--format`, a `.json` file is read as a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from jiareg.errors import ImportRowError, InputError
-from jiareg.ingest.readers import RawTable, read_path
+
+if TYPE_CHECKING:  # readers are imported when used: `Format` is the command line's option type
+    from jiareg.ingest.readers import RawTable
 
 __all__ = ["Format", "detect_format", "read_source"]
 
@@ -34,6 +36,8 @@ def read_source(
     """Raw template tables, file-level problems and unreadable tables of `path` in `fmt`."""
     fmt = fmt or detect_format(path)
     if fmt == "template":
+        from jiareg.ingest.readers import read_path
+
         return read_path(path)
     if not path.is_file():
         raise InputError(
