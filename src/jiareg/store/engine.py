@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -31,6 +32,7 @@ __all__ = [
     "init_db",
     "normalise_url",
     "require_initialised",
+    "use_wal",
     "write_lock",
 ]
 
@@ -89,6 +91,33 @@ def get_engine(url: str | None = None) -> Engine:
     else:
         engine = create_engine(sa_url, pool_pre_ping=True)
     return engine
+
+
+def use_wal(url: str | None = None) -> str:
+    """Put a SQLite registry file in write-ahead-log mode; returns the journal mode.
+
+    In WAL mode readers never wait for the writer's commit, nor the writer for readers,
+    which a server with many concurrent page views needs (in the default rollback mode a
+    commit waits for every reader, and new readers wait for the commit, sleeping in
+    SQLite's busy handler). The mode is stored in the file, so later connections use it
+    too; commits stay fully synchronous. While connections are open the latest
+    transactions live in `FILE-wal`: copy a registry with `sqlite3 .backup`, not `cp`.
+    PostgreSQL, or a file another process holds locked: the mode is left as it is.
+    """
+    engine = get_engine(url)
+    if engine.dialect.name != "sqlite":
+        return "postgresql"
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            return str(cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError:  # locked by another process: keep its mode
+            return str(cursor.execute("PRAGMA journal_mode").fetchone()[0])
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
 
 
 def write_lock(conn: Connection) -> None:

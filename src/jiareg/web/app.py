@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from jiareg import __version__
 from jiareg.errors import AccessDenied, JiaregError
+from jiareg.store.engine import use_wal
 from jiareg.web.deps import LoginRequired, WebState
 from jiareg.web.problems import problem_rows
 from jiareg.web.readers import read_engine
@@ -65,6 +66,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    use_wal(db_url)  # SQLite: page views and saves must not wait for each other
     engine = read_engine(db_url)
     key = (pseudonym_key or "").encode() or None
     app.state.web = WebState(
