@@ -1,4 +1,8 @@
-"""Registry commands: init, template, import, export, audit verify/log, user add."""
+"""Registry commands: init, template, import, export, audit verify/log, user add.
+
+The ingest and store stages (SQLAlchemy, pyarrow, Ibis) are imported inside each command, so
+that `jiareg --help` and the other commands do not load them.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jiareg.errors import InputError
-from jiareg.ingest.fhir_writer import write_fhir
-from jiareg.ingest.importer import import_path
-from jiareg.ingest.redcap import write_project
-from jiareg.ingest.redcap_export import write_redcap
 from jiareg.ingest.sources import Format
-from jiareg.ingest.template import TABLES
-from jiareg.ingest.writers import export_registry, write_template
-from jiareg.store.audit import patient_history, verify_chain
-from jiareg.store.engine import init_db, normalise_url
-from jiareg.store.snapshot import read_tables
-from jiareg.store.users import ROLES, add_user, get_user
 
 _DB_HELP = "Registry URL (default: env JIAREG_DB, else sqlite:///jiareg.db)."
 
@@ -36,6 +30,8 @@ user_app = typer.Typer(
 def _shown(url: str | None) -> str:
     from sqlalchemy.engine import make_url
 
+    from jiareg.store.engine import normalise_url
+
     return make_url(normalise_url(url)).render_as_string(hide_password=True)
 
 
@@ -44,6 +40,8 @@ def init(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
 
     Example: jiareg init --db sqlite:///clinic.db
     """
+    from jiareg.store.engine import init_db
+
     revision = init_db(db)
     typer.echo(f"registry ready at {_shown(db)} (schema {revision})")
 
@@ -72,6 +70,10 @@ def import_(
 
     Example: jiareg import clinic-export/ --db sqlite:///clinic.db
     """
+    from jiareg.ingest.importer import import_path
+    from jiareg.ingest.template import TABLES
+    from jiareg.store.users import get_user
+
     acting = get_user(db, user) if user else None
     names = [t.name for t in TABLES]
     console = Console(stderr=True)
@@ -110,6 +112,9 @@ def template(
 
     Example: jiareg template my-template/
     """
+    from jiareg.ingest.redcap import write_project
+    from jiareg.ingest.writers import write_template
+
     for path in [*write_template(folder), *write_project(folder / "redcap")]:
         typer.echo(str(path))
 
@@ -135,6 +140,11 @@ def export(
 
     Example: jiareg export backup/ --db sqlite:///clinic.db --format fhir
     """
+    from jiareg.ingest.fhir_writer import write_fhir
+    from jiareg.ingest.redcap_export import write_redcap
+    from jiareg.ingest.writers import export_registry
+    from jiareg.store.snapshot import read_tables
+
     if format_ == "template":
         written = export_registry(db, folder, deidentify=deidentify)
     elif deidentify:
@@ -153,6 +163,8 @@ def audit_verify(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> 
 
     Example: jiareg audit verify --db sqlite:///clinic.db
     """
+    from jiareg.store.audit import verify_chain
+
     n = verify_chain(db)
     typer.echo(f"audit log intact: {n} entries")
 
@@ -166,6 +178,8 @@ def audit_log(
 
     Example: jiareg audit log P001 --db sqlite:///clinic.db
     """
+    from jiareg.store.audit import patient_history
+
     entries = patient_history(db, patient_id)
     if not entries:
         raise InputError(f"no audit entries for patient {patient_id!r}")
@@ -193,7 +207,10 @@ def _read_password() -> str:
 @user_app.command("add")
 def user_add(
     name: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., "--role", help="One of: " + ", ".join(ROLES) + "."),
+    # The role list (jiareg.store.users.ROLES) is not imported here: it would load SQLAlchemy.
+    role: str = typer.Option(
+        ..., "--role", help="The user's role (an unknown role is refused with the list of roles)."
+    ),
     site: str | None = typer.Option(None, "--site", help="The user's site (clinic code)."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
@@ -201,6 +218,8 @@ def user_add(
 
     Example: echo 's3cret-pass' | jiareg user add ana --role clinician --site BA
     """
+    from jiareg.store.users import add_user
+
     info = add_user(db, name, _read_password(), role=role, site=site)
     where = f" at site {info.site}" if info.site else ""
     typer.echo(f"user {info.username} added ({info.role}{where})")

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import typer
 
-from jiareg.store.engine import get_engine, normalise_url, require_initialised
-
 
 def serve(
     db: str | None = typer.Option(
@@ -39,6 +37,7 @@ def serve(
     """
     import uvicorn
 
+    from jiareg.store.engine import get_engine, normalise_url, require_initialised
     from jiareg.web.app import create_app
 
     url = normalise_url(db)

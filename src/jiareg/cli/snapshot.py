@@ -8,9 +8,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from jiareg.store.snapshot import read_tables
-from jiareg.study.backends import write_snapshot
-
 
 def snapshot(
     db: str | None = typer.Option(
@@ -23,6 +20,9 @@ def snapshot(
 
     Example: jiareg snapshot --db postgresql://registry.example/jia --out cut-2026-06
     """
+    from jiareg.store.snapshot import read_tables
+    from jiareg.study.backends import write_snapshot
+
     console = Console(stderr=True)
     with console.status("reading the registry"):
         tables = read_tables(db)

@@ -7,14 +7,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from jiareg.study.backends import ENGINES, Engine
-from jiareg.study.run import Progress as StepReporter
-from jiareg.study.run import run_study
+if TYPE_CHECKING:  # the study stage (pandas, scipy, Ibis) is imported when a command runs
+    from jiareg.study.backends import Engine
+    from jiareg.study.run import Progress as StepReporter
 
 study_app = typer.Typer(
     help=(
@@ -35,6 +36,8 @@ def _progress() -> Iterator[StepReporter]:
 
 
 def _engine(value: str) -> Engine:
+    from jiareg.study.backends import ENGINES
+
     if value not in ENGINES:
         raise typer.BadParameter(f"expected one of {', '.join(ENGINES)}")
     return value  # type: ignore[return-value]  # checked against the Literal's values above
@@ -92,6 +95,7 @@ def run(
       --snapshot cut --engine spark --spark-master spark://head:7077 --out out
     """
     from jiareg.report.render import write_report
+    from jiareg.study.run import run_study
 
     if snapshot is not None and db is not None:
         raise typer.BadParameter("give --db or --snapshot, not both", param_hint="--snapshot")

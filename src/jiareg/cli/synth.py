@@ -8,8 +8,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from jiareg.synth import write_registry
-
 
 def synth(
     patients: int = typer.Option(..., "--patients", min=1, help="Number of patients."),
@@ -33,6 +31,8 @@ def synth(
 
     Example: jiareg synth --patients 100000 --visits 20 --seed 7 --out synth-100k --parquet
     """
+    from jiareg.synth import write_registry
+
     console = Console(stderr=True)
     columns = (
         TextColumn("[bold]synth"),
