@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -59,6 +60,7 @@ class Stats:
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     saved: int = 0
     unanswered_saves: int = 0
+    causes: Counter[str] = field(default_factory=Counter)
 
 
 def _free_port() -> int:
@@ -131,15 +133,17 @@ async def client_loop(
                     "esr": "18",
                 }
                 r = await client.post(f"/api/patients/{pid}/visits", json={"visit": visit})
-        except httpx.HTTPError:  # a time-out counts as an error
+        except httpx.HTTPError as exc:  # a time-out counts as an error
             stats.latencies[kind].append(time.perf_counter() - started)
             stats.errors[kind] += 1
+            stats.causes[f"{kind}: {type(exc).__name__}"] += 1
             stats.unanswered_saves += kind == "save"  # written or not: we never heard
             continue
         stats.latencies[kind].append(time.perf_counter() - started)
         ok = r.status_code == (201 if kind == "save" else 200)
         if not ok:
             stats.errors[kind] += 1
+            stats.causes[f"{kind}: HTTP {r.status_code}"] += 1
         elif kind == "save":
             stats.saved += 1
 
@@ -228,6 +232,7 @@ def measure(seconds: float, clients: int, patients: int, writers: int) -> dict[s
         "requests": len(every),
         "requests_per_s": round(len(every) / elapsed, 1),
         "errors": sum(stats.errors.values()),
+        "error_causes": dict(stats.causes),
         "p50_ms": round(_pct(every, 0.50), 1),
         "p95_ms": round(_pct(every, 0.95), 1),
         "p99_ms": round(_pct(every, 0.99), 1),
@@ -260,7 +265,12 @@ def markdown(r: dict[str, Any]) -> str:
         f"{r['writers']} clients enter visits back to back; the others browse: patient list "
         "40 %, patient record (the timeline's data) 45 %, timeline SVG 15 %.",
         "",
-        f"- {r['requests']:,} requests, **{r['requests_per_s']} requests/s**, {r['errors']} errors",
+        f"- {r['requests']:,} requests, **{r['requests_per_s']} requests/s**, {r['errors']} errors"
+        + (
+            " (" + ", ".join(f"{n} × {c}" for c, n in r["error_causes"].items()) + ")"
+            if r["error_causes"]
+            else ""
+        ),
         f"- all requests: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms",
         f"- writes: {r['saves_acknowledged']} saves acknowledged (201); visits before "
         f"{r['visits_before']:,}, after {r['visits_after']:,}"
@@ -317,6 +327,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "rows": r["requests"],
             "rows_per_s": r["requests_per_s"],
             "errors": r["errors"],
+            "error_causes": r["error_causes"],
             "p50_ms": r["p50_ms"],
             "p95_ms": r["p95_ms"],
             "p99_ms": r["p99_ms"],

@@ -10,13 +10,17 @@ through the store's functions.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event
 
 from jiareg.store.engine import get_engine, normalise_url
 
 __all__ = ["read_engine"]
+
+_POOL_SIZE: Final = 40
+"""As many kept connections as request threads (anyio's default 40): a busy server reuses
+them instead of opening, setting up and closing an overflow connection per request."""
 
 
 def _read_only(dbapi_connection: Any, _record: Any) -> None:
@@ -32,6 +36,11 @@ def read_engine(url: str) -> Engine:
     sa_url = normalise_url(url)
     if not sa_url.startswith("sqlite"):
         return get_engine(sa_url)
-    engine = create_engine(sa_url, connect_args={"timeout": 60, "check_same_thread": False})
+    engine = create_engine(
+        sa_url,
+        connect_args={"timeout": 60, "check_same_thread": False},
+        pool_size=_POOL_SIZE,
+        max_overflow=_POOL_SIZE,
+    )
     event.listen(engine, "connect", _read_only)
     return engine
