@@ -21,6 +21,7 @@ __all__ = [
     "list_scope",
     "patient_detail",
     "patient_detail_json",
+    "patient_list",
     "patient_summaries",
 ]
 
@@ -50,19 +51,28 @@ def patient_summaries(
     registry: Registry, viewer: Viewer, filters: PatientFilters
 ) -> list[dict[str, Any]]:
     """One row per visible patient matching `filters`, ordered by patient_id, de-identified
-    for researchers. Read-only: the rows are shared with other requests.
+    for researchers. Read-only: the rows are shared with other requests."""
+    return patient_list(registry, viewer, filters)[1]
+
+
+def patient_list(
+    registry: Registry, viewer: Viewer, filters: PatientFilters
+) -> tuple[int, list[dict[str, Any]]]:
+    """`patient_summaries`, with the registry version they are current for.
 
     The unfiltered rows are kept per viewer scope and brought up to date by recomputing only
     the patients changed since (`Registry.per_patient`), so a save costs one patient's row.
     """
-    rows = registry.per_patient(
+    version, rows = registry.per_patient(
         ("patient-list", *_viewer_scope(viewer)),
         lambda ids: _summaries(registry, viewer, ids),
     )
-    return registry.cached(
+    matching = registry.cached(
         ("patients", *list_scope(viewer, filters)),
         lambda: [r for r in rows if _matches(r, filters)],
+        version,
     )
+    return version, matching
 
 
 def _matches(row: dict[str, Any], filters: PatientFilters) -> bool:

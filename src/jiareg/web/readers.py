@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 
 from jiareg.store.engine import get_engine, normalise_url
 
@@ -36,11 +37,8 @@ def read_engine(url: str) -> Engine:
     sa_url = normalise_url(url)
     if not sa_url.startswith("sqlite"):
         return get_engine(sa_url)
-    engine = create_engine(
-        sa_url,
-        connect_args={"timeout": 60, "check_same_thread": False},
-        pool_size=_POOL_SIZE,
-        max_overflow=_POOL_SIZE,
-    )
+    in_memory = make_url(sa_url).database in (None, "", ":memory:")  # one shared connection
+    pool: dict[str, Any] = {} if in_memory else {"pool_size": _POOL_SIZE, "max_overflow": 10}
+    engine = create_engine(sa_url, connect_args={"timeout": 60, "check_same_thread": False}, **pool)
     event.listen(engine, "connect", _read_only)
     return engine

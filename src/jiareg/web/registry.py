@@ -72,7 +72,7 @@ class Registry:
         self._cache: dict[Hashable, object] = {}
         self._cache_version = -1
         self._lock = threading.Lock()
-        self._per_patient: dict[Hashable, tuple[int, dict[str, object]]] = {}
+        self._per_patient: dict[Hashable, tuple[int, dict[str, Any], list[Any]]] = {}
         self._per_patient_lock = threading.Lock()
         self._patient_cache: dict[tuple[str, Hashable], tuple[int, object]] = {}
 
@@ -82,16 +82,18 @@ class Registry:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(log.c.seq), 0))).scalar_one())
 
-    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def cached(self, key: Hashable, compute: Callable[[], T], version: int | None = None) -> T:
         """`compute()` once per `key` while the registry is unchanged (see `version`).
 
-        Callers treat the value as read-only (it is shared by every request with `key`).
+        `version` is the registry's version when the caller read it already. Callers treat
+        the value as read-only (it is shared by every request with `key`).
         """
-        version = self.version()
+        if version is None:
+            version = self.version()
         with self._lock:
-            if version != self._cache_version:
+            if version > self._cache_version:
                 self._cache, self._cache_version = {}, version
-            found = self._cache.get(key)
+            found = self._cache.get(key) if version == self._cache_version else None
         if found is None:
             found = compute()
             with self._lock:
@@ -135,30 +137,43 @@ class Registry:
 
     def per_patient(
         self, key: Hashable, compute: Callable[[Collection[str] | None], dict[str, T]]
-    ) -> list[T]:
-        """Rows by patient, ordered by patient_id, kept current incrementally.
+    ) -> tuple[int, list[T]]:
+        """Rows by patient, ordered by patient_id, kept current incrementally; with the
+        registry version they are current for.
 
         `compute(ids)` gives patient_id -> row for the visible patients among `ids` (None:
         every patient). The first call computes all; later calls recompute only the patients
-        changed since (`changed_patients`), dropping those no longer visible. One thread
-        updates a `key` at a time (the others wait for its result instead of recomputing).
+        changed since (`changed_patients`), dropping those no longer visible. Reads of
+        current rows take no lock; one thread at a time updates them (the others wait for
+        its result instead of recomputing).
         """
-        with self._per_patient_lock:
-            version = self.version()
-            held = self._per_patient.get(key)
-            old = cast(dict[str, T], held[1]) if held is not None else None
-            if held is not None and held[0] == version and old is not None:
-                return list(old.values())
-            changed = self.changed_patients(held[0]) if held is not None else set()
-            if old is None or len(changed) > _INCREMENTAL_MAX:
-                rows = compute(None)
-            else:
-                kept = {k: v for k, v in old.items() if k not in changed}
-                rows = dict(sorted({**kept, **compute(changed)}.items()))
-            if len(self._per_patient) >= _CACHE_SIZE:
-                self._per_patient.clear()
-            self._per_patient[key] = (version, cast(dict[str, object], rows))
-        return list(rows.values())
+        version = self.version()
+        held = self._per_patient.get(key)
+        if held is None or held[0] < version:
+            with self._per_patient_lock:
+                held = self._per_patient.get(key)  # another thread may have updated it
+                if held is None or held[0] < version:
+                    held = self._updated(key, version, held, compute)
+        return held[0], cast(list[T], held[2])
+
+    def _updated(
+        self,
+        key: Hashable,
+        version: int,
+        held: tuple[int, dict[str, Any], list[Any]] | None,
+        compute: Callable[[Collection[str] | None], dict[str, T]],
+    ) -> tuple[int, dict[str, Any], list[Any]]:
+        changed = self.changed_patients(held[0]) if held is not None else set()
+        if held is None or len(changed) > _INCREMENTAL_MAX:
+            rows: dict[str, Any] = compute(None)
+        else:
+            kept = {k: v for k, v in held[1].items() if k not in changed}
+            rows = dict(sorted({**kept, **compute(changed)}.items()))
+        if len(self._per_patient) >= _CACHE_SIZE:
+            self._per_patient.clear()
+        fresh = (version, rows, list(rows.values()))
+        self._per_patient[key] = fresh
+        return fresh
 
     @staticmethod
     def table(name: str) -> Table:

@@ -24,7 +24,7 @@ from jiareg.web.patients import (
     list_scope,
     patient_detail,
     patient_detail_json,
-    patient_summaries,
+    patient_list,
 )
 from jiareg.web.scores import ScoreRequest, live_scores
 
@@ -159,12 +159,13 @@ def list_patients(
     ordered by id; `limit` and `offset` page through them."""
     filters = PatientFilters(q=q, site=site, category=category, biologic=biologic, state=state_)
     registry = state(request).registry
-    rows = patient_summaries(registry, who, filters)
+    version, rows = patient_list(registry, who, filters)
     end = len(rows) if limit is None else offset + limit
     body = registry.cached(
         ("patients.json", *list_scope(who, filters), offset, end),
         # the rows hold str, numbers, None and dates (ISO via str): no jsonable_encoder needed
         lambda: json.dumps(rows[offset:end], separators=(",", ":"), default=str).encode(),
+        version,
     )
     headers = {"X-Total-Count": str(len(rows))}
     if limit is not None:
