@@ -17,7 +17,9 @@ from jiareg.web.registry import Registry
 from jiareg.web.scores import visit_scores
 
 __all__ = [
+    "ListRow",
     "PatientFilters",
+    "json_array",
     "list_scope",
     "patient_detail",
     "patient_detail_json",
@@ -47,18 +49,26 @@ def _viewer_scope(viewer: Viewer) -> tuple[object, ...]:
     return (viewer.site if not viewer.all_sites else "*", viewer.deidentified, date.today())
 
 
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """One patient-list row and its JSON text (made once, when the row is computed)."""
+
+    row: dict[str, Any]
+    json: bytes
+
+
 def patient_summaries(
     registry: Registry, viewer: Viewer, filters: PatientFilters
 ) -> list[dict[str, Any]]:
     """One row per visible patient matching `filters`, ordered by patient_id, de-identified
     for researchers. Read-only: the rows are shared with other requests."""
-    return patient_list(registry, viewer, filters)[1]
+    return [r.row for r in patient_list(registry, viewer, filters)[1]]
 
 
 def patient_list(
     registry: Registry, viewer: Viewer, filters: PatientFilters
-) -> tuple[int, list[dict[str, Any]]]:
-    """`patient_summaries`, with the registry version they are current for.
+) -> tuple[int, list[ListRow]]:
+    """`patient_summaries` with each row's JSON, and the registry version they are for.
 
     The unfiltered rows are kept per viewer scope and brought up to date by recomputing only
     the patients changed since (`Registry.per_patient`), so a save costs one patient's row.
@@ -69,10 +79,19 @@ def patient_list(
     )
     matching = registry.cached(
         ("patients", *list_scope(viewer, filters)),
-        lambda: [r for r in rows if _matches(r, filters)],
+        lambda: [r for r in rows if _matches(r.row, filters)],
         version,
     )
     return version, matching
+
+
+def json_array(rows: list[ListRow]) -> bytes:
+    """The rows as one JSON array (the same text as json.dumps of the list).
+
+    >>> json_array([ListRow({}, b'{"a":1}'), ListRow({}, b'{"b":null}')])
+    b'[{"a":1},{"b":null}]'
+    """
+    return b"[" + b",".join(r.json for r in rows) + b"]"
 
 
 def _matches(row: dict[str, Any], filters: PatientFilters) -> bool:
@@ -87,11 +106,11 @@ def _matches(row: dict[str, Any], filters: PatientFilters) -> bool:
 
 def _summaries(
     registry: Registry, viewer: Viewer, ids: Collection[str] | None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, ListRow]:
     """patient_id -> list row of the visible patients (of `ids`; None = all)."""
     courses = registry.open_courses(ids)
     latest = registry.latest_visits(viewer, ids)
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, ListRow] = {}
     for patient in registry.patients(viewer, ids):
         pid = patient["patient_id"]
         row = registry.deidentify(viewer, patient)
@@ -103,7 +122,9 @@ def _summaries(
             cjadas10=scores.get("cjadas10"),
             cjadas10_state=scores.get("cjadas10_state"),
         )
-        rows[pid] = row
+        # str, numbers, None and dates (ISO via str): no jsonable_encoder needed
+        text = json.dumps(row, separators=(",", ":"), default=str).encode()
+        rows[pid] = ListRow(row, text)
     return rows
 
 

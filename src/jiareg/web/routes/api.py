@@ -7,7 +7,6 @@ missing one.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from typing import Annotated, Any, Final
@@ -21,6 +20,7 @@ from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, state, viewer
 from jiareg.web.patients import (
     PatientFilters,
+    json_array,
     list_scope,
     patient_detail,
     patient_detail_json,
@@ -163,8 +163,7 @@ def list_patients(
     end = len(rows) if limit is None else offset + limit
     body = registry.cached(
         ("patients.json", *list_scope(who, filters), offset, end),
-        # the rows hold str, numbers, None and dates (ISO via str): no jsonable_encoder needed
-        lambda: json.dumps(rows[offset:end], separators=(",", ":"), default=str).encode(),
+        lambda: json_array(rows[offset:end]),
         version,
     )
     headers = {"X-Total-Count": str(len(rows))}
