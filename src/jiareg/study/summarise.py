@@ -17,6 +17,8 @@ from fractions import Fraction
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jiareg.derive.exact import to_fraction
 from jiareg.derive.steroids import DOSE_REDUCTION_CATEGORIES
@@ -345,24 +347,23 @@ def _acr_pedi(
 def _time_to_response(
     endpoint: TimeToResponseEndpoint, frames: dict[str, pd.DataFrame], tables: dict[str, Any]
 ) -> tuple[Any, dict[str, Any]]:
-    scored = frames["responses"]
-    rows = []
-    for pid in frames["patients"]["patient_id"]:
-        visits = scored[scored["patient_id"] == pid]
-        if visits.empty:
-            continue
-        met = visits[visits["acr_pedi_level"].fillna(-1) >= endpoint.level]
-        first = met.iloc[0] if len(met) else visits.iloc[-1]
-        rows.append(
-            {
-                "patient_id": pid,
-                "level": endpoint.level,
-                "event": bool(len(met)),
-                "day": int(first["day"]),
-                "administration_number": int(first["administration_number"]),
-            }
-        )
-    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS["time_to_response"]))
+    scored = frames["responses"]  # sorted by patient_id, visit_date
+    visits = scored[scored["patient_id"].isin(frames["patients"]["patient_id"])]
+    met = visits[visits["acr_pedi_level"].fillna(-1) >= endpoint.level]
+    first_met = met.groupby("patient_id", sort=False).head(1)
+    last = visits.groupby("patient_id", sort=False).tail(1)
+    censored = last[~last["patient_id"].isin(first_met["patient_id"])]
+    first = pd.concat([first_met, censored]).sort_values("patient_id", kind="stable")
+    table = pd.DataFrame(
+        {
+            "patient_id": first["patient_id"],
+            "level": endpoint.level,
+            "event": first["patient_id"].isin(first_met["patient_id"]),
+            "day": first["day"].astype("int64"),
+            "administration_number": first["administration_number"].astype("int64"),
+        },
+        columns=list(TABLE_COLUMNS["time_to_response"]),
+    ).reset_index(drop=True)
     tables["time_to_response"] = pd.concat(
         [frame for frame in (tables["time_to_response"], table) if len(frame)] or [table]
     )
@@ -446,39 +447,38 @@ def _adverse_events(
     return len(events), details
 
 
-def _canonical(value: object) -> object:
-    """One text per value whatever the engine returned it as (int/float/numpy, date, NaN)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return value
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(number):
-        return None
-    return f"{round(number, 9):.9f}".rstrip("0").rstrip(".")
+def _canonical_column(values: pd.Series) -> pa.Array:
+    """One text per value whatever the engine returned it as: numbers (int, float, decimal)
+    rounded to 9 decimals in their shortest form with -0 as 0, dates ISO 8601, booleans
+    true/false, missing values (None, NaN, NaT) null."""
+    column = pa.array(values, from_pandas=True)
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        column = column.cast(pa.date32())
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        number = column.cast(pa.float64())
+        column = pc.add(pc.round(number, 9), 0.0)  # -0.0 + 0.0 == 0.0
+    return column.cast(pa.string())
 
 
 def data_sha256(tables: dict[str, pd.DataFrame]) -> str:
     """sha256 of the rows a study used, canonicalised so every engine gives the same hash.
 
-    Tables in name order, columns in `TABLE_COLUMNS` order, rows sorted by their canonical
-    text; numbers rounded to 9 decimals, dates ISO 8601, missing values null.
+    Tables in name order, each announced by its name and columns (in `TABLE_COLUMNS`
+    order); then its rows, each the canonical texts of its values (`_canonical_column`)
+    joined by US (0x1f) with NUL standing for missing, sorted, one per line. Vectorised in
+    Arrow: 1M-patient studies hash in seconds.
     """
     digest = hashlib.sha256()
     for name in sorted(tables):
         frame = tables[name]
-        rows = sorted(
-            json.dumps([_canonical(v) for v in row], ensure_ascii=False)
-            for row in frame.itertuples(index=False, name=None)
-        )
         digest.update(json.dumps({"table": name, "columns": list(frame.columns)}).encode())
-        for row in rows:
-            digest.update(row.encode() + b"\n")
+        if frame.empty:
+            continue
+        texts = [_canonical_column(frame[column]) for column in frame.columns]
+        rows = pc.binary_join_element_wise(
+            *texts, "\x1f", null_handling="replace", null_replacement="\x00"
+        )
+        ordered = rows.take(pc.sort_indices(rows))
+        digest.update("\n".join(ordered.to_pylist()).encode() + b"\n")
     return digest.hexdigest()
