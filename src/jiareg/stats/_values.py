@@ -17,15 +17,28 @@ def exact_values(values: Iterable[object]) -> tuple[list[Fraction], int]:
     >>> exact_values([4.2, None, "1.5", float("nan")])
     ([Fraction(21, 5), Fraction(3, 2)], 2)
     """
-    present: list[Fraction] = []
-    missing = 0
+    exact = exact_or_none(values)
+    present = [value for value in exact if value is not None]
+    return present, len(exact) - len(present)
+
+
+def exact_or_none(values: Iterable[object]) -> list[Fraction | None]:
+    """Each value as an exact Fraction (its decimal text), None where it is missing.
+
+    >>> exact_or_none([4.2, None, ""])
+    [Fraction(21, 5), None, None]
+    """
+    seen: dict[object, Fraction | None] = {}  # registries repeat few distinct values
+    out: list[Fraction | None] = []
     for value in values:
-        exact = None if _is_na(value) else to_fraction(value)
-        if exact is None:
-            missing += 1
-        else:
-            present.append(exact)
-    return present, missing
+        if _is_na(value):
+            out.append(None)
+            continue
+        key = (type(value), value)  # 1, 1.0 and True hash alike; their texts may not
+        if key not in seen:
+            seen[key] = to_fraction(value)
+        out.append(seen[key])
+    return out
 
 
 def _is_na(value: object) -> bool:

@@ -9,7 +9,7 @@ from typing import Final
 
 from scipy.stats import wilcoxon
 
-from jiareg.stats._values import exact_values
+from jiareg.stats._values import exact_or_none
 from jiareg.stats.describe import quantile
 
 EXACT_MAX_PAIRS: Final = 50
@@ -63,11 +63,11 @@ def wilcoxon_signed_rank(baseline: Sequence[object], followup: Sequence[object])
             f"wilcoxon_signed_rank: {len(baseline)} baseline values but "
             f"{len(followup)} follow-up values; expected one of each per patient"
         )
-    differences: list[Fraction] = []
-    for before, after in zip(baseline, followup, strict=True):
-        pair, missing = exact_values([before, after])
-        if not missing:
-            differences.append(pair[1] - pair[0])
+    differences = [
+        after - before
+        for before, after in zip(exact_or_none(baseline), exact_or_none(followup), strict=True)
+        if before is not None and after is not None
+    ]
     n_incomplete = len(baseline) - len(differences)
     nonzero = [d for d in differences if d != 0]
     median = quantile(sorted(differences), Fraction(1, 2)) if differences else None
