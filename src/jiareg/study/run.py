@@ -119,7 +119,9 @@ def run_study(
     in_cohort = _materialise(con, within(dated, cohort))
 
     step("deriving timepoints and endpoints")
-    collected = _collect_frames(registry, cohort, exposure, index, in_cohort, baseline, protocol)
+    collected = _collect_frames(
+        con, registry, cohort, exposure, index, in_cohort, baseline, protocol
+    )
 
     step("computing statistics")
     results, tables = summarise(protocol, collected, attrition)
@@ -168,6 +170,7 @@ def _empty_cohort_message(protocol: Protocol, attrition: pd.DataFrame) -> str:
 
 
 def _collect_frames(
+    con: Any,
     registry: dict[str, Any],
     cohort: Any,
     exposure: Any,
@@ -187,10 +190,12 @@ def _collect_frames(
         timepoint_visits(in_cohort, exposure, index, timepoint) for timepoint in protocol.timepoints
     ]
     at_timepoints = chosen[0].union(*chosen[1:]) if len(chosen) > 1 else chosen[0]
-    at_timepoints = reported_globals(with_inactive_disease(at_timepoints, protocol), protocol)
+    at_timepoints = _materialise(
+        con, reported_globals(with_inactive_disease(at_timepoints, protocol), protocol)
+    )
     follow_up = follow_up_visits(in_cohort, protocol)
     scored = responses(follow_up, within(baseline, cohort), exposure, protocol)
-    doses = steroid_doses(at_timepoints, registry["steroids"], protocol)
+    doses = _materialise(con, steroid_doses(at_timepoints, registry["steroids"], protocol))
     given = within(exposure, cohort)
     given = given.join(index, given.patient_id == index.patient_id).select(
         *exposure.columns, day=given.date.delta(index.index_date, unit="day").cast("int64")
