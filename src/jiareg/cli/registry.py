@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jiareg.errors import InputError
 from jiareg.ingest.sources import Format
+from jiareg.store.roles import Role
 
 _DB_HELP = "Registry URL (default: env JIAREG_DB, else sqlite:///jiareg.db)."
 
@@ -207,10 +208,7 @@ def _read_password() -> str:
 @user_app.command("add")
 def user_add(
     name: str = typer.Argument(..., help="Login name."),
-    # The role list (jiareg.store.users.ROLES) is not imported here: it would load SQLAlchemy.
-    role: str = typer.Option(
-        ..., "--role", help="The user's role (an unknown role is refused with the list of roles)."
-    ),
+    role: Role = typer.Option(..., "--role", help="The user's role."),
     site: str | None = typer.Option(None, "--site", help="The user's site (clinic code)."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:

@@ -15,7 +15,7 @@ Passwords are hashed with argon2id (`argon2-cffi`); the hash string carries its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Final
 
 import argon2
 import pyarrow as pa
@@ -25,6 +25,7 @@ from jiareg.errors import AccessDenied, InputError, StoreError
 from jiareg.store.audit import append_entries, row_json
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.load import ensure_sites
+from jiareg.store.roles import ACTIONS, ROLES, Action, Role
 
 __all__ = [
     "ACTIONS",
@@ -39,23 +40,6 @@ __all__ = [
     "require",
 ]
 
-Role = Literal["admin", "data_manager", "clinician", "researcher"]
-ROLES: Final[tuple[Role, ...]] = get_args(Role)
-Action = Literal[
-    "view",
-    "view_identified",
-    "enter",
-    "import",
-    "fix",
-    "export",
-    "export_identified",
-    "manage_users",
-]
-"""view: see records (de-identified for researchers); view_identified: see identifiers;
-enter: add or change one record; import: bulk import; fix: change or delete existing
-records in bulk; export / export_identified: export de-identified / with identifiers;
-manage_users: add users."""
-ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 
 _SITE_ACTIONS: Final[dict[Role, frozenset[str]]] = {
     "data_manager": frozenset(

@@ -48,6 +48,27 @@ def test_cli_user_add_reads_the_password_from_stdin(db_url: str) -> None:
     assert authenticate(db_url, "rui", "long enough pw") is not None
 
 
+def _unwrapped(text: str) -> str:
+    """Rich's boxed, wrapped help and errors without the box and any whitespace."""
+    return "".join(text.replace("│", "").split())
+
+
+def test_cli_user_add_offers_and_checks_the_roles(db_url: str) -> None:
+    init_db(db_url)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["user", "add", "--help"], env={"COLUMNS": "200"})
+    assert "admin|data_manager|clinician|researcher" in _unwrapped(shown.output)
+    refused = runner.invoke(
+        app, ["user", "add", "nia", "--role", "nurse", "--db", db_url], input="long enough pw\n"
+    )
+    assert refused.exit_code == 2  # a usage error: nothing is read or written
+    assert "'nurse'isnotoneof'admin','data_manager','clinician','researcher'" in _unwrapped(
+        refused.output
+    )
+    with pytest.raises(StoreError, match="no user 'nia'"):
+        get_user(db_url, "nia")
+
+
 def test_save_record_merges_validates_and_audits(db_url: str, tmp_path: Path) -> None:
     import_path(write_folder(tmp_path / "in"), db_url)
     change = save_record(
