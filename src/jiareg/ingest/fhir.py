@@ -38,20 +38,11 @@ from pydantic import ValidationError
 from jiareg.errors import ImportRowError
 from jiareg.ingest import fhir_codes as fc
 from jiareg.ingest.readers import Place, RawTable, text_cells, utf8_text
-from jiareg.ingest.template import table
+from jiareg.ingest.template import TABLES, table
 
 __all__ = ["read_fhir"]
 
-_TABLES: Final = (
-    "patients",
-    "visits",
-    "treatments",
-    "administrations",
-    "steroids",
-    "adverse_events",
-    "joint_exams",
-    "chaq_items",
-)
+_TABLES: Final = tuple(t.name for t in TABLES)
 _JOINT_FLAGS: Final = ("swollen", "tender", "painful_motion", "limited_motion")
 _GENDER: Final = {"female": "F", "male": "M"}
 Json = dict[str, Any]

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from jiareg.ingest.template import table
+
 __all__ = [
     "BASE",
     "CHAQ_AID",
@@ -73,23 +75,10 @@ _LOINC_CODES: Final = {
 }
 _UNITS: Final = {"chaq": "{score}", "morning_stiffness_min": "min"}
 
-VISIT_COLUMNS: Final = (
-    "weight_kg",
-    "height_cm",
-    "phys_global",
-    "parent_global",
-    "chaq",
-    "active_joints",
-    "lom_joints",
-    "esr",
-    "crp",
-    "fever",
-    "rash",
-    "serositis",
-    "hepatosplenomegaly",
-    "lymphadenopathy",
-    "uveitis_active",
-    "morning_stiffness_min",
+VISIT_COLUMNS: Final = tuple(
+    name
+    for name in table("visits").names
+    if name not in ("patient_id", "visit_date") and not name.endswith("_scale")
 )
 """The visit columns carried by one Observation each (a global's scale rides on its value)."""
 

@@ -17,20 +17,13 @@ from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import Engine, RowMapping, Table, func, select
 
+from jiareg.ingest.template import TABLES
 from jiareg.store.models import Base
 from jiareg.web.access import Viewer, pseudonym
 
 __all__ = ["Registry"]
 
-_CHILD_TABLES = (
-    "visits",
-    "treatments",
-    "administrations",
-    "steroids",
-    "adverse_events",
-    "joint_exams",
-    "chaq_items",
-)
+_CHILD_TABLES: Final = tuple(t.name for t in TABLES if t.name != "patients")
 _ORDER = {
     "visits": "visit_date",
     "treatments": "start_date",

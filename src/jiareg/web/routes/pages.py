@@ -17,6 +17,7 @@ from jiareg.derive.chaq import CHAQ_DOMAINS
 from jiareg.derive.coreset import SCALES
 from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.errors import InputError
+from jiareg.ingest.template import table
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, page_viewer, state
@@ -191,27 +192,7 @@ def timeline(request: Request, who: PageViewer, patient_id: str) -> Response:
     )
 
 
-VISIT_FIELDS: Final = (
-    "visit_date",
-    "weight_kg",
-    "height_cm",
-    "phys_global",
-    "phys_global_scale",
-    "parent_global",
-    "parent_global_scale",
-    "chaq",
-    "active_joints",
-    "lom_joints",
-    "esr",
-    "crp",
-    "fever",
-    "rash",
-    "serositis",
-    "hepatosplenomegaly",
-    "lymphadenopathy",
-    "uveitis_active",
-    "morning_stiffness_min",
-)
+VISIT_FIELDS: Final = tuple(n for n in table("visits").names if n != "patient_id")
 FLAGS: Final = (
     "fever",
     "rash",
