@@ -67,19 +67,10 @@ def module_pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    """One local-mode SparkSession for the run (settings from docs/explanation/stack.md)."""
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
+    """One local-mode SparkSession for the run, set up as jiareg sets up its own (2 GB heap)."""
+    from jiareg.study.backends import SPARK_DRIVER_MEMORY_ENV, spark_session
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("jiareg-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+    os.environ.setdefault(SPARK_DRIVER_MEMORY_ENV, "2g")
+    session = spark_session("local[2]")
     yield session
     session.stop()
