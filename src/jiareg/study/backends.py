@@ -179,9 +179,10 @@ def spark_session(spark_master: str | None = None) -> Any:
 
     The master is `spark_master`, else env `JIAREG_SPARK_MASTER` (e.g. spark://host:7077),
     else `local[2]`. SPARK_LOCAL_IP=127.0.0.1 unless set, no UI, UTC session time zone, log
-    level ERROR; results come back to Python through Arrow, and the driver's heap is env
-    `JIAREG_SPARK_DRIVER_MEMORY`, else 4g (Spark's 1g default ran out collecting the
-    1M-patient study's 1.7M infusion rows).
+    level ERROR; the driver's heap is env `JIAREG_SPARK_DRIVER_MEMORY`, else 4g (Spark's 1g
+    default ran out collecting the 1M-patient study's 1.7M infusion rows). Plan texts are
+    cut at 64 KB (`spark.sql.maxPlanStringLength`): a study's plans over cached tables embed
+    every cached plan, and Spark writing them out for its listeners filled the heap.
     """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
@@ -196,8 +197,8 @@ def spark_session(spark_master: str | None = None) -> Any:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.memory", os.environ.get(SPARK_DRIVER_MEMORY_ENV, "4g"))
+        .config("spark.sql.maxPlanStringLength", "65536")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

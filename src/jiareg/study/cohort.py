@@ -7,6 +7,7 @@ cohort. Pure Ibis; nothing executes here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,22 +36,28 @@ def _ids(table: Any) -> Any:
 
 
 def eligibility_steps(
-    tables: dict[str, Any], index: Any, baseline: Any, protocol: Protocol
+    tables: dict[str, Any],
+    index: Any,
+    baseline: Any,
+    protocol: Protocol,
+    keep: Callable[[Any], Any] = lambda patients: patients,
 ) -> list[EligibilityStep]:
     """The attrition flow: registry → ILAR category → exposure → prior failure → baseline.
 
     `index` has one row per patient given the exposure drug (with `index_date`); `baseline`
     has the baseline visit of each such patient. A prior failure is a course of a qualifying
-    drug that started before the index date and stopped for a qualifying reason.
+    drug that started before the index date and stopped for a qualifying reason. `keep` is
+    applied to each step's patients before the next step filters them (`run.py` computes each
+    step once on the engine, so no engine plans a chain of five nested IN subqueries).
     """
     rules = protocol.eligibility
     patients = tables["patients"]
-    current = _ids(patients)
+    current = keep(_ids(patients))
     steps = [EligibilityStep("patients in the registry", "registry", current)]
 
     if rules.ilar_categories is not None:
         chosen = patients.filter(patients.ilar_category.isin(list(rules.ilar_categories)))
-        current = within(current, chosen)
+        current = keep(within(current, chosen))
         label = "ILAR category " + " or ".join(rules.ilar_categories)
         steps.append(EligibilityStep(label, "ilar_category", current))
 
@@ -62,7 +69,7 @@ def eligibility_steps(
             (treatments.drug == exposure.drug) & (treatments.route == exposure.route)
         )
         exposed = within(exposed, courses)
-    current = within(current, exposed)
+    current = keep(within(current, exposed))
     route = f" ({exposure.route})" if exposure.route else ""
     steps.append(EligibilityStep(f"received {exposure.drug}{route}", "exposure", current))
 
@@ -76,14 +83,14 @@ def eligibility_steps(
         before = failed.join(index, failed.patient_id == index.patient_id).filter(
             lambda t: t.start_date < t.index_date
         )
-        current = within(current, _ids(before))
+        current = keep(within(current, _ids(before)))
         what = prior.drug_class.replace("_", "-") if prior.drug_class else "/".join(prior.drugs)
         reasons = " or ".join(r.replace("_", " ") for r in prior.stop_reasons)
         label = f"earlier {what} course stopped for {reasons}"
         steps.append(EligibilityStep(label, "prior_failure", current))
 
     if rules.require_baseline:
-        current = within(current, _ids(baseline))
+        current = keep(within(current, _ids(baseline)))
         window = protocol.timepoint(protocol.baseline)
         steps.append(EligibilityStep(f"a {window.name} visit", "baseline_visit", current))
     return steps

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,8 @@ Progress = Callable[[str], None]
 RESULTS_NAME = "results.json"
 
 
-def _materialise(con: Any, expr: Any) -> Any:
-    """`expr` computed once and kept on the engine for the rest of the run.
+def _materialise(con: Any, expr: Any, cached: ExitStack) -> Any:
+    """`expr` computed once and kept on the engine until `cached` closes (the end of the run).
 
     Every later query reads the result instead of recomputing it: a temporary table on DuckDB
     and PostgreSQL, a cached DataFrame on Spark (whose collects would otherwise each re-run the
@@ -59,10 +60,10 @@ def _materialise(con: Any, expr: Any) -> Any:
     took the many-CTE queries for one-row inputs and chose nested loops (12 minutes for 2,000
     patients instead of seconds).
     """
-    cached = expr.cache()
+    table = cached.enter_context(expr.cache())
     if con.name == "postgres":
-        con.raw_sql(f'ANALYZE "{cached.get_name()}"').close()
-    return cached
+        con.raw_sql(f'ANALYZE "{table.get_name()}"').close()
+    return table
 
 
 def _collect(expr: Any, sort: list[str]) -> pd.DataFrame:
@@ -102,26 +103,31 @@ def run_study(
     names = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
     registry = {name: con.table(name) for name in names}
 
-    step("finding the exposure and its baseline visits")
-    exposure = _materialise(con, exposure_administrations(registry["administrations"], protocol))
-    index = _materialise(con, index_dates(exposure))
-    dated = visits_with_day(registry["visits"], index)
-    baseline = _materialise(
-        con, timepoint_visits(dated, exposure, index, protocol.timepoint(protocol.baseline))
-    )
+    with ExitStack() as cached:
 
-    step("selecting the cohort")
-    steps = eligibility_steps(registry, index, baseline, protocol)
-    attrition = _attrition(steps)
-    cohort = _materialise(con, steps[-1].patients)
-    if attrition["n_remaining"].iloc[-1] == 0:
-        raise StudyError(_empty_cohort_message(protocol, attrition))
-    in_cohort = _materialise(con, within(dated, cohort))
+        def keep(expr: Any) -> Any:
+            return _materialise(con, expr, cached)
 
-    step("deriving timepoints and endpoints")
-    collected = _collect_frames(
-        con, registry, cohort, exposure, index, in_cohort, baseline, protocol
-    )
+        step("finding the exposure and its baseline visits")
+        exposure = keep(exposure_administrations(registry["administrations"], protocol))
+        index = keep(index_dates(exposure))
+        dated = visits_with_day(registry["visits"], index)
+        baseline = keep(
+            timepoint_visits(dated, exposure, index, protocol.timepoint(protocol.baseline))
+        )
+
+        step("selecting the cohort")
+        steps = eligibility_steps(registry, index, baseline, protocol, keep=keep)
+        attrition = _attrition(steps)
+        cohort = steps[-1].patients
+        if attrition["n_remaining"].iloc[-1] == 0:
+            raise StudyError(_empty_cohort_message(protocol, attrition))
+        in_cohort = keep(within(dated, cohort))
+
+        step("deriving timepoints and endpoints")
+        collected = _collect_frames(
+            keep, registry, cohort, exposure, index, in_cohort, baseline, protocol
+        )
 
     step("computing statistics")
     results, tables = summarise(protocol, collected, attrition)
@@ -170,7 +176,7 @@ def _empty_cohort_message(protocol: Protocol, attrition: pd.DataFrame) -> str:
 
 
 def _collect_frames(
-    con: Any,
+    keep: Callable[[Any], Any],
     registry: dict[str, Any],
     cohort: Any,
     exposure: Any,
@@ -181,7 +187,9 @@ def _collect_frames(
 ) -> dict[str, pd.DataFrame]:
     """Execute the per-patient tables of the cohort and return them as sorted DataFrames.
 
-    `in_cohort` is the cohort's visits with their day from the index date."""
+    `in_cohort` is the cohort's visits with their day from the index date; `keep` computes
+    a table once on the engine for the rest of the run (`_materialise`).
+    """
     patients = within(registry["patients"], cohort)
     patients = patients.join(index, patients.patient_id == index.patient_id).select(
         *registry["patients"].columns, "index_date", "last_date", "n_administrations"
@@ -190,12 +198,10 @@ def _collect_frames(
         timepoint_visits(in_cohort, exposure, index, timepoint) for timepoint in protocol.timepoints
     ]
     at_timepoints = chosen[0].union(*chosen[1:]) if len(chosen) > 1 else chosen[0]
-    at_timepoints = _materialise(
-        con, reported_globals(with_inactive_disease(at_timepoints, protocol), protocol)
-    )
+    at_timepoints = keep(reported_globals(with_inactive_disease(at_timepoints, protocol), protocol))
     follow_up = follow_up_visits(in_cohort, protocol)
     scored = responses(follow_up, within(baseline, cohort), exposure, protocol)
-    doses = _materialise(con, steroid_doses(at_timepoints, registry["steroids"], protocol))
+    doses = keep(steroid_doses(at_timepoints, registry["steroids"], protocol))
     given = within(exposure, cohort)
     given = given.join(index, given.patient_id == index.patient_id).select(
         *exposure.columns, day=given.date.delta(index.index_date, unit="day").cast("int64")
