@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import DATA, PASSWORD, Login
 
+from jiareg.ingest.fhir_writer import write_fhir
+from jiareg.ingest.importer import read_template
+from jiareg.ingest.redcap_export import write_redcap
 from jiareg.web.app import create_app
 
 NEW_PATIENT = (
@@ -23,12 +27,12 @@ def _token(client: TestClient, path: str) -> str:
     return client.get(path).text.split('name="csrf_token" value="')[1].split('"')[0]
 
 
-def _upload(client: TestClient, files: dict[str, str]) -> object:
+def _upload(client: TestClient, files: dict[str, str], fmt: str = "template") -> Any:
     token = _token(client, "/import")
     return client.post(
         "/import",
-        data={"csrf_token": token},
-        files=[("files", (name, text.encode(), "text/csv")) for name, text in files.items()],
+        data={"csrf_token": token, "format": fmt},
+        files=[("files", (name, text.encode(), "text/plain")) for name, text in files.items()],
     )
 
 
@@ -59,6 +63,28 @@ def test_bad_import_shows_every_problem_and_writes_nothing(login: Login) -> None
         assert f"<td>{column}</td>" in table
     assert "nothing was imported" in table
     assert "A-003" not in client.get("/api/patients").text
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("redcap", "export.csv"), ("fhir", "bundle.json")])
+def test_redcap_and_fhir_files_import_through_the_browser(
+    login: Login, tmp_path: Path, fmt: str, name: str
+) -> None:
+    folder = tmp_path / "template"
+    folder.mkdir()
+    (folder / "patients.csv").write_text(NEW_PATIENT, encoding="utf-8")
+    (folder / "visits.csv").write_text(
+        f"{VISIT_HEADER}\nA-003,2020-02-02,30,130,1,0-10,1,0-10,0.5,1,1,12,,,,,,,no,\n",
+        encoding="utf-8",
+    )
+    writer = write_redcap if fmt == "redcap" else write_fhir
+    text = writer(read_template(folder), tmp_path / name).read_text(encoding="utf-8")
+    client = login("dm_a")
+    response = _upload(client, {name: text}, fmt)
+    assert response.status_code == 200, response.text
+    assert "A-003" in client.get("/api/patients").text
+    wrong = _upload(client, {"visits.csv": VISIT_HEADER}, "fhir")
+    assert wrong.status_code == 422
+    assert "visits.csv: a fhir import is one .json file" in wrong.text
 
 
 def test_import_refuses_other_files_and_other_sites(login: Login) -> None:

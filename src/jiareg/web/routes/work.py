@@ -29,6 +29,7 @@ from fastapi.responses import (
 
 from jiareg.errors import InputError, JiaregError
 from jiareg.ingest.importer import ImportSummary, import_path
+from jiareg.ingest.sources import Format
 from jiareg.ingest.template import TABLES
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
@@ -43,6 +44,8 @@ router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 _TABLE_FILES: Final = frozenset(f"{t.name}.csv" for t in TABLES)
 _MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
+_ONE_FILE: Final[dict[str, str]] = {"redcap": ".csv", "fhir": ".json"}
+"""Formats read from one file, and that file's suffix."""
 _REPORT_CSP: Final = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
     "frame-ancestors 'self'"
@@ -67,15 +70,33 @@ def import_form(request: Request, who: PageViewer) -> Response:
     return render(request, "import.html", who, nav="import", tables=sorted(_TABLE_FILES))
 
 
-def _locked_import(source: Path, db_url: str, who: Viewer, reason: str) -> ImportSummary:
+def _locked_import(
+    source: Path, db_url: str, who: Viewer, reason: str, fmt: Format
+) -> ImportSummary:
     """`import_path` as one of the bounded writers (blocks: call it off the event loop)."""
     with WRITERS:
-        return import_path(source, db_url, user=who.user, reason=reason)
+        return import_path(source, db_url, user=who.user, reason=reason, format=fmt)
+
+
+def _check_name(name: str, fmt: Format, count: int) -> None:
+    """The uploaded file's name fits the chosen format (InputError otherwise)."""
+    suffix = _ONE_FILE.get(fmt)
+    if suffix is not None:
+        if count != 1 or not name.lower().endswith(suffix):
+            raise InputError(f"{name or 'a file'}: a {fmt} import is one {suffix} file")
+    elif name not in _TABLE_FILES and not name.endswith(".xlsx"):
+        raise InputError(
+            f"{name or 'a file'}: expected one of {', '.join(sorted(_TABLE_FILES))} "
+            "or one .xlsx workbook"
+        )
 
 
 @router.post("/import", response_class=HTMLResponse)
 async def import_upload(
-    request: Request, who: PageViewer, files_: Annotated[list[UploadFile], File(alias="files")]
+    request: Request,
+    who: PageViewer,
+    files_: Annotated[list[UploadFile], File(alias="files")],
+    fmt: Annotated[Format, Form(alias="format")] = "template",
 ) -> Response:
     _import_allowed(who)
     web = state(request)
@@ -85,20 +106,16 @@ async def import_upload(
         names = []
         for upload in files_:
             name = Path(upload.filename or "").name
-            if name not in _TABLE_FILES and not name.endswith(".xlsx"):
-                raise InputError(
-                    f"{name or 'a file'}: expected one of {', '.join(sorted(_TABLE_FILES))} "
-                    "or one .xlsx workbook"
-                )
+            _check_name(name, fmt, len(files_))
             data = await upload.read(_MAX_UPLOAD_BYTES + 1)
             if len(data) > _MAX_UPLOAD_BYTES:
                 raise InputError(f"{name}: larger than {_MAX_UPLOAD_BYTES // 2**20} MiB")
             (folder / name).write_bytes(data)
             names.append(name)
-        workbook = [n for n in names if n.endswith(".xlsx")]
-        source = folder / workbook[0] if len(workbook) == 1 and len(names) == 1 else folder
-        reason = f"web import by {who.username}: {', '.join(sorted(names))}"
-        summary = await run_in_threadpool(_locked_import, source, web.db_url, who, reason)
+        single = len(names) == 1 and (fmt != "template" or names[0].endswith(".xlsx"))
+        source = folder / names[0] if single else folder
+        reason = f"web import by {who.username} ({fmt}): {', '.join(sorted(names))}"
+        summary = await run_in_threadpool(_locked_import, source, web.db_url, who, reason, fmt)
     except JiaregError as exc:
         rows = problem_rows(exc)
         return render(
