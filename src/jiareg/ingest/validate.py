@@ -269,7 +269,7 @@ def validate_tables(
                 unknown,
                 "patient_id",
                 pid,
-                "a patient_id listed in patients.csv or already in the registry",
+                "a patient_id among the imported patients or already in the registry",
             )
         births = known_births.take(pc.index_in(pid, value_set=known_ids))
         for column in table_.spec.after_birth:

@@ -263,7 +263,7 @@ def _spoil_fhir(doc: dict[str, Any], case: str) -> tuple[int, str]:
     r["subject"]["reference"] = "Patient/P9"
     return (
         i,
-        f"bundle.json:{i}: MedicationStatement/P1-tocilizumab-2020-01-10: column 'entry[{i}].resource.subject.reference' = 'P9'; expected a patient_id listed",  # noqa: E501
+        f"bundle.json:{i}: MedicationStatement/P1-tocilizumab-2020-01-10: column 'entry[{i}].resource.subject.reference' = 'P9'; expected a patient_id among the imported patients",  # noqa: E501
     )
 
 

@@ -122,7 +122,7 @@ def test_unknown_patient_in_a_child_table(tmp_path: Path) -> None:
     (problem,) = _problems(tmp_path, spoiled("steroids.csv", "P1,prednisone,5", "P7,prednisone,5"))
     assert problem == (
         "steroids.csv:3: column 'patient_id' = 'P7'; expected a patient_id "
-        "listed in patients.csv or already in the registry"
+        "among the imported patients or already in the registry"
     )
 
 
