@@ -193,14 +193,7 @@ def timeline(request: Request, who: PageViewer, patient_id: str) -> Response:
 
 
 VISIT_FIELDS: Final = tuple(n for n in table("visits").names if n != "patient_id")
-FLAGS: Final = (
-    "fever",
-    "rash",
-    "serositis",
-    "hepatosplenomegaly",
-    "lymphadenopathy",
-    "uveitis_active",
-)
+FLAGS: Final = tuple(c.name for c in table("visits").columns if c.kind == "flag")
 
 
 def _visit_page(
