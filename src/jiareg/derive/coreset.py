@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final
 
 import ibis
 
 from jiareg.derive.exact import to_fraction
 from jiareg.errors import DerivationError
+from jiareg.vocab import CORE_SET_VARIABLES, SCALE_MAX, SCALES, Scale
 
 __all__ = [
     "CORE_SET_COLUMNS",
@@ -45,22 +46,11 @@ __all__ = [
     "likert_rescaled_expr",
 ]
 
-Scale = Literal["0-10", "0-3", "0-100"]
-SCALES: Final[tuple[Scale, ...]] = get_args(Scale)
-SCALE_MAX: Final[dict[Scale, int]] = {"0-10": 10, "0-3": 3, "0-100": 100}
-"""Upper end of each scale (the lower end is 0)."""
+# CORE_SET_VARIABLES, SCALES, SCALE_MAX and Scale are `jiareg.vocab`'s, re-exported here for
+# the rules that read them with the core set.
 SCALE_MAX_DECIMALS: Final[dict[Scale, int]] = {"0-10": 3, "0-3": 2, "0-100": 2}
 """Most decimals a value may carry on each scale (see the module docstring)."""
 
-CORE_SET_VARIABLES: Final = (
-    "phys_global",
-    "parent_global",
-    "chaq",
-    "active_joints",
-    "lom_joints",
-    "esr",
-)
-"""The six core-set variables, under their template column names, in SPEC order."""
 CORE_SET_COLUMNS: Final = tuple(
     column
     for name in CORE_SET_VARIABLES

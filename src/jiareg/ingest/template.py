@@ -18,8 +18,7 @@ from typing import Final, Literal
 
 from jiareg.derive.chaq import CHAQ_ITEMS
 from jiareg.derive.coreset import CHAQ_MAX, SCALE_MAX, SCALE_MAX_DECIMALS, SCALES
-from jiareg.derive.systemic import ILAR_CATEGORIES
-from jiareg.derive.tnf_failure import STOP_REASON_CODES
+from jiareg.vocab import ILAR_CATEGORIES, SEXES, STOP_REASONS, TREATMENT_ROUTES
 
 __all__ = [
     "DEFAULT_SCALE",
@@ -40,12 +39,9 @@ Kind = Literal["text", "code", "date", "number", "count", "flag"]
 """text: free text; code: one of `codes`; date: ISO YYYY-MM-DD; number: decimal (float64);
 count: whole number (int64); flag: yes/no (bool)."""
 
-ILAR_CODES: Final = tuple(c.lower() for c in ILAR_CATEGORIES)
-"""ILAR categories (SPEC R-SJIA-1), as the template writes them (lower case)."""
-STOP_REASONS: Final = tuple(STOP_REASON_CODES)
-"""Why a biologic course stopped (INTERFACE.md; mapped to SPEC R-TNF-FAIL by derive)."""
-SEXES: Final = ("F", "M")
-ROUTES: Final = ("iv", "sc", "oral")
+ILAR_CODES: Final = ILAR_CATEGORIES
+"""ILAR categories (`jiareg.vocab`), as the template writes them (lower case)."""
+ROUTES: Final = TREATMENT_ROUTES
 SIDES: Final = ("left", "right")
 """Joint side; an empty side is a midline joint (cervical spine), stored as ''."""
 FLAG_VALUES: Final = ("yes", "no")

@@ -14,12 +14,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from jiareg.vocab import ANTI_TNF as ANTI_TNF_CLASS
+from jiareg.vocab import IlarCategory, Scale
+
 EPOCH: Final = dt.date(1970, 1, 1)
 DATA_CUT: Final = dt.date(2026, 6, 30)
 """No synthetic date falls after the data cut."""
 EARLIEST_ONSET: Final = dt.date(2004, 1, 1)
 
-CATEGORY_MIX: Final[dict[str, float]] = {
+CATEGORY_MIX: Final[dict[IlarCategory, float]] = {
     "oligo_persistent": 0.31,
     "oligo_extended": 0.13,
     "poly_rf_neg": 0.20,
@@ -44,7 +47,7 @@ STEROID_SHARE_ON_BIOLOGIC: Final = np.array([0.05, 0.15, 0.25, 0.30, 0.75, 0.10,
 
 SITES: Final = tuple(f"site_{i:02d}" for i in range(1, 13))
 SITE_WEIGHTS: Final = np.array([18, 14, 12, 10, 9, 8, 7, 6, 5, 5, 3, 3], dtype=float)
-SITE_SCALES: Final = (
+SITE_SCALES: Final[tuple[Scale, ...]] = (
     *("0-10", "0-10", "0-3", "0-10", "0-10", "0-100"),
     *("0-10", "0-3", "0-10", "0-10", "0-100", "0-10"),
 )
@@ -65,7 +68,8 @@ FIRST_DRUG_SYSTEMIC: Final[dict[str, float]] = {
     "adalimumab": 0.10,
     "infliximab": 0.05,
 }
-ANTI_TNF: Final = ("etanercept", "adalimumab", "infliximab")
+ANTI_TNF: Final = tuple(d for d in FIRST_DRUG if d in ANTI_TNF_CLASS)
+"""The anti-TNF agents synthetic patients get (etanercept, adalimumab, infliximab)."""
 ROUTE: Final[dict[str, str]] = {
     "etanercept": "sc",
     "adalimumab": "sc",
@@ -81,15 +85,8 @@ OTHER_CLASS_SYSTEMIC: Final = ("anakinra", "canakinumab")
 OTHER_CLASS: Final = ("abatacept",)
 MAX_COURSES: Final = 3
 
-STOP_REASONS: Final = (
-    "primary_failure",
-    "secondary_failure",
-    "intolerance",
-    "adverse_event",
-    "remission",
-    "other",
-)
-# Probability of each outcome of a course; the last column is "still on the drug".
+# Probability of each outcome of a course, in `jiareg.vocab.STOP_REASONS` order; the last
+# column is "still on the drug".
 COURSE_OUTCOME: Final = np.array([0.17, 0.21, 0.06, 0.04, 0.07, 0.05, 0.40])
 TOCILIZUMAB_OUTCOME: Final = np.array([0.07, 0.09, 0.05, 0.04, 0.08, 0.04, 0.63])
 # Visits from course start to stop, by outcome (low, high inclusive).

@@ -21,6 +21,7 @@ never have to be in memory at once. The model (assumptions in `jiareg.synth.mode
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -32,6 +33,7 @@ import pyarrow as pa
 
 from jiareg.derive.dosing import label_dose
 from jiareg.synth import model as m
+from jiareg.vocab import STOP_REASONS
 
 __all__ = ["CHUNK_PATIENTS", "DRUGS", "generate_chunk", "patient_id_width"]
 
@@ -53,7 +55,7 @@ DRUGS: Final = (
 )
 _TCZ: Final = DRUGS.index("tocilizumab")
 _ANTI_TNF: Final = tuple(DRUGS.index(d) for d in m.ANTI_TNF)
-_ONGOING: Final = len(m.STOP_REASONS)
+_ONGOING: Final = len(STOP_REASONS)
 _IV_MG_PER_KG: Final = {DRUGS.index("infliximab"): 6, DRUGS.index("abatacept"): 10}
 _IV_INTERVAL_DAYS: Final = {DRUGS.index("infliximab"): 56, DRUGS.index("abatacept"): 28}
 _MAX_WEIGHT_TENTHS: Final = 2000
@@ -85,7 +87,7 @@ def _tocilizumab_label(indication_category: str) -> tuple[IntArray, int, int]:
     return tenths, low, high
 
 
-def _choice(rng: np.random.Generator, shares: dict[str, float], size: int) -> IntArray:
+def _choice(rng: np.random.Generator, shares: Mapping[str, float], size: int) -> IntArray:
     p = np.array(list(shares.values()))
     return rng.choice(len(p), size=size, p=p / p.sum()).astype(np.int64)
 
@@ -154,7 +156,7 @@ def _plan_courses(rng: np.random.Generator, category: IntArray, n_visits: IntArr
             rows.append(
                 (int(i), drug, start, stop, reason, float(low_r + uk[2] * (high_r - low_r)))
             )
-            if reason > m.STOP_REASONS.index("adverse_event") or reason == _ONGOING:
+            if reason > STOP_REASONS.index("adverse_event") or reason == _ONGOING:
                 break
             nxt = _next_drug(drug, reason, int(category[i]), used, uk[3], uk[4])
             if nxt is None:
@@ -170,7 +172,7 @@ def _next_drug(
     drug: int, reason: int, category: int, used: set[int], u_switch: float, u_pick: float
 ) -> int | None:
     """The biologic after a stopped course: tocilizumab, another anti-TNF or another class."""
-    failed_tnf = drug in _ANTI_TNF and reason <= m.STOP_REASONS.index("secondary_failure")
+    failed_tnf = drug in _ANTI_TNF and reason <= STOP_REASONS.index("secondary_failure")
     if failed_tnf and _TCZ not in used and u_switch < m.SWITCH_TO_TOCILIZUMAB[category]:
         return _TCZ
     others = m.OTHER_CLASS_SYSTEMIC if category == m.SYSTEMIC else m.OTHER_CLASS
@@ -316,11 +318,11 @@ def _activity(ctx: _Context, c: _Courses, days: _CourseDays) -> FloatArray:
         tau = np.where(c.drug[cr] == _TCZ, 35.0, 60.0)
         on_drug = resp + (1 - resp) * np.exp(-np.maximum(d, 0) / tau)
         duration = np.maximum(days.end[cr] - days.start[cr], 1)
-        relapse = (c.reason[cr] == m.STOP_REASONS.index("secondary_failure")) & (d > 0.6 * duration)
+        relapse = (c.reason[cr] == STOP_REASONS.index("secondary_failure")) & (d > 0.6 * duration)
         back = np.clip((d - 0.6 * duration) / (0.4 * duration), 0, 1)
         on_drug = np.where(relapse, resp + (1.1 - resp) * back, on_drug)
         after_stop = days.stopped[cr] & (ctx.vday > days.end[cr])
-        remission = c.reason[cr] == m.STOP_REASONS.index("remission")
+        remission = c.reason[cr] == STOP_REASONS.index("remission")
         on_drug = np.where(after_stop, np.where(remission, resp, 0.9), on_drug)
         level = np.where(active, on_drug, level)
     noise = rng.lognormal(0.0, 0.15, len(owner))
@@ -423,7 +425,7 @@ def _visits(ctx: _Context, c: _Courses, days: _CourseDays, n_visits: IntArray) -
 def _treatments(ctx: _Context, c: _Courses, days: _CourseDays, n_visits: IntArray) -> pa.Table:
     rng = ctx.rng
     drug = np.array(DRUGS)[c.drug]
-    reasons = np.array(m.STOP_REASONS)[np.minimum(c.reason, _ONGOING - 1)]
+    reasons = np.array(STOP_REASONS)[np.minimum(c.reason, _ONGOING - 1)]
     # Methotrexate from the first visit for most patients beyond persistent oligoarthritis.
     n = len(ctx.category)
     mtx = rng.random(n) < np.where(ctx.category == m.OLIGO[0], 0.15, 0.6)
@@ -566,8 +568,8 @@ def _adverse_events(ctx: _Context, c: _Courses, days: _CourseDays) -> pa.Table:
     term = terms[_choice(rng, m.AE_TERMS, len(owner))]
     grade = rng.choice(5, len(owner), p=m.AE_GRADES) + 1
     stop_kind = c.reason
-    intolerant = np.flatnonzero(stop_kind == m.STOP_REASONS.index("intolerance"))
-    harmed = np.flatnonzero(stop_kind == m.STOP_REASONS.index("adverse_event"))
+    intolerant = np.flatnonzero(stop_kind == STOP_REASONS.index("intolerance"))
+    harmed = np.flatnonzero(stop_kind == STOP_REASONS.index("adverse_event"))
     extra = np.concatenate([intolerant, harmed])
     extra_term = np.concatenate(
         [
