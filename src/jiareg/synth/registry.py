@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -87,7 +87,7 @@ def _tocilizumab_label(indication_category: str) -> tuple[IntArray, int, int]:
     return tenths, low, high
 
 
-def _choice(rng: np.random.Generator, shares: Mapping[str, float], size: int) -> IntArray:
+def _choice(rng: np.random.Generator, shares: Mapping[Any, float], size: int) -> IntArray:
     p = np.array(list(shares.values()))
     return rng.choice(len(p), size=size, p=p / p.sum()).astype(np.int64)
 
