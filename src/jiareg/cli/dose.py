@@ -7,35 +7,15 @@ from fractions import Fraction
 
 import typer
 
-from jiareg.derive.dosing import (
-    ABOVE_MAX,
-    DOSE_DEVIATION,
-    NOT_LABELLED,
-    WEIGHT_BAND_BOUNDARY,
-    DoseCheck,
-    label_dose,
-)
+from jiareg.derive.dose_flags import FLAG_MEANINGS
+from jiareg.derive.dosing import DoseCheck, label_dose
 from jiareg.derive.exact import to_fraction
 from jiareg.errors import DerivationError, InputError
-
-FLAG_MEANINGS: dict[str, str] = {
-    WEIGHT_BAND_BOUNDARY: "weight within 29.5 to <30.5 kg, next to the 30 kg band cut-off: "
-    "check which band applies",
-    ABOVE_MAX: "the label dose is above the 800 mg maximum per infusion (RA label)",
-    NOT_LABELLED: "no JIA label dose for this drug or weight: nothing to check against",
-    DOSE_DEVIATION: "the recorded dose differs from the label dose by more than the tolerance",
-}
-
-
-def _number(value: Fraction | None) -> int | float | None:
-    """A JSON number for display: an int when whole, else the float nearest the exact value."""
-    if value is None:
-        return None
-    return value.numerator if value.denominator == 1 else float(value)
+from jiareg.jsonable import json_number
 
 
 def _text(value: Fraction) -> str:
-    shown = _number(value)
+    shown = json_number(value)
     return f"{shown:g}" if isinstance(shown, float) else str(shown)
 
 
@@ -94,8 +74,8 @@ def dose(
         payload = {
             "drug": check.drug,
             "route": check.route,
-            "dose_mg": _number(check.expected_mg),
-            "mg_per_kg": _number(check.mg_per_kg),
+            "dose_mg": json_number(check.expected_mg),
+            "mg_per_kg": json_number(check.mg_per_kg),
             "interval_days": check.interval_days,
             "band": check.band,
             "flags": list(check.flags),

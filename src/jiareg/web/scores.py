@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Final
@@ -19,22 +19,19 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from jiareg.derive.acr_pedi import acr_pedi_level
+from jiareg.derive.activity import visit_activity
+from jiareg.derive.baseline import baseline_visit
 from jiareg.derive.chaq import chaq_di, format_chaq_di
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
 from jiareg.derive.exact import to_fraction
-from jiareg.derive.jadas import (
-    activity_state_result,
-    jadas_course,
-    jadas_from_globals,
-    sjia_features_active,
-)
 from jiareg.derive.joints import JointExam, active_joint_count
 from jiareg.derive.systemic import SystemicFeatures, systemic_active
 from jiareg.errors import DerivationError
+from jiareg.jsonable import json_number
 from jiareg.web.registry import Registry
 
-__all__ = ["JointIn", "ScoreRequest", "baseline_visit", "live_scores", "visit_scores"]
+__all__ = ["JointIn", "ScoreRequest", "live_scores", "visit_scores"]
 
 _SYSTEMIC: Final = ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy")
 Number = str | float | int | None
@@ -79,10 +76,6 @@ class ScoreRequest(BaseModel):
     joint_exams: list[JointIn] = Field(default_factory=list, max_length=71)
     chaq_items: dict[str, int | None] = Field(default_factory=dict, max_length=30)
     chaq_aids: dict[str, bool] = Field(default_factory=dict, max_length=8)
-
-
-def _num(value: object) -> float | None:
-    return None if value is None else round(float(value), 3)  # type: ignore[arg-type]
 
 
 def _count(field: str, value: object, problems: list[dict[str, str]]) -> int | None:
@@ -132,37 +125,18 @@ def _core_set(values: Mapping[str, Any], problems: list[dict[str, str]]) -> Core
 
 
 def _jadas_block(core: CoreSet, values: Mapping[str, Any], category: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    try:
-        course = jadas_course(category) if category else None
-    except DerivationError:
-        course = None
     features = SystemicFeatures.from_template(**{k: values.get(k) for k in _SYSTEMIC})
-    systemic = sjia_features_active(category, systemic_active(features))
-    for key, kind, version in (
-        ("jadas10", "esr", "jadas10"),
-        ("cjadas10", "none", "cjadas10"),
-    ):
-        score = jadas_from_globals(
-            core.phys_global,
-            core.parent_global,
-            core.active_joints,
-            marker=core.esr,
-            marker_kind=kind,  # type: ignore[arg-type]
-        )
-        out[key] = _num(score.score)
-        out[f"{key}_missing"] = list(score.missing)
-        out[f"{key}_reason"] = score.reason
-        state = activity_state_result(
-            score.score,
-            course=course,
-            version=version,  # type: ignore[arg-type]
-            systemic_features_present=systemic,
-        )
-        out[f"{key}_state"] = state.state
-        out[f"{key}_state_reason"] = state.reason
-    out["course"] = course
-    out["systemic_features_present"] = systemic
+    activity = visit_activity(core, category, systemic_active(features))
+    out: dict[str, Any] = {}
+    for version, score in activity.scores.items():
+        state = activity.states[version]
+        out[version] = json_number(score.score, places=3)
+        out[f"{version}_missing"] = list(score.missing)
+        out[f"{version}_reason"] = score.reason
+        out[f"{version}_state"] = state.state
+        out[f"{version}_state_reason"] = state.reason
+    out["course"] = activity.course
+    out["systemic_features_present"] = activity.systemic_features_present
     out["cutoff_set"] = DEFAULT_CONFIG.jadas_cutoff_set
     return out
 
@@ -188,25 +162,6 @@ def _stored_scores(values: tuple[Any, ...], category: str | None) -> dict[str, A
     return out
 
 
-def baseline_visit(
-    visits: list[dict[str, Any]],
-    first_dose: date,
-    *,
-    window_days: int = DEFAULT_CONFIG.baseline_window_days,
-) -> dict[str, Any] | None:
-    """The ACR Pedi baseline: the last visit on or before the course's first dose, at most
-    `window_days` (config.baseline_window_days = 30) before it; None if there is none.
-    Source: SPEC R-ACRPEDI-3.
-
-    >>> v = [{"visit_date": date(2020, 1, 1)}, {"visit_date": date(2020, 1, 20)}]
-    >>> baseline_visit(v, date(2020, 1, 25))["visit_date"], baseline_visit(v, date(2020, 3, 1))
-    (datetime.date(2020, 1, 20), None)
-    """
-    earliest = first_dose - timedelta(days=window_days)
-    eligible = [v for v in visits if earliest <= v["visit_date"] <= first_dose]
-    return max(eligible, key=lambda v: v["visit_date"]) if eligible else None
-
-
 def _acr_block(
     registry: Registry, patient: dict[str, Any], core: CoreSet, on: date
 ) -> dict[str, Any]:
@@ -221,10 +176,11 @@ def _acr_block(
         if a["drug"] == course["drug"] and a["date"] >= course["start_date"]
     ]
     first_dose = min(doses) if doses else course["start_date"]
-    base = baseline_visit(record["visits"], first_dose)
+    window = DEFAULT_CONFIG.baseline_window_days
+    base = baseline_visit(record["visits"], first_dose, window_days=window)
     out: dict[str, Any] = {"drug": course["drug"], "first_dose": first_dose}
     if base is None:
-        return {**out, "level": None, "reason": "no baseline visit in the 30 days before"}
+        return {**out, "level": None, "reason": f"no baseline visit in the {window} days before"}
     problems: list[dict[str, str]] = []
     base_core = _core_set(base, problems)
     level = acr_pedi_level(base_core, core)
@@ -253,7 +209,7 @@ def live_scores(
             problems.append({"field": "chaq_items", "message": str(exc)})
         else:
             chaq_out = {
-                "di": _num(result.di),
+                "di": json_number(result.di, places=3),
                 "n_domains": result.n_domains,
                 "display": format_chaq_di(result.di),
             }

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from jiareg.cli.dose import FLAG_MEANINGS
+from jiareg.derive.dose_flags import FLAG_MEANINGS
 from jiareg.derive.dosing import DRUGS, check_administered_dose, label_dose
-from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.errors import DerivationError
+from jiareg.jsonable import json_number
+from jiareg.vocab import ILAR_CATEGORIES
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
@@ -23,10 +24,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
-
-
-def _number(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 @router.get("/dose", response_class=HTMLResponse)
@@ -50,8 +47,8 @@ def dose_page(
             check = {
                 "drug": result.drug,
                 "route": result.route,
-                "expected_mg": _number(result.expected_mg),
-                "mg_per_kg": _number(result.mg_per_kg),
+                "expected_mg": json_number(result.expected_mg),
+                "mg_per_kg": json_number(result.mg_per_kg),
                 "interval_days": result.interval_days,
                 "band": result.band,
             }
@@ -67,7 +64,7 @@ def dose_page(
         flags=flags,
         error=error,
         drugs=DRUGS,
-        categories=[c.lower() for c in ILAR_CATEGORIES],
+        categories=ILAR_CATEGORIES,
         explain=FLAG_MEANINGS,
     )
 
