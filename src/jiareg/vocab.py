@@ -42,6 +42,7 @@ __all__ = [
     "Drug",
     "DrugClass",
     "IlarCategory",
+    "InflammationMarker",
     "ResultCode",
     "Scale",
     "StopReason",
@@ -70,6 +71,11 @@ SCALE_MAX: Final[dict[Scale, int]] = {"0-10": 10, "0-3": 3, "0-100": 100}
 """Upper end of each scale (the lower end is 0)."""
 
 
+InflammationMarker = Literal["esr", "crp"]
+"""Inflammation markers of the JADAS (SPEC R-JADAS-1) under their template column names: ESR in
+mm/h (the core set's), CRP in mg/L."""
+
+
 @dataclass(frozen=True, slots=True)
 class CoreSetVariable:
     """One JIA core-set variable: its template column, label and unit (SPEC R-CORESET-1)."""
@@ -91,7 +97,9 @@ CORE_SET: Final = (
 them (joints, globals, function, inflammation)."""
 CORE_SET_VARIABLES: Final[tuple[str, ...]] = tuple(v.name for v in CORE_SET)
 
-DrugClass = Literal["anti_tnf", "il6", "il1", "il17", "il12_23", "t_cell", "b_cell", "jak", "steroid"]
+DrugClass = Literal[
+    "anti_tnf", "il6", "il1", "il17", "il12_23", "t_cell", "b_cell", "jak", "steroid"
+]
 
 
 @dataclass(frozen=True, slots=True)

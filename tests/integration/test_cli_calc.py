@@ -46,7 +46,9 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _cell(text: str) -> str:
-    """A vector cell as a user would type it: fractions (6/7) as 6 decimals."""
+    """A vector cell as a user would type it: fractions (6/7) as 6 decimals, NA as empty."""
+    if text == "NA":
+        return ""
     value = Fraction(text) if "/" in text else None
     return f"{float(value):.6f}" if value is not None else text
 
@@ -200,7 +202,8 @@ def test_chaq_spec_vectors_through_the_cli(tmp_path: Path) -> None:
     header += [f"aid_{d}" for d in domains] + [f"help_{d}" for d in domains]
     body = []
     for v in vectors:
-        scores = [s for part in v["items"].split("|") for s in part.split()]
+        # an item not applicable (the SPEC's NA) is an empty cell, as in chaq_items.csv
+        scores = [_cell(s) for part in v["items"].split("|") for s in part.split()]
         aided = {domains[int(d[1:]) - 1] for d in v["aid"].split(";") if d != "none"}
         # aids recorded as "aid_", help as "help_": either raises the domain (SPEC R-CHAQ)
         aid = ["yes" if d in aided and i % 2 == 0 else "no" for i, d in enumerate(domains)]

@@ -15,7 +15,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["DEFAULT_CONFIG", "DEFAULT_STEROID_FACTORS", "ClinicalConfig"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_STEROID_FACTORS",
+    "ChaqScoring",
+    "ClinicalConfig",
+    "CutoffSet",
+    "MissingMode",
+    "ZeroBaselineWorsening",
+]
+
+ZeroBaselineWorsening = Literal["any_increase", "never"]
+"""config.zero_baseline_worsening (SPEC R-ACRPEDI)."""
+MissingMode = Literal["determinate", "complete_case"]
+"""config.acr_missing_mode (SPEC R-ACRPEDI)."""
+CutoffSet = Literal["consolaro", "trincianti2021", "backstrom2019"]
+"""config.jadas_cutoff_set (SPEC R-JADAS-2)."""
+ChaqScoring = Literal["original", "without_aids_help"]
+"""config.chaq_scoring (SPEC R-CHAQ)."""
 
 DEFAULT_STEROID_FACTORS: dict[str, Fraction] = {
     # SPEC R-STEROID-1: factor to prednisone mg (first value of each row of the table).
@@ -38,14 +55,14 @@ class ClinicalConfig(BaseModel):
     # R-CORESET-2
     allow_likert_rescale: bool = False
     # R-ACRPEDI
-    zero_baseline_worsening: Literal["any_increase", "never"] = "any_increase"
-    acr_missing_mode: Literal["determinate", "complete_case"] = "determinate"
+    zero_baseline_worsening: ZeroBaselineWorsening = "any_increase"
+    acr_missing_mode: MissingMode = "determinate"
     baseline_window_days: int = Field(30, ge=0)
     fever_threshold_c: Fraction = Fraction("37.5")  # unverified — from memory (SPEC §12.1)
     # calendar days ending on the visit day (visit day + 6 before): systemic.fever_from_temperatures
     fever_window_days: int = Field(7, ge=1)  # unverified — from memory (SPEC §12.1)
     # R-JADAS-2
-    jadas_cutoff_set: Literal["consolaro", "trincianti2021", "backstrom2019"] = "consolaro"
+    jadas_cutoff_set: CutoffSet = "consolaro"
     # R-JADAS-1 CRP points (c - floor) / 10 clipped to floor..ceiling mg/L (unverified, §12.2)
     jadas_crp_floor_mg_l: Fraction = Fraction(10)
     jadas_crp_ceiling_mg_l: Fraction = Fraction(110)
@@ -57,7 +74,7 @@ class ClinicalConfig(BaseModel):
     remission_on_days: int = Field(182, ge=1)
     remission_off_days: int = Field(365, ge=1)
     # R-CHAQ
-    chaq_scoring: Literal["original", "without_aids_help"] = "original"
+    chaq_scoring: ChaqScoring = "original"
     chaq_min_domains: int = Field(6, ge=1, le=8)  # unverified for the CHAQ (SPEC §12.5)
     # R-DOSE
     dose_tolerance_pct: Fraction = Fraction(10)

@@ -23,7 +23,7 @@ from jiareg.ingest.readers import RawTable
 from jiareg.ingest.template import DEFAULT_SCALE, Column, TemplateTable, scale_decimals
 from jiareg.store.snapshot import arrow_schema
 
-__all__ = ["MAX_REPORTED", "Problems", "ValidTable", "validate_tables"]
+__all__ = ["MAX_REPORTED", "Problems", "ValidTable", "check_cells", "validate_tables"]
 
 MAX_REPORTED: Final = 50
 """How many problems an import lists before saying "and N more"."""
@@ -217,18 +217,28 @@ def _key_text(spec: TemplateTable, keyed: pa.Table) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "|")
 
 
-def _validate_cells(raw: RawTable, problems: Problems) -> ValidTable:
+def check_cells(raw: RawTable, problems: Problems) -> dict[str, pa.Array]:
+    """Every cell of `raw` checked against its column of `raw.spec`: the typed columns.
+
+    The cell rules of an import (types, ranges, codes, decimals, globals within their scale),
+    without keys or cross-table checks; `jiareg calc` checks its files with them too.
+    """
     spec = raw.spec
     texts = {name: raw.data.column(name).combine_chunks() for name in spec.names}
     typed = {c.name: _cell(c, texts[c.name], raw, problems) for c in spec.columns}
     _scaled_globals(spec, texts, typed, raw, problems)
+    return typed
+
+
+def _validate_cells(raw: RawTable, problems: Problems) -> ValidTable:
+    spec = raw.spec
+    typed = check_cells(raw, problems)
     data = pa.Table.from_arrays([typed[n] for n in spec.names], schema=arrow_schema(spec.name))
     _duplicates(spec, data, raw, problems)
     for start, stop in spec.ordered:
         bad = pc.less(data.column(stop), data.column(start))
-        problems.add_mask(
-            raw, bad.combine_chunks(), stop, texts[stop], f"a date on or after {start}"
-        )
+        text = raw.data.column(stop).combine_chunks()
+        problems.add_mask(raw, bad.combine_chunks(), stop, text, f"a date on or after {start}")
     return ValidTable(spec, raw.file, data, raw.rows)
 
 
