@@ -17,7 +17,7 @@ import pytest
 from jiareg.demo import run_demo
 from jiareg.report.render import LIKERT_CAVEAT, write_report
 from jiareg.study.run import run_study
-from jiareg.synth.registry import generate_chunk
+from jiareg.synth.generate import generate_chunk
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from jiareg.demo import COHORT_DIR
 from jiareg.ingest import import_path
 from jiareg.study.backends import load_postgres
 from jiareg.study.run import run_study
-from jiareg.synth.registry import generate_chunk
+from jiareg.synth.generate import generate_chunk
 
 ROOT = Path(__file__).resolve().parents[2]
 FOUNDING = ROOT / "protocols" / "tocilizumab-after-anti-tnf.yaml"

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from jiareg.errors import InputError
 from jiareg.store.snapshot import arrow_schema
 from jiareg.study.backends import REQUIRED_TABLES, staged_folder, write_manifest
-from jiareg.synth.registry import CHUNK_PATIENTS, generate_chunk, patient_id_width
+from jiareg.synth.generate import CHUNK_PATIENTS, generate_chunk, patient_id_width
 
 __all__ = ["MAX_VISITS", "iter_registry", "write_registry"]
 

@@ -1,0 +1,226 @@
+"""Synthetic biologic courses and the disease activity they drive.
+
+Which patients get a biologic and which drugs in turn (`plan_courses`, `jiareg.synth.model`
+has the shares), the visit schedule around them (`visit_days`), the courses' days and the
+latent disease activity of each visit (`latent_activity`, 0 = inactive, ~1 = severe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+
+from jiareg.synth import model as m
+from jiareg.synth.arrays import BoolArray, FloatArray, IntArray, choice, ragged
+from jiareg.vocab import STOP_REASONS
+
+__all__ = [
+    "DRUGS",
+    "ONGOING",
+    "TCZ",
+    "Context",
+    "CourseDays",
+    "Courses",
+    "course_rank",
+    "days_of_courses",
+    "latent_activity",
+    "plan_courses",
+    "visit_days",
+]
+
+DRUGS: Final = (
+    "etanercept",
+    "adalimumab",
+    "infliximab",
+    "abatacept",
+    "anakinra",
+    "canakinumab",
+    "tocilizumab",
+)
+TCZ: Final = DRUGS.index("tocilizumab")
+_ANTI_TNF: Final = tuple(DRUGS.index(d) for d in m.ANTI_TNF)
+ONGOING: Final = len(STOP_REASONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Courses:
+    """Biologic courses, one row per course (patient index, drug, visit numbers, outcome)."""
+
+    patient: IntArray
+    drug: IntArray
+    start_visit: IntArray
+    stop_visit: IntArray  # -1 while ongoing
+    reason: IntArray  # index into STOP_REASONS; ONGOING while ongoing
+    response: FloatArray
+
+
+def plan_courses(rng: np.random.Generator, category: IntArray, n_visits: IntArray) -> Courses:
+    """Decide each patient's biologic courses (visit numbers only; dates come later)."""
+    n = len(category)
+    on_biologic = (rng.random(n) < m.BIOLOGIC_SHARE[category]) & (n_visits >= 3)
+    first_plain = np.array([DRUGS.index(d) for d in m.FIRST_DRUG])[choice(rng, m.FIRST_DRUG, n)]
+    first_sys = np.array([DRUGS.index(d) for d in m.FIRST_DRUG_SYSTEMIC])[
+        choice(rng, m.FIRST_DRUG_SYSTEMIC, n)
+    ]
+    first = np.where(category == m.SYSTEMIC, first_sys, first_plain)
+    first_visit = 1 + (rng.random(n) * np.maximum(n_visits // 3, 1)).astype(np.int64)
+    u = rng.random((n, m.MAX_COURSES, 5))
+    rows: list[tuple[int, int, int, int, int, float]] = []
+    for i in np.flatnonzero(on_biologic):
+        drug, start, used = int(first[i]), int(first_visit[i]), {int(first[i])}
+        for k in range(m.MAX_COURSES):
+            uk = u[i, k]
+            shares = m.TOCILIZUMAB_OUTCOME if drug == TCZ else m.COURSE_OUTCOME
+            reason = int(np.searchsorted(np.cumsum(shares), uk[0] * shares.sum(), side="right"))
+            stop = -1
+            if reason != ONGOING:
+                low, high = m.COURSE_VISITS[reason]
+                stop = start + low + int(uk[1] * (high - low + 1))
+                if stop > n_visits[i] - 1:
+                    stop, reason = -1, ONGOING
+            low_r, high_r = m.RESPONSE[reason] if reason != ONGOING else m.RESPONSE_ONGOING
+            rows.append(
+                (int(i), drug, start, stop, reason, float(low_r + uk[2] * (high_r - low_r)))
+            )
+            if reason > STOP_REASONS.index("adverse_event") or reason == ONGOING:
+                break
+            nxt = _next_drug(drug, reason, int(category[i]), used, uk[3], uk[4])
+            if nxt is None:
+                break
+            drug, start = nxt, stop
+            used.add(drug)
+    table = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    ints = table[:, :5].astype(np.int64)
+    return Courses(ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3], ints[:, 4], table[:, 5])
+
+
+def _next_drug(
+    drug: int, reason: int, category: int, used: set[int], u_switch: float, u_pick: float
+) -> int | None:
+    """The biologic after a stopped course: tocilizumab, another anti-TNF or another class."""
+    failed_tnf = drug in _ANTI_TNF and reason <= STOP_REASONS.index("secondary_failure")
+    if failed_tnf and TCZ not in used and u_switch < m.SWITCH_TO_TOCILIZUMAB[category]:
+        return TCZ
+    others = m.OTHER_CLASS_SYSTEMIC if category == m.SYSTEMIC else m.OTHER_CLASS
+    candidates = [d for d in _ANTI_TNF if d not in used]
+    if (drug in _ANTI_TNF and u_switch > 0.85) or not candidates:
+        candidates = [DRUGS.index(d) for d in (*others, "tocilizumab")]
+        candidates = [d for d in candidates if d not in used]
+    if not candidates:
+        return None
+    return candidates[int(u_pick * len(candidates))]
+
+
+def visit_days(
+    rng: np.random.Generator, n_visits: IntArray, courses: Courses
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Visit days since 1970 (and owner, position, offsets); first visit after onset."""
+    owner, position, offsets = ragged(n_visits)
+    early = position <= 4
+    gap = np.where(
+        early, rng.integers(30, 121, len(owner)), rng.integers(60, 181, len(owner))
+    ).astype(np.int64)
+    tcz = courses.drug == TCZ
+    for step in (1, 2, 3):
+        idx = offsets[courses.patient[tcz]] + courses.start_visit[tcz] + step
+        ok = courses.start_visit[tcz] + step < n_visits[courses.patient[tcz]]
+        gap[idx[ok]] = m.TOCILIZUMAB_VISIT_GAP_DAYS
+    jitter = tcz & (rng.random(len(tcz)) < 0.1)
+    j_idx = offsets[courses.patient[jitter]] + courses.start_visit[jitter] + 1
+    j_ok = courses.start_visit[jitter] + 1 < n_visits[courses.patient[jitter]]
+    gap[j_idx[j_ok]] += rng.integers(1, 6, int(j_ok.sum()))
+    gap[offsets] = rng.integers(30, 181, len(offsets))  # diagnosis delay after onset
+    since_onset = np.cumsum(gap) - np.repeat(np.cumsum(gap)[offsets] - gap[offsets], n_visits)
+    span = since_onset[offsets + n_visits - 1]
+    earliest = (m.EARLIEST_ONSET - m.EPOCH).days
+    latest = (m.DATA_CUT - m.EPOCH).days - span
+    onset = earliest + (rng.random(len(n_visits)) * np.maximum(latest - earliest, 1)).astype(
+        np.int64
+    )
+    return onset, onset[owner] + since_onset, owner, offsets
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """One chunk's patients and visits, as the table generators read them."""
+
+    rng: np.random.Generator
+    category: IntArray
+    site: IntArray
+    birth: IntArray
+    z_height: FloatArray
+    z_weight: FloatArray
+    ids: pa.Array
+    owner: IntArray  # patient of each visit
+    offsets: IntArray  # first visit row of each patient
+    vday: IntArray  # day of each visit
+
+    def weight_tenths(self, patient: IntArray, day: IntArray) -> IntArray:
+        return m.weight_tenths_kg(day - self.birth[patient], self.z_weight[patient])
+
+
+@dataclass(frozen=True, slots=True)
+class CourseDays:
+    """The days of each course (rows as in `Courses`)."""
+
+    start: IntArray
+    end: IntArray  # stop day, or the patient's last visit while ongoing
+    stopped: BoolArray
+
+
+def days_of_courses(ctx: Context, c: Courses, n_visits: IntArray) -> CourseDays:
+    """Each course's first and last day (its stop visit, or the last visit while ongoing)."""
+    start = ctx.vday[ctx.offsets[c.patient] + c.start_visit]
+    last = ctx.vday[ctx.offsets[c.patient] + n_visits[c.patient] - 1]
+    stopped = c.stop_visit >= 0
+    end = np.where(stopped, ctx.vday[ctx.offsets[c.patient] + np.maximum(c.stop_visit, 0)], last)
+    return CourseDays(start, end, stopped)
+
+
+def latent_activity(ctx: Context, c: Courses, days: CourseDays) -> FloatArray:
+    """Latent disease activity (0 = inactive, ~1 = severe) of each visit."""
+    rng, owner = ctx.rng, ctx.owner
+    n_patients = len(ctx.category)
+    base = rng.beta(2.5, 2.0, n_patients) * m.ACTIVITY_SCALE[ctx.category]
+    first_day = ctx.vday[ctx.offsets]
+    on_biologic = np.zeros(n_patients, dtype=bool)
+    on_biologic[c.patient] = True
+    since_first = ctx.vday - first_day[owner]
+    level = np.where(on_biologic[owner], 1.0, 0.25 + 0.75 * np.exp(-since_first / 300))
+    position = np.arange(len(owner)) - ctx.offsets[owner]
+    # Courses are in time order per patient: course rank r+1 overrides rank r from its start.
+    rank = course_rank(c)
+    for r in range(m.MAX_COURSES):
+        sel = rank == r
+        if not sel.any():
+            continue
+        patient = c.patient[sel]
+        row_of = np.full(n_patients, -1)
+        row_of[patient] = np.flatnonzero(sel)
+        course_row = row_of[owner]
+        has = course_row >= 0
+        cr = np.where(has, course_row, 0)
+        active = has & (position >= c.start_visit[cr])
+        d = ctx.vday - days.start[cr]
+        resp = c.response[cr]
+        tau = np.where(c.drug[cr] == TCZ, 35.0, 60.0)
+        on_drug = resp + (1 - resp) * np.exp(-np.maximum(d, 0) / tau)
+        duration = np.maximum(days.end[cr] - days.start[cr], 1)
+        relapse = (c.reason[cr] == STOP_REASONS.index("secondary_failure")) & (d > 0.6 * duration)
+        back = np.clip((d - 0.6 * duration) / (0.4 * duration), 0, 1)
+        on_drug = np.where(relapse, resp + (1.1 - resp) * back, on_drug)
+        after_stop = days.stopped[cr] & (ctx.vday > days.end[cr])
+        remission = c.reason[cr] == STOP_REASONS.index("remission")
+        on_drug = np.where(after_stop, np.where(remission, resp, 0.9), on_drug)
+        level = np.where(active, on_drug, level)
+    noise = rng.lognormal(0.0, 0.15, len(owner))
+    activity: FloatArray = np.clip(base[owner] * level * noise, 0.0, 1.2)
+    return activity
+
+
+def course_rank(c: Courses) -> IntArray:
+    """0 for a patient's first course, 1 for the second, ... (rows are grouped by patient)."""
+    return np.arange(len(c.patient)) - np.searchsorted(c.patient, c.patient, side="left")
