@@ -31,15 +31,8 @@ __all__ = [
     "visit_days",
 ]
 
-DRUGS: Final = (
-    "etanercept",
-    "adalimumab",
-    "infliximab",
-    "abatacept",
-    "anakinra",
-    "canakinumab",
-    "tocilizumab",
-)
+DRUGS: Final = tuple(m.ROUTE)
+"""The biologics synthetic patients get; a course's `drug` is an index into it."""
 TCZ: Final = DRUGS.index("tocilizumab")
 _ANTI_TNF: Final = tuple(DRUGS.index(d) for d in m.ANTI_TNF)
 ONGOING: Final = len(STOP_REASONS)

@@ -36,6 +36,7 @@ from jiareg.synth.tables import (
     treatments_table,
     visits_table,
 )
+from jiareg.vocab import SEXES
 
 __all__ = ["CHUNK_PATIENTS", "generate_chunk", "patient_id_width"]
 
@@ -81,7 +82,7 @@ def generate_chunk(
             {
                 "patient_id": ids,
                 "site": pa.array(np.array(m.SITES)[site], pa.string()),
-                "sex": pa.array(np.where(female, "F", "M"), pa.string()),
+                "sex": pa.array(np.where(female, *SEXES), pa.string()),
                 "birth_date": date_array(birth),
                 "ilar_category": pa.array(np.array(m.CATEGORIES)[category], pa.string()),
                 "onset_date": date_array(onset, rng.random(n) >= 0.03),

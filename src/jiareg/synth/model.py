@@ -70,7 +70,7 @@ FIRST_DRUG_SYSTEMIC: Final[dict[str, float]] = {
 }
 ANTI_TNF: Final = tuple(d for d in FIRST_DRUG if d in ANTI_TNF_CLASS)
 """The anti-TNF agents synthetic patients get (etanercept, adalimumab, infliximab)."""
-ROUTE: Final[dict[str, str]] = {
+ROUTE: Final[dict[str, str]] = {  # every biologic the generator prescribes, and its route
     "etanercept": "sc",
     "adalimumab": "sc",
     "infliximab": "iv",
