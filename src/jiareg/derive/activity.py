@@ -15,7 +15,7 @@ named in `jiareg.derive.jadas`; SPEC R-JADAS-1, R-JADAS-2, R-SJIA-2.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import CoreSet
@@ -39,10 +39,14 @@ from jiareg.derive.jadas import (
 )
 from jiareg.errors import DerivationError
 
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
 __all__ = [
     "JADAS_JOINTS",
     "STATE_VERSIONS",
     "VisitActivity",
+    "VisitActivityExprs",
     "visit_activity",
     "visit_activity_exprs",
 ]
@@ -125,31 +129,38 @@ def visit_activity(
     return VisitActivity(course, features, scores, states)
 
 
+@dataclass(frozen=True, slots=True)
+class VisitActivityExprs:
+    """Ibis twin of `VisitActivity`: a float column per version, and for `STATE_VERSIONS` the
+    state ("ID"/"LDA"/"MDA"/"HDA" or NULL) and why there is none (NULL where a state is)."""
+
+    scores: dict[JadasVersion, ir.FloatingValue]
+    states: dict[JadasVersion, ir.StringValue]
+    reasons: dict[JadasVersion, ir.StringValue]
+
+
 def visit_activity_exprs(
-    phys_global: Any,
-    phys_global_scale: Any,
-    parent_global: Any,
-    parent_global_scale: Any,
-    active_joints: Any,
-    marker: Any,
-    category: Any,
-    systemic_features: Any,
+    phys_global: ir.NumericValue,
+    phys_global_scale: ir.StringValue | str,
+    parent_global: ir.NumericValue,
+    parent_global_scale: ir.StringValue | str,
+    active_joints: ir.NumericValue,
+    marker: ir.NumericValue,
+    category: ir.StringValue,
+    systemic_features: ir.BooleanValue,
     *,
     marker_kind: MarkerKind = "esr",
     cutoff_set: CutoffSet = DEFAULT_CONFIG.jadas_cutoff_set,
-) -> dict[str, Any]:
+) -> VisitActivityExprs:
     """Ibis twin of `visit_activity` for every version, on columns.
 
     `category` is a string column of ILAR codes, `systemic_features` a boolean column (NULL
-    = not assessed). Returns `<version>` (float) for the four versions and, for
-    `STATE_VERSIONS`, `<version>_state` ("ID"/"LDA"/"MDA"/"HDA" or NULL) and
-    `<version>_state_reason` (NULL where a state is given). Source: SPEC R-JADAS-1, R-JADAS-2.
+    = not assessed); a scale is a column or a scale code. Source: SPEC R-JADAS-1, R-JADAS-2.
     """
     features = sjia_features_active_expr(category, systemic_features)
     course = jadas_course_expr(category)
-    exprs: dict[str, Any] = {}
-    for version, joints in JADAS_JOINTS.items():
-        exprs[version] = jadas_globals_expr(
+    scores: dict[JadasVersion, ir.FloatingValue] = {
+        version: jadas_globals_expr(
             phys_global,
             phys_global_scale,
             parent_global,
@@ -159,14 +170,24 @@ def visit_activity_exprs(
             marker=marker,
             marker_kind=_marker_kind(version, marker_kind),
         )
+        for version, joints in JADAS_JOINTS.items()
+    }
+    states: dict[JadasVersion, ir.StringValue] = {}
+    reasons: dict[JadasVersion, ir.StringValue] = {}
     for version in STATE_VERSIONS:
-        options: dict[str, Any] = {
-            "version": version,
-            "cutoff_set": cutoff_set,
-            "systemic_features_present": features,
-        }
-        exprs[f"{version}_state"] = activity_state_expr(exprs[version], course, **options)
-        exprs[f"{version}_state_reason"] = activity_state_reason_expr(
-            exprs[version], course, **options
+        score = scores[version]
+        states[version] = activity_state_expr(
+            score,
+            course,
+            version=version,
+            cutoff_set=cutoff_set,
+            systemic_features_present=features,
         )
-    return exprs
+        reasons[version] = activity_state_reason_expr(
+            score,
+            course,
+            version=version,
+            cutoff_set=cutoff_set,
+            systemic_features_present=features,
+        )
+    return VisitActivityExprs(scores, states, reasons)

@@ -22,16 +22,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import duckdb
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS, acr_pedi_columns
-from jiareg.derive.activity import JADAS_JOINTS, STATE_VERSIONS, visit_activity_exprs
+from jiareg.derive.activity import STATE_VERSIONS, visit_activity_exprs
 from jiareg.derive.chaq import CHAQ_DOMAINS, CHAQ_ITEMS, chaq_di_table
 from jiareg.derive.config import ChaqScoring, CutoffSet, MissingMode, ZeroBaselineWorsening
 from jiareg.derive.coreset import CHAQ_MAX
@@ -171,12 +172,12 @@ def _write(inp: CalcFile, results: pa.Table, out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _execute(columns: dict[str, pa.Array], build: Callable[[Any], Any]) -> pa.Table:
+def _execute(columns: dict[str, pa.Array], build: Callable[[ir.Table], ir.Table]) -> pa.Table:
     """Run the Ibis table expression that `build` makes from the typed columns, on DuckDB."""
     return ibis.duckdb.connect().to_pyarrow(build(ibis.memtable(pa.table(columns))))
 
 
-def _tristate(result: Any) -> Any:
+def _tristate(result: ir.StringValue) -> ir.BooleanValue:
     """RESPONDER → true, NONRESPONDER → false, NOT_EVALUABLE → null."""
     return ibis.cases(
         (result == RESPONDER, True), (result == NONRESPONDER, False), else_=ibis.null("boolean")
@@ -210,7 +211,7 @@ def acr_pedi(
         problems.raise_if_any()
         step("scoring")
 
-        def build(t: Any) -> Any:
+        def build(t: ir.Table) -> ir.Table:
             visits = {
                 w: {v: t[f"{v}_{w}"] for v in CORE_SET_VARIABLES}
                 | {f"{g}_scale": t[f"{g}_scale_{w}"] for g in _GLOBALS}
@@ -224,7 +225,7 @@ def acr_pedi(
                 zero_baseline_worsening=zero_baseline,
                 acr_missing_mode=missing_mode,
             )
-            exprs: dict[str, Any] = {}
+            exprs: dict[str, ir.Value] = {}
             for variant in ("acr_pedi", "acr_pedi_sjia") if sjia else ("acr_pedi",):
                 exprs |= {
                     f"{variant}_{lv}": _tristate(scored[f"{variant}_{lv}"])
@@ -264,8 +265,8 @@ def jadas(
         problems.raise_if_any()
         step("scoring")
 
-        def build(t: Any) -> Any:
-            exprs = visit_activity_exprs(
+        def build(t: ir.Table) -> ir.Table:
+            activity = visit_activity_exprs(
                 t.phys_global,
                 t.phys_global_scale,
                 t.parent_global,
@@ -277,11 +278,13 @@ def jadas(
                 marker_kind=marker,
                 cutoff_set=cutoff_set,
             )
-            for version in JADAS_JOINTS:
-                exprs[version] = exprs[version].round(4)
+            exprs: dict[str, ir.Value] = {
+                version: score.round(4) for version, score in activity.scores.items()
+            }
             for version in STATE_VERSIONS:
-                state = exprs[f"{version}_state"]
+                state = activity.states[version]
                 exprs[f"{version}_state"] = state.substitute(STATE_WORDS, else_=ibis.null("string"))
+                exprs[f"{version}_state_reason"] = activity.reasons[version]
             return t.select(**exprs)
 
         results = _execute(typed, build)

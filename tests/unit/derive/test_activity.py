@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction as F
 
 import ibis
+import ibis.expr.types as ir
 import pytest
 
 from jiareg.derive.activity import (
@@ -68,7 +69,12 @@ def test_scalar_and_columnar_compositions_agree() -> None:
     exprs = visit_activity_exprs(
         t.phys, "0-10", t.parent, "0-10", t.joints, t.esr, t.category, t.systemic
     )
-    rows = ibis.duckdb.connect().to_pyarrow(t.select(**exprs)).to_pylist()
+    columns: dict[str, ir.Value] = {
+        **exprs.scores,
+        **{f"{v}_state": s for v, s in exprs.states.items()},
+        **{f"{v}_state_reason": r for v, r in exprs.reasons.items()},
+    }
+    rows = ibis.duckdb.connect().to_pyarrow(t.select(**columns)).to_pylist()
     for visit, got in zip(VISITS, rows, strict=True):
         want = _scalar(visit)
         for key, value in want.items():
