@@ -70,7 +70,7 @@ def test_scalar_and_columnar_compositions_agree() -> None:
         t.phys, "0-10", t.parent, "0-10", t.joints, t.esr, t.category, t.systemic
     )
     columns: dict[str, ir.Value] = {
-        **exprs.scores,
+        **{str(v): s for v, s in exprs.scores.items()},
         **{f"{v}_state": s for v, s in exprs.states.items()},
         **{f"{v}_state_reason": r for v, r in exprs.reasons.items()},
     }
