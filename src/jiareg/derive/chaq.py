@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import ibis
+import ibis.expr.types as ir
 
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.exact import UNITS, to_fraction
@@ -180,11 +181,11 @@ def format_chaq_di(di: Fraction | None) -> str:
 
 
 def chaq_di_table(
-    chaq_items: Any,
+    chaq_items: ir.Table,
     *,
     scoring: ChaqScoring = DEFAULT_CONFIG.chaq_scoring,
     min_domains: int = DEFAULT_CONFIG.chaq_min_domains,
-) -> Any:
+) -> ir.Table:
     """Ibis: the CHAQ DI of every visit of a `chaq_items` table (same rule as `chaq_di`).
 
     Input columns: patient_id, visit_date, item (a key of `CHAQ_ITEMS`), score (0-3, NULL = NA),

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 import ibis
 
 from jiareg.derive.exact import to_fraction
 from jiareg.errors import DerivationError
 from jiareg.vocab import CORE_SET_VARIABLES, SCALE_MAX, SCALES, Scale
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "CORE_SET_COLUMNS",
@@ -168,14 +171,16 @@ def comparable_globals(
     return b, f
 
 
-def _scale_expr(scale: Any) -> Any:
+def _scale_expr(scale: ir.StringValue | str) -> ir.StringValue:
     """A scale column with NULL read as the template default "0-10"."""
     if isinstance(scale, str):
         return ibis.literal(_parse_scale(scale))
     return scale.fill_null("0-10")
 
 
-def global_0_10_expr(value: Any, scale: Any, *, allow_likert_rescale: bool = False) -> Any:
+def global_0_10_expr(
+    value: ir.NumericValue, scale: ir.StringValue | str, *, allow_likert_rescale: bool = False
+) -> ir.FloatingValue:
     """Ibis twin of `global_0_10`: a float column on 0-10; NULL where not convertible.
 
     `scale` is a string column (NULL = "0-10") or a scale code. Feed the result to
@@ -189,7 +194,9 @@ def global_0_10_expr(value: Any, scale: Any, *, allow_likert_rescale: bool = Fal
     ).cast("float64")
 
 
-def likert_rescaled_expr(*scales: Any, allow_likert_rescale: bool = False) -> Any:
+def likert_rescaled_expr(
+    *scales: ir.StringValue | str, allow_likert_rescale: bool = False
+) -> ir.BooleanValue:
     """Ibis twin of `likert_rescaled`, given the scale columns of the globals used."""
     if not allow_likert_rescale or not scales:
         return ibis.literal(False)
@@ -201,8 +208,11 @@ def likert_rescaled_expr(*scales: Any, allow_likert_rescale: bool = False) -> An
 
 
 def comparable_globals_expr(
-    baseline_value: Any, baseline_scale: Any, followup_value: Any, followup_scale: Any
-) -> tuple[Any, Any]:
+    baseline_value: ir.NumericValue,
+    baseline_scale: ir.StringValue | str,
+    followup_value: ir.NumericValue,
+    followup_scale: ir.StringValue | str,
+) -> tuple[ir.FloatingValue, ir.FloatingValue]:
     """Ibis twin of `comparable_globals`: (baseline, follow-up) float columns on one scale.
 
     Both on 0-10 when both are convertible, both as they are when both are Likert; both NULL
@@ -212,7 +222,7 @@ def comparable_globals_expr(
     bs, fs = _scale_expr(baseline_scale), _scale_expr(followup_scale)
     usable = baseline_value.notnull() & followup_value.notnull() & ((bs == "0-3") == (fs == "0-3"))
 
-    def on_scale(value: Any, scale: Any) -> Any:
+    def on_scale(value: ir.NumericValue, scale: ir.StringValue) -> ir.FloatingValue:
         factor = scale.cases(("0-100", 0.1), else_=1.0)  # 0-10 and Likert stay as they are
         return ibis.ifelse(usable, value.cast("float64") * factor, ibis.null("float64"))
 

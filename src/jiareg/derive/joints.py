@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import ibis
+import ibis.expr.types as ir
 
 from jiareg.derive.logic3 import all3, any3
 from jiareg.errors import DerivationError
@@ -125,8 +126,8 @@ def active_joint_count(
 
 
 def joint_is_active_expr(
-    swollen: Any, tender: Any, painful_motion: Any, limited_motion: Any
-) -> Any:
+    swollen: ir.Value, tender: ir.Value, painful_motion: ir.Value, limited_motion: ir.Value
+) -> ir.BooleanValue:
     """Ibis twin of `joint_is_active` (SQL three-valued AND/OR give the same truth table).
 
     Source: SPEC R-CORESET-1 (ajc definition, unverified — from memory).
@@ -135,7 +136,7 @@ def joint_is_active_expr(
     return s | (m & (t | p))
 
 
-def active_joint_counts_table(joint_exams: Any) -> Any:
+def active_joint_counts_table(joint_exams: ir.Table) -> ir.Table:
     """Ibis: per (patient_id, visit_date) the active counts `active_joints_any`, `_27`, `_71`.
 
     Same rule as `active_joint_count`: NULL where a counted joint's activity is unknown.
@@ -153,7 +154,7 @@ def active_joint_counts_table(joint_exams: Any) -> Any:
     for size in JOINT_SET_SIZES:
         pairs = [f"{j}|{s}" for j, s in sorted(joint_set(size))]
         t = t.mutate(**{f"in_{size}": (t.joint.concat("|", t.side_key)).isin(pairs)})
-    aggregates: dict[str, Any] = {}
+    aggregates: dict[str, ir.Value] = {}
     for name, member in (
         ("any", ibis.literal(True)),
         *((str(size), t[f"in_{size}"]) for size in JOINT_SET_SIZES),
