@@ -42,7 +42,8 @@ class ClinicalConfig(BaseModel):
     acr_missing_mode: Literal["determinate", "complete_case"] = "determinate"
     baseline_window_days: int = Field(30, ge=0)
     fever_threshold_c: Fraction = Fraction("37.5")  # unverified — from memory (SPEC §12.1)
-    # calendar days ending on the visit day (visit day + 6 before): systemic.fever_from_temperatures
+    # days before the visit: the window is D-7 through D inclusive (SPEC 12b.1), see
+    # systemic.fever_from_temperatures
     fever_window_days: int = Field(7, ge=1)  # unverified — from memory (SPEC §12.1)
     # R-JADAS-2
     jadas_cutoff_set: Literal["consolaro", "trincianti2021", "backstrom2019"] = "consolaro"
