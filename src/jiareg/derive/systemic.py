@@ -33,8 +33,8 @@ __all__ = [
     "SystemicFeatures",
     "fever_from_temperatures",
     "ilar_category",
-    "organ_flags",
     "mas_criteria_met",
+    "organ_flags",
     "systemic_active",
     "systemic_resolved",
 ]
@@ -125,7 +125,7 @@ def organ_flags(
     A registry written before SPEC §12b.3 has only `hepatosplenomegaly`; it is read as both
     flags (SPEC §12b.3: "An old combined hepatosplenomegaly value is read as both flags").
 
-    >>> organ_flags(None, None, True), organ_flags(True, False, None), organ_flags(None, False, True)
+    >>> organ_flags(None, None, True), organ_flags(True, False), organ_flags(None, False, True)
     ((True, True), (True, False), (True, False))
     """
     return (

@@ -272,6 +272,9 @@ def test_organ_features_are_separate() -> None:
     ],
 )
 def test_organ_flags_read_an_old_combined_value_as_both(
-    hepato: bool | None, spleno: bool | None, combined: bool | None, expected: tuple[bool | None, ...]
+    hepato: bool | None,
+    spleno: bool | None,
+    combined: bool | None,
+    expected: tuple[bool | None, ...],
 ) -> None:
     assert organ_flags(hepato, spleno, combined) == expected
