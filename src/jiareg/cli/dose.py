@@ -9,6 +9,7 @@ import typer
 
 from jiareg.derive.dosing import (
     ABOVE_MAX,
+    AGE_UNKNOWN,
     DOSE_DEVIATION,
     NOT_LABELLED,
     WEIGHT_BAND_BOUNDARY,
@@ -22,7 +23,8 @@ FLAG_MEANINGS: dict[str, str] = {
     WEIGHT_BAND_BOUNDARY: "weight within 29.5 to <30.5 kg, next to the 30 kg band cut-off: "
     "check which band applies",
     ABOVE_MAX: "the label dose is above the 800 mg maximum per infusion (RA label)",
-    NOT_LABELLED: "no JIA label dose for this drug or weight: nothing to check against",
+    NOT_LABELLED: "not labelled for this drug, category, weight or age",
+    AGE_UNKNOWN: "age not given: the label's age limit was not checked",
     DOSE_DEVIATION: "the recorded dose differs from the label dose by more than the tolerance",
 }
 
