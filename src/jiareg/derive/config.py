@@ -86,6 +86,11 @@ class ClinicalConfig(BaseModel):
     refractory_includes_intolerance: bool = False
     # R-SAFETY
     risk_window_days: int = Field(28, ge=0)
+    # --- issue #15 (SPEC §12b), derive/tnf_failure_derived.py -------------------------------
+    # R-TNF-FAIL derived from visits: assessment at primary_failure_min_weeks ± this many days
+    primary_failure_window_days: int = Field(28, ge=0)  # jiareg choice
+    # which source decides an anti-TNF failure: the recorded stop reason, the visits, or either
+    tnf_failure_source: Literal["recorded", "derived", "either"] = "recorded"
 
     @field_validator(
         "fever_threshold_c",
