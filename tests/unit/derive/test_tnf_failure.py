@@ -158,4 +158,4 @@ def test_vocabulary_comes_from_jiareg_vocab() -> None:
     from jiareg.derive.tnf_failure import ANTI_TNF_AGENTS, STOP_REASON_CODES
 
     assert set(STOP_REASON_CODES) == set(vocab.STOP_REASONS)
-    assert ANTI_TNF_AGENTS == set(vocab.ANTI_TNF)
+    assert set(vocab.ANTI_TNF) == ANTI_TNF_AGENTS
