@@ -59,7 +59,8 @@ class ClinicalConfig(BaseModel):
     acr_missing_mode: MissingMode = "determinate"
     baseline_window_days: int = Field(30, ge=0)
     fever_threshold_c: Fraction = Fraction("37.5")  # unverified — from memory (SPEC §12.1)
-    # calendar days ending on the visit day (visit day + 6 before): systemic.fever_from_temperatures
+    # days before the visit: the window is D-7 through D inclusive (SPEC 12b.1), see
+    # systemic.fever_from_temperatures
     fever_window_days: int = Field(7, ge=1)  # unverified — from memory (SPEC §12.1)
     # R-JADAS-2
     jadas_cutoff_set: CutoffSet = "consolaro"
@@ -102,6 +103,11 @@ class ClinicalConfig(BaseModel):
     refractory_includes_intolerance: bool = False
     # R-SAFETY
     risk_window_days: int = Field(28, ge=0)
+    # --- issue #15 (SPEC §12b), derive/tnf_failure_derived.py -------------------------------
+    # R-TNF-FAIL derived from visits: assessment at primary_failure_min_weeks ± this many days
+    primary_failure_window_days: int = Field(28, ge=0)  # jiareg choice
+    # which source decides an anti-TNF failure: the recorded stop reason, the visits, or either
+    tnf_failure_source: Literal["recorded", "derived", "either"] = "recorded"
 
     @field_validator(
         "fever_threshold_c",

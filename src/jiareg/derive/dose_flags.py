@@ -12,6 +12,7 @@ from typing import Final
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.dosing import (
     ABOVE_MAX,
+    AGE_UNKNOWN,
     DOSE_DEVIATION,
     NOT_LABELLED,
     TCZ_BOUNDARY_HIGH_KG,
@@ -33,7 +34,9 @@ FLAG_MEANINGS: Final[dict[str, str]] = {
     "cut-off: check which band applies",
     ABOVE_MAX: f"the label dose is above the {_kg(DEFAULT_CONFIG.tcz_iv_max_mg)} mg maximum per "
     "infusion (RA label)",
-    NOT_LABELLED: "no JIA label dose for this drug or weight: nothing to check against",
+    NOT_LABELLED: "not labelled for this drug, category, weight or age (a tocilizumab dose "
+    "outside sJIA/pJIA is still computed with the pJIA regimen)",
+    AGE_UNKNOWN: "age not given: the label's age limit was not checked",
     DOSE_DEVIATION: "the recorded dose differs from the label dose by more than the tolerance",
 }
 """Dose-check flag -> its meaning (the defaults of `jiareg.derive.config`)."""

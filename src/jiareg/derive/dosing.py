@@ -7,16 +7,18 @@ Ibis columns for millions of administrations, decided on exact integers (R-NUM-1
 
 `category` accepts the indications "sJIA" and "pJIA", "JIA" (the anti-TNF agents, whose
 regimen does not depend on the category) and the ILAR codes of the template: `systemic` maps
-to sJIA, every other ILAR category to the pJIA regimen (jiareg choice: the labels give only
-the two tocilizumab indications).
+to sJIA, every other ILAR category to the pJIA regimen. Tocilizumab is labelled for sJIA and
+pJIA (RF+ and RF− polyarthritis, extended oligoarthritis); any other ILAR category, or an
+unknown one (None), still gets the pJIA regimen, shown with `NOT_LABELLED` (SPEC §12b.7).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Final, Literal
 
+from jiareg import vocab
 from jiareg.derive.config import DEFAULT_CONFIG, ClinicalConfig
 from jiareg.derive.exact import UNITS, to_fraction, units_expr
 from jiareg.derive.systemic import ILAR_CATEGORIES, ilar_category
@@ -24,11 +26,13 @@ from jiareg.errors import DerivationError
 
 __all__ = [
     "ABOVE_MAX",
+    "AGE_UNKNOWN",
     "DOSE_DEVIATION",
     "DRUGS",
     "NOT_LABELLED",
     "TCZ_BOUNDARY_HIGH_KG",
     "TCZ_BOUNDARY_LOW_KG",
+    "TCZ_LABELLED_CATEGORIES",
     "TCZ_WEIGHT_CUTOFF_KG",
     "WEIGHT_BAND_BOUNDARY",
     "DoseCheck",
@@ -36,6 +40,7 @@ __all__ = [
     "dose_indication",
     "label_dose",
     "tocilizumab_check_exprs",
+    "tocilizumab_labelled",
 ]
 
 Drug = Literal["tocilizumab", "etanercept", "adalimumab", "infliximab"]
@@ -54,6 +59,17 @@ WEIGHT_BAND_BOUNDARY: Final = "WEIGHT_BAND_BOUNDARY"
 ABOVE_MAX: Final = "ABOVE_MAX"
 NOT_LABELLED: Final = "NOT_LABELLED"
 DOSE_DEVIATION: Final = "DOSE_DEVIATION"
+AGE_UNKNOWN: Final = "AGE_UNKNOWN"
+
+_TCZ_ILAR: Final[tuple[vocab.IlarCategory, ...]] = (
+    "systemic",
+    "poly_rf_pos",
+    "poly_rf_neg",
+    "oligo_extended",
+)
+TCZ_LABELLED_CATEGORIES: Final[tuple[str, ...]] = ("sjia", "pjia", *_TCZ_ILAR)
+"""Categories (lower-case) tocilizumab is labelled for: sJIA, pJIA and the ILAR categories
+that make them up (SPEC §12b.7)."""
 
 TCZ_WEIGHT_CUTOFF_KG: Final = Fraction(30)
 """Tocilizumab band cut-off: `weight < 30` is the lower band, 30.0 kg belongs to "≥30"."""
@@ -135,6 +151,19 @@ def dose_indication(category: str) -> Indication | None:
     )
 
 
+def tocilizumab_labelled(category: str | None) -> bool:
+    """Whether tocilizumab is labelled for `category` (SPEC §12b.7).
+
+    Labelled: sJIA and pJIA, i.e. ILAR systemic, RF+ and RF− polyarthritis and extended
+    oligoarthritis. Any other ILAR category and an unknown category (None or empty) are not.
+    Source: ACTEMRA US prescribing information (sJIA, pJIA indications); SPEC §12b.7.
+
+    >>> tocilizumab_labelled("oligo_extended"), tocilizumab_labelled("era")
+    (True, False)
+    """
+    return category is not None and category.strip().lower() in TCZ_LABELLED_CATEGORIES
+
+
 def _tcz_band_flags(weight: Fraction) -> tuple[bool, list[str]]:
     upper = weight >= TCZ_WEIGHT_CUTOFF_KG
     flags = [WEIGHT_BAND_BOUNDARY] if TCZ_BOUNDARY_LOW_KG <= weight < TCZ_BOUNDARY_HIGH_KG else []
@@ -166,7 +195,7 @@ def label_dose(
     drug: str,
     *,
     weight_kg: object,
-    category: str,
+    category: str | None,
     route: str | None = None,
     age_years: object = None,
     config: ClinicalConfig = DEFAULT_CONFIG,
@@ -182,14 +211,16 @@ def label_dose(
     Etanercept: min(0.8 × weight, 50) mg SC weekly. Adalimumab: 10 mg (10 to < 15 kg), 20 mg
     (15 to < 30 kg), 40 mg (≥ 30 kg) SC every other week, from 2 years of age
     (`config.adalimumab_min_age_years`); < 10 kg or `age_years` < 2 (exact; 2.0 is labelled)
-    → NOT_LABELLED, no expected dose; `age_years` None (unknown) → the age is not checked.
+    → NOT_LABELLED, no expected dose; `age_years` None (unknown) → flag AGE_UNKNOWN beside the
+    weight-band dose (SPEC §12b.4).
     Infliximab:
     not licensed for JIA → NOT_LABELLED, no expected dose (trial doses in `band`). The
     anti-TNF regimens and the SC pJIA intervals are unverified — from memory (SPEC §12.6,
     §12.7) and are options: `config.etanercept_mg_per_kg`, `config.etanercept_max_mg`,
     `config.adalimumab_bands`, `config.tcz_sc_pjia_interval_days`.
-    `route` defaults to the drug's first route (tocilizumab: iv). Tocilizumab needs sJIA or
-    pJIA (or an ILAR code); plain "JIA" is an error for it.
+    `route` defaults to the drug's first route (tocilizumab: iv). Tocilizumab outside its
+    labelled categories (`tocilizumab_labelled`), `category` None included, gets the pJIA
+    regimen and NOT_LABELLED (SPEC §12b.7); plain "JIA" is an error for it.
     Source: ACTEMRA US prescribing information; De Benedetti F et al., NEJM 2012;367:2385-95
     (TENDER); Brunner HI et al., Ann Rheum Dis 2015;74:1110-7 (pJIA). SPEC R-DOSE-TCZ, R-DOSE-TNF.
 
@@ -199,7 +230,8 @@ def label_dose(
     """
     name = _drug(drug)
     chosen_route = _route(name, route)
-    indication = dose_indication(category)
+    unknown = category is None or not category.strip()
+    indication = "pJIA" if category is None or unknown else dose_indication(category)
     weight = to_fraction(weight_kg)
     if weight is None or weight <= 0:
         raise DerivationError(f"weight_kg must be a positive number of kg, got {weight_kg!r}")
@@ -209,7 +241,10 @@ def label_dose(
                 f"tocilizumab's regimen depends on the indication; category {category!r} "
                 "does not say which: give sJIA, pJIA or an ILAR code"
             )
-        return _tocilizumab(indication, chosen_route, weight, config)
+        check = _tocilizumab(indication, chosen_route, weight, config)
+        if tocilizumab_labelled(category):
+            return check
+        return replace(check, flags=(*check.flags, NOT_LABELLED))
     if name == "etanercept":
         per_kg = config.etanercept_mg_per_kg
         expected = min(per_kg * weight, config.etanercept_max_mg)
@@ -221,7 +256,8 @@ def label_dose(
         if age is not None and age < config.adalimumab_min_age_years:
             band = f"<{_text(config.adalimumab_min_age_years)} y"
             return DoseCheck(name, chosen_route, None, None, None, band, (NOT_LABELLED,))
-        return _adalimumab(chosen_route, weight, config)
+        check = _adalimumab(chosen_route, weight, config)
+        return check if age is not None else replace(check, flags=(AGE_UNKNOWN, *check.flags))
     return DoseCheck(name, chosen_route, None, None, None, INFLIXIMAB_TRIAL_BAND, (NOT_LABELLED,))
 
 
@@ -281,10 +317,11 @@ def tocilizumab_check_exprs(
 
     Arguments are Ibis columns (or Python values, taken as literals): `category` holds sJIA /
     pJIA / ILAR codes (any case; `systemic` or `sjia` → sJIA, anything else, NULL included,
-    → pJIA: ingest validates categories), `route` holds iv / sc (NULL → iv, the scalar
-    default). Returns expressions to `.mutate(**...)`:
-    `expected_mg` (float64, for display), `weight_band_boundary`, `above_max` and
-    `dose_deviation` (booleans; NULL where an input is NULL). Every threshold is decided on
+    → the pJIA regimen, with `not_labelled` true outside `TCZ_LABELLED_CATEGORIES`, SPEC
+    §12b.7), `route` holds iv / sc (NULL → iv, the scalar default). Returns expressions to
+    `.mutate(**...)`: `expected_mg` (float64, for display), `weight_band_boundary`,
+    `above_max` and `dose_deviation` (booleans; NULL where an input is NULL) and
+    `not_labelled` (boolean, never NULL). Every threshold is decided on
     exact int64 units (`units_expr`, R-NUM-1), so the result equals the scalar rule for values
     with at most 3 decimals on DuckDB, PostgreSQL and Spark.
     Source: SPEC R-DOSE-TCZ and R-DOSE (check result).
@@ -328,4 +365,5 @@ def tocilizumab_check_exprs(
         "weight_band_boundary": (w >= low) & (w < high),
         "above_max": above,
         "dose_deviation": deviation,
+        "not_labelled": ~cat.isin(list(TCZ_LABELLED_CATEGORIES)).fill_null(False),
     }

@@ -11,9 +11,16 @@ Unknowns are three-valued (Kleene): a criterion that is known to fail makes the 
 inactive (False) whatever else is missing; otherwise any unknown criterion gives None. SQL's
 AND/OR follow the same truth table, so `inactive_disease_expr` combines criteria with `&`.
 
-jiareg choices (SPEC silent): ESR normal ≤ 20 mm/h (`config.cid_esr_normal_max_mm_h`), CRP
-normal ≤ 10 mg/L (`config.cid_crp_normal_max_mg_l`); with no marker tested the marker
+"Normal" ESR or CRP is at most the visit's laboratory upper limit (`esr_uln`, `crp_uln`) when
+recorded, otherwise the configured default — jiareg choices, SPEC silent: ESR ≤ 20 mm/h
+(`config.cid_esr_normal_max_mm_h`), CRP ≤ 10 mg/L (`config.cid_crp_normal_max_mg_l`). ACR 2011
+says "within normal limits in the laboratory where tested". With no marker tested the marker
 criterion is unknown.
+
+Only splenomegaly counts against inactive disease: both criteria sets name "fever, rash,
+serositis, splenomegaly, or generalized lymphadenopathy", not hepatomegaly (SPEC R-CID-1.2,
+R-CID-2.2, §12b.3). An old combined `hepatosplenomegaly` flag is read as splenomegaly
+(`jiareg.derive.systemic.organ_flags`).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import Global
 from jiareg.derive.exact import units, units_expr
 from jiareg.derive.logic3 import all3
+from jiareg.derive.systemic import organ_flags
 from jiareg.errors import DerivationError
 
 __all__ = [
@@ -65,17 +73,22 @@ def marker_normal(
     marker_elevation_attributed_to_jia: bool | None = None,
     esr_normal_max_mm_h: Fraction = DEFAULT_CONFIG.cid_esr_normal_max_mm_h,
     crp_normal_max_mg_l: Fraction = DEFAULT_CONFIG.cid_crp_normal_max_mg_l,
+    esr_uln: Fraction | None = None,
+    crp_uln: Fraction | None = None,
 ) -> bool | None:
     """CID marker criterion: every tested marker (ESR mm/h, CRP mg/L) normal, boundaries inclusive.
 
     Wallace 2004: "normal ESR or CRP; if both are tested, both must be normal". ACR 2011 adds:
     an elevated marker still passes when the elevation is not attributable to JIA
     (`marker_elevation_attributed_to_jia=False`; None -> unknown). Neither marker tested ->
-    None. Normal limits are jiareg choices (ESR ≤ 20, CRP ≤ 10; configurable).
+    None. Normal = at most the visit laboratory's upper limit (`esr_uln`, `crp_uln`) when
+    given, else the configured default (jiareg choices ESR ≤ 20, CRP ≤ 10).
     Source: Wallace 2004, Wallace 2011. SPEC R-CID-1.4, R-CID-2.4.
 
     >>> marker_normal(Fraction(20), None), marker_normal(Fraction(21), None, criteria="wallace2004")
     (True, False)
+    >>> marker_normal(Fraction(25), None, esr_uln=Fraction(25), criteria="wallace2004")
+    True
     >>> marker_normal(Fraction(21), Fraction(5)) is None  # ACR 2011: elevated, attribution unknown
     True
     >>> marker_normal(Fraction(40), None, marker_elevation_attributed_to_jia=False)
@@ -83,7 +96,10 @@ def marker_normal(
     """
     tested = [
         value <= limit
-        for value, limit in ((esr, esr_normal_max_mm_h), (crp, crp_normal_max_mg_l))
+        for value, limit in (
+            (esr, esr_normal_max_mm_h if esr_uln is None else esr_uln),
+            (crp, crp_normal_max_mg_l if crp_uln is None else crp_uln),
+        )
         if value is not None
     ]
     if not tested:
@@ -104,28 +120,34 @@ def cid_criteria(
     fever: bool | None,
     rash: bool | None,
     serositis: bool | None,
-    hepatosplenomegaly: bool | None,
     lymphadenopathy: bool | None,
     uveitis_active: bool | None,
     esr: Fraction | None,
     crp: Fraction | None,
     phys_global: Global | None,
+    splenomegaly: bool | None = None,
+    hepatomegaly: bool | None = None,
+    hepatosplenomegaly: bool | None = None,
     morning_stiffness_min: Fraction | None = None,
     marker_elevation_attributed_to_jia: bool | None = None,
+    esr_uln: Fraction | None = None,
+    crp_uln: Fraction | None = None,
     criteria: CidCriteria = DEFAULT_CONFIG.cid_criteria,
     esr_normal_max_mm_h: Fraction = DEFAULT_CONFIG.cid_esr_normal_max_mm_h,
     crp_normal_max_mg_l: Fraction = DEFAULT_CONFIG.cid_crp_normal_max_mg_l,
 ) -> dict[str, bool | None]:
     """Each inactive-disease criterion at one visit: True met, False failed, None unknown.
 
-    Keys: no_active_joints, no_systemic_features (fever, rash, serositis,
-    hepato/splenomegaly, lymphadenopathy attributable to JIA), no_active_uveitis,
-    marker_normal (`marker_normal`), phys_global_best (0 on its scale), and for ACR 2011
-    morning_stiffness (≤ 15 min). Source: Wallace 2004 (5 criteria), Wallace 2011 (6
-    criteria). SPEC R-CID-1, R-CID-2.
+    Keys: no_active_joints, no_systemic_features (fever, rash, serositis, splenomegaly,
+    generalised lymphadenopathy attributable to JIA), no_active_uveitis, marker_normal
+    (`marker_normal`, with the visit's `esr_uln`/`crp_uln` when given), phys_global_best (0 on
+    its scale), and for ACR 2011 morning_stiffness (≤ 15 min). `hepatomegaly` is accepted so
+    a whole visit row can be passed, and deliberately not a criterion (SPEC §12b.3); an old
+    combined `hepatosplenomegaly` stands for `splenomegaly` when that is not given.
+    Source: Wallace 2004 (5 criteria), Wallace 2011 (6 criteria). SPEC R-CID-1, R-CID-2.
 
     >>> cid_criteria(active_joints=0, fever=False, rash=False, serositis=False,
-    ...     hepatosplenomegaly=False, lymphadenopathy=False, uveitis_active=False,
+    ...     splenomegaly=False, lymphadenopathy=False, uveitis_active=False,
     ...     esr=Fraction(8), crp=None, phys_global=Global(Fraction(0)),
     ...     morning_stiffness_min=Fraction(20))["morning_stiffness"]
     False
@@ -136,11 +158,10 @@ def cid_criteria(
         raise DerivationError(f"morning_stiffness_min {morning_stiffness_min} is negative")
     if criteria not in ("wallace2004", "acr2011"):
         raise DerivationError(f"cid_criteria {criteria!r}; expected 'wallace2004' or 'acr2011'")
+    _, spleen = organ_flags(hepatomegaly, splenomegaly, hepatosplenomegaly)
     result: dict[str, bool | None] = {
         "no_active_joints": None if active_joints is None else active_joints == 0,
-        "no_systemic_features": _none_present(
-            (fever, rash, serositis, hepatosplenomegaly, lymphadenopathy)
-        ),
+        "no_systemic_features": _none_present((fever, rash, serositis, spleen, lymphadenopathy)),
         "no_active_uveitis": None if uveitis_active is None else not uveitis_active,
         "marker_normal": marker_normal(
             esr,
@@ -149,6 +170,8 @@ def cid_criteria(
             marker_elevation_attributed_to_jia=marker_elevation_attributed_to_jia,
             esr_normal_max_mm_h=esr_normal_max_mm_h,
             crp_normal_max_mg_l=crp_normal_max_mg_l,
+            esr_uln=esr_uln,
+            crp_uln=crp_uln,
         ),
         "phys_global_best": None if phys_global is None else phys_global.value == 0,
     }
@@ -169,7 +192,7 @@ def inactive_disease(**kwargs: Any) -> bool | None:
     Source: Wallace 2004; Wallace 2011. SPEC R-CID-1, R-CID-2.
 
     >>> inactive_disease(active_joints=0, fever=False, rash=False, serositis=False,
-    ...     hepatosplenomegaly=False, lymphadenopathy=False, uveitis_active=False,
+    ...     hepatomegaly=True, splenomegaly=False, lymphadenopathy=False, uveitis_active=False,
     ...     esr=Fraction(12), crp=Fraction("3.5"), phys_global=Global(Fraction(0)),
     ...     morning_stiffness_min=Fraction(15))
     True
@@ -183,14 +206,17 @@ def inactive_disease_expr(
     fever: Any,
     rash: Any,
     serositis: Any,
-    hepatosplenomegaly: Any,
     lymphadenopathy: Any,
     uveitis_active: Any,
     esr: Any,
     crp: Any,
     phys_global: Any,
+    splenomegaly: Any = None,
+    hepatosplenomegaly: Any = None,
     morning_stiffness_min: Any = None,
     marker_elevation_attributed_to_jia: Any = None,
+    esr_uln: Any = None,
+    crp_uln: Any = None,
     criteria: CidCriteria = DEFAULT_CONFIG.cid_criteria,
     esr_normal_max_mm_h: Fraction = DEFAULT_CONFIG.cid_esr_normal_max_mm_h,
     crp_normal_max_mg_l: Fraction = DEFAULT_CONFIG.cid_crp_normal_max_mg_l,
@@ -198,16 +224,17 @@ def inactive_disease_expr(
     """Ibis twin of `inactive_disease`: a boolean column, NULL where undetermined.
 
     Arguments are Ibis columns (`morning_stiffness_min` and
-    `marker_elevation_attributed_to_jia` may be None: not recorded, hence unknown). Marker and
-    stiffness limits are compared on exact integer units.
-    Source: Wallace 2004; Wallace 2011. SPEC R-CID-1, R-CID-2, R-NUM-1.
+    `marker_elevation_attributed_to_jia` may be None: not recorded, hence unknown; `esr_uln`
+    and `crp_uln` may be None or NULL: the configured default limit). Splenomegaly is
+    `splenomegaly`, else an old combined `hepatosplenomegaly` column (one is required).
+    Marker and stiffness limits are compared on exact integer units.
+    Source: Wallace 2004; Wallace 2011. SPEC R-CID-1, R-CID-2, R-NUM-1, §12b.3.
     """
     null = ibis.null("boolean")
-    absent = [
-        ~c.cast("boolean") for c in (fever, rash, serositis, hepatosplenomegaly, lymphadenopathy)
-    ]
-    esr_ok = units_expr(esr) <= units(esr_normal_max_mm_h)
-    crp_ok = units_expr(crp) <= units(crp_normal_max_mg_l)
+    spleen = _spleen_expr(splenomegaly, hepatosplenomegaly)
+    absent = [~c.cast("boolean") for c in (fever, rash, serositis, spleen, lymphadenopathy)]
+    esr_ok = units_expr(esr) <= _limit_expr(esr_uln, esr_normal_max_mm_h)
+    crp_ok = units_expr(crp) <= _limit_expr(crp_uln, crp_normal_max_mg_l)
     tested_normal = ibis.cases(
         (esr.isnull() & crp.isnull(), null),
         (esr.isnull(), crp_ok),
@@ -244,6 +271,22 @@ def inactive_disease_expr(
     return out.cast("boolean")
 
 
+def _spleen_expr(splenomegaly: Any, hepatosplenomegaly: Any) -> Any:
+    """Splenomegaly column, falling back per row to an old combined flag (SPEC §12b.3)."""
+    if splenomegaly is None and hepatosplenomegaly is None:
+        raise DerivationError("inactive disease needs a splenomegaly or hepatosplenomegaly column")
+    if hepatosplenomegaly is None:
+        return splenomegaly
+    if splenomegaly is None:
+        return hepatosplenomegaly
+    return splenomegaly.cast("boolean").fill_null(hepatosplenomegaly.cast("boolean"))
+
+
+def _limit_expr(uln: Any, default: Fraction) -> Any:
+    """A visit's laboratory upper limit in exact units, the configured default where NULL."""
+    return units(default) if uln is None else units_expr(uln).fill_null(units(default))
+
+
 def inactive_disease_visits_expr(
     visits: Any,
     *,
@@ -253,27 +296,31 @@ def inactive_disease_visits_expr(
 ) -> Any:
     """`inactive_disease_expr` over a `visits` table (template column names).
 
-    Uses `marker_elevation_attributed_to_jia` when the table has that column (the template has
-    none: an elevated marker then leaves ACR 2011 CID unknown). Source: SPEC R-CID-2.
+    Optional columns, used when the table has them: `marker_elevation_attributed_to_jia`
+    (the template has none: an elevated marker then leaves ACR 2011 CID unknown), `esr_uln`,
+    `crp_uln` (else the configured limits), `splenomegaly` and/or an old combined
+    `hepatosplenomegaly` (at least one). Source: SPEC R-CID-2, §12b.3.
     """
-    attributed = (
-        visits.marker_elevation_attributed_to_jia
-        if "marker_elevation_attributed_to_jia" in visits.columns
-        else None
-    )
+
+    def optional(name: str) -> Any:
+        return visits[name] if name in visits.columns else None
+
     return inactive_disease_expr(
         active_joints=visits.active_joints,
         fever=visits.fever,
         rash=visits.rash,
         serositis=visits.serositis,
-        hepatosplenomegaly=visits.hepatosplenomegaly,
+        splenomegaly=optional("splenomegaly"),
+        hepatosplenomegaly=optional("hepatosplenomegaly"),
         lymphadenopathy=visits.lymphadenopathy,
         uveitis_active=visits.uveitis_active,
         esr=visits.esr,
         crp=visits.crp,
         phys_global=visits.phys_global,
         morning_stiffness_min=visits.morning_stiffness_min,
-        marker_elevation_attributed_to_jia=attributed,
+        marker_elevation_attributed_to_jia=optional("marker_elevation_attributed_to_jia"),
+        esr_uln=optional("esr_uln"),
+        crp_uln=optional("crp_uln"),
         criteria=criteria,
         esr_normal_max_mm_h=esr_normal_max_mm_h,
         crp_normal_max_mg_l=crp_normal_max_mg_l,

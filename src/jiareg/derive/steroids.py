@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Final, Literal
 
+from jiareg import vocab
 from jiareg.derive.config import DEFAULT_CONFIG, ClinicalConfig
 from jiareg.derive.exact import to_fraction, units_expr
 from jiareg.errors import DerivationError
@@ -19,11 +20,14 @@ __all__ = [
     "DOSE_REDUCTION_CATEGORIES",
     "IV_PULSE_MIN_MG",
     "IV_PULSE_MIN_MG_PER_KG",
+    "PEQ_ROUTES",
     "SteroidChange",
     "SteroidDose",
     "classify_steroid_record",
+    "counts_toward_peq",
     "peq_mg_day",
     "peq_mg_kg_day",
+    "peq_route_expr",
     "prednisone_factor",
     "steroid_change",
     "steroid_change_expr",
@@ -41,15 +45,20 @@ REDUCTION_HALF_PCT: Final = 50
 RecordKind = Literal["MAINTENANCE", "IV_PULSE", "INTRA_ARTICULAR"]
 IV_PULSE_MIN_MG: Final = Fraction(250)
 IV_PULSE_MIN_MG_PER_KG: Final = Fraction(10)
-"""IV methylprednisolone ≥ 10 mg/kg or ≥ 250 mg per dose is a pulse (jiareg choice)."""
+"""IV methylprednisolone ≥ 10 mg/kg or ≥ 250 mg per dose is a pulse (jiareg choice); other
+corticosteroids are compared in methylprednisolone equivalents."""
+PEQ_ROUTES: Final[tuple[str, ...]] = tuple(
+    r for r in vocab.STEROID_ROUTES if r in ("oral", "other")
+)
+"""Routes whose records count toward the daily prednisone equivalent (SPEC §12b.6)."""
 _ROUTES: Final = {
-    "oral": "oral",
+    **{r: r for r in vocab.STEROID_ROUTES},
     "po": "oral",
     "iv": "iv",
-    "intra_articular": "intra_articular",
     "intra-articular": "intra_articular",
     "ia": "intra_articular",
 }
+"""The template's routes (`jiareg.vocab.STEROID_ROUTES`) and the spellings accepted besides."""
 
 
 def prednisone_factor(drug: str, *, config: ClinicalConfig = DEFAULT_CONFIG) -> Fraction:
@@ -121,35 +130,70 @@ def peq_mg_kg_day(peq_mg_per_day: object, weight_kg: object) -> Fraction:
     return _non_negative(peq_mg_per_day, "peq_mg_day") / _positive(weight_kg, "weight_kg")
 
 
+def counts_toward_peq(route: str | None) -> bool:
+    """Whether a steroid record on `route` counts toward the daily prednisone equivalent.
+
+    Oral and `other` (daily systemic) records count; IV pulses and intra-articular injections
+    are reported apart. No route (a file written before routes) is oral.
+    Source: SPEC R-STEROID-2.2, §12b.6.
+
+    >>> counts_toward_peq(None), counts_toward_peq("other"), counts_toward_peq("iv_pulse")
+    (True, True, False)
+    """
+    return route is None or _route(route) in PEQ_ROUTES
+
+
+def peq_route_expr(route: Any) -> Any:
+    """Ibis twin of `counts_toward_peq`: True where the route column is NULL, oral or other."""
+    return route.isnull() | route.lower().strip().isin(list(PEQ_ROUTES))
+
+
+def _route(route: str) -> str:
+    kind = _ROUTES.get(route.strip().lower())
+    if kind is None:
+        known = ", ".join(vocab.STEROID_ROUTES)
+        raise DerivationError(f"unknown steroid route {route!r}; expected one of {known}")
+    return kind
+
+
 def classify_steroid_record(
-    drug: str, *, route: str, dose_mg: object, weight_kg: object = None
+    drug: str,
+    *,
+    route: str | None = None,
+    dose_mg: object,
+    weight_kg: object = None,
+    config: ClinicalConfig = DEFAULT_CONFIG,
 ) -> RecordKind:
     """Whether a steroid record counts toward PEQ: MAINTENANCE, IV_PULSE or INTRA_ARTICULAR.
 
-    Intra-articular injections (route `intra_articular`, `ia`) and IV methylprednisolone
-    pulses (≥ 250 mg, or ≥ 10 mg/kg when the weight is known, per dose; jiareg choice) are
-    separate events excluded from PEQ; every other oral or IV dose is MAINTENANCE.
-    Source: SPEC R-STEROID-2.2.
+    Route `iv_pulse` is a pulse and `intra_articular` (or `ia`) a joint injection: separate
+    events excluded from PEQ. An `iv` dose of any corticosteroid is a pulse when it reaches
+    250 mg, or 10 mg/kg when the weight is known, of methylprednisolone equivalent (dose ×
+    factor(drug) / factor(methylprednisolone); thresholds jiareg choice). Every other dose
+    (`oral`, `other`, no route = oral) is MAINTENANCE.
+    Source: SPEC R-STEROID-2.2, §12b.6; factors R-STEROID-1.
 
     >>> classify_steroid_record("methylprednisolone", route="iv", dose_mg=300)
     'IV_PULSE'
     >>> classify_steroid_record("methylprednisolone", route="iv", dose_mg=200, weight_kg=20)
     'IV_PULSE'
+    >>> classify_steroid_record("dexamethasone", route="iv", dose_mg="46.875")  # 250 mg MP eq.
+    'IV_PULSE'
     >>> classify_steroid_record("prednisolone", route="oral", dose_mg=10)
     'MAINTENANCE'
     """
-    kind = _ROUTES.get(route.strip().lower())
-    if kind is None:
-        raise DerivationError(
-            f"unknown steroid route {route!r}; expected oral, iv or intra_articular"
-        )
+    kind = "oral" if route is None else _route(route)
+    factor = prednisone_factor(drug, config=config)  # refuses an unknown corticosteroid
     if kind == "intra_articular":
         return "INTRA_ARTICULAR"
+    if kind == "iv_pulse":
+        return "IV_PULSE"
     dose = _non_negative(dose_mg, "dose_mg")
-    weight = to_fraction(weight_kg)
-    if kind == "iv" and drug.strip().lower() == "methylprednisolone":
-        per_kg_pulse = weight is not None and weight > 0 and dose >= IV_PULSE_MIN_MG_PER_KG * weight
-        if dose >= IV_PULSE_MIN_MG or per_kg_pulse:
+    if kind == "iv":
+        mp_eq = dose * factor / prednisone_factor("methylprednisolone", config=config)
+        weight = to_fraction(weight_kg)
+        per_kg = weight is not None and weight > 0 and mp_eq >= IV_PULSE_MIN_MG_PER_KG * weight
+        if mp_eq >= IV_PULSE_MIN_MG or per_kg:
             return "IV_PULSE"
     return "MAINTENANCE"
 

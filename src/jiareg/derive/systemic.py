@@ -4,10 +4,9 @@ Values are exact (`Fraction` via `jiareg.derive.exact.to_fraction`); every boole
 three-valued: True, False, or None for "not assessed". Rules that cannot be decided from what
 is known return None rather than guess.
 
-The import template records hepatomegaly and splenomegaly as one flag, `hepatosplenomegaly`;
-`SystemicFeatures.from_template` copies it into both SPEC features. Because the SPEC only asks
-"any feature True" (active) and "all six False" (resolved), the single flag decides both rules
-exactly as the SPEC's pair would.
+Hepatomegaly and splenomegaly are separate features (SPEC §12b.3): only splenomegaly counts
+against inactive disease (`jiareg.derive.inactive`). A registry written before the split has one
+combined flag, `hepatosplenomegaly`; `organ_flags` reads it as both.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from fractions import Fraction
-from typing import Final, Literal, get_args
+from typing import Final, Literal
 
+from jiareg import vocab
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.exact import to_fraction
 from jiareg.derive.logic3 import any3
@@ -34,23 +34,14 @@ __all__ = [
     "fever_from_temperatures",
     "ilar_category",
     "mas_criteria_met",
+    "organ_flags",
     "systemic_active",
     "systemic_resolved",
 ]
 
-IlarCategory = Literal[
-    "SYSTEMIC",
-    "OLIGO_PERSISTENT",
-    "OLIGO_EXTENDED",
-    "POLY_RF_NEG",
-    "POLY_RF_POS",
-    "PSORIATIC",
-    "ERA",
-    "UNDIFFERENTIATED",
-]
-
-ILAR_CATEGORIES: Final[tuple[IlarCategory, ...]] = get_args(IlarCategory)
-"""ILAR (Edmonton 2001) category codes of SPEC R-SJIA-1; the template writes them lower-case."""
+ILAR_CATEGORIES: Final[tuple[str, ...]] = tuple(c.upper() for c in vocab.ILAR_CATEGORIES)
+"""ILAR (Edmonton 2001) category codes in the SPEC's upper-case spelling (R-SJIA-1), derived
+from `jiareg.vocab.ILAR_CATEGORIES` (the template's lower-case codes)."""
 
 MAS_FERRITIN_GT_NG_ML: Final = Fraction(684)
 MAS_PLATELETS_LE_10E9_L: Final = Fraction(181)
@@ -59,7 +50,7 @@ MAS_TRIGLYCERIDES_GT_MG_DL: Final = Fraction(156)
 MAS_FIBRINOGEN_LE_MG_DL: Final = Fraction(360)
 
 
-def ilar_category(value: str) -> IlarCategory:
+def ilar_category(value: str) -> str:
     """The SPEC code of an ILAR category given as SPEC code or template code (any case).
 
     Source: Petty RE et al., J Rheumatol 2004;31(2):390-392 (unverified — from memory).
@@ -83,6 +74,7 @@ class SystemicFeatures:
     """The six systemic features of SPEC R-SJIA-2 at one visit (None = not assessed).
 
     Each is "attributable to sJIA"; `fever` is usually `fever_from_temperatures(...)`.
+    Hepatomegaly and splenomegaly are separate (SPEC §12b.3).
     """
 
     fever: bool | None
@@ -99,27 +91,47 @@ class SystemicFeatures:
         fever: bool | None,
         rash: bool | None,
         serositis: bool | None,
-        hepatosplenomegaly: bool | None,
         lymphadenopathy: bool | None,
+        hepatomegaly: bool | None = None,
+        splenomegaly: bool | None = None,
+        hepatosplenomegaly: bool | None = None,
     ) -> SystemicFeatures:
-        """Features from a `visits` row: `hepatosplenomegaly` stands for both organ features.
+        """Features from a `visits` row; an old combined `hepatosplenomegaly` fills both organs.
 
         >>> SystemicFeatures.from_template(fever=False, rash=False, serositis=False,
         ...     hepatosplenomegaly=True, lymphadenopathy=False).splenomegaly
         True
         """
+        hepato, spleno = organ_flags(hepatomegaly, splenomegaly, hepatosplenomegaly)
         return cls(
             fever=fever,
             rash=rash,
             serositis=serositis,
-            hepatomegaly=hepatosplenomegaly,
-            splenomegaly=hepatosplenomegaly,
+            hepatomegaly=hepato,
+            splenomegaly=spleno,
             lymphadenopathy=lymphadenopathy,
         )
 
     def values(self) -> tuple[bool | None, ...]:
         """The six features in SPEC order."""
         return tuple(getattr(self, f.name) for f in fields(self))
+
+
+def organ_flags(
+    hepatomegaly: bool | None, splenomegaly: bool | None, hepatosplenomegaly: bool | None = None
+) -> tuple[bool | None, bool | None]:
+    """(hepatomegaly, splenomegaly), each falling back to an old combined flag when not given.
+
+    A registry written before SPEC §12b.3 has only `hepatosplenomegaly`; it is read as both
+    flags (SPEC §12b.3: "An old combined hepatosplenomegaly value is read as both flags").
+
+    >>> organ_flags(None, None, True), organ_flags(True, False), organ_flags(None, False, True)
+    ((True, True), (True, False), (True, False))
+    """
+    return (
+        hepatosplenomegaly if hepatomegaly is None else hepatomegaly,
+        hepatosplenomegaly if splenomegaly is None else splenomegaly,
+    )
 
 
 def fever_from_temperatures(
@@ -129,28 +141,26 @@ def fever_from_temperatures(
     threshold_c: Fraction = DEFAULT_CONFIG.fever_threshold_c,
     window_days: int = DEFAULT_CONFIG.fever_window_days,
 ) -> bool | None:
-    """Fever at a visit: any temperature ≥ `threshold_c` °C in the `window_days` before it.
+    """Fever at a visit: any temperature ≥ `threshold_c` °C from D − `window_days` through D.
 
-    The window is the `window_days` calendar days ending on the visit day: with 7, the visit
-    day and the 6 days before it (a reading 7 days before the visit is outside; readings after
-    the visit are ignored). jiareg reading of the SPEC's "in the 7 days before the visit":
-    readings carry a date, not a time, so a reading on the visit day is taken as before the
-    assessment, and the window stays 7 calendar days long. Every fever-window rule uses this
-    function. A reading exactly at the threshold is fever. No reading in the window → None
-    (not assessed); missing readings are skipped.
+    D is the visit day; the window is D−7 through D inclusive with the default 7 (SPEC §12b.1),
+    i.e. 8 calendar days; readings after the visit are ignored. Every fever-window rule uses
+    this function. A reading exactly at the threshold is fever. No reading in the window →
+    None (not assessed); missing readings are skipped.
     Defaults `config.fever_threshold_c = 37.5`, `config.fever_window_days = 7` (TENDER fever
     definition, unverified — from memory, SPEC §12.1).
-    Source: De Benedetti F et al., NEJM 2012;367:2385-95 (TENDER). SPEC R-SJIA-2.
+    Source: De Benedetti F et al., NEJM 2012;367:2385-95 (TENDER). SPEC R-SJIA-2, §12b.1.
 
     >>> d = date(2024, 3, 8)
-    >>> fever_from_temperatures([(date(2024, 3, 2), "37.5")], visit_date=d)
+    >>> fever_from_temperatures([(date(2024, 3, 1), "38.2"), (date(2024, 3, 7), "36.8")],
+    ...     visit_date=d)
     True
-    >>> fever_from_temperatures([(date(2024, 3, 1), "39.0"), (d, "37.4")], visit_date=d)
+    >>> fever_from_temperatures([(date(2024, 2, 29), "39.0"), (d, "37.4")], visit_date=d)
     False
     """
     if window_days < 1:
         raise DerivationError(f"fever window must be at least 1 day, got {window_days}")
-    first_day = visit_date - timedelta(days=window_days - 1)
+    first_day = visit_date - timedelta(days=window_days)
     in_window = [
         t
         for day, value in temps_c

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final, Literal
 
+from jiareg import vocab
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.errors import DerivationError
 
@@ -38,10 +39,8 @@ __all__ = [
 
 ReasonCode = Literal["PRIMARY_FAILURE", "SECONDARY_FAILURE", "INTOLERANCE", "OTHER"]
 
-ANTI_TNF_AGENTS: Final = frozenset(
-    {"etanercept", "adalimumab", "infliximab", "golimumab", "certolizumab"}
-)
-"""Anti-TNF agents, as lower-case generic names (the template's drug names)."""
+ANTI_TNF_AGENTS: Final = frozenset(vocab.ANTI_TNF)
+"""Anti-TNF agents, as lower-case generic names (the template's drug names, `jiareg.vocab`)."""
 
 FAILURE_REASONS: Final[frozenset[ReasonCode]] = frozenset({"PRIMARY_FAILURE", "SECONDARY_FAILURE"})
 

@@ -71,10 +71,10 @@ def wilcoxon_signed_rank(baseline: Sequence[object], followup: Sequence[object])
     n_incomplete = len(baseline) - len(differences)
     nonzero = [d for d in differences if d != 0]
     median = quantile(sorted(differences), Fraction(1, 2)) if differences else None
+    n_zero = len(differences) - len(nonzero)
     if not nonzero:
         why = "no complete pairs" if not differences else "not testable: every difference is 0"
-        return WilcoxonResult(len(differences), n_incomplete, 0, None, None, median, why)
-    n_zero = len(differences) - len(nonzero)
+        return WilcoxonResult(len(differences), n_incomplete, n_zero, None, None, median, why)
     tied = len({abs(d) for d in nonzero}) < len(nonzero)
     exact = not tied and n_zero == 0 and len(nonzero) <= EXACT_MAX_PAIRS
     test = wilcoxon(

@@ -5,14 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Final
 
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 KAPLAN_MEIER: Final = (
-    "Kaplan-Meier product-limit estimate; pointwise 95 % CI by the exponential Greenwood "
-    "(log(-log)) method; median CI from the CI curves (lifelines)"
+    "Kaplan-Meier product-limit estimate, computed exactly (rational product); median = smallest "
+    "time with S(t) <= 1/2; pointwise 95 % CI by the exponential Greenwood (log(-log)) method; "
+    "median CI from the CI curves (lifelines)"
+)
+MIDPOINT_CONVENTION: Final = (
+    "R survfit convention (optional, for comparison): where S(t) is exactly 1/2 on a flat "
+    "segment, the midpoint between t and the next event time"
 )
 KAPLAN_MEIER_REFERENCE: Final = (
     "Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. "
@@ -39,6 +45,8 @@ class KaplanMeierResult:
 
     `median` is None when the curve never reaches 0.5 (median not reached, e.g. nobody had
     the event); a CI limit is None when its curve does not reach 0.5 (not estimable).
+    `median_midpoint` is the same median under R's midpoint convention (labelled by
+    `midpoint_convention`; differs only where S is exactly 1/2 on a flat segment).
     """
 
     n: int
@@ -48,16 +56,22 @@ class KaplanMeierResult:
     table: tuple[KaplanMeierRow, ...]
     method: str = KAPLAN_MEIER
     reference: str = KAPLAN_MEIER_REFERENCE
+    median_midpoint: float | None = None
+    midpoint_convention: str = MIDPOINT_CONVENTION
 
 
 def kaplan_meier(durations: Sequence[float], events: Sequence[bool]) -> KaplanMeierResult:
     """Kaplan–Meier estimate of the probability of remaining event-free over time.
 
     `durations[i]` is the time to the event when `events[i]` is true, otherwise the time of
-    censoring (last observation). The median is the first time the estimate falls to 0.5 or
-    below. Everyone with the event: the curve reaches 0 and the median is defined. Nobody:
-    the curve stays at 1, the median is None (not reached).
-    Source: Kaplan & Meier, JASA 1958.
+    censoring (last observation). The survival is the exact rational product of
+    (at risk − events) / at risk (a float product gives 0.5000000000000001 where S is exactly
+    1/2, R-NUM-1); the table shows it as floats (equal to lifelines' to 1e-12). The median is
+    the smallest time with S(t) ≤ 1/2, decided exactly (SPEC §12b.8). Everyone with the event:
+    the curve reaches 0 and the median is defined. Nobody: the curve stays at 1, the median is
+    None (not reached). The median CI limits are read from lifelines' log(-log) CI curves: they
+    are irrational functions of S, so no exact tie at 1/2 arises there.
+    Source: Kaplan & Meier, JASA 1958; SPEC §12b.8.
 
     >>> r = kaplan_meier([14, 14, 28, 42], [True, True, True, False])
     >>> r.median, [row.survival for row in r.table]
@@ -70,29 +84,58 @@ def kaplan_meier(durations: Sequence[float], events: Sequence[bool]) -> KaplanMe
     if any(not d >= 0 for d in durations):
         raise ValueError(f"kaplan_meier: expected durations >= 0, got {list(durations)}")
     fitter = KaplanMeierFitter().fit(list(durations), [bool(e) for e in events])
-    survival = fitter.survival_function_.iloc[:, 0]
     bounds = fitter.confidence_interval_
     table = fitter.event_table
+    times = [float(t) for t in table.index]
+    at_risk = [int(n) for n in table["at_risk"]]
+    observed = [int(d) for d in table["observed"]]
+    exact = _exact_survival(at_risk, observed)
     rows = tuple(
         KaplanMeierRow(
-            time=float(time),
-            at_risk=int(table.loc[time, "at_risk"]),
-            events=int(table.loc[time, "observed"]),
-            censored=int(table.loc[time, "censored"]),
-            survival=float(survival.loc[time]),
+            time=time,
+            at_risk=at_risk[i],
+            events=observed[i],
+            censored=int(table["censored"].iloc[i]),
+            survival=float(exact[i]),
             ci_low=_finite(bounds.iloc[i, 0]),
             ci_high=_finite(bounds.iloc[i, 1]),
         )
-        for i, time in enumerate(survival.index)
+        for i, time in enumerate(times)
     )
     ci = median_survival_times(bounds)
+    median, midpoint = _median(times, observed, exact)
     return KaplanMeierResult(
         n=len(durations),
         n_events=sum(bool(e) for e in events),
-        median=_finite(fitter.median_survival_time_),
+        median=median,
         median_ci=(_finite(ci.iloc[0, 0]), _finite(ci.iloc[0, 1])),
         table=rows,
+        median_midpoint=midpoint,
     )
+
+
+def _exact_survival(at_risk: Sequence[int], observed: Sequence[int]) -> list[Fraction]:
+    """S just after each time: the running product of (at risk − events) / at risk."""
+    survival, out = Fraction(1), []
+    for n, d in zip(at_risk, observed, strict=True):
+        if d:
+            survival *= Fraction(n - d, n)
+        out.append(survival)
+    return out
+
+
+def _median(
+    times: Sequence[float], observed: Sequence[int], survival: Sequence[Fraction]
+) -> tuple[float | None, float | None]:
+    """Smallest time with S ≤ 1/2, and R's midpoint where S is exactly 1/2 (then the next event)."""
+    half = Fraction(1, 2)
+    for i, s in enumerate(survival):
+        if s <= half:
+            later = [t for t, d in zip(times[i + 1 :], observed[i + 1 :], strict=True) if d]
+            if s == half and later:
+                return times[i], (times[i] + later[0]) / 2
+            return times[i], times[i]
+    return None, None
 
 
 def _finite(value: object) -> float | None:

@@ -117,6 +117,7 @@ def _assert_matches_scalar(
         assert col["weight_band_boundary"] is ("WEIGHT_BAND_BOUNDARY" in flags), row
         assert col["above_max"] is ("ABOVE_MAX" in flags), row
         assert col["dose_deviation"] is (DOSE_DEVIATION in flags), row
+        assert col["not_labelled"] is (NOT_LABELLED in flags), row
 
 
 # A deterministic grid for the server engines: every band edge, the 800 mg edge and doses
@@ -124,7 +125,7 @@ def _assert_matches_scalar(
 GRID: list[dict[str, Any]] = [
     {"weight": w, "dose": d, "category": c, "route": r}
     for w in (29.499, 29.5, 29.9, 30.0, 30.499, 30.5, 100.0, 100.1, 110.0)
-    for c in ("sJIA", "pJIA", "systemic", "poly_rf_neg")
+    for c in ("sJIA", "pJIA", "systemic", "poly_rf_neg", "era", None)
     for r in ("iv", "sc")
     for d in (162.0, 178.2, 178.201, 240.0, 264.0, 264.001, 358.8, 800.0, 880.0, 968.001)
 ]
@@ -190,6 +191,7 @@ def test_tocilizumab_vectors_columnar(row: dict[str, str], duckdb_con: Any) -> N
     assert got["weight_band_boundary"] is ("WEIGHT_BAND_BOUNDARY" in flags)
     assert got["above_max"] is ("ABOVE_MAX" in flags)
     assert got["dose_deviation"] is False
+    assert got["not_labelled"] is ("NOT_LABELLED" in flags)
 
 
 # sJIA IV 20 kg: expected 240 mg; tolerance 10 % = 24 mg either side, strict.
@@ -226,7 +228,7 @@ def test_not_labelled_and_missing_doses_are_not_checked() -> None:
     check = label_dose("infliximab", weight_kg=30, category="JIA")
     assert check.expected_mg is None and check.flags == (NOT_LABELLED,)
     assert check_administered_dose("180", check) == (NOT_LABELLED,)
-    labelled = label_dose("adalimumab", weight_kg=30, category="pJIA")
+    labelled = label_dose("adalimumab", weight_kg=30, category="pJIA", age_years=8)
     assert check_administered_dose(None, labelled) == ()
 
 
@@ -265,7 +267,9 @@ def test_bad_inputs_say_what_is_accepted(kwargs: dict[str, Any], message: str) -
 # --- hypothesis ----------------------------------------------------------------------------
 
 weights = st.integers(min_value=1_000, max_value=150_000).map(lambda n: Fraction(n, 1000))
-categories = st.sampled_from(["sJIA", "pJIA", "systemic", "oligo_extended", "POLY_RF_NEG", "era"])
+categories = st.sampled_from(
+    ["sJIA", "pJIA", "systemic", "oligo_extended", "POLY_RF_NEG", "era", "psoriatic", None]
+)
 routes = st.sampled_from(["iv", "sc"])
 
 
@@ -404,3 +408,41 @@ def test_adalimumab_min_age_is_an_option() -> None:
     ).expected_mg == Fraction(20)
     with pytest.raises(DerivationError, match="age_years must be ≥ 0"):
         label_dose("adalimumab", weight_kg=20, category="pJIA", age_years="-1")
+
+
+# --- labelling of tocilizumab by category (SPEC §12b.7) -------------------------------------
+
+TCZ_LABELLED = {"sJIA", "pJIA", "systemic", "poly_rf_pos", "poly_rf_neg", "oligo_extended"}
+TCZ_CATEGORIES = [*sorted(TCZ_LABELLED), "oligo_persistent", "psoriatic", "era", "ERA", None]
+
+
+@pytest.mark.parametrize("category", TCZ_CATEGORIES)
+@pytest.mark.parametrize("route", ["iv", "sc"])
+def test_tocilizumab_not_labelled_outside_sjia_and_pjia(category: str | None, route: str) -> None:
+    """SPEC §12b.7: other ILAR categories and an unknown one → NOT_LABELLED, pJIA regimen."""
+    check = label_dose("tocilizumab", weight_kg=25, category=category, route=route)
+    pjia = label_dose("tocilizumab", weight_kg=25, category="pJIA", route=route)
+    labelled = category in TCZ_LABELLED
+    assert (NOT_LABELLED in check.flags) is (not labelled)
+    if category not in ("sJIA", "systemic"):
+        assert (check.expected_mg, check.interval_days) == (pjia.expected_mg, pjia.interval_days)
+    # the dose is still checked against the pJIA regimen shown
+    assert DOSE_DEVIATION in check_administered_dose("400", check)
+
+
+def test_tocilizumab_columnar_unknown_category_is_not_labelled(duckdb_con: Any) -> None:
+    """Issue #15: the columnar form treated an unknown (NULL) category as pJIA silently."""
+    rows = [{"weight": 25.0, "dose": 250.0, "category": c, "route": "iv"} for c in TCZ_CATEGORIES]
+    got = _columnar(duckdb_con, rows, ClinicalConfig())
+    for row, col in zip(rows, got, strict=True):
+        assert col["not_labelled"] is (row["category"] not in TCZ_LABELLED), row
+    _assert_matches_scalar(rows, got, ClinicalConfig())
+
+
+def test_adalimumab_unknown_age_is_flagged() -> None:
+    """SPEC §12b.4: unknown age → AGE_UNKNOWN (not labelled-or-not, not an error)."""
+    check = label_dose("adalimumab", weight_kg=20, category="pJIA", age_years=None)
+    assert (check.expected_mg, check.flags) == (Fraction(20), ("AGE_UNKNOWN",))
+    small = label_dose("adalimumab", weight_kg="9.9", category="pJIA", age_years=None)
+    assert small.flags == ("AGE_UNKNOWN", NOT_LABELLED)
+    assert label_dose("adalimumab", weight_kg=20, category="pJIA", age_years=5).flags == ()

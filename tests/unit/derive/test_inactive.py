@@ -28,7 +28,8 @@ INACTIVE: dict[str, Any] = {
     "fever": False,
     "rash": False,
     "serositis": False,
-    "hepatosplenomegaly": False,
+    "hepatomegaly": False,
+    "splenomegaly": False,
     "lymphadenopathy": False,
     "uveitis_active": False,
     "esr": Fraction(10),
@@ -55,7 +56,8 @@ def test_all_criteria_met(criteria: str) -> None:
         {"fever": True},
         {"rash": True},
         {"serositis": True},
-        {"hepatosplenomegaly": True},
+        {"splenomegaly": True},
+        {"splenomegaly": None, "hepatosplenomegaly": True},  # old combined flag, read as both
         {"lymphadenopathy": True},
         {"uveitis_active": True},
         {"phys_global": Global(Fraction("0.5"))},
@@ -82,6 +84,67 @@ def test_boundaries_are_inclusive() -> None:
     assert _cid(phys_global=Global(Fraction(0), "0-100")) is True
 
 
+@pytest.mark.parametrize("criteria", ["wallace2004", "acr2011"])
+def test_isolated_hepatomegaly_does_not_fail_inactive_disease(criteria: str) -> None:
+    """SPEC §12b.3: Wallace 2004 and ACR 2011 name splenomegaly, not hepatomegaly."""
+    assert _cid(criteria, hepatomegaly=True) is True
+    assert _cid(criteria, hepatomegaly=None) is True
+    assert _cid(criteria, splenomegaly=None) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"esr": Fraction(25), "esr_uln": Fraction(25)}, True),  # the visit's lab limit
+        ({"esr": Fraction("25.1"), "esr_uln": Fraction(25)}, False),
+        ({"esr": Fraction(15), "esr_uln": Fraction(12)}, False),  # below the default, above ULN
+        ({"esr": Fraction(20), "esr_uln": None}, True),  # no ULN: configured default 20
+        ({"crp": Fraction(5), "crp_uln": Fraction(5)}, True),
+        ({"crp": Fraction(5), "crp_uln": Fraction("4.9")}, False),
+        ({"crp": Fraction(10), "crp_uln": None}, True),
+    ],
+)
+def test_per_visit_upper_limits(changes: dict[str, Any], expected: bool) -> None:
+    """Issue #15 item 5: ESR/CRP normal = at most that visit's ULN, else the default."""
+    assert _cid("wallace2004", **changes) is expected
+    t = ibis.memtable(pa.Table.from_pylist([_row({**INACTIVE, **changes})], schema=_schema()))
+    got = t.select(c=inactive_disease_visits_expr(t, criteria="wallace2004")).execute().c.iloc[0]
+    assert bool(got) is expected
+
+
+def _row(visit: dict[str, Any]) -> dict[str, Any]:
+    row = {k: v.value if isinstance(v, Global) else v for k, v in visit.items()}
+    return {k: float(v) if isinstance(v, Fraction) else v for k, v in row.items()}
+
+
+def _schema(*drop: str) -> pa.Schema:
+    return pa.schema([f for f in _SCHEMA if f.name not in drop])
+
+
+@pytest.mark.parametrize(
+    ("combined", "spleno", "expected"),
+    [(True, None, False), (False, None, True), (None, None, None), (True, False, True)],
+)
+def test_columnar_reads_old_combined_column(
+    combined: bool | None, spleno: bool | None, expected: bool | None
+) -> None:
+    """A registry with only `hepatosplenomegaly` still works; with both, splenomegaly wins."""
+    row = _row({**INACTIVE, "hepatosplenomegaly": combined, "splenomegaly": spleno})
+    both = ibis.memtable(pa.Table.from_pylist([row], schema=_schema()))
+    old = ibis.memtable(pa.Table.from_pylist([row], schema=_schema("splenomegaly", "hepatomegaly")))
+    for t, want in ((both, expected), (old, None if combined is None else not combined)):
+        got = t.select(c=inactive_disease_visits_expr(t)).execute().c.iloc[0]
+        assert (None if got is None or got != got else bool(got)) is want
+
+
+def test_columnar_needs_a_spleen_column() -> None:
+    t = ibis.memtable(
+        pa.Table.from_pylist([_row(INACTIVE)], schema=_schema("splenomegaly", "hepatosplenomegaly"))
+    )
+    with pytest.raises(DerivationError, match="splenomegaly or hepatosplenomegaly"):
+        inactive_disease_visits_expr(t)
+
+
 def test_marker_options() -> None:
     assert _cid(esr=Fraction(25), crp=None, esr_normal_max_mm_h=Fraction(25)) is True
     assert _cid(crp=Fraction(5), esr=None, crp_normal_max_mg_l=Fraction(4)) is None
@@ -105,7 +168,7 @@ _UNKNOWABLE = (
     "fever",
     "rash",
     "serositis",
-    "hepatosplenomegaly",
+    "splenomegaly",
     "lymphadenopathy",
     "uveitis_active",
     "phys_global",
@@ -153,6 +216,8 @@ _visit = st.fixed_dictionaries(
         "fever": _flag,
         "rash": _flag,
         "serositis": _flag,
+        "hepatomegaly": _flag,
+        "splenomegaly": _flag,
         "hepatosplenomegaly": _flag,
         "lymphadenopathy": _flag,
         "uveitis_active": _flag,
@@ -162,6 +227,8 @@ _visit = st.fixed_dictionaries(
         "phys_global_scale": st.sampled_from(["0-10", "0-3", "0-100"]),
         "morning_stiffness_min": st.sampled_from([None, "0", "15", "15.1", "30"]),
         "marker_elevation_attributed_to_jia": _flag,
+        "esr_uln": st.sampled_from([None, "12", "19.9", "30"]),
+        "crp_uln": st.sampled_from([None, "5", "9.9", "20"]),
     }
 )
 _SCHEMA = pa.schema(
@@ -173,6 +240,8 @@ _SCHEMA = pa.schema(
                 "fever",
                 "rash",
                 "serositis",
+                "hepatomegaly",
+                "splenomegaly",
                 "hepatosplenomegaly",
                 "lymphadenopathy",
                 "uveitis_active",
@@ -184,9 +253,11 @@ _SCHEMA = pa.schema(
         ("phys_global_scale", pa.string()),
         ("morning_stiffness_min", pa.float64()),
         ("marker_elevation_attributed_to_jia", pa.bool_()),
+        ("esr_uln", pa.float64()),
+        ("crp_uln", pa.float64()),
     ]
 )
-_NUMERIC = ("esr", "crp", "phys_global", "morning_stiffness_min")
+_NUMERIC = ("esr", "crp", "phys_global", "morning_stiffness_min", "esr_uln", "crp_uln")
 
 
 @settings(max_examples=40, deadline=None)
@@ -232,7 +303,7 @@ def test_expr_without_optional_columns() -> None:
             }
         )
     )
-    args = {k: t[k] for k in t.columns}
+    args = {k: t[k] for k in t.columns if k != "hepatomegaly"}
     acr = inactive_disease_expr(**{**args, "morning_stiffness_min": None})
     wallace = inactive_disease_expr(**args, criteria="wallace2004")
     out = t.select(acr=acr, wallace=wallace).execute().iloc[0]

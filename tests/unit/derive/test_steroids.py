@@ -20,8 +20,10 @@ from jiareg.derive.steroids import (
     SteroidChange,
     SteroidDose,
     classify_steroid_record,
+    counts_toward_peq,
     peq_mg_day,
     peq_mg_kg_day,
+    peq_route_expr,
     prednisone_factor,
     steroid_change,
     steroid_change_expr,
@@ -312,3 +314,45 @@ def test_missing_weights_agree_with_scalar(
             assert category is None
         else:
             assert change is not None and change.category == category
+
+
+# --- routes (SPEC §12b.6, R-STEROID-2.2) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("drug", "route", "dose", "weight", "kind"),
+    [
+        ("prednisolone", None, "60", None, "MAINTENANCE"),  # no route: oral
+        ("prednisolone", "other", "10", None, "MAINTENANCE"),
+        ("methylprednisolone", "iv_pulse", "30", "20", "IV_PULSE"),  # recorded as a pulse
+        ("triamcinolone", "intra_articular", "40", None, "INTRA_ARTICULAR"),
+        # every corticosteroid, in methylprednisolone equivalents (250 mg or 10 mg/kg)
+        ("dexamethasone", "iv", "46.875", None, "IV_PULSE"),
+        ("dexamethasone", "iv", "46.874", None, "MAINTENANCE"),
+        ("prednisolone", "iv", "312.5", None, "IV_PULSE"),
+        ("prednisolone", "iv", "250", "20", "IV_PULSE"),  # 200 mg MP eq. = 10 mg/kg
+        ("prednisolone", "iv", "249", "20", "MAINTENANCE"),
+        ("hydrocortisone", "iv", "1000", None, "MAINTENANCE"),  # 200 mg MP eq.
+        ("hydrocortisone", "iv", "1250", None, "IV_PULSE"),
+    ],
+)
+def test_pulse_check_knows_every_corticosteroid(
+    drug: str, route: str | None, dose: str, weight: str | None, kind: str
+) -> None:
+    assert classify_steroid_record(drug, route=route, dose_mg=dose, weight_kg=weight) == kind
+
+
+def test_unknown_corticosteroid_is_refused_on_every_route() -> None:
+    with pytest.raises(DerivationError, match="unknown corticosteroid 'cortisone'"):
+        classify_steroid_record("cortisone", route="intra_articular", dose_mg=10)
+
+
+@pytest.mark.parametrize(
+    ("route", "counts"),
+    [(None, True), ("oral", True), ("other", True), ("iv_pulse", False), ("IA", False)],
+)
+def test_only_oral_and_other_count_toward_peq(route: str | None, counts: bool) -> None:
+    assert counts_toward_peq(route) is counts
+    t = ibis.memtable(pa.table({"route": pa.array([route], pa.string())}))
+    got = ibis.duckdb.connect().to_pyarrow(t.select(c=peq_route_expr(t.route)))
+    assert got.column("c").to_pylist() == [counts]

@@ -17,6 +17,7 @@ from jiareg.derive.systemic import (
     fever_from_temperatures,
     ilar_category,
     mas_criteria_met,
+    organ_flags,
     systemic_active,
     systemic_resolved,
 )
@@ -54,8 +55,10 @@ def test_unknown_ilar_code_lists_the_codes() -> None:
     [
         ([(VISIT, "37.5")], True),  # exactly the threshold is fever
         ([(VISIT, "37.4")], False),
-        ([(VISIT - timedelta(days=6), "39")], True),  # first day of the 7-day window
-        ([(VISIT - timedelta(days=7), "39")], None),  # outside the window: not assessed
+        ([(VISIT - timedelta(days=7), "39")], True),  # D-7 is the window's first day (12b.1)
+        ([(VISIT - timedelta(days=8), "39")], None),  # outside the window: not assessed
+        # issue #15 / SPEC 12b.1: 38.2 on D-7 and 36.8 on D-1 is fever
+        ([(VISIT - timedelta(days=7), "38.2"), (VISIT - timedelta(days=1), "36.8")], True),
         ([(VISIT + timedelta(days=1), "39")], None),  # after the visit
         ([(VISIT, None), (VISIT, "NA")], None),
         ([(VISIT, "36.8"), (VISIT - timedelta(days=2), "38.2")], True),
@@ -71,17 +74,19 @@ def test_fever_from_temperatures(
 @pytest.mark.parametrize(
     ("days_before", "window_days", "expected"),
     [
-        (0, 1, True),  # a one-day window is the visit day alone
-        (1, 1, None),
-        (6, 7, True),  # 7 calendar days: the visit day and the 6 days before it
-        (7, 7, None),
-        (7, 8, True),
+        (0, 1, True),  # a one-day window is the day before and the visit day
+        (1, 1, True),
+        (2, 1, None),
+        (6, 7, True),
+        (7, 7, True),  # D-7 through D inclusive: 8 calendar days
+        (8, 7, None),
+        (8, 8, True),
     ],
 )
-def test_fever_window_is_calendar_days_ending_on_the_visit_day(
+def test_fever_window_is_d_minus_window_through_d(
     days_before: int, window_days: int, expected: bool | None
 ) -> None:
-    """R-ACRPEDI-4 / R-SJIA-2 "in the 7 days before the visit": jiareg reading, visit day in."""
+    """SPEC §12b.1 (R-ACRPEDI-4 / R-SJIA-2): the window is D−7 through D inclusive."""
     readings = [(VISIT - timedelta(days=days_before), "38")]
     got = fever_from_temperatures(readings, visit_date=VISIT, window_days=window_days)
     assert got is expected
@@ -238,3 +243,38 @@ def test_mas_is_exact_at_every_cut_off() -> None:
         low_side = name in ("platelets", "fibrinogen")
         expect = met_at_cut[name] if eps == 0 else ((eps < 0) is low_side)
         assert got is expect, (name, value)
+
+
+# --- hepatomegaly and splenomegaly (SPEC §12b.3) --------------------------------------------
+
+
+def test_organ_features_are_separate() -> None:
+    f = SystemicFeatures.from_template(
+        fever=False,
+        rash=False,
+        serositis=False,
+        lymphadenopathy=False,
+        hepatomegaly=True,
+        splenomegaly=False,
+    )
+    assert (f.hepatomegaly, f.splenomegaly) == (True, False)
+    assert systemic_active(f) is True  # hepatomegaly is still a systemic feature
+
+
+@pytest.mark.parametrize(
+    ("hepato", "spleno", "combined", "expected"),
+    [
+        (None, None, True, (True, True)),  # old registry: combined flag read as both
+        (None, None, False, (False, False)),
+        (True, False, None, (True, False)),
+        (False, None, True, (False, True)),  # a new flag wins over the old one
+        (None, None, None, (None, None)),
+    ],
+)
+def test_organ_flags_read_an_old_combined_value_as_both(
+    hepato: bool | None,
+    spleno: bool | None,
+    combined: bool | None,
+    expected: tuple[bool | None, ...],
+) -> None:
+    assert organ_flags(hepato, spleno, combined) == expected

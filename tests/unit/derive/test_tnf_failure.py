@@ -150,3 +150,12 @@ def test_primary_failure_min_weeks(
 ) -> None:
     c = AntiTnfCourse("etanercept", D0, stop, reason)  # type: ignore[arg-type]
     assert primary_failure_too_early(c, primary_failure_min_weeks=weeks) is expected
+
+
+def test_vocabulary_comes_from_jiareg_vocab() -> None:
+    """Every template stop reason has a code; the anti-TNF list is the vocabulary's."""
+    from jiareg import vocab
+    from jiareg.derive.tnf_failure import ANTI_TNF_AGENTS, STOP_REASON_CODES
+
+    assert set(STOP_REASON_CODES) == set(vocab.STOP_REASONS)
+    assert set(vocab.ANTI_TNF) == ANTI_TNF_AGENTS

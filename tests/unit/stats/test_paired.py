@@ -68,3 +68,15 @@ def test_no_pairs() -> None:
 def test_length_mismatch() -> None:
     with pytest.raises(ValueError, match="one of each per patient"):
         wilcoxon_signed_rank([1, 2], [1])
+
+
+def test_every_difference_zero_counts_the_zeros() -> None:
+    """Issue #15: with every difference 0, `n_zero` is the number of pairs, not 0."""
+    r = wilcoxon_signed_rank([1, 2, 3, None], [1, 2, 3, 4])
+    assert (r.n_pairs, r.n_incomplete, r.n_zero) == (3, 1, 3)
+    assert r.statistic is None and r.p_value is None
+
+
+def test_no_complete_pairs_has_no_zeros() -> None:
+    r = wilcoxon_signed_rank([None], [1])
+    assert (r.n_pairs, r.n_zero) == (0, 0)

@@ -48,3 +48,48 @@ def test_nobody_responded() -> None:
 def test_bad_input(durations: list[float], events: list[bool], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         kaplan_meier(durations, events)
+
+
+@pytest.mark.parametrize("n", [6, 8, 14])
+def test_median_exactly_half_is_recognised(n: int) -> None:
+    """R-NUM-1 / SPEC §12b.8: S(n/2) is exactly 1/2, so the median is n/2, not the next time.
+
+    The float product gives 0.5000000000000001 at t = n/2 (the issue #15 finding).
+    """
+    r = kaplan_meier(list(range(1, n + 1)), [True] * n)
+    assert r.median == n / 2
+    assert r.median_midpoint == n / 2 + 0.5  # R's survfit convention, reported beside it
+
+
+def test_median_below_half_has_no_midpoint_shift() -> None:
+    r = kaplan_meier([1, 2, 3], [True] * 3)  # S(2) = 1/3 < 1/2: no flat segment at 1/2
+    assert r.median == 2.0
+    assert r.median_midpoint == 2.0
+
+
+def test_median_at_half_on_the_last_time_has_open_midpoint() -> None:
+    r = kaplan_meier([1, 2, 2], [True, False, False])  # S = 2/3 then flat: never 1/2
+    assert r.median is None
+    r = kaplan_meier([1, 2], [True, False])  # S(1) = 1/2 exactly, nothing after: R gives 1
+    assert r.median == 1.0
+    assert r.median_midpoint == 1.0
+
+
+@pytest.mark.parametrize(
+    ("durations", "events"),
+    [
+        (TIMES, EVENTS),
+        (list(range(1, 15)), [True] * 14),
+        ([0.1, 0.2, 0.2, 0.7, 1.3, 1.3, 2.9], [True, False, True, True, False, True, True]),
+        ([5, 5, 5, 10, 10, 20], [True, True, False, True, False, False]),
+    ],
+)
+def test_table_matches_lifelines(durations: list[float], events: list[bool]) -> None:
+    from lifelines import KaplanMeierFitter
+
+    fitter = KaplanMeierFitter().fit(durations, events)
+    expected = fitter.survival_function_.iloc[:, 0]
+    rows = kaplan_meier(durations, events).table
+    assert [row.time for row in rows] == [float(t) for t in expected.index]
+    for row, value in zip(rows, expected, strict=True):
+        assert row.survival == pytest.approx(float(value), abs=1e-12)
