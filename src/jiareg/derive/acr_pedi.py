@@ -544,3 +544,54 @@ def acr_pedi_columns(
         zero_baseline_worsening=zero_baseline_worsening,
         acr_missing_mode=acr_missing_mode,
     ).drop(*units)
+
+
+_NULL_SENTINEL: Final = -(2**62)
+"""Stands for NULL while a first visit's value is picked (Spark's MIN_BY may skip NULLs)."""
+
+
+def first_visit_pairs(
+    visits: Any,
+    columns: Mapping[str, Any],
+    *,
+    patient: str = "patient_id",
+    date: str = "visit_date",
+) -> Any:
+    """Ibis: every visit after its patient's first, with the first visit's `columns` beside it.
+
+    `columns` maps names to int64 columns, or boolean columns without NULLs, of `visits` (e.g.
+    `core_set_units` computed on it); each is added as `b_<name>`, its value at the patient's
+    first visit (the baseline), with `baseline_date`. One aggregate per patient and one join
+    (no second join back for the first visit's row); `visits` is referenced by both, which
+    DuckDB reads once (a materialised CTE). Visits without a date are left out.
+    Two visits on a patient's first date make the query fail when it runs, since the baseline
+    would be ambiguous: the engine reports that it cannot convert the text "two visits on the
+    baseline date of patient <id>" to a number.
+    """
+    dated = visits.filter(visits[date].notnull())
+    encoded = {
+        f"_fv_{name}": value if value.type().is_boolean() else value.fill_null(_NULL_SENTINEL)
+        for name, value in columns.items()
+    }
+    staged = dated.mutate(**encoded)
+    first = staged.group_by(patient).aggregate(
+        baseline_date=staged[date].min(),
+        **{f"_fvb_{k[4:]}": staged[k].argmin(staged[date]) for k in encoded},
+    )
+    joined = staged.join(first, patient)
+    at_first = joined.filter(joined[date] == joined.baseline_date)
+    ties = at_first.group_by(patient).aggregate(_n=at_first.count()).filter(lambda t: t._n > 1)
+    message = ibis.literal("two visits on the baseline date of patient ") + ties[patient].min()
+    follow_up = joined.filter(
+        (joined[date] > joined.baseline_date) & message.cast("int64").isnull()
+    )
+    return follow_up.mutate(
+        **{
+            f"b_{name}": (
+                follow_up[f"_fvb_{name}"]
+                if value.type().is_boolean()
+                else follow_up[f"_fvb_{name}"].nullif(_NULL_SENTINEL)
+            )
+            for name, value in columns.items()
+        }
+    ).drop(*encoded, *[f"_fvb_{name}" for name in columns])
