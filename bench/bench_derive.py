@@ -61,20 +61,22 @@ def derivation_plan(visits: Any) -> Any:
     and its JADAS-10 (ESR); columns `patient_id, visit_date, acr_pedi_level, jadas10`.
     """
     units = core_set_units({c: visits[c] for c in COLUMNS})
-    with_units = visits.mutate(**{f"u_{k}": v for k, v in units.items()})
-    pairs = first_visit_pairs(with_units, {k: with_units[f"u_{k}"] for k in units})
-    scored = acr_pedi_unit_columns(
-        pairs, {k: pairs[f"b_{k}"] for k in units}, {k: pairs[f"u_{k}"] for k in units}
-    )
     jadas10 = jadas_globals_expr(
-        scored.phys_global,
-        scored.phys_global_scale,
-        scored.parent_global,
-        scored.parent_global_scale,
-        scored.active_joints,
-        marker=scored.esr,
+        visits.phys_global,
+        visits.phys_global_scale,
+        visits.parent_global,
+        visits.parent_global_scale,
+        visits.active_joints,
+        marker=visits.esr,
     )
-    return scored.select("patient_id", "visit_date", "acr_pedi_level", jadas10=jadas10)
+    per_visit = visits.select(
+        "patient_id", "visit_date", jadas10=jadas10, **{f"u_{k}": v for k, v in units.items()}
+    )
+    pairs = first_visit_pairs(per_visit, [f"u_{k}" for k in units])
+    scored = acr_pedi_unit_columns(
+        pairs, {k: pairs[f"b_u_{k}"] for k in units}, {k: pairs[f"u_{k}"] for k in units}
+    )
+    return scored.select("patient_id", "visit_date", "acr_pedi_level", "jadas10")
 
 
 def _core_set(row: pd.Series, prefix: str) -> CoreSet:
@@ -250,8 +252,8 @@ def _sql_global_0_10(name: str) -> str:
 
 
 def duckdb_sql(visits_parquet: Path) -> str:
-    """One DuckDB query for the same work (first visit by an ordered aggregate and one join;
-    a tie on the first date raises an error)."""
+    """One DuckDB query for the same work: the first visit's values by ordered aggregates,
+    one join to the later visits, a semi-join of the first dates that raises on a tie."""
     names = CORE_SET_VARIABLES
     codes = [f"c_{n}" for n in names]
 
@@ -275,16 +277,15 @@ def duckdb_sql(visits_parquet: Path) -> str:
       FROM read_parquet('{visits_parquet}') WHERE visit_date IS NOT NULL
     ), f AS (
       SELECT patient_id, min(visit_date) AS b_date, {firsts} FROM v GROUP BY patient_id
-    ), j AS (
-      SELECT * FROM v JOIN f USING (patient_id)
+    ), ties AS (
+      SELECT v.patient_id FROM v JOIN f ON v.patient_id = f.patient_id AND visit_date = b_date
+      GROUP BY v.patient_id HAVING count(*) > 1
     ), c AS (
       SELECT patient_id, visit_date, jadas10, {", ".join(_sql_code(n) for n in names)}
-      FROM j
+      FROM v JOIN f USING (patient_id)
       WHERE visit_date > b_date AND (
         SELECT error('two visits on the baseline date of ' || min(patient_id)) IS NULL
-        FROM (SELECT patient_id FROM j WHERE visit_date = b_date
-              GROUP BY patient_id HAVING count(*) > 1)
-        HAVING count(*) > 0
+        FROM ties HAVING count(*) > 0
       ) IS NULL
     ), n AS (
       SELECT *, {count("= -1")} AS n_miss, {count("= -2")} AS n_wor,

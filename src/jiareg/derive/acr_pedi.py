@@ -13,7 +13,7 @@ Systemic variant: De Benedetti F et al. N Engl J Med 2012;367(25):2385-2395 (TEN
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
@@ -552,46 +552,45 @@ _NULL_SENTINEL: Final = -(2**62)
 
 def first_visit_pairs(
     visits: Any,
-    columns: Mapping[str, Any],
+    columns: Sequence[str],
     *,
     patient: str = "patient_id",
     date: str = "visit_date",
 ) -> Any:
     """Ibis: every visit after its patient's first, with the first visit's `columns` beside it.
 
-    `columns` maps names to int64 columns, or boolean columns without NULLs, of `visits` (e.g.
-    `core_set_units` computed on it); each is added as `b_<name>`, its value at the patient's
-    first visit (the baseline), with `baseline_date`. One aggregate per patient and one join
-    (no second join back for the first visit's row); `visits` is referenced by both, which
-    DuckDB reads once (a materialised CTE). Visits without a date are left out.
+    `columns` names int64 columns, or boolean columns without NULLs, of `visits` (e.g. the
+    `core_set_units` of each visit); each is added as `b_<name>`, its value at the patient's
+    first visit (the baseline), with `baseline_date`. One aggregate per patient gives the first
+    visit's values (no join back to its row) and one join pairs them with the later visits; a
+    semi-join of the first dates checks for ties. DuckDB reads `visits` once (a materialised
+    CTE). Visits without a date are left out.
     Two visits on a patient's first date make the query fail when it runs, since the baseline
     would be ambiguous: the engine reports that it cannot convert the text "two visits on the
     baseline date of patient <id>" to a number.
     """
     dated = visits.filter(visits[date].notnull())
-    encoded = {
-        f"_fv_{name}": value if value.type().is_boolean() else value.fill_null(_NULL_SENTINEL)
-        for name, value in columns.items()
-    }
-    staged = dated.mutate(**encoded)
-    first = staged.group_by(patient).aggregate(
-        baseline_date=staged[date].min(),
-        **{f"_fvb_{k[4:]}": staged[k].argmin(staged[date]) for k in encoded},
+
+    def encoded(value: Any) -> Any:
+        return value if value.type().is_boolean() else value.fill_null(_NULL_SENTINEL)
+
+    first = dated.group_by(patient).aggregate(
+        baseline_date=dated[date].min(),
+        **{f"_fvb_{k}": encoded(dated[k]).argmin(dated[date]) for k in columns},
     )
-    joined = staged.join(first, patient)
-    at_first = joined.filter(joined[date] == joined.baseline_date)
+    at_first = dated.join(
+        first.select(patient, _fvd=first.baseline_date),
+        [patient, dated[date] == first.baseline_date],
+    )
     ties = at_first.group_by(patient).aggregate(_n=at_first.count()).filter(lambda t: t._n > 1)
     message = ibis.literal("two visits on the baseline date of patient ") + ties[patient].min()
+    joined = dated.join(first, patient)
     follow_up = joined.filter(
         (joined[date] > joined.baseline_date) & message.cast("int64").isnull()
     )
-    return follow_up.mutate(
-        **{
-            f"b_{name}": (
-                follow_up[f"_fvb_{name}"]
-                if value.type().is_boolean()
-                else follow_up[f"_fvb_{name}"].nullif(_NULL_SENTINEL)
-            )
-            for name, value in columns.items()
-        }
-    ).drop(*encoded, *[f"_fvb_{name}" for name in columns])
+    decoded = {}
+    for name in columns:
+        picked = follow_up[f"_fvb_{name}"]
+        boolean = visits[name].type().is_boolean()
+        decoded[f"b_{name}"] = picked if boolean else picked.nullif(_NULL_SENTINEL)
+    return follow_up.mutate(**decoded).drop(*[f"_fvb_{name}" for name in columns])
