@@ -38,10 +38,12 @@ from jiareg.derive.chaq import CHAQ_DOMAINS, CHAQ_ITEMS, chaq_di_table
 from jiareg.derive.coreset import CORE_SET_VARIABLES, SCALE_MAX, SCALE_MAX_DECIMALS, SCALES
 from jiareg.derive.exact import UNITS
 from jiareg.derive.jadas import (
+    jadas_globals_expr,
+)
+from jiareg.derive.jadas_states import (
     activity_state_expr,
     activity_state_reason_expr,
     jadas_course_expr,
-    jadas_globals_expr,
     sjia_features_active_expr,
 )
 from jiareg.errors import ImportErrors, ImportRowError, InputError

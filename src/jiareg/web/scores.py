@@ -24,9 +24,11 @@ from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
 from jiareg.derive.exact import to_fraction
 from jiareg.derive.jadas import (
+    jadas_from_globals,
+)
+from jiareg.derive.jadas_states import (
     activity_state_result,
     jadas_course,
-    jadas_from_globals,
     sjia_features_active,
 )
 from jiareg.derive.joints import JointExam, active_joint_count
