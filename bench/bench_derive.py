@@ -147,11 +147,12 @@ def _pl_code(name: str) -> pl.Expr:
     missing = b.is_null() | f.is_null()
     if name in GLOBALS:
         missing = missing | (pl.col(f"b_l_{name}") != pl.col(f"l_{name}"))
-    ladder = pl.when(missing).then(-1).when((b >= 0) & (f * 100 > b * 130)).then(-2)
+    ladder: Any = pl.when(missing).then(-1).when((b >= 0) & (f * 100 > b * 130)).then(-2)
     ladder = ladder.when(b <= 0).then(0)
     for level in reversed(ACR_PEDI_LEVELS):
         ladder = ladder.when(f * 100 <= b * (100 - level)).then(level)
-    return ladder.otherwise(0).alias(f"c_{name}")
+    code: pl.Expr = ladder.otherwise(0).alias(f"c_{name}")
+    return code
 
 
 def _pl_global_0_10(name: str) -> pl.Expr:
@@ -189,7 +190,7 @@ def polars_derive(visits_parquet: Path) -> pa.Table:
         **{f"n_imp{lv}": count(lambda c, lv=lv: c >= lv) for lv in ACR_PEDI_LEVELS},
     )
     ok = pl.col("n_wor") + pl.col("n_miss") <= 1
-    level = pl.when(ok & (pl.col("n_imp100") >= 3)).then(100)
+    level: Any = pl.when(ok & (pl.col("n_imp100") >= 3)).then(100)
     for lv in reversed(ACR_PEDI_LEVELS[:-1]):
         level = level.when(ok & (pl.col(f"n_imp{lv}") >= 3)).then(lv)
     best = (pl.col("n_wor") <= 1) & (pl.col("n_imp30") + pl.col("n_miss") >= 3)
@@ -326,7 +327,7 @@ def same_rows(a: pa.Table, b: pa.Table) -> bool:
         if not a[name].combine_chunks().equals(b[name].combine_chunks()):
             return False
     ja, jb = (pc.round(t["jadas10"], 9) for t in (a, b))
-    return ja.combine_chunks().equals(jb.combine_chunks())
+    return bool(ja.combine_chunks().equals(jb.combine_chunks()))
 
 
 def _timed(work: Any) -> tuple[pa.Table, float, float]:
