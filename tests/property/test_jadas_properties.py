@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from jiareg.derive.jadas import (
     JADAS_RANGES,
-    activity_state,
-    activity_state_expr,
     jadas,
     jadas_expr,
+)
+from jiareg.derive.jadas_states import (
+    activity_state,
+    activity_state_expr,
 )
 
 # Globals in 0.1 steps (covers 0.5 steps), joints 0-80, ESR/CRP with one decimal.

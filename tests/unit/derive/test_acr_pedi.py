@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from jiareg.derive.acr_pedi import (
@@ -20,9 +22,12 @@ from jiareg.derive.acr_pedi import (
     acr_pedi_response,
     acr_pedi_sjia_level,
     acr_pedi_sjia_response,
+    acr_pedi_unit_columns,
     classify_variable,
+    core_set_units,
+    first_visit_pairs,
 )
-from jiareg.derive.coreset import CoreSet, Global
+from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
 from jiareg.derive.exact import to_fraction
 from jiareg.errors import DerivationError
 
@@ -278,3 +283,109 @@ def test_sjia_variant_scalar_and_columnar(
         .to_pylist()[0]
     )
     assert got == {"r": result, "level": acr_pedi_sjia_level(b, f, fever_absent)}
+
+
+# --- units per visit, the first visit as baseline, ties -----------------------------------
+
+DEFAULT_CONFIG_ITEMS = {
+    "zero_baseline_worsening": "any_increase",
+    "acr_missing_mode": "determinate",
+}
+DEFAULT_ROWS = [
+    r for r in ROWS if r["id"] not in OUT_OF_RANGE and config_of(r) == DEFAULT_CONFIG_ITEMS
+]
+
+
+def visits_table(rows: list[dict[str, str]]) -> pa.Table:
+    """One patient per vector row: the baseline visit on 2020-01-01, the follow-up a month on,
+    and (shuffled first) a visit without a date, which must be ignored."""
+    wide = vectors_table(rows)
+    names = [c.removeprefix("b_") for c in wide.column_names if c.startswith("b_")]
+    parts = []
+    for visit, day in (("f", date(2020, 2, 1)), ("b", date(2020, 1, 1)), ("b", None)):
+        columns = {"patient_id": wide["id"], "visit_date": pa.array([day] * len(rows), pa.date32())}
+        parts.append(pa.table(columns | {n: wide[f"{visit}_{n}"] for n in names}))
+    return pa.concat_tables(parts)
+
+
+def first_visit_levels(t: Any) -> Any:
+    """ACR Pedi level of every visit after the first, through the per-visit units."""
+    units = core_set_units({c: t[c] for c in CORE_SET_COLUMNS})
+    per_visit = t.mutate(**{f"u_{k}": v for k, v in units.items()})
+    pairs = first_visit_pairs(per_visit, [f"u_{k}" for k in units])
+    scored = acr_pedi_unit_columns(
+        pairs, {k: pairs[f"b_u_{k}"] for k in units}, {k: pairs[f"u_{k}"] for k in units}
+    )
+    return scored.select("patient_id", "visit_date", "baseline_date", "acr_pedi_level")
+
+
+def check_first_visit(execute: Any, t: Any) -> None:
+    got = execute(first_visit_levels(t)).to_pylist()
+    assert len(got) == len(DEFAULT_ROWS)
+    by_id = {g["patient_id"]: g for g in got}
+    for row in DEFAULT_ROWS:
+        g = by_id[row["id"]]
+        assert (g["visit_date"], g["baseline_date"]) == (date(2020, 2, 1), date(2020, 1, 1))
+        assert g["acr_pedi_level"] == acr_pedi_level(core_set(row, "b"), core_set(row, "f"))
+
+
+def check_tie_is_an_error(execute: Any, t: Any) -> None:
+    with pytest.raises(Exception, match="two visits on the baseline date of patient A01"):
+        execute(first_visit_levels(t))
+
+
+def tied(rows: list[dict[str, str]]) -> pa.Table:
+    """`visits_table` plus a second visit of A01 on its first date."""
+    table = visits_table(rows)
+    a01 = table.filter(pc.equal(table["patient_id"], "A01"))
+    return pa.concat_tables([table, a01.filter(pc.equal(a01["visit_date"], date(2020, 1, 1)))])
+
+
+def test_first_visit_pairs_on_duckdb() -> None:
+    con = ibis.duckdb.connect()
+    check_first_visit(con.to_pyarrow, ibis.memtable(visits_table(DEFAULT_ROWS)))
+    check_tie_is_an_error(con.to_pyarrow, ibis.memtable(tied(DEFAULT_ROWS)))
+
+
+@pytest.mark.postgres
+def test_first_visit_pairs_on_postgresql(pg_url: str) -> None:
+    con = ibis.connect(pg_url.replace("postgresql+psycopg://", "postgres://", 1))
+    try:
+        t = con.create_table("acr_first_visits", visits_table(DEFAULT_ROWS), overwrite=True)
+        check_first_visit(con.to_pyarrow, t)
+        t = con.create_table("acr_first_visits_tied", tied(DEFAULT_ROWS), overwrite=True)
+        check_tie_is_an_error(con.to_pyarrow, t)
+    finally:
+        con.disconnect()
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_first_visit_pairs_on_spark(spark: Any) -> None:
+    con = ibis.pyspark.connect(spark)
+    for name, table in (
+        ("acr_first", visits_table(DEFAULT_ROWS)),
+        ("acr_tied", tied(DEFAULT_ROWS)),
+    ):
+        spark.createDataFrame(table).createOrReplaceTempView(name)
+    check_first_visit(con.to_pyarrow, con.table("acr_first"))
+    check_tie_is_an_error(con.to_pyarrow, con.table("acr_tied"))
+
+
+@pytest.mark.parametrize(
+    ("baseline", "followup", "level"),
+    [
+        ((10, 10, 2, 10, 10, 40), (0, 0, 0, 0, 0, 0), 100),  # six counts of 6 in the packed sum
+        ((10, 10, 2, 10, 10, 40), (None,) * 6, None),  # six missing
+        ((1, 1, 1, 1, 1, 10), (2, 2, 2, 2, 2, 20), 0),  # six worsened
+    ],
+)
+def test_packed_counts_hold_six_of_a_kind(
+    baseline: tuple[Any, ...], followup: tuple[Any, ...], level: int | None
+) -> None:
+    names = [c for c in CORE_SET_COLUMNS if not c.endswith("_scale")]
+    row = {f"b_{n}": v for n, v in zip(names, baseline, strict=True)}
+    row |= {f"f_{n}": None if v is None else float(v) for n, v in zip(names, followup, strict=True)}
+    t = ibis.memtable(pa.Table.from_pylist([row], pa.schema([(k, pa.float64()) for k in row])))
+    scored = acr_pedi_columns(t, {n: t[f"b_{n}"] for n in names}, {n: t[f"f_{n}"] for n in names})
+    assert scored.select("acr_pedi_level").to_pyarrow().to_pylist() == [{"acr_pedi_level": level}]

@@ -15,19 +15,21 @@ import pytest
 from jiareg.derive.coreset import Global
 from jiareg.derive.exact import to_fraction
 from jiareg.derive.jadas import (
+    crp_points,
+    esr_points,
+    jadas,
+    jadas_from_globals,
+    jadas_globals_expr,
+)
+from jiareg.derive.jadas_states import (
     CUTOFFS,
     ActivityStateResult,
     activity_state,
     activity_state_expr,
     activity_state_reason_expr,
     activity_state_result,
-    crp_points,
-    esr_points,
-    jadas,
     jadas_course,
     jadas_course_expr,
-    jadas_from_globals,
-    jadas_globals_expr,
     sjia_features_active,
     sjia_features_active_expr,
 )
