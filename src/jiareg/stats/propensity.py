@@ -199,7 +199,7 @@ def match_on_logit(
     Caliper = `caliper_sd` × the pooled SD √((s²_T + s²_C)/2) of the logit (Austin 2011:
     0.2). Treated units are taken in input order, or in a random order drawn from `seed`;
     each takes the nearest unused control within the caliper (a tie goes to the lower logit)
-    or stays unmatched. Source: Austin, Pharm Stat 2011.
+    or stays unmatched; equal logits go to the control first in input order. Source: Austin, Pharm Stat 2011.
 
     >>> m = match_on_logit([0.0, 1.0, 0.1, 0.9, 5.0], [True, True, False, False, False])
     >>> m.pairs, m.n_unmatched_treated
@@ -224,6 +224,8 @@ def match_on_logit(
         candidates = [j for j in (pool.left_of(at - 1), pool.right_of(at)) if j is not None]
         if not candidates:
             break
+        if candidates[0] < at:  # among equal logits below, the first control in input order
+            candidates[0] = pool.right_of(bisect_left(values, values[candidates[0]])) or 0
         best = min(candidates, key=lambda j: (abs(values[j] - target), j))
         if abs(values[best] - target) <= caliper:
             pool.remove(best)
