@@ -228,13 +228,14 @@ def cox_model(
     *,
     strata: Sequence[Hashable] | None = None,
     weights: Sequence[float] | None = None,
-    ph_transform: PhTransform = "km",
+    ph_transform: PhTransform = "rank",
 ) -> CoxResult:
     """Cox proportional-hazards model of time to the event on numeric covariates.
 
     `strata` (e.g. site) gives each stratum its own baseline hazard; `weights` (e.g. IPTW)
-    switch to the robust sandwich variance. The PH check is the Grambsch–Therneau test on
-    scaled Schoenfeld residuals against transformed time (`km` = R `cox.zph`'s default).
+    switch to the robust sandwich variance. The PH check is the Grambsch–Therneau test of
+    scaled Schoenfeld residuals against transformed time: `rank` (lifelines' default, equal
+    to R `cox.zph(transform = "rank")`); lifelines' `km` uses 1 − S(t), R's 1 − S(t−).
     Source: Cox 1972; Grambsch & Therneau 1994 (lifelines).
     """
     frame = _frame(durations, events)
