@@ -86,10 +86,9 @@ def standardized_mean_difference(
     moments = [_moments(x[mask], w[mask], is_binary) for mask in (t, ~t)]
     difference = moments[0].mean - moments[1].mean
     pooled = math.sqrt((moments[0].variance + moments[1].variance) / 2)
-    if pooled == 0:
-        smd = 0.0 if difference == 0 else None
-    else:
-        smd = difference / pooled
+    smd: float | None = difference / pooled if pooled > 0 else None
+    if pooled == 0 and difference == 0:
+        smd = 0.0
     return BalanceRow("", is_binary, moments[0], moments[1], smd)
 
 
@@ -147,8 +146,7 @@ def _arrays(
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
     if not x.shape == t.shape == w.shape or x.ndim != 1:
         raise ValueError(
-            f"standardized_mean_difference: {x.size} values, {t.size} group flags, "
-            f"{w.size} weights"
+            f"standardized_mean_difference: {x.size} values, {t.size} group flags, {w.size} weights"
         )
     if not np.isfinite(x).all():
         raise ValueError("standardized_mean_difference: missing or infinite covariate values")

@@ -156,7 +156,7 @@ class CoxResult:
 
 
 def kaplan_meier_by_group(
-    durations: Sequence[float], events: Sequence[bool], groups: Sequence[Hashable]
+    durations: Sequence[float], events: Sequence[int], groups: Sequence[Hashable]
 ) -> GroupSurvival:
     """Kaplan–Meier curve of each group and the log-rank test of equal curves.
 
@@ -168,9 +168,7 @@ def kaplan_meier_by_group(
     if len(groups) != len(frame):
         raise ValueError(f"kaplan_meier_by_group: {len(frame)} durations, {len(groups)} groups")
     frame["group"] = [str(g) for g in groups]
-    curves = tuple(
-        _curve(str(label), part) for label, part in frame.groupby("group", sort=True)
-    )
+    curves = tuple(_curve(str(label), part) for label, part in frame.groupby("group", sort=True))
     log_rank = None
     if len(curves) > 1:
         test = multivariate_logrank_test(frame["duration"], frame["group"], frame["event"])
@@ -212,9 +210,7 @@ def cumulative_incidence(
         incidence = np.cumsum(lagged * d_k / at_risk)
         variance = _aalen_johansen_variance(incidence, lagged, d_all, d_k, at_risk)
         table = tuple(
-            IncidencePoint(
-                float(t), int(n), int(d), float(f), *_loglog_ci(float(f), float(v), z)
-            )
+            IncidencePoint(float(t), int(n), int(d), float(f), *_loglog_ci(float(f), float(v), z))
             for t, n, d, f, v in zip(times, at_risk, d_k, incidence, variance, strict=True)
         )
         results.append(CauseIncidence(cause, int(d_k.sum()), table))
@@ -223,7 +219,7 @@ def cumulative_incidence(
 
 def cox_model(
     durations: Sequence[float],
-    events: Sequence[bool],
+    events: Sequence[int],
     covariates: Mapping[str, Sequence[float]],
     *,
     strata: Sequence[Hashable] | None = None,
@@ -291,7 +287,7 @@ def cox_model(
     )
 
 
-def _frame(durations: Sequence[float], events: Sequence[bool]) -> pd.DataFrame:
+def _frame(durations: Sequence[float], events: Sequence[int]) -> pd.DataFrame:
     if len(durations) != len(events):
         raise ValueError(f"drug survival: {len(durations)} durations, {len(events)} event flags")
     if not durations:

@@ -73,7 +73,7 @@ class EValue:
 
 
 def binary_effects(
-    outcome: Sequence[bool],
+    outcome: Sequence[int],
     treated: Sequence[bool],
     weights: Sequence[float] | None = None,
     *,
@@ -151,7 +151,7 @@ def _to_risk_ratio(value: float, measure: Measure, common: bool) -> float:
         return value
     if measure == "OR":
         return math.sqrt(value)
-    return (1 - 0.5 ** math.sqrt(value)) / (1 - 0.5 ** math.sqrt(1 / value))
+    return (1 - math.pow(0.5, math.sqrt(value))) / (1 - math.pow(0.5, math.sqrt(1 / value)))
 
 
 def _risk(y: NDArray[np.float64], w: NDArray[np.float64]) -> tuple[float, float, int]:

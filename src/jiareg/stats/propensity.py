@@ -198,8 +198,9 @@ def match_on_logit(
 
     Caliper = `caliper_sd` × the pooled SD √((s²_T + s²_C)/2) of the logit (Austin 2011:
     0.2). Treated units are taken in input order, or in a random order drawn from `seed`;
-    each takes the nearest unused control within the caliper (a tie goes to the lower logit)
-    or stays unmatched; equal logits go to the control first in input order. Source: Austin, Pharm Stat 2011.
+    each takes the nearest unused control within the caliper (a tie goes to the lower logit,
+    equal logits to the control first in input order) or stays unmatched.
+    Source: Austin, Pharm Stat 2011.
 
     >>> m = match_on_logit([0.0, 1.0, 0.1, 0.9, 5.0], [True, True, False, False, False])
     >>> m.pairs, m.n_unmatched_treated

@@ -32,15 +32,26 @@ import pytest
 from lifelines import AalenJohansenFitter
 from lifelines.datasets import load_lung, load_regression_dataset, load_rossi
 
-from jiareg.stats.drug_survival import cox_model, cumulative_incidence, kaplan_meier_by_group
+from jiareg.stats.drug_survival import (
+    CoxResult,
+    PhTransform,
+    cox_model,
+    cumulative_incidence,
+    kaplan_meier_by_group,
+)
 
 ROSSI_TERMS = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 
 
-def _rossi_fit(terms: list[str], **options: object):  # type: ignore[no-untyped-def]
+def _rossi_fit(
+    terms: list[str], strata: list[int] | None = None, ph_transform: PhTransform = "rank"
+) -> CoxResult:
     rossi = load_rossi()
     covariates = {name: rossi[name].tolist() for name in terms}
-    return cox_model(rossi["week"].tolist(), rossi["arrest"].astype(bool).tolist(), covariates, **options)  # type: ignore[arg-type]
+    events = rossi["arrest"].tolist()
+    return cox_model(
+        rossi["week"].tolist(), events, covariates, strata=strata, ph_transform=ph_transform
+    )
 
 
 def test_log_rank_lung_by_sex() -> None:
@@ -96,11 +107,15 @@ def test_cox_rossi_ph_check_flags_age_and_wexp() -> None:
 
 
 def test_cox_stratified_matches_r() -> None:
-    by_race = _rossi_fit(["fin", "age", "wexp", "mar", "paro", "prio"], strata=load_rossi()["race"].tolist())
+    by_race = _rossi_fit(
+        ["fin", "age", "wexp", "mar", "paro", "prio"], strata=load_rossi()["race"].tolist()
+    )
     expected = [-0.3788, -0.0576, -0.1427, -0.4388, -0.0858, 0.0922]
     assert [t.coef for t in by_race.terms] == pytest.approx(expected, abs=5e-5)
     assert by_race.stratified
-    by_wexp = _rossi_fit(["fin", "age", "race", "mar", "paro", "prio"], strata=load_rossi()["wexp"].tolist())
+    by_wexp = _rossi_fit(
+        ["fin", "age", "race", "mar", "paro", "prio"], strata=load_rossi()["wexp"].tolist()
+    )
     assert by_wexp.concordance == pytest.approx(0.6124492, abs=1e-6)
 
 
@@ -117,7 +132,9 @@ def test_cox_weighted_robust_matches_r() -> None:
 def test_ph_test_rank_transform_matches_r() -> None:
     data = load_regression_dataset()
     covariates = {name: data[name].tolist() for name in ("var1", "var2", "var3")}
-    r = cox_model(data["T"].tolist(), data["E"].astype(bool).tolist(), covariates, ph_transform="rank")
+    r = cox_model(
+        data["T"].tolist(), data["E"].astype(bool).tolist(), covariates, ph_transform="rank"
+    )
     statistics = [t.statistic for t in r.ph_tests]
     assert statistics == pytest.approx([1.4938293, 0.8792998, 2.2686088], rel=1e-3)
     assert r.ph_tests[2].p_value == pytest.approx(0.1320184, rel=1e-3)
@@ -132,7 +149,9 @@ def test_ph_test_on_censored_data_matches_r() -> None:
     time = [5.269797, 6.601666, 7.335846, 11.684092, 12.678458]
     r = cox_model(time, [True, True, True, False, True], {"var1": var1})
     assert r.ph_transform == "rank"
-    assert r.ph_tests[0].statistic == pytest.approx(1.013802, rel=1e-4)  # Newton stopping rules differ
+    assert r.ph_tests[0].statistic == pytest.approx(
+        1.013802, rel=1e-4
+    )  # Newton stopping rules differ
 
 
 def test_aalen_johansen_by_hand_with_ties() -> None:
@@ -145,8 +164,16 @@ def test_aalen_johansen_by_hand_with_ties() -> None:
     Check: 17/40 + 11/40 + S(7) = 1.
     """
     durations = [2, 2, 3, 5, 5, 7, 7, 9]
-    causes = ["adverse event", "inefficacy", None, "adverse event", "adverse event",
-              "inefficacy", None, None]
+    causes = [
+        "adverse event",
+        "inefficacy",
+        None,
+        "adverse event",
+        "adverse event",
+        "inefficacy",
+        None,
+        None,
+    ]
     r = cumulative_incidence(durations, causes)
     assert (r.n, r.n_censored) == (8, 3)
     adverse, inefficacy = r.causes
@@ -155,7 +182,9 @@ def test_aalen_johansen_by_hand_with_ties() -> None:
     expected_ae = [Fraction(1, 8), Fraction(17, 40), Fraction(17, 40)]
     expected_ineff = [Fraction(1, 8), Fraction(1, 8), Fraction(11, 40)]
     assert [p.incidence for p in adverse.table] == pytest.approx([float(f) for f in expected_ae])
-    assert [p.incidence for p in inefficacy.table] == pytest.approx([float(f) for f in expected_ineff])
+    assert [p.incidence for p in inefficacy.table] == pytest.approx(
+        [float(f) for f in expected_ineff]
+    )
     for p in adverse.table:
         assert p.ci_low is not None and p.ci_high is not None
         assert 0 < p.ci_low < p.incidence < p.ci_high < 1

@@ -82,14 +82,17 @@ def test_matching_respects_the_caliper_and_uses_each_control_once() -> None:
     """Treated at 0.0, 0.05 and 3.0 on the logit; controls at 0.02, 0.5 and 0.9.
 
     Variances: treated s² = 5.90167/2 = 2.95083, controls s² = 0.38827/2 = 0.19413; pooled
-    SD = √((2.95083 + 0.19413)/2) = 1.25399, caliper = 0.2 × 1.25399 = 0.25080. Unit 0 takes 0.02; unit 1's nearest (0.02) is used, the
-    next (0.5) is 0.45 away: unmatched; unit 2 (3.0) has nothing within 0.25: unmatched.
+    SD = √((2.95083 + 0.19413)/2) = 1.25399, caliper = 0.2 × 1.25399 = 0.25080. Unit 0
+    takes 0.02; unit 1's nearest (0.02) is used, the next (0.5) is 0.45 away: unmatched;
+    unit 2 (3.0) has nothing within 0.25: unmatched.
     """
     logits = [0.0, 0.05, 3.0, 0.02, 0.5, 0.9]
     treated = [True, True, True, False, False, False]
     m = match_on_logit(logits, treated)
     assert m.caliper == pytest.approx(0.25080, abs=5e-6)
-    assert m.caliper == pytest.approx(0.2 * math.sqrt((variance(logits[:3]) + variance(logits[3:])) / 2))
+    assert m.caliper == pytest.approx(
+        0.2 * math.sqrt((variance(logits[:3]) + variance(logits[3:])) / 2)
+    )
     assert m.pairs == ((0, 3),)
     assert m.n_unmatched_treated == 2
     assert m.weights == (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -111,7 +114,7 @@ def test_greedy_matching_equals_a_naive_scan() -> None:
         free = [c for c in controls if c not in used]
         best = min(free, key=lambda c: (abs(logits[c] - logits[unit]), logits[c], c))
         if abs(logits[best] - logits[unit]) <= caliper:
-            used.add(best)
+            used.add(int(best))
             expected.append((int(unit), int(best)))
     assert m.pairs == tuple(sorted(expected))
     assert len({c for _, c in m.pairs}) == len(m.pairs)
