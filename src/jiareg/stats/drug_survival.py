@@ -21,6 +21,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import StatisticalWarning
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from lifelines.utils import median_survival_times
+from numpy.typing import NDArray
 from scipy.stats import norm
 
 LOG_RANK_REFERENCE: Final = (
@@ -38,6 +39,7 @@ COX_REFERENCE: Final = (
 )
 
 PhTransform = Literal["km", "rank", "identity", "log"]
+Floats = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +330,8 @@ def _curve(label: str, part: pd.DataFrame) -> GroupCurve:
 
 
 def _aalen_johansen_variance(
-    f: np.ndarray, lagged: np.ndarray, d: np.ndarray, d_k: np.ndarray, n: np.ndarray
-) -> np.ndarray:
+    f: Floats, lagged: Floats, d: Floats, d_k: Floats, n: Floats
+) -> Floats:
     """Collett's variance at every event time in O(m), by expanding the squares into sums."""
     with np.errstate(divide="ignore", invalid="ignore"):  # n = d only at the last time
         a = np.where(n > d, d / (n * (n - d)), 0.0)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
-import statsmodels.api as sm
 from numpy.typing import NDArray
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
 
 PROPENSITY_REFERENCE: Final = (
     "Rosenbaum PR, Rubin DB. The central role of the propensity score in observational studies "
@@ -110,7 +111,7 @@ def propensity_scores(
     if t.all() or not t.any():
         raise ValueError("propensity_scores: both groups need at least one unit")
     design = np.column_stack([np.ones(t.size), x])
-    fit = sm.GLM(t.astype(np.float64), design, family=sm.families.Binomial()).fit()
+    fit = GLM(t.astype(np.float64), design, family=Binomial()).fit()
     params = np.asarray(fit.params, dtype=np.float64)
     se = np.asarray(fit.bse, dtype=np.float64)
     logits = design @ params
@@ -226,7 +227,7 @@ def match_on_logit(
         if not candidates:
             break
         if candidates[0] < at:  # among equal logits below, the first control in input order
-            candidates[0] = pool.right_of(bisect_left(values, values[candidates[0]])) or 0
+            candidates[0] = pool.first_alive_from(bisect_left(values, values[candidates[0]]))
         best = min(candidates, key=lambda j: (abs(values[j] - target), j))
         if abs(values[best] - target) <= caliper:
             pool.remove(best)
@@ -254,6 +255,10 @@ class _SortedPool:
     def right_of(self, i: int) -> int | None:
         j = _find(self._right, i)
         return None if j == self._n else j
+
+    def first_alive_from(self, i: int) -> int:
+        """The first alive position >= i, known to exist."""
+        return _find(self._right, i)
 
     def left_of(self, i: int) -> int | None:
         j = _find(self._left, i + 1) - 1 if i >= 0 else -1
