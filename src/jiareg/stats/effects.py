@@ -84,7 +84,7 @@ def binary_effects(
     Units with weight 0 (trimmed, unmatched) are left out. The RR and OR are None when a
     group's risk is 0 or 1 (log or logit undefined); the RD always exists.
 
-    >>> r = binary_effects([1, 1, 0, 0, 1, 0, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0])
+    >>> r = binary_effects([1, 1, 0, 0, 1, 0, 0, 0], [True] * 4 + [False] * 4)
     >>> r.risk_difference.estimate, r.risk_ratio.estimate, r.odds_ratio.estimate
     (0.25, 2.0, 3.0)
     """
