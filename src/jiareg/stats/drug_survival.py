@@ -199,7 +199,8 @@ def cumulative_incidence(
     frame = _frame(durations, [c is not None for c in causes])
     frame["cause"] = list(causes)
     times = np.sort(frame.loc[frame["event"], "duration"].unique())
-    at_risk = np.array([(frame["duration"] >= t).sum() for t in times], dtype=np.float64)
+    ordered = np.sort(frame["duration"].to_numpy())
+    at_risk = (len(ordered) - np.searchsorted(ordered, times, side="left")).astype(np.float64)
     stopped = frame[frame["event"]]
     d_all = stopped.groupby("duration").size().reindex(times).to_numpy(dtype=np.float64)
     survival = np.cumprod(1 - d_all / at_risk)

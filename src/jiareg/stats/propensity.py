@@ -7,6 +7,7 @@ binomial family, logit link, IRLS). Floats throughout. Nothing here looks at the
 from __future__ import annotations
 
 import math
+import warnings
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from statsmodels.genmod.families import Binomial
 from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 PROPENSITY_REFERENCE: Final = (
     "Rosenbaum PR, Rubin DB. The central role of the propensity score in observational studies "
@@ -49,7 +51,12 @@ class Coefficient:
 
 @dataclass(frozen=True, slots=True)
 class PropensityModel:
-    """The fitted model and each unit's score e and logit log(e / (1 − e)), in input order."""
+    """The fitted model and each unit's score e and logit log(e / (1 − e)), in input order.
+
+    `separated`: the covariates predict the arm perfectly (statsmodels' perfect-separation
+    check), so some scores sit at 0 or 1 and the arms do not overlap: weighting or matching
+    on these scores cannot compare like with like.
+    """
 
     n: int
     n_treated: int
@@ -57,6 +64,7 @@ class PropensityModel:
     scores: tuple[float, ...]
     logits: tuple[float, ...]
     converged: bool
+    separated: bool
     method: str = "logistic regression (maximum likelihood, statsmodels GLM)"
     reference: str = PROPENSITY_REFERENCE
 
@@ -111,7 +119,17 @@ def propensity_scores(
     if t.all() or not t.any():
         raise ValueError("propensity_scores: both groups need at least one unit")
     design = np.column_stack([np.ones(t.size), x])
-    fit = GLM(t.astype(np.float64), design, family=Binomial()).fit()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PerfectSeparationWarning)
+        fit = GLM(t.astype(np.float64), design, family=Binomial()).fit()
+    separated = False
+    for warning in caught:
+        if issubclass(warning.category, PerfectSeparationWarning):
+            separated = True
+        else:  # anything else goes on to the caller's filters
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     params = np.asarray(fit.params, dtype=np.float64)
     se = np.asarray(fit.bse, dtype=np.float64)
     logits = design @ params
@@ -125,6 +143,7 @@ def propensity_scores(
         scores=tuple(float(v) for v in 1 / (1 + np.exp(-logits))),
         logits=tuple(float(v) for v in logits),
         converged=bool(fit.converged),
+        separated=separated,
     )
 
 

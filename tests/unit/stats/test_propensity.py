@@ -34,6 +34,14 @@ def test_saturated_logistic_model_is_the_two_by_two_table() -> None:
     assert model.logits[0] == pytest.approx(math.log(0.25))
 
 
+def test_perfect_separation_is_reported() -> None:
+    """Site 0 only treated, site 1 only controls: no overlap, scores pinned at 0 and 1."""
+    model = propensity_scores({"site": [0, 0, 0, 1, 1, 1]}, [True] * 3 + [False] * 3)
+    assert model.separated
+    assert min(model.scores[:3]) > 0.999 and max(model.scores[3:]) < 0.001
+    assert not propensity_scores({"x": X}, TREATED).separated
+
+
 def test_ate_weights_balance_the_confounder_exactly() -> None:
     """ATE: treated with x = 0 get 1/0.2 = 5, controls with x = 0 get 1/0.8 = 1.25."""
     scores = propensity_scores({"x": X}, TREATED).scores
