@@ -111,6 +111,8 @@ def propensity_scores(
     """
     t = np.asarray(treated, dtype=bool)
     names = list(covariates)
+    if not names:
+        raise ValueError("propensity_scores: no covariates to model the arm on")
     x = np.column_stack([np.asarray(covariates[n], dtype=np.float64) for n in names])
     if x.shape[0] != t.size:
         raise ValueError(f"propensity_scores: {x.shape[0]} rows of covariates, {t.size} flags")

@@ -81,6 +81,15 @@ def test_trimming_and_truncation() -> None:
     assert max(truncated.weights) == pytest.approx(high)
 
 
+def test_bad_model_input() -> None:
+    with pytest.raises(ValueError, match="no covariates"):
+        propensity_scores({}, [True, False])
+    with pytest.raises(ValueError, match="both groups"):
+        propensity_scores({"x": [1, 2]}, [True, True])
+    with pytest.raises(ValueError, match="missing"):
+        propensity_scores({"x": [1, float("nan")]}, [True, False])
+
+
 def test_scores_outside_the_open_interval_are_refused() -> None:
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         iptw_weights([0.0, 0.5], [True, False])
