@@ -132,3 +132,9 @@ def results_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "jiareg study results.json"
     return schema
+
+
+if __name__ == "__main__":  # python -m jiareg.study.results_json > docs/reference/results.schema.json  # noqa: E501
+    import json
+
+    print(json.dumps(results_json_schema(), indent=2, ensure_ascii=False))

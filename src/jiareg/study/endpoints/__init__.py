@@ -26,6 +26,7 @@ from jiareg.study.endpoints.base import (
     kinds,
     on_register,
     register,
+    unregister,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "kinds",
     "on_register",
     "register",
+    "unregister",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "kinds",
     "on_register",
     "register",
+    "unregister",
 ]
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
@@ -168,3 +169,10 @@ def kind_of(endpoint: EndpointSpec) -> EndpointKind[Any, Any]:
 def endpoints_of(protocol: Protocol, spec: type[S]) -> list[S]:
     """The protocol's endpoints of one kind (by its spec model), in protocol order."""
     return [e for e in protocol.endpoints if isinstance(e, spec)]
+
+
+def unregister(name: str) -> None:
+    """Remove the kind `name` (a plug-in or a test's kind going away) and rebuild the models."""
+    del _KINDS[name]
+    for listener in _LISTENERS:
+        listener()
