@@ -134,7 +134,9 @@ def results_json_schema() -> dict[str, Any]:
     return schema
 
 
-if __name__ == "__main__":  # python -m jiareg.study.results_json > docs/reference/results.schema.json  # noqa: E501
+if (
+    __name__ == "__main__"
+):  # python -m jiareg.study.results_json > docs/reference/results.schema.json
     import json
 
     print(json.dumps(results_json_schema(), indent=2, ensure_ascii=False))

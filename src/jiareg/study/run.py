@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -19,7 +19,7 @@ import pyarrow as pa
 from jiareg import __version__
 from jiareg.errors import StudyError
 from jiareg.study.backends import Engine, open_registry
-from jiareg.study.cohort import eligibility_steps, within
+from jiareg.study.cohort import EligibilityStep, eligibility_steps, within
 from jiareg.study.data_hash import data_sha256
 from jiareg.study.endpoints import PlanInputs, kind_of
 from jiareg.study.endpoints.acr_pedi import responses
@@ -38,6 +38,10 @@ from jiareg.study.timepoints import (
 )
 from jiareg.study.visits import reported_globals, with_inactive_disease
 
+if TYPE_CHECKING:
+    from ibis import BaseBackend
+    from ibis.expr.types import Table
+
 __all__ = ["Progress", "run_study", "write_results"]
 
 Progress = Callable[[str], None]
@@ -46,7 +50,7 @@ Progress = Callable[[str], None]
 RESULTS_NAME = "results.json"
 
 
-def _materialise(con: Any, expr: Any, cached: ExitStack) -> Any:
+def _materialise(con: BaseBackend, expr: Table, cached: ExitStack) -> Table:
     """`expr` computed once and kept on the engine until `cached` closes (the end of the run).
 
     Every later query reads the result instead of recomputing it: a temporary table on DuckDB
@@ -61,7 +65,7 @@ def _materialise(con: Any, expr: Any, cached: ExitStack) -> Any:
     return table
 
 
-def _collect(expr: Any, sort: list[str]) -> pd.DataFrame:
+def _collect(expr: Table, sort: list[str]) -> pd.DataFrame:
     frame = expr.to_pyarrow().to_pandas()
     return frame.sort_values(sort, kind="stable").reset_index(drop=True) if len(frame) else frame
 
@@ -100,7 +104,7 @@ def run_study(
 
     with ExitStack() as cached:
 
-        def keep(expr: Any) -> Any:
+        def keep(expr: Table) -> Table:
             return _materialise(con, expr, cached)
 
         step("finding the exposure and its baseline visits")
@@ -153,7 +157,7 @@ def write_results(result: StudyResult, out_dir: Path) -> Path:
     return path
 
 
-def _attrition(steps: list[Any]) -> pd.DataFrame:
+def _attrition(steps: list[EligibilityStep]) -> pd.DataFrame:
     rows = []
     previous = None
     for item in steps:
@@ -177,13 +181,13 @@ def _empty_cohort_message(protocol: Protocol, attrition: pd.DataFrame) -> str:
 
 
 def _collect_frames(
-    keep: Callable[[Any], Any],
-    registry: dict[str, Any],
-    cohort: Any,
-    exposure: Any,
-    index: Any,
-    in_cohort: Any,
-    baseline: Any,
+    keep: Callable[[Table], Table],
+    registry: dict[str, Table],
+    cohort: Table,
+    exposure: Table,
+    index: Table,
+    in_cohort: Table,
+    baseline: Table,
     protocol: Protocol,
 ) -> dict[str, pd.DataFrame]:
     """Execute the per-patient tables of the cohort and return them as sorted DataFrames.
