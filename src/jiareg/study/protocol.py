@@ -199,9 +199,9 @@ def _endpoint_union() -> Any:
 
 def _rebuild() -> None:
     """Let `Protocol.endpoints` accept every registered kind (run after each `register`)."""
-    old = Protocol.__pydantic_fields__["endpoints"]
+    # pydantic fixes a field's type when the class is built; replacing the FieldInfo and
+    # forcing a rebuild is the way to widen a discriminated union afterwards.
     field = FieldInfo.from_annotated_attribute(_endpoint_union(), Field(min_length=1))
-    field.description = old.description
     Protocol.__pydantic_fields__["endpoints"] = field
     Protocol.model_rebuild(force=True)
 

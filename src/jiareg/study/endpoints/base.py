@@ -17,7 +17,7 @@ nothing else changes. The built-in kinds live next to this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import pandas as pd
@@ -135,7 +135,6 @@ class EndpointKind(Generic[S, D]):
     summarise: Callable[[S, SummaryContext], tuple[object, D]]
     plan: Callable[[S, PlanInputs], Mapping[str, Table]] | None = None
     section: Callable[[S, D], ReportSection | None] | None = None
-    description: str = field(default="")
 
 
 _KINDS: dict[str, EndpointKind[Any, Any]] = {}
