@@ -112,8 +112,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     label, rows, partial(run_study, PROTOCOL, snapshot_dir=snapshot)
                 )
                 if value is not None:
-                    duck_s, reference = result["seconds"], _stable(value.results)
-                    result["cohort_n"] = value.results["n"]
+                    duck_s, reference = result["seconds"], _stable(value.results.to_json())
+                    result["cohort_n"] = value.results.n
                 out.append(result)
                 continue
             if engine == "spark":
@@ -129,6 +129,6 @@ def run(quick: bool) -> list[dict[str, Any]]:
             if duck_s is not None and "error" not in result:
                 result["ratio"], result["baseline"] = round(result["seconds"] / duck_s, 2), "duckdb"
             if value is not None:
-                result["same_results"] = _stable(value.results) == reference
+                result["same_results"] = _stable(value.results.to_json()) == reference
             out.append(result)
     return out

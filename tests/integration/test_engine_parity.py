@@ -174,14 +174,14 @@ def _stable(results: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def duckdb_results(registry: dict[str, pa.Table]) -> dict[str, Any]:
-    return run_study(PROTOCOL, tables=registry).results
+    return run_study(PROTOCOL, tables=registry).results.to_json()
 
 
 def test_study_results_are_identical(
     engine: tuple[str, dict[str, Any]], duckdb_results: dict[str, Any]
 ) -> None:
     name, source = engine
-    results = run_study(PROTOCOL, engine=name, **source).results  # type: ignore[arg-type]
+    results = run_study(PROTOCOL, engine=name, **source).results.to_json()  # type: ignore[arg-type]
     assert results["engine"] == name
     assert duckdb_results["n"] > 30
     assert _stable(results) == _stable(duckdb_results)

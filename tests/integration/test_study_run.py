@@ -37,7 +37,7 @@ def _comparable(results: dict[str, Any]) -> dict[str, Any]:
 
 def test_second_protocol_runs_on_a_synthetic_registry(synthetic: dict[str, pa.Table]) -> None:
     result = run_study(SECOND, tables=synthetic)
-    r = result.results
+    r = result.results.to_json()
     flow = r["attrition"]
     assert [s["rule"] for s in flow] == ["registry", "ilar_category", "exposure", "baseline_visit"]
     assert flow[0]["n_remaining"] == 3000
@@ -55,7 +55,7 @@ def test_second_protocol_runs_on_a_synthetic_registry(synthetic: dict[str, pa.Ta
 
 
 def test_founding_protocol_on_a_synthetic_registry(synthetic: dict[str, pa.Table]) -> None:
-    r = run_study(FOUNDING, tables=synthetic).results
+    r = run_study(FOUNDING, tables=synthetic).results.to_json()
     assert r["n"] > 0
     assert r["responders_before_infusion_3"] <= r["acr_pedi_30"]["responders"]
     assert set(r["prior_anti_tnf"]) <= {"etanercept", "adalimumab", "infliximab"}
@@ -99,8 +99,8 @@ def test_cli_rejects_a_bad_protocol_with_its_line(tmp_path: Path) -> None:
 def test_postgres_gives_the_same_results(synthetic: dict[str, pa.Table], fresh_pg_url: str) -> None:
     load_postgres(fresh_pg_url, synthetic)
     for protocol in (FOUNDING, SECOND):
-        on_duckdb = run_study(protocol, tables=synthetic).results
-        on_postgres = run_study(protocol, fresh_pg_url, engine="postgres").results
+        on_duckdb = run_study(protocol, tables=synthetic).results.to_json()
+        on_postgres = run_study(protocol, fresh_pg_url, engine="postgres").results.to_json()
         assert on_postgres["engine"] == "postgres"
         assert _comparable(on_postgres) == _comparable(on_duckdb)
 
@@ -108,8 +108,8 @@ def test_postgres_gives_the_same_results(synthetic: dict[str, pa.Table], fresh_p
 @pytest.mark.spark
 @pytest.mark.slow
 def test_spark_gives_the_same_results(synthetic: dict[str, pa.Table], spark: Any) -> None:
-    on_duckdb = run_study(SECOND, tables=synthetic).results
-    on_spark = run_study(SECOND, tables=synthetic, engine="spark").results
+    on_duckdb = run_study(SECOND, tables=synthetic).results.to_json()
+    on_spark = run_study(SECOND, tables=synthetic, engine="spark").results.to_json()
     assert _comparable(on_spark) == _comparable(on_duckdb)
 
 

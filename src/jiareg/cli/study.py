@@ -57,7 +57,7 @@ def demo(
 
     with _progress() as step:
         result, paths = run_demo(out, progress=step)
-    typer.echo(f"{result.results['n']} patients; wrote " + ", ".join(str(p) for p in paths))
+    typer.echo(f"{result.results.n} patients; wrote " + ", ".join(str(p) for p in paths))
 
 
 @study_app.command("run")
@@ -118,7 +118,7 @@ def run(
         )
         step("writing report.html and report.pdf")
         html, pdf = write_report(result, out)
-    typer.echo(f"{result.results['n']} patients; wrote {out / 'results.json'}, {html}, {pdf}")
+    typer.echo(f"{result.results.n} patients; wrote {out / 'results.json'}, {html}, {pdf}")
 
 
 @study_app.command("schema")
@@ -127,7 +127,7 @@ def schema() -> None:
 
     Example: jiareg study schema > protocol.schema.json
     """
-    from jiareg.study.protocol import protocol_json_schema
+    from jiareg.study.protocol_file import protocol_json_schema
 
     typer.echo(json.dumps(protocol_json_schema(), indent=2, sort_keys=True))
 

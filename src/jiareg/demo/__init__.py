@@ -46,7 +46,7 @@ def run_demo(out_dir: Path, *, progress: Progress | None = None) -> tuple[StudyR
     import_path(COHORT_DIR, db_url)
     result = run_study(FOUNDING_PROTOCOL, db_url, "duckdb", progress=progress)
     # The report says plainly that these patients are made up (issue #4: README and report).
-    result = replace(result, results={**result.results, "synthetic": True})
+    result = replace(result, results=result.results.model_copy(update={"synthetic": True}))
     write_results(result, out_dir)
     step("writing report.html and report.pdf")
     html, pdf = write_report(result, out_dir)

@@ -10,29 +10,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING
 
 from jiareg.derive.exact import to_fraction
 from jiareg.report._format import ordinal, timepoint_label
 from jiareg.stats import KaplanMeierResult, KaplanMeierRow, ProportionResult, RateResult, Summary
-from jiareg.study.protocol import (
-    AcrPediEndpoint,
-    AdverseEventsEndpoint,
-    ChaqOverEndpoint,
-    CoreSetEndpoint,
-    SteroidChangeEndpoint,
+from jiareg.study.endpoints import ReportSection, endpoints_of, kind_of
+from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint
+from jiareg.study.endpoints.adverse_events import AdverseEventsDetails, AdverseEventsEndpoint
+from jiareg.study.endpoints.chaq_over import ChaqOverDetails, ChaqOverEndpoint
+from jiareg.study.endpoints.common import CoreSetStat
+from jiareg.study.endpoints.core_set import CoreSetDetails, CoreSetEndpoint, CoreSetTable
+from jiareg.study.endpoints.steroid_change import SteroidChangeEndpoint, SteroidCounts
+from jiareg.study.endpoints.systemic_features import (
+    SystemicFeaturesDetails,
     SystemicFeaturesEndpoint,
-    TimeToResponseEndpoint,
 )
+from jiareg.study.endpoints.time_to_response import (
+    TimeToResponseDetails,
+    TimeToResponseEndpoint,
+    TimeToResponseHeadline,
+)
+from jiareg.vocab import CORE_SET_VARIABLES
 
 if TYPE_CHECKING:
-    from jiareg.study.protocol import Endpoint
     from jiareg.study.result import StudyResult
-
-CORE_SET: Final = ("active_joints", "lom_joints", "phys_global", "parent_global", "chaq", "esr")
-"""The six JIA core-set variables in the order the poster lists them (R-CORESET-1)."""
-
-_E = TypeVar("_E")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,7 @@ class SteroidChange:
     """The steroid endpoint: baseline users and the change counts at its timepoint."""
 
     at: str
-    summary: dict[str, int]
+    summary: SteroidCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,72 +120,86 @@ class ReportNumbers:
     not_evaluable: int | None
     counts: tuple[CountsByTimepoint, ...]
     steroids: SteroidChange | None
-
-
-def _endpoints(result: StudyResult, kind: type[_E]) -> list[_E]:
-    return [e for e in result.protocol.endpoints if isinstance(e, kind)]
-
-
-def _details(result: StudyResult, endpoint: Endpoint) -> dict[str, Any]:
-    details: dict[str, Any] = result.results.get("endpoints", {}).get(endpoint.id, {})
-    return details
+    sections: tuple[ReportSection, ...]
 
 
 def compute(result: StudyResult) -> ReportNumbers:
     """Read the report's numbers out of `result` (pure: nothing is written)."""
-    protocol = result.protocol
-    core = _endpoints(result, CoreSetEndpoint)
+    protocol, results = result.protocol, result.results
+    core = endpoints_of(protocol, CoreSetEndpoint)
     timepoints = (
         tuple(dict.fromkeys((protocol.baseline, *core[0].at))) if core else (protocol.baseline,)
     )
     rows = _core_set(result, core[0]) if core else ()
-    acr = [e for e in _endpoints(result, AcrPediEndpoint) if e.at == "follow_up"]
+    every_acr = endpoints_of(protocol, AcrPediEndpoint)
+    acr = [e for e in every_acr if e.at == "follow_up"]
     overall = next((e for e in acr if e.before_administration is None), None)
     before = next((e for e in acr if e.before_administration is not None), None)
-    overall_details = _details(result, overall) if overall else {}
+    overall_details = results.details(overall.id, AcrPediDetails) if overall else None
+    steroids = endpoints_of(protocol, SteroidChangeEndpoint)
     return ReportNumbers(
         baseline=protocol.baseline,
         timepoints=timepoints,
         core_set=rows,
         acr_endpoints=tuple(
-            AcrRow(acr_label(e), p, int(_details(result, e).get("not_evaluable", 0)))
-            for e in _endpoints(result, AcrPediEndpoint)
-            if (p := _proportion(_details(result, e))) is not None
+            AcrRow(acr_label(e), _proportion(d), d.not_evaluable)
+            for e in every_acr
+            for d in (results.details(e.id, AcrPediDetails),)
         ),
-        acr_pedi=_proportion(overall_details) if overall else None,
+        acr_pedi=_proportion(overall_details) if overall_details else None,
         acr_pedi_label=f"ACR Pedi {overall.level}" if overall else "ACR Pedi 30",
-        before_infusion=_proportion(_details(result, before)) if before else None,
+        before_infusion=(
+            _proportion(results.details(before.id, AcrPediDetails)) if before else None
+        ),
         before_infusion_number=before.before_administration if before else None,
         time_to_response=_time_to_response(result),
         adverse_events=_adverse_events(result),
-        not_evaluable=overall_details.get("not_evaluable"),
+        not_evaluable=overall_details.not_evaluable if overall_details else None,
         counts=_counts(result),
-        steroids=next(
-            (
-                SteroidChange(e.at, dict(result.results.get(e.id, {})))
-                for e in _endpoints(result, SteroidChangeEndpoint)
-            ),
-            None,
+        steroids=(
+            SteroidChange(steroids[0].at, _steroid_counts(result, steroids[0].id))
+            if steroids
+            else None
         ),
+        sections=_sections(result),
     )
 
 
-def _counts(result: StudyResult) -> tuple[CountsByTimepoint, ...]:
-    rows = []
+def _steroid_counts(result: StudyResult, endpoint_id: str) -> SteroidCounts:
+    counts = result.results.headline(endpoint_id)
+    if not isinstance(counts, SteroidCounts):
+        raise TypeError(f"{endpoint_id}: expected steroid counts, got {counts!r}")
+    return counts
+
+
+def _sections(result: StudyResult) -> tuple[ReportSection, ...]:
+    """The sections endpoint kinds render themselves (`EndpointKind.section`), in order."""
+    sections = []
     for endpoint in result.protocol.endpoints:
-        counts = result.results.get(endpoint.id)
-        if not isinstance(counts, dict):
-            continue
-        if isinstance(endpoint, ChaqOverEndpoint):
-            label = f"CHAQ > {endpoint.threshold}"
-        elif isinstance(endpoint, SystemicFeaturesEndpoint):
-            features = _details(result, endpoint).get("features", ["fever", "rash"])
-            label = " or ".join(str(f) for f in features).capitalize()
-        else:
-            continue
-        order = [t.name for t in result.protocol.timepoints if t.name in counts]
-        rows.append(CountsByTimepoint(label, {t: int(counts[t]) for t in order}))
-    return tuple(rows)
+        render = kind_of(endpoint).section
+        if render is not None:
+            details = result.results.details(endpoint.id, kind_of(endpoint).details)
+            section = render(endpoint, details)
+            if section is not None:
+                sections.append(section)
+    return tuple(sections)
+
+
+def _counts(result: StudyResult) -> tuple[CountsByTimepoint, ...]:
+    results, order = result.results, [t.name for t in result.protocol.timepoints]
+    rows = []
+    for chaq in endpoints_of(result.protocol, ChaqOverEndpoint):
+        rows.append(
+            (chaq.id, f"CHAQ > {chaq.threshold}", results.details(chaq.id, ChaqOverDetails).counts)
+        )
+    for systemic in endpoints_of(result.protocol, SystemicFeaturesEndpoint):
+        details = results.details(systemic.id, SystemicFeaturesDetails)
+        rows.append((systemic.id, " or ".join(details.features).capitalize(), details.counts))
+    position = {e.id: i for i, e in enumerate(result.protocol.endpoints)}
+    return tuple(
+        CountsByTimepoint(label, {t: counts[t] for t in order if t in counts})
+        for _, label, counts in sorted(rows, key=lambda row: position[row[0]])
+    )
 
 
 def acr_label(endpoint: AcrPediEndpoint) -> str:
@@ -205,33 +221,37 @@ def acr_label(endpoint: AcrPediEndpoint) -> str:
     return text + f" at {timepoint_label(endpoint.at)}"
 
 
-def _summary(stat: dict[str, Any]) -> Summary:
-    def exact(key: str) -> Fraction | None:
-        return to_fraction(stat.get(key))
-
+def _summary(stat: CoreSetStat) -> Summary:
     return Summary(
-        n=int(stat.get("n", 0)),
-        n_missing=int(stat.get("n_missing", 0)),
-        median=exact("median"),
-        q1=exact("q1"),
-        q3=exact("q3"),
-        min=exact("min"),
-        max=exact("max"),
+        n=stat.n,
+        n_missing=stat.n_missing,
+        median=to_fraction(stat.median),
+        q1=to_fraction(stat.q1),
+        q3=to_fraction(stat.q3),
+        min=to_fraction(stat.min),
+        max=to_fraction(stat.max),
     )
 
 
+def _core_set_table(result: StudyResult, endpoint_id: str) -> CoreSetTable:
+    table = result.results.headline(endpoint_id)
+    if not isinstance(table, dict):
+        raise TypeError(f"{endpoint_id}: expected the core-set table, got {table!r}")
+    return table
+
+
 def _core_set(result: StudyResult, endpoint: CoreSetEndpoint) -> tuple[CoreSetRow, ...]:
-    table = result.results.get(endpoint.id, {})
-    tests = _details(result, endpoint).get("wilcoxon_vs_baseline", {})
+    table = _core_set_table(result, endpoint.id)
+    tests = result.results.details(endpoint.id, CoreSetDetails).wilcoxon_vs_baseline
     rows = []
-    for variable in CORE_SET:
-        summaries = {t: _summary(table.get(t, {}).get(variable, {})) for t in table}
+    for variable in CORE_SET_VARIABLES:
+        summaries = {t: _summary(by_var[variable]) for t, by_var in table.items()}
         paired = {
             t: PairedTest(
-                n_pairs=int(by_var[variable]["n_pairs"]),
-                p_value=by_var[variable]["p_value"],
-                median_difference=to_fraction(by_var[variable]["median_difference"]),
-                method=str(by_var[variable]["method"]),
+                n_pairs=by_var[variable].n_pairs,
+                p_value=by_var[variable].p_value,
+                median_difference=to_fraction(by_var[variable].median_difference),
+                method=by_var[variable].method,
             )
             for t, by_var in tests.items()
             if variable in by_var
@@ -240,73 +260,70 @@ def _core_set(result: StudyResult, endpoint: CoreSetEndpoint) -> tuple[CoreSetRo
     return tuple(rows)
 
 
-def _proportion(details: dict[str, Any]) -> ProportionResult | None:
-    if "responders" not in details or "n" not in details:
-        return None
-    k, n = int(details["responders"]), int(details["n"])
-    ci = details.get("ci95")
+def _proportion(details: AcrPediDetails) -> ProportionResult:
+    k, n, ci = details.responders, details.n, details.ci95
     return ProportionResult(
         k=k,
         n=n,
         estimate=k / n if n else None,
         ci=(float(ci[0]), float(ci[1])) if ci else None,
         confidence=0.95,
-        method=str(details.get("ci_method", "Clopper-Pearson exact")),
+        method=details.ci_method,
     )
 
 
 def _time_to_response(result: StudyResult) -> TimeToResponse | None:
-    endpoints = _endpoints(result, TimeToResponseEndpoint)
+    endpoints = endpoints_of(result.protocol, TimeToResponseEndpoint)
     if not endpoints:
         return None
     endpoint = endpoints[0]
-    headline = result.results.get(endpoint.id, {})
-    curve = _details(result, endpoint).get("curve", [])
-    frame = result.tables.get("time_to_response")
-    if frame is not None:
-        frame = frame[frame["level"] == endpoint.level].sort_values("patient_id")
+    headline = result.results.headline(endpoint.id)
+    if not isinstance(headline, TimeToResponseHeadline):
+        raise TypeError(f"{endpoint.id}: expected a time-to-response headline, got {headline!r}")
+    curve = result.results.details(endpoint.id, TimeToResponseDetails).curve or []
+    frame = result.tables["time_to_response"]
+    frame = frame[frame["level"] == endpoint.level].sort_values("patient_id")
     km = None
     if curve:
-        low, high = headline.get("median_days_ci95") or (None, None)
+        low, high = headline.median_days_ci95 or (None, None)
         km = KaplanMeierResult(
-            n=int(headline["n"]),
-            n_events=int(headline["n_events"]),
-            median=headline.get("median_days"),
+            n=headline.n,
+            n_events=headline.n_events,
+            median=headline.median_days,
             median_ci=(low, high),
-            table=tuple(KaplanMeierRow(**row) for row in curve),
+            table=tuple(KaplanMeierRow(**point.model_dump()) for point in curve),
         )
     return TimeToResponse(
         level=endpoint.level,
-        patient_id=tuple(str(p) for p in frame["patient_id"]) if frame is not None else (),
-        days=tuple(float(d) for d in frame["day"]) if frame is not None else (),
-        responded=tuple(bool(e) for e in frame["event"]) if frame is not None else (),
+        patient_id=tuple(str(p) for p in frame["patient_id"]),
+        days=tuple(float(d) for d in frame["day"]),
+        responded=tuple(bool(e) for e in frame["event"]),
         km=km,
     )
 
 
 def _adverse_events(result: StudyResult) -> AdverseEvents | None:
-    endpoints = _endpoints(result, AdverseEventsEndpoint)
+    endpoints = endpoints_of(result.protocol, AdverseEventsEndpoint)
     if not endpoints:
         return None
-    details = _details(result, endpoints[0])
-    years = float(details.get("patient_years", 0.0))
-    ci = details.get("rate_ci95")
+    details = result.results.details(endpoints[0].id, AdverseEventsDetails)
+    years, ci = float(details.patient_years), details.rate_ci95
     rate = (
         RateResult(
-            events=int(details["events"]),
+            events=details.events,
             patient_years=years,
-            rate_per_100py=float(details["rate_per_100py"]),
+            rate_per_100py=float(details.rate_per_100py),
             ci=(float(ci[0]), float(ci[1])),
             confidence=0.95,
-            method=str(details.get("rate_method")),
+            method=str(details.rate_method),
         )
-        if ci is not None and details.get("rate_per_100py") is not None
+        if ci is not None and details.rate_per_100py is not None
         else None
     )
     return AdverseEvents(
-        events=int(details.get("events", 0)),
-        serious=int(details.get("serious", 0)),
+        events=details.events,
+        serious=details.serious,
         patient_years=years,
         rate=rate,
-        by_term={str(k): int(v) for k, v in details.get("by_term", {}).items()},
+        by_term=dict(details.by_term),
     )

@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from jiareg.report._format import timepoint_label, variable_label
-from jiareg.report.analysis import CORE_SET, TimeToResponse
+from jiareg.report.analysis import TimeToResponse
+from jiareg.vocab import CORE_SET_VARIABLES
 
 if TYPE_CHECKING:
     import pandas
@@ -34,7 +35,7 @@ def core_set_lines(
     figure = Figure(figsize=(7.2, 4.4), layout="constrained")
     axes = figure.subplots(2, 3)
     positions = {t: i for i, t in enumerate(timepoints)}
-    for ax, variable in zip(axes.flat, CORE_SET, strict=True):
+    for ax, variable in zip(axes.flat, CORE_SET_VARIABLES, strict=True):
         data = patient_timepoints[
             (patient_timepoints["variable"] == variable)
             & patient_timepoints["timepoint"].isin(timepoints)

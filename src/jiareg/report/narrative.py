@@ -15,6 +15,7 @@ from jiareg.report._format import (
 
 if TYPE_CHECKING:
     from jiareg.report.analysis import ReportNumbers
+    from jiareg.study.endpoints.steroid_change import SteroidCounts
 
 
 def how_many(k: int, n: int, noun: str = "patient") -> str:
@@ -105,13 +106,12 @@ def _by_timepoint(counts: dict[str, int], what: str) -> str:
     return text + "."
 
 
-def _steroids(steroids: dict[str, int], tp: str) -> str:
-    users = int(steroids.get("baseline_users", 0))
+def _steroids(steroids: SteroidCounts, tp: str) -> str:
+    users = steroids.baseline_users
     if users == 0:
         return "No patient took systemic corticosteroids at baseline."
-    reduced = int(steroids.get("reduced", 0))
-    half = int(steroids.get("reduced_by_half_or_more", 0))
-    stopped = int(steroids.get("stopped", 0))
+    reduced, half = steroids.reduced, steroids.reduced_by_half_or_more
+    stopped = steroids.stopped
     text = f"{plural(users, 'patient')} took systemic corticosteroids at baseline; "
     if reduced == 0:
         return text + f"none had a lower dose at {timepoint_label(tp)}."

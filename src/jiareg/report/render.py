@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import jinja2
 import weasyprint
@@ -21,8 +21,10 @@ from jiareg.stats.describe import QUANTILE_METHOD
 from jiareg.stats.paired import ZERO_METHOD_TEXT
 
 if TYPE_CHECKING:
+    from jiareg.study.endpoints.common import Range
     from jiareg.study.protocol import Protocol
     from jiareg.study.result import StudyResult
+    from jiareg.study.results_json import Results
 
 LIKERT_CAVEAT: Final = (
     "Both global assessments are reported on a 4-point 0–3 scale. Percent changes on such a "
@@ -77,10 +79,10 @@ def render_html(result: StudyResult) -> str:
     protocol = result.protocol
     results = result.results
     tables = result.tables
-    index_drug = str(results.get("index_drug", protocol.eligibility.exposure.drug))
+    index_drug = results.index_drug
     context = {
-        "title": results.get("title", protocol.title),
-        "synthetic": bool(results.get("synthetic", False)),
+        "title": results.title,
+        "synthetic": results.synthetic,
         "description": protocol.description,
         "methods": methods(result, numbers),
         "attrition": tables["attrition"].to_dict("records"),
@@ -90,6 +92,7 @@ def render_html(result: StudyResult) -> str:
         "steroids": steroid_rows(result, numbers),
         "adverse_events": adverse_event_rows(numbers),
         "paragraph": results_paragraph(numbers),
+        "sections": numbers.sections,
         "figures": {
             "lines": _data_uri(
                 figures.core_set_lines(
@@ -166,45 +169,25 @@ def methods(result: StudyResult, numbers: ReportNumbers) -> list[str]:
     return items
 
 
-def _range(stat: dict[str, Any]) -> str:
-    return f"{number(stat['median'], 1)} ({number(stat['min'], 1)}–{number(stat['max'], 1)})"
+def _range(stat: Range) -> str:
+    return f"{number(stat.median, 1)} ({number(stat.min, 1)}–{number(stat.max, 1)})"
 
 
-def cohort_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+def cohort_rows(results: Results) -> list[tuple[str, str]]:
     """Label/value rows describing the cohort."""
-    n = int(results.get("n", 0))
-    rows = [("Patients", str(n))]
-    if "categories" in results:
-        rows.append(
-            (
-                "ILAR category",
-                ", ".join(
-                    f"{k.replace('_', ' ')} {v}" for k, v in sorted(results["categories"].items())
-                ),
-            )
-        )
-    if "sex" in results:
-        rows.append(("Sex", ", ".join(f"{k} {v}" for k, v in sorted(results["sex"].items()))))
-    for key, label in (
-        ("age_years", "Age at first infusion, years: median (range)"),
-        ("disease_duration_years", "Disease duration, years: median (range)"),
-        ("exposure_months", "Exposure, months: median (range)"),
-    ):
-        if key in results:
-            rows.append((label, _range(results[key])))
-    if "prior_anti_tnf" in results:
-        rows.append(
-            (
-                "Prior anti-TNF (patients)",
-                ", ".join(
-                    f"{k} {v}"
-                    for k, v in sorted(
-                        results["prior_anti_tnf"].items(), key=lambda kv: (-kv[1], kv[0])
-                    )
-                ),
-            )
-        )
-    return rows
+    categories = ", ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in sorted(results.categories.items())
+    )
+    prior = sorted(results.prior_anti_tnf.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [
+        ("Patients", str(results.n)),
+        ("ILAR category", categories),
+        ("Sex", ", ".join(f"{k} {v}" for k, v in sorted(results.sex.items()))),
+        ("Age at first infusion, years: median (range)", _range(results.age_years)),
+        ("Disease duration, years: median (range)", _range(results.disease_duration_years)),
+        ("Exposure, months: median (range)", _range(results.exposure_months)),
+        ("Prior anti-TNF (patients)", ", ".join(f"{k} {v}" for k, v in prior)),
+    ]
 
 
 def responder_rows(numbers: ReportNumbers) -> list[tuple[str, str]]:
@@ -245,7 +228,7 @@ def steroid_rows(result: StudyResult, numbers: ReportNumbers) -> list[tuple[str,
     steroids = numbers.steroids
     if steroids is None:
         return [("Corticosteroids", "not an endpoint of this protocol")]
-    users = int(steroids.summary.get("baseline_users", 0))
+    users = steroids.summary.baseline_users
     rows = [("On systemic corticosteroids at baseline", plural(users, "patient"))]
     frame = result.tables["steroids"]
     at_tp = frame[frame["timepoint"] == steroids.at]["change_category"].value_counts()
@@ -276,13 +259,13 @@ def adverse_event_rows(numbers: ReportNumbers) -> list[tuple[str, str]]:
     return rows
 
 
-def provenance(results: dict[str, Any]) -> list[tuple[str, str]]:
+def provenance(results: Results) -> list[tuple[str, str]]:
     """Software version, hashes, engine and run date for the footer."""
-    run_date = results.get("run_date") or dt.datetime.now(dt.UTC).date().isoformat()
+    run_date = results.run_date or dt.datetime.now(dt.UTC).date().isoformat()
     return [
-        ("jiareg", str(results.get("software_version", "unknown"))),
-        ("protocol sha256", str(results.get("protocol_sha256", "unknown"))),
-        ("data sha256", str(results.get("data_sha256", "unknown"))),
-        ("engine", str(results.get("engine", "unknown"))),
-        ("run date", str(run_date)),
+        ("jiareg", results.software_version),
+        ("protocol sha256", results.protocol_sha256),
+        ("data sha256", results.data_sha256),
+        ("engine", results.engine),
+        ("run date", run_date),
     ]

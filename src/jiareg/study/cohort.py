@@ -7,11 +7,14 @@ cohort. Pure Ibis; nothing executes here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from jiareg.study.protocol import Protocol
+if TYPE_CHECKING:
+    from ibis.expr.types import Table
+
+    from jiareg.study.protocol import Protocol
 
 __all__ = ["EligibilityStep", "eligibility_steps", "within"]
 
@@ -22,25 +25,25 @@ class EligibilityStep:
 
     step: str
     rule: str
-    patients: Any  # Ibis table with one column, patient_id
+    patients: Table  # one column, patient_id
 
 
-def within(table: Any, patients: Any) -> Any:
+def within(table: Table, patients: Table) -> Table:
     """Rows of `table` whose patient_id is among `patients`' (an IN subquery: ibis compiles
     `semi_join` to LEFT SEMI JOIN, which PostgreSQL rejects)."""
     return table.filter(table.patient_id.isin(patients.patient_id))
 
 
-def _ids(table: Any) -> Any:
+def _ids(table: Table) -> Table:
     return table.select("patient_id").distinct()
 
 
 def eligibility_steps(
-    tables: dict[str, Any],
-    index: Any,
-    baseline: Any,
+    tables: Mapping[str, Table],
+    index: Table,
+    baseline: Table,
     protocol: Protocol,
-    keep: Callable[[Any], Any] = lambda patients: patients,
+    keep: Callable[[Table], Table] = lambda patients: patients,
 ) -> list[EligibilityStep]:
     """The attrition flow: registry → ILAR category → exposure → prior failure → baseline.
 

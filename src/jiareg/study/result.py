@@ -1,19 +1,20 @@
 """`StudyResult`: what a study run hands to the report, the CLI and the web app.
 
-`jiareg.study.run.run_study` builds it; `jiareg.report.render.write_report` consumes it. The
-numbers of `results` are JSON-native and deterministic (keys sorted when written); the
+`jiareg.study.run.run_study` builds it; `jiareg.report.render.write_report` consumes it.
+`results` is the typed content of results.json (`jiareg.study.results_json.Results`); the
 `tables` are small per-patient pandas frames the report draws from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas
 
     from jiareg.study.protocol import Protocol
+    from jiareg.study.results_json import Results
 
 __all__ = ["TABLE_COLUMNS", "StudyResult"]
 
@@ -85,14 +86,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 class StudyResult:
     """One study run: the result numbers, the per-patient tables and the protocol that made them.
 
-    `results` — the `results.json` content, JSON-native (INTERFACE.md "results.json" keys:
-    `n`, `categories`, `sex`, `age_years`, `disease_duration_years`, `exposure_months`,
-    `prior_anti_tnf`, `core_set`, `chaq_over_0_5`, `systemic_features`, `acr_pedi_30`,
-    `responders_before_infusion_3` (when the protocol declares that endpoint),
-    `steroids`, `adverse_events`, `software_version`, `protocol_sha256`, `data_sha256`; plus
-    `title`, `engine`, `config` (the clinical options in force, including `jadas_cutoff_set`),
-    `attrition`, `timepoints` (name → n with a visit), `endpoints` (endpoint id → its numbers,
-    including `not_evaluable`), `index_drug`).
+    `results` — the `results.json` content as the typed `Results` model (keys and meanings:
+    docs/reference/results.md; INTERFACE.md "results.json").
 
     `tables` — pandas DataFrames, one row per fact, columns in the order of `TABLE_COLUMNS`.
     Dates are `datetime.date` objects; days count from the index date (first administration of
@@ -135,6 +130,6 @@ class StudyResult:
       visit when censored).
     """
 
-    results: dict[str, Any]
+    results: Results
     tables: dict[str, pandas.DataFrame]
     protocol: Protocol

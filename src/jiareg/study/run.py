@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -19,22 +19,16 @@ import pyarrow as pa
 from jiareg import __version__
 from jiareg.errors import StudyError
 from jiareg.study.backends import Engine, open_registry
-from jiareg.study.cohort import eligibility_steps, within
-from jiareg.study.endpoints import (
-    reported_globals,
-    responses,
-    steroid_changes,
-    steroid_doses,
-    with_inactive_disease,
-)
-from jiareg.study.protocol import (
-    Protocol,
-    SteroidChangeEndpoint,
-    load_protocol,
-    protocol_sha256,
-)
+from jiareg.study.cohort import EligibilityStep, eligibility_steps, within
+from jiareg.study.data_hash import data_sha256
+from jiareg.study.endpoints import PlanInputs, kind_of
+from jiareg.study.endpoints.acr_pedi import responses
+from jiareg.study.endpoints.steroid_change import steroid_doses
+from jiareg.study.protocol import Protocol
+from jiareg.study.protocol_file import load_protocol, protocol_sha256
 from jiareg.study.result import TABLE_COLUMNS, StudyResult
-from jiareg.study.summarise import data_sha256, summarise
+from jiareg.study.results_json import Results
+from jiareg.study.summarise import summarise
 from jiareg.study.timepoints import (
     exposure_administrations,
     follow_up_visits,
@@ -42,6 +36,11 @@ from jiareg.study.timepoints import (
     timepoint_visits,
     visits_with_day,
 )
+from jiareg.study.visits import reported_globals, with_inactive_disease
+
+if TYPE_CHECKING:
+    from ibis import BaseBackend
+    from ibis.expr.types import Table
 
 __all__ = ["Progress", "run_study", "write_results"]
 
@@ -51,7 +50,7 @@ Progress = Callable[[str], None]
 RESULTS_NAME = "results.json"
 
 
-def _materialise(con: Any, expr: Any, cached: ExitStack) -> Any:
+def _materialise(con: BaseBackend, expr: Table, cached: ExitStack) -> Table:
     """`expr` computed once and kept on the engine until `cached` closes (the end of the run).
 
     Every later query reads the result instead of recomputing it: a temporary table on DuckDB
@@ -66,7 +65,7 @@ def _materialise(con: Any, expr: Any, cached: ExitStack) -> Any:
     return table
 
 
-def _collect(expr: Any, sort: list[str]) -> pd.DataFrame:
+def _collect(expr: Table, sort: list[str]) -> pd.DataFrame:
     frame = expr.to_pyarrow().to_pandas()
     return frame.sort_values(sort, kind="stable").reset_index(drop=True) if len(frame) else frame
 
@@ -105,7 +104,7 @@ def run_study(
 
     with ExitStack() as cached:
 
-        def keep(expr: Any) -> Any:
+        def keep(expr: Table) -> Table:
             return _materialise(con, expr, cached)
 
         step("finding the exposure and its baseline visits")
@@ -130,12 +129,18 @@ def run_study(
         )
 
     step("computing statistics")
-    results, tables = summarise(protocol, collected, attrition)
-    results["software_version"] = __version__
-    results["protocol_sha256"] = protocol_sha256(protocol_path)
-    results["data_sha256"] = data_sha256(tables)
-    results["engine"] = engine
-    result = StudyResult(results=results, tables=tables, protocol=protocol)
+    summary = summarise(protocol, collected, attrition)
+    results = Results.model_validate(
+        {
+            **summary.fields,
+            **summary.headlines,
+            "software_version": __version__,
+            "protocol_sha256": protocol_sha256(protocol_path),
+            "data_sha256": data_sha256(summary.tables),
+            "engine": engine,
+        }
+    )
+    result = StudyResult(results=results, tables=summary.tables, protocol=protocol)
     if out_dir is not None:
         write_results(result, Path(out_dir))
     return result
@@ -145,14 +150,14 @@ def write_results(result: StudyResult, out_dir: Path) -> Path:
     """Write `out_dir/results.json` (sorted keys, 2-space indent); returns its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULTS_NAME
-    text = json.dumps(result.results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(result.results.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)  # never a half-written results.json
     return path
 
 
-def _attrition(steps: list[Any]) -> pd.DataFrame:
+def _attrition(steps: list[EligibilityStep]) -> pd.DataFrame:
     rows = []
     previous = None
     for item in steps:
@@ -176,13 +181,13 @@ def _empty_cohort_message(protocol: Protocol, attrition: pd.DataFrame) -> str:
 
 
 def _collect_frames(
-    keep: Callable[[Any], Any],
-    registry: dict[str, Any],
-    cohort: Any,
-    exposure: Any,
-    index: Any,
-    in_cohort: Any,
-    baseline: Any,
+    keep: Callable[[Table], Table],
+    registry: dict[str, Table],
+    cohort: Table,
+    exposure: Table,
+    index: Table,
+    in_cohort: Table,
+    baseline: Table,
     protocol: Protocol,
 ) -> dict[str, pd.DataFrame]:
     """Execute the per-patient tables of the cohort and return them as sorted DataFrames.
@@ -224,8 +229,15 @@ def _collect_frames(
         "administrations": _collect(given, ["patient_id", "date"]),
         "adverse_events": _collect(events, ["patient_id", "onset_date", "term"]),
     }
+    inputs = PlanInputs(
+        protocol=protocol,
+        registry=registry,
+        visits=at_timepoints,
+        steroid_doses=doses,
+        responses=scored,
+    )
     for endpoint in protocol.endpoints:
-        if isinstance(endpoint, SteroidChangeEndpoint):
-            change = steroid_changes(doses, protocol.baseline, endpoint.at, protocol)
-            frames[f"steroid_change:{endpoint.id}"] = _collect(change, ["patient_id"])
+        plan = kind_of(endpoint).plan
+        for name, table in (plan(endpoint, inputs) if plan else {}).items():
+            frames[f"{name}:{endpoint.id}"] = _collect(table, ["patient_id"])
     return frames

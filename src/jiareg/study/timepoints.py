@@ -19,11 +19,14 @@ Choices where the SPEC is silent (documented in docs/reference/protocol.md):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import ibis
 
-from jiareg.study.protocol import Protocol, Timepoint
+if TYPE_CHECKING:
+    from ibis.expr.types import IntegerValue, Table
+
+    from jiareg.study.protocol import Protocol, Timepoint
 
 __all__ = [
     "exposure_administrations",
@@ -34,7 +37,7 @@ __all__ = [
 ]
 
 
-def exposure_administrations(administrations: Any, protocol: Protocol) -> Any:
+def exposure_administrations(administrations: Table, protocol: Protocol) -> Table:
     """Administrations of the exposure drug, numbered 1, 2, ... per patient by date."""
     drug = protocol.eligibility.exposure.drug
     given = administrations.filter(administrations.drug == drug)
@@ -42,7 +45,7 @@ def exposure_administrations(administrations: Any, protocol: Protocol) -> Any:
     return given.mutate(administration_number=number.cast("int64"))
 
 
-def index_dates(exposure: Any) -> Any:
+def index_dates(exposure: Table) -> Table:
     """Per patient: index_date (first administration), last_date and n_administrations."""
     return exposure.group_by("patient_id").aggregate(
         index_date=exposure.date.min(),
@@ -51,7 +54,7 @@ def index_dates(exposure: Any) -> Any:
     )
 
 
-def visits_with_day(visits: Any, index: Any) -> Any:
+def visits_with_day(visits: Table, index: Table) -> Table:
     """Visits of indexed patients with `day` (from the index date) and `last_day` added."""
     joined = visits.join(index, visits.patient_id == index.patient_id)
     return joined.select(
@@ -62,7 +65,7 @@ def visits_with_day(visits: Any, index: Any) -> Any:
     )
 
 
-def _administration_day(exposure: Any, index: Any, number: int, name: str) -> Any:
+def _administration_day(exposure: Table, index: Table, number: int, name: str) -> Table:
     nth = exposure.filter(exposure.administration_number == number)
     joined = nth.join(index, nth.patient_id == index.patient_id)
     return joined.select(
@@ -71,7 +74,7 @@ def _administration_day(exposure: Any, index: Any, number: int, name: str) -> An
     )
 
 
-def _candidates(dated: Any, exposure: Any, index: Any, timepoint: Timepoint) -> Any:
+def _candidates(dated: Table, exposure: Table, index: Table, timepoint: Timepoint) -> Table:
     if timepoint.window is not None:
         window = timepoint.window
         return dated.filter(dated.day.between(window.from_day, window.to_day))
@@ -87,7 +90,7 @@ def _candidates(dated: Any, exposure: Any, index: Any, timepoint: Timepoint) -> 
     return inside.select(*dated.columns)
 
 
-def _pick_key(candidates: Any, timepoint: Timepoint) -> Any:
+def _pick_key(candidates: Table, timepoint: Timepoint) -> IntegerValue:
     """An integer per visit whose per-patient minimum is the visit to keep (unique per day)."""
     if timepoint.pick == "first":
         return candidates.day
@@ -99,7 +102,7 @@ def _pick_key(candidates: Any, timepoint: Timepoint) -> Any:
     return distance * 2 + (candidates.day > target).ifelse(1, 0)
 
 
-def timepoint_visits(dated: Any, exposure: Any, index: Any, timepoint: Timepoint) -> Any:
+def timepoint_visits(dated: Table, exposure: Table, index: Table, timepoint: Timepoint) -> Table:
     """The one visit per patient chosen for `timepoint`, with a `timepoint` name column.
 
     Joins each patient's candidates to their minimum pick key (no `.first()`, which
@@ -112,7 +115,7 @@ def timepoint_visits(dated: Any, exposure: Any, index: Any, timepoint: Timepoint
     return chosen.select(*dated.columns, timepoint=ibis.literal(timepoint.name, "string"))
 
 
-def follow_up_visits(dated: Any, protocol: Protocol) -> Any:
+def follow_up_visits(dated: Table, protocol: Protocol) -> Table:
     """Visits after day 0 up to the last administration + `config.risk_window_days`."""
     horizon = dated.last_day + protocol.config.risk_window_days
     return dated.filter((dated.day > 0) & (dated.day <= horizon))

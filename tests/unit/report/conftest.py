@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from jiareg.report.analysis import CORE_SET
 from jiareg.stats import (
     clopper_pearson,
     describe,
@@ -25,8 +24,10 @@ from jiareg.stats import (
     kaplan_meier,
     wilcoxon_signed_rank,
 )
-from jiareg.study.protocol import load_protocol
+from jiareg.study.protocol_file import load_protocol
 from jiareg.study.result import TABLE_COLUMNS, StudyResult
+from jiareg.study.results_json import Results
+from jiareg.vocab import CORE_SET_VARIABLES as CORE_SET
 
 ROOT = Path(__file__).resolve().parents[3]
 IDS = [f"P{i:02d}" for i in range(1, 10)]
@@ -229,15 +230,22 @@ def _core_set_results(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, Any], 
     return table, {"kind": "core_set", "wilcoxon_vs_baseline": {"month_1": tests}}
 
 
-def proportion_details(k: int, n: int) -> dict[str, Any]:
+def proportion_details(k: int, n: int, before: int | None = None) -> dict[str, Any]:
     p = clopper_pearson(k, n)
     return {
         "kind": "acr_pedi",
+        "level": 30,
+        "variant": "standard",
+        "at": "follow_up",
+        "before_administration": before,
         "responders": k,
-        "n": n,
+        "nonresponders": n - k,
         "not_evaluable": 0,
+        "n": n,
+        "proportion": p.estimate,
         "ci95": list(p.ci) if p.ci else None,
         "ci_method": p.method,
+        "responder_ids": IDS[:k],
     }
 
 
@@ -250,6 +258,7 @@ def adverse_event_details(terms: list[tuple[str, bool]], patient_years: float) -
         "kind": "adverse_events",
         "events": len(terms),
         "serious": sum(serious for _, serious in terms),
+        "patients_with_event": min(len(terms), 1),
         "patient_years": patient_years,
         "rate_per_100py": rate.rate_per_100py,
         "rate_ci95": list(rate.ci),
@@ -269,18 +278,31 @@ def build_results(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "synthetic": True,
         "engine": "duckdb",
         "index_drug": "tocilizumab",
+        "globals_scale": "0-3",
+        "config": {},
+        "attrition": [
+            {
+                "step": "patients in the registry",
+                "rule": "registry",
+                "n_remaining": 9,
+                "n_excluded": 0,
+            }
+        ],
+        "timepoints": {"baseline": 9, "before_infusion_3": 9, "month_1": 9},
         "n": 9,
         "categories": {"systemic": 7, "poly_rf_neg": 2},
         "sex": {"F": 7, "M": 2},
-        "age_years": {"median": 10.0, "min": 6.0, "max": 14.0},
-        "disease_duration_years": {"median": 6.0, "min": 2.0, "max": 10.0},
-        "exposure_months": {"median": 5.5, "min": 3.2, "max": 8.7},
+        "age_years": {"median": 10.0, "min": 6.0, "max": 14.0, "q1": 8.0, "q3": 12.0},
+        "disease_duration_years": {"median": 6.0, "min": 2.0, "max": 10.0, "q1": 4, "q3": 8},
+        "exposure_months": {"median": 5.5, "min": 3.2, "max": 8.7, "q1": 4.1, "q3": 6.9},
         "prior_anti_tnf": {"etanercept": 9, "adalimumab": 7, "infliximab": 2},
         "core_set": core,
         "chaq_over_0_5": {"baseline": 3, "month_1": 1},
         "systemic_features": {"baseline": 1, "month_1": 0},
         "acr_pedi_30": {"responders": 9, "n": 9, "ci95": [0.6637, 1.0]},
         "responders_before_infusion_3": 7,
+        "acr_pedi_30_sjia": {"responders": 7, "n": 9, "ci95": [0.3999, 0.9719]},
+        "inactive_disease": {"baseline": 0, "month_1": 0},
         "time_to_acr_pedi_30": {
             "n": km.n,
             "n_events": km.n_events,
@@ -292,7 +314,34 @@ def build_results(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "endpoints": {
             "core_set": core_details,
             "acr_pedi_30": proportion_details(9, 9),
-            "responders_before_infusion_3": proportion_details(7, 9),
+            "responders_before_infusion_3": proportion_details(7, 9, before=3),
+            "acr_pedi_30_sjia": {**proportion_details(7, 9), "variant": "sjia", "at": "month_1"},
+            "chaq_over_0_5": {
+                "kind": "chaq_over",
+                "threshold": "0.5",
+                "counts": {"baseline": 3, "month_1": 1},
+            },
+            "systemic_features": {
+                "kind": "systemic_features",
+                "features": ["fever", "rash"],
+                "counts": {"baseline": 1, "month_1": 0},
+            },
+            "steroids": {
+                "kind": "steroid_change",
+                "at": "month_1",
+                "basis": "mg_kg_day",
+                "categories": {"NO_CHANGE": 2, "REDUCED_LT50": 4},
+                "no_visit_at_timepoint": 0,
+                "undetermined": 0,
+            },
+            "inactive_disease": {
+                "kind": "inactive_disease",
+                "criteria": "acr2011",
+                "states": {
+                    t: {"inactive": 0, "not_inactive": 9, "unknown": 0}
+                    for t in ("baseline", "month_1")
+                },
+            },
             "time_to_acr_pedi_30": {
                 "kind": "time_to_response",
                 "level": 30,
@@ -312,7 +361,8 @@ def build_results(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
 def study_result() -> StudyResult:
     protocol = load_protocol(ROOT / "protocols" / "tocilizumab-after-anti-tnf.yaml")
     tables = build_tables()
-    return StudyResult(results=build_results(tables), tables=tables, protocol=protocol)
+    results = Results.model_validate(build_results(tables))
+    return StudyResult(results=results, tables=tables, protocol=protocol)
 
 
 @pytest.fixture
@@ -320,9 +370,11 @@ def make_result(study_result: StudyResult) -> Any:
     """A variant: `make_result(results={...}, endpoints={id: details}, tables={...})`."""
 
     def make(**changes: dict[str, Any]) -> StudyResult:
-        endpoints = {**study_result.results["endpoints"], **changes.get("endpoints", {})}
-        results = {**study_result.results, "endpoints": endpoints, **changes.get("results", {})}
+        base = study_result.results.to_json()
+        endpoints = {**base["endpoints"], **changes.get("endpoints", {})}
+        results = {**base, "endpoints": endpoints, **changes.get("results", {})}
         tables = {**study_result.tables, **changes.get("tables", {})}
-        return replace(study_result, results=results, tables=tables)
+        typed = Results.model_validate(results)
+        return replace(study_result, results=typed, tables=tables)
 
     return make

@@ -73,3 +73,22 @@ def test_protocol_without_the_optional_endpoints(study_result) -> None:
         None,
     )
     assert len(numbers.core_set) == 6
+
+
+def test_a_result_without_an_endpoint_of_the_protocol_fails_loudly(study_result) -> None:
+    """The protocol's steroid endpoint is `steroids`; results naming it otherwise are refused
+    by the model, and results lacking it stop the report instead of rendering it empty."""
+    from dataclasses import replace
+
+    from pydantic import ValidationError
+
+    from jiareg.study.results_json import Results
+
+    content = study_result.results.to_json()
+    content["steroid"] = content.pop("steroids")
+    with pytest.raises(ValidationError, match="neither a results key nor an endpoint id"):
+        Results.model_validate(content)
+    del content["steroid"]
+    del content["endpoints"]["steroids"]
+    with pytest.raises(KeyError, match="steroids"):
+        compute(replace(study_result, results=Results.model_validate(content)))

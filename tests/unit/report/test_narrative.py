@@ -48,7 +48,7 @@ def test_nobody_responded(make_result) -> None:
 
 
 def test_one_adverse_event_and_unchanged_median(make_result, study_result) -> None:
-    core = copy.deepcopy(study_result.results["core_set"])
+    core = copy.deepcopy(study_result.results.to_json()["core_set"])
     core["month_1"]["lom_joints"] = core["baseline"]["lom_joints"]
     result = make_result(
         endpoints={"adverse_events": adverse_event_details([("infusion reaction", False)], 4.9)},

@@ -85,7 +85,9 @@ def test_pdf_has_the_sections_and_page_numbers(study_result, tmp_path: Path) -> 
 def test_no_banner_or_likert_caveat_for_a_real_0_10_study(study_result) -> None:
     protocol = study_result.protocol.model_copy(update={"globals_scale": "0-10"})
     result = replace(
-        study_result, protocol=protocol, results={**study_result.results, "synthetic": False}
+        study_result,
+        protocol=protocol,
+        results=study_result.results.model_copy(update={"synthetic": False}),
     )
     html = render_html(result)
     assert "synthetic-banner" not in html

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from jiareg.study.summarise import data_sha256
+from jiareg.study.data_hash import data_sha256
 
 ROWS = {
     "patient_id": ["P2", "P1", "P3"],

@@ -35,7 +35,7 @@ endpoints:
 def _run(registry: Registry, tmp_path: Path, extra: str = "") -> dict[str, Any]:
     path = tmp_path / "p.yaml"
     path.write_text(PROTOCOL + extra)
-    return run_study(path, tables=registry.tables()).results
+    return run_study(path, tables=registry.tables()).results.to_json()
 
 
 def _core(row: dict[str, Any]) -> CoreSet:
@@ -168,7 +168,7 @@ def test_inactive_disease_at_each_timepoint(registry: Registry, tmp_path: Path) 
     extra = "  - {id: inactive_disease, kind: inactive_disease, at: [month_1]}\n"
     path = tmp_path / "p.yaml"
     path.write_text(PROTOCOL + extra)
-    results = run_study(path, tables=registry.tables()).results
+    results = run_study(path, tables=registry.tables()).results.to_json()
     assert results["inactive_disease"] == {"month_1": 1}
     states = results["endpoints"]["inactive_disease"]["states"]["month_1"]
     assert states == {"inactive": 1, "not_inactive": 1, "unknown": 1}
@@ -196,8 +196,8 @@ def test_a_visit_on_an_infusion_day_comes_before_that_infusion(
     responses = result.tables["responses"]
     numbers = set(zip(responses["day"], responses["administration_number"], strict=True))
     assert numbers == {(14, 1), (20, 2), (28, 2), (29, 3)}
-    assert result.results["before_3"] == 1  # ON at day 28 only
-    details = result.results["endpoints"]["before_3"]
+    assert result.results.to_json()["before_3"] == 1  # ON at day 28 only
+    details = result.results.to_json()["endpoints"]["before_3"]
     assert (details["responder_ids"], details["nonresponders"]) == (["ON"], 2)
     assert details["not_evaluable"] == 1  # TWO: no 3rd infusion
-    assert result.results["acr_pedi_30"]["responders"] == 4
+    assert result.results.to_json()["acr_pedi_30"]["responders"] == 4

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jiareg.errors import ProtocolError
-from jiareg.study.protocol import load_protocol, parse_protocol, protocol_json_schema
+from jiareg.study.protocol_file import load_protocol, parse_protocol, protocol_json_schema
 
 ROOT = Path(__file__).resolve().parents[3]
 PROTOCOLS = sorted((ROOT / "src" / "jiareg" / "protocols").glob("*.yaml"))

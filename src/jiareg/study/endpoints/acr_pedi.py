@@ -1,0 +1,228 @@
+"""Endpoint kind `acr_pedi`: ACR Pedi responders at a timepoint or during follow-up.
+
+The per-visit rule is `jiareg.derive.acr_pedi.acr_pedi_columns` (SPEC R-ACRPEDI, the TENDER
+sJIA variant R-ACRPEDI-4); `responses` scores every follow-up visit against the patient's
+baseline visit as one Ibis table. Responders get a Clopper–Pearson exact 95 % CI
+(`jiareg.stats.clopper_pearson`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from jiareg.derive.acr_pedi import acr_pedi_columns
+from jiareg.derive.coreset import CORE_SET_COLUMNS
+from jiareg.stats import clopper_pearson
+from jiareg.study.endpoints.base import (
+    EndpointDetails,
+    EndpointKind,
+    EndpointSpec,
+    Name,
+    SummaryContext,
+    endpoints_of,
+    register,
+)
+from jiareg.study.endpoints.common import Number, ResultModel, at_timepoint
+from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from ibis.expr.types import Table
+
+    from jiareg.study.protocol import Protocol
+
+__all__ = [
+    "AcrPediDetails",
+    "AcrPediEndpoint",
+    "AcrProportion",
+    "acr_column",
+    "before_administration_days",
+    "responses",
+]
+
+
+class AcrPediEndpoint(EndpointSpec):
+    """ACR Pedi response (R-ACRPEDI) at `level` versus the baseline timepoint.
+
+    `at`: a timepoint name (the visit chosen there) or `follow_up` (responder at any visit
+    after day 0 — "ever"). `before_administration: n` keeps only the follow-up visits after the
+    day of administration n-1 up to and including the day of administration n (SPEC
+    R-ACRPEDI-3: "before the 3rd infusion" = after infusion 2, before infusion 3).
+    `variant: sjia` is the TENDER form (R-ACRPEDI-4). `output: count` writes the number of
+    responders only.
+    """
+
+    kind: Literal["acr_pedi"]
+    level: Literal[30, 50, 70, 90, 100] = 30
+    variant: Literal["standard", "sjia"] = "standard"
+    at: Name = "follow_up"
+    before_administration: int | None = Field(None, ge=2)
+    output: Literal["proportion", "count"] = "proportion"
+
+    @property
+    def timepoint_refs(self) -> tuple[str, ...]:
+        """`follow_up` is not a timepoint but every follow-up visit."""
+        return () if self.at == "follow_up" else (self.at,)
+
+
+class AcrProportion(ResultModel):
+    """The headline of a proportion endpoint: responders of n evaluable, exact 95 % CI."""
+
+    responders: int
+    n: int
+    ci95: list[float] | None
+
+
+class AcrPediDetails(EndpointDetails):
+    """`endpoints.<id>`: the definition, every count and the responders' ids."""
+
+    kind: Literal["acr_pedi"]
+    level: int
+    variant: str
+    at: str
+    before_administration: int | None
+    responders: int
+    nonresponders: int
+    not_evaluable: int
+    n: int
+    proportion: Number | None
+    ci95: list[float] | None
+    ci_method: str
+    responder_ids: list[str]
+
+
+def acr_column(level: int, variant: str) -> str:
+    """Name of the per-visit result column of a level and variant, e.g. `acr_pedi_30_sjia`."""
+    return f"acr_pedi_{level}" + ("_sjia" if variant == "sjia" else "")
+
+
+def responses(follow_up: Table, baseline: Table, exposure: Table, protocol: Protocol) -> Table:
+    """ACR Pedi of every follow-up visit against the patient's baseline visit.
+
+    Columns: patient_id, visit_date, day, administration_number (exposure administrations given
+    before the visit date: a visit on an infusion day is that infusion's pre-infusion
+    assessment, SPEC R-ACRPEDI-3), fever, acr_pedi_level, and one result column per ACR Pedi
+    level/variant the protocol's endpoints use (always `acr_pedi_30` and `acr_pedi_30_sjia`).
+    """
+    config = protocol.config
+    inputs = CORE_SET_COLUMNS  # the six variables and the globals' scales
+    base = baseline.select("patient_id", *[baseline[c].name(f"b_{c}") for c in inputs])
+    joined = follow_up.join(base, follow_up.patient_id == base.patient_id)
+    scored = acr_pedi_columns(
+        joined,
+        {c: joined[f"b_{c}"] for c in inputs},
+        {c: joined[c] for c in inputs},
+        fever_absent=~joined.fever,
+        zero_baseline_worsening=config.zero_baseline_worsening,
+        acr_missing_mode=config.acr_missing_mode,
+    )
+    wanted = {(30, "standard"), (30, "sjia")} | {
+        (e.level, e.variant) for e in endpoints_of(protocol, AcrPediEndpoint)
+    }
+    results = {}
+    for level, variant in sorted(wanted):
+        source = f"acr_pedi_sjia_{level}" if variant == "sjia" else f"acr_pedi_{level}"
+        results[acr_column(level, variant)] = scored[source]
+    scored = scored.select("patient_id", "visit_date", "day", "fever", "acr_pedi_level", **results)
+    given = exposure.join(
+        scored.select("patient_id", "visit_date"),
+        (exposure.patient_id == scored.patient_id) & (exposure.date < scored.visit_date),
+    )
+    numbers = given.group_by(["patient_id", "visit_date"]).aggregate(
+        administration_number=given.administration_number.max()
+    )
+    out = scored.left_join(
+        numbers,
+        (scored.patient_id == numbers.patient_id) & (scored.visit_date == numbers.visit_date),
+    )
+    return out.select(*scored.columns, administration_number=out.administration_number.fill_null(0))
+
+
+def before_administration_days(given: pd.DataFrame, number: int) -> dict[str, range]:
+    """Per patient given administration `number`: the days after administration number - 1 up
+    to and including the day of administration `number` (SPEC R-ACRPEDI-3: "before the 3rd
+    infusion" = a visit after infusion 2 and before infusion 3; a visit on an infusion day is
+    its pre-infusion assessment). Patients never given it have no such visit."""
+    day_of = {
+        (pid, int(n)): int(d)
+        for pid, n, d in zip(
+            given["patient_id"], given["administration_number"], given["day"], strict=True
+        )
+    }
+    return {
+        pid: range(day_of.get((pid, number - 1), 0) + 1, d + 1)
+        for (pid, n), d in day_of.items()
+        if n == number
+    }
+
+
+def _per_patient(outcomes: Iterable[str]) -> str:
+    seen = set(outcomes)
+    if RESPONDER in seen:
+        return RESPONDER
+    if seen == {NONRESPONDER}:
+        return NONRESPONDER
+    return NOT_EVALUABLE
+
+
+def summarise(
+    endpoint: AcrPediEndpoint, ctx: SummaryContext
+) -> tuple[AcrProportion | int, AcrPediDetails]:
+    """Responders (ever during follow-up, or at the timepoint's visit) with their exact CI."""
+    column = acr_column(endpoint.level, endpoint.variant)
+    scored = ctx.frames["responses"]
+    patient_ids = list(ctx.frames["patients"]["patient_id"])
+    if endpoint.at == "follow_up":
+        if endpoint.before_administration is not None:
+            window = before_administration_days(
+                ctx.frames["administrations"], endpoint.before_administration
+            )
+            keep = [
+                pid in window and day in window[pid]
+                for pid, day in zip(scored["patient_id"], scored["day"], strict=True)
+            ]
+            scored = scored[keep]
+        grouped = scored.groupby("patient_id")[column].agg(list).to_dict()
+        outcome = {pid: _per_patient(grouped.get(pid, [])) for pid in patient_ids}
+    else:
+        chosen = at_timepoint(ctx.frames["visits"], endpoint.at)[["patient_id", "visit_date"]]
+        at = scored.merge(chosen, on=["patient_id", "visit_date"])
+        found = dict(zip(at["patient_id"], at[column], strict=True))
+        outcome = {pid: found.get(pid, NOT_EVALUABLE) for pid in patient_ids}
+    counts = Counter(outcome.values())
+    responders, evaluable = counts[RESPONDER], counts[RESPONDER] + counts[NONRESPONDER]
+    proportion = clopper_pearson(responders, evaluable)
+    ci = [proportion.ci[0], proportion.ci[1]] if proportion.ci else None
+    details = AcrPediDetails(
+        kind="acr_pedi",
+        level=endpoint.level,
+        variant=endpoint.variant,
+        at=endpoint.at,
+        before_administration=endpoint.before_administration,
+        responders=responders,
+        nonresponders=counts[NONRESPONDER],
+        not_evaluable=counts[NOT_EVALUABLE],
+        n=evaluable,
+        proportion=proportion.estimate,
+        ci95=ci,
+        ci_method=proportion.method,
+        responder_ids=sorted(pid for pid, o in outcome.items() if o == RESPONDER),
+    )
+    if endpoint.output == "count":
+        return responders, details
+    return AcrProportion(responders=responders, n=evaluable, ci95=ci), details
+
+
+KIND = register(
+    EndpointKind(
+        name="acr_pedi",
+        spec=AcrPediEndpoint,
+        details=AcrPediDetails,
+        headline=AcrProportion | int,
+        summarise=summarise,
+    )
+)
