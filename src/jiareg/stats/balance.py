@@ -68,6 +68,7 @@ def standardized_mean_difference(
     weights: Sequence[float] | None = None,
     *,
     binary: bool | None = None,
+    name: str = "",
 ) -> BalanceRow:
     """The SMD of one covariate between treated and control units.
 
@@ -89,7 +90,7 @@ def standardized_mean_difference(
     smd: float | None = difference / pooled if pooled > 0 else None
     if pooled == 0 and difference == 0:
         smd = 0.0
-    return BalanceRow("", is_binary, moments[0], moments[1], smd)
+    return BalanceRow(name, is_binary, moments[0], moments[1], smd)
 
 
 def balance_table(
@@ -112,15 +113,11 @@ def balance_table(
     after: list[BalanceRow] = []
     for name, values in covariates.items():
         kind = None if binary is None else name in binary
-        before.append(_named(standardized_mean_difference(values, treated, binary=kind), name))
+        before.append(standardized_mean_difference(values, treated, binary=kind, name=name))
         if weights is not None:
-            row = standardized_mean_difference(values, treated, weights, binary=kind)
-            after.append(_named(row, name))
+            row = standardized_mean_difference(values, treated, weights, binary=kind, name=name)
+            after.append(row)
     return BalanceTable(tuple(before), None if weights is None else tuple(after))
-
-
-def _named(row: BalanceRow, name: str) -> BalanceRow:
-    return BalanceRow(name, row.binary, row.treated, row.control, row.smd)
 
 
 def _moments(x: Floats, w: Floats, binary: bool) -> GroupMoments:

@@ -38,6 +38,12 @@ COX_REFERENCE: Final = (
     "lifelines CoxPHFitter); PH test: Grambsch PM, Therneau TM. Biometrika 1994;81:515-526"
 )
 
+KM_METHOD: Final = "Kaplan-Meier (lifelines), exponential Greenwood CI; log-rank test"
+KM_WEIGHTED: Final = (
+    "inverse-probability-weighted Kaplan-Meier (Cole SR, Hernán MA. Adjusted survival curves "
+    "with inverse probability weights. Comput Methods Programs Biomed 2004;75:45-49)"
+)
+
 PhTransform = Literal["km", "rank", "identity", "log"]
 Floats = NDArray[np.float64]
 
@@ -81,8 +87,8 @@ class GroupSurvival:
     """Kaplan–Meier curves by group (sorted by label) and the log-rank test between them."""
 
     curves: tuple[GroupCurve, ...]
-    log_rank: LogRank | None  # None with a single group
-    method: str = "Kaplan-Meier (lifelines), exponential Greenwood CI; log-rank test"
+    log_rank: LogRank | None  # None with a single group, or with weights
+    method: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,26 +164,39 @@ class CoxResult:
 
 
 def kaplan_meier_by_group(
-    durations: Sequence[float], events: Sequence[int], groups: Sequence[Hashable]
+    durations: Sequence[float],
+    events: Sequence[int],
+    groups: Sequence[Hashable],
+    weights: Sequence[float] | None = None,
 ) -> GroupSurvival:
     """Kaplan–Meier curve of each group and the log-rank test of equal curves.
 
     `durations[i]` is the time on drug to stopping (`events[i]` true) or to the last
     observation while still on it. Groups are labelled by `str(group)`.
+    With `weights` (IPTW) the curves are the weighted, confounder-adjusted Kaplan–Meier
+    estimates (Cole & Hernán 2004): the survival and median use the weights, `at_risk` and
+    `events` stay patient counts, and there is no CI (Greenwood's formula ignores that the
+    weights were estimated) and no log-rank test (compare arms with a weighted Cox model).
     Source: Kaplan & Meier, JASA 1958; Mantel 1966 (lifelines).
     """
     frame = _frame(durations, events)
     if len(groups) != len(frame):
         raise ValueError(f"kaplan_meier_by_group: {len(frame)} durations, {len(groups)} groups")
     frame["group"] = [str(g) for g in groups]
+    if weights is not None:
+        frame["weight"] = np.asarray(weights, dtype=np.float64)
+        if len(weights) != len(frame) or not (frame["weight"] >= 0).all():
+            raise ValueError("kaplan_meier_by_group: one weight >= 0 per subject expected")
+        frame = frame[frame["weight"] > 0]
     curves = tuple(_curve(str(label), part) for label, part in frame.groupby("group", sort=True))
     log_rank = None
-    if len(curves) > 1:
+    if len(curves) > 1 and weights is None:
         test = multivariate_logrank_test(frame["duration"], frame["group"], frame["event"])
         log_rank = LogRank(
             float(test.test_statistic), int(test.degrees_of_freedom), float(test.p_value)
         )
-    return GroupSurvival(curves, log_rank)
+    method = KM_WEIGHTED if weights is not None else KM_METHOD
+    return GroupSurvival(curves, log_rank, method)
 
 
 def cumulative_incidence(
@@ -305,27 +324,37 @@ def _frame(durations: Sequence[float], events: Sequence[int]) -> pd.DataFrame:
 
 def _curve(label: str, part: pd.DataFrame) -> GroupCurve:
     fitter = KaplanMeierFitter().fit(part["duration"], part["event"])
+    table = fitter.event_table  # patient counts, also when the curve is weighted
+    bounds: pd.DataFrame | None = fitter.confidence_interval_
+    if "weight" in part:
+        with warnings.catch_warnings():  # lifelines warns about its CI, which is not used
+            warnings.filterwarnings("ignore", "It looks like your weights", StatisticalWarning)
+            fitter = KaplanMeierFitter().fit(
+                part["duration"], part["event"], weights=part["weight"]
+            )
+        bounds = None
     survival = fitter.survival_function_.iloc[:, 0]
-    bounds = fitter.confidence_interval_
-    table = fitter.event_table
     points = tuple(
         CurvePoint(
             time=float(time),
             at_risk=int(table.loc[time, "at_risk"]),
             events=int(table.loc[time, "observed"]),
             survival=float(survival.loc[time]),
-            ci_low=_finite(bounds.iloc[i, 0]),
-            ci_high=_finite(bounds.iloc[i, 1]),
+            ci_low=None if bounds is None else _finite(bounds.iloc[i, 0]),
+            ci_high=None if bounds is None else _finite(bounds.iloc[i, 1]),
         )
         for i, time in enumerate(survival.index)
     )
-    ci = median_survival_times(bounds)
+    median_ci: tuple[float | None, float | None] = (None, None)
+    if bounds is not None:
+        ci = median_survival_times(bounds)
+        median_ci = (_finite(ci.iloc[0, 0]), _finite(ci.iloc[0, 1]))
     return GroupCurve(
         group=label,
         n=len(part),
         n_events=int(part["event"].sum()),
         median=_finite(fitter.median_survival_time_),
-        median_ci=(_finite(ci.iloc[0, 0]), _finite(ci.iloc[0, 1])),
+        median_ci=median_ci,
         table=points,
     )
 

@@ -39,6 +39,7 @@ from jiareg.stats.drug_survival import (
     cumulative_incidence,
     kaplan_meier_by_group,
 )
+from jiareg.stats.propensity import iptw_weights
 
 ROSSI_TERMS = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 
@@ -81,6 +82,30 @@ def test_single_group_has_no_test() -> None:
     r = kaplan_meier_by_group([3, 5, 8], [True, False, True], ["tocilizumab"] * 3)
     assert r.log_rank is None
     assert [p.survival for p in r.curves[0].table] == pytest.approx([1.0, 2 / 3, 2 / 3, 0.0])
+
+
+def test_weighted_curves_standardise_over_the_confounder() -> None:
+    """Without censoring, the ATE-weighted Kaplan–Meier curve is the weighted empirical
+    survival: each stratum x counts n_x / n (Cole & Hernán 2004). Stratum x = 0: treated stop
+    at 1 and 3, six controls; x = 1: treated stop at 2, 2, 4, 4, 4, 4, two controls. Scores
+    0.25 and 0.75; n_0 = n_1 = 8. Treated: S(1) = ½·½ + ½·1 = 0.75, S(2) = ½·½ + ½·⅔,
+    S(3) = ½·⅔, S(4) = 0 (unweighted S(1) would be 7/8).
+    """
+    treated_times = [1, 3, 2, 2, 4, 4, 4, 4]
+    durations = treated_times + [5] * 8
+    events = [True] * 8 + [False] * 8
+    arm = ["treated"] * 8 + ["control"] * 8
+    scores = [0.25] * 2 + [0.75] * 6 + [0.25] * 6 + [0.75] * 2
+    weights = iptw_weights(scores, [a == "treated" for a in arm]).weights
+    r = kaplan_meier_by_group(durations, events, arm, weights)
+    assert r.log_rank is None and "weighted" in r.method
+    treated = next(c for c in r.curves if c.group == "treated")
+    by_time = {p.time: p for p in treated.table}
+    expected = {1: 0.75, 2: 0.25 + 1 / 3, 3: 1 / 3, 4: 0.0}
+    assert {t: by_time[t].survival for t in expected} == pytest.approx(expected)
+    assert (by_time[2].at_risk, by_time[2].events) == (7, 2)  # patients, not weights
+    assert treated.median == 3.0 and treated.median_ci == (None, None)
+    assert all(p.ci_low is None and p.ci_high is None for p in treated.table)
 
 
 def test_cox_rossi_matches_r() -> None:
