@@ -119,7 +119,11 @@ def _check(
     *,
     leave_alone: frozenset[tuple[int, str]] = frozenset(),
 ) -> dict[str, pa.Array]:
-    """The import's cell rules on `columns` of `inp` (an absent column reads as empty)."""
+    """The import's cell rules on `columns` of `inp` (an absent column reads as empty).
+
+    `leave_alone` lists the (row index, column) cells the calc has checked itself (CHAQ
+    means), which the import's rules then skip, as they skip a reader's own reports.
+    """
     n = inp.written.num_rows
     data = pa.table({c.name: inp.cells.get(c.name, pa.nulls(n, pa.string())) for c in columns})
     spec = TemplateTable("calc", "A jiareg calc input file.", tuple(columns), key=())
