@@ -146,7 +146,7 @@ DRUGS: Final[tuple[Drug, ...]] = (
     Drug("triamcinolone", "steroid", "H02AB08", "10759", ("Kenalog",)),
     Drug("deflazacort", "steroid", "H02AB13", "19894", ("Emflaza", "Calcort")),
 )
-"""Every drug jiareg knows: biologics, then conventional DMARDs, then corticosteroids. A drug outside this list is refused on import."""
+"""Every drug jiareg knows: biologics, then conventional DMARDs, then corticosteroids."""
 DRUG_BY_NAME: Final[dict[str, Drug]] = {d.name: d for d in DRUGS}
 ANTI_TNF: Final[tuple[str, ...]] = tuple(d.name for d in DRUGS if d.drug_class == "anti_tnf")
 BIOLOGICS: Final[tuple[str, ...]] = tuple(d.name for d in DRUGS if d.biologic)
