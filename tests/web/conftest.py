@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from jiareg.ingest.importer import import_path
+from jiareg.services.imports import import_path
 from jiareg.store.engine import init_db
 from jiareg.store.users import add_user
 from jiareg.web.app import create_app

@@ -45,7 +45,7 @@ from jiareg.derive.jadas import (
     sjia_features_active_expr,
 )
 from jiareg.errors import ImportErrors, ImportRowError, InputError
-from jiareg.ingest.template import ILAR_CODES, Column, table
+from jiareg.formats.template.dictionary import ILAR_CODES, Column, table
 
 MAX_REPORTED: Final = 50
 """How many bad cells a run lists before saying "and N more"."""

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jiareg.errors import InputError
-from jiareg.ingest.sources import Format
+from jiareg.formats.sources import Format
 from jiareg.store.roles import Role
 
 _DB_HELP = "Registry URL (default: env JIAREG_DB, else sqlite:///jiareg.db)."
@@ -71,8 +71,8 @@ def import_(
 
     Example: jiareg import clinic-export/ --db sqlite:///clinic.db
     """
-    from jiareg.ingest.importer import import_path
-    from jiareg.ingest.template import TABLES
+    from jiareg.formats.template.dictionary import TABLES
+    from jiareg.services.imports import import_path
     from jiareg.store.users import get_user
 
     acting = get_user(db, user) if user else None
@@ -113,8 +113,8 @@ def template(
 
     Example: jiareg template my-template/
     """
-    from jiareg.ingest.redcap import write_project
-    from jiareg.ingest.writers import write_template
+    from jiareg.formats.redcap.write import write_project
+    from jiareg.formats.template.write import write_template
 
     for path in [*write_template(folder), *write_project(folder / "redcap")]:
         typer.echo(str(path))
@@ -141,9 +141,9 @@ def export(
 
     Example: jiareg export backup/ --db sqlite:///clinic.db --format fhir
     """
-    from jiareg.ingest.fhir_writer import write_fhir
-    from jiareg.ingest.redcap_export import write_redcap
-    from jiareg.ingest.writers import export_registry
+    from jiareg.formats.fhir.write import write_fhir
+    from jiareg.formats.redcap.write import write_redcap
+    from jiareg.services.export import export_registry
     from jiareg.store.snapshot import read_tables
 
     if format_ == "template":

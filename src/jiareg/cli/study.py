@@ -53,7 +53,7 @@ def demo(
 
     Example: jiareg demo --out demo-output
     """
-    from jiareg.demo import run_demo
+    from jiareg.services.demo import run_demo
 
     with _progress() as step:
         result, paths = run_demo(out, progress=step)

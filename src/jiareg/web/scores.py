@@ -32,7 +32,7 @@ from jiareg.derive.jadas import (
 from jiareg.derive.joints import JointExam, active_joint_count
 from jiareg.derive.systemic import SystemicFeatures, systemic_active
 from jiareg.errors import DerivationError
-from jiareg.web.registry import Registry
+from jiareg.store.queries import Registry
 
 __all__ = ["JointIn", "ScoreRequest", "baseline_visit", "live_scores", "visit_scores"]
 

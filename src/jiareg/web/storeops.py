@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, select
 
-from jiareg.ingest.importer import save_records
+from jiareg.services.records import save_records
 from jiareg.store import users
 from jiareg.store.models import AuditEntry
 from jiareg.web.access import Viewer
@@ -44,7 +44,7 @@ def save_visit(
     """Validate and write one visit with its joints and CHAQ items as `who`, in one
     transaction; audited.
 
-    The records go through `jiareg.ingest.importer.save_records` (the import's rules and
+    The records go through `jiareg.services.imports.save_records` (the import's rules and
     the store's permission check): any invalid record raises `ImportErrors` and nothing,
     not even the visit, is written. Returns the non-blocking warnings.
     """

@@ -1,6 +1,6 @@
 """Pages that start work: importing files through the browser, and running a shipped study.
 
-Imports go through `jiareg.ingest.importer.import_path` (all-or-nothing; the problems are shown
+Imports go through `jiareg.services.imports.import_path` (all-or-nothing; the problems are shown
 in a table). A study runs `jiareg.study.run.run_study` then `jiareg.report.render.write_report`
 in a background thread; its page shows the steps as they happen and then the report. Runs
 are kept in the server's runs folder (`jiareg.web.studyruns`) and survive a restart.
@@ -28,9 +28,9 @@ from fastapi.responses import (
 )
 
 from jiareg.errors import InputError, JiaregError
-from jiareg.ingest.importer import ImportSummary, import_path
-from jiareg.ingest.sources import Format
-from jiareg.ingest.template import TABLES
+from jiareg.formats.sources import Format
+from jiareg.formats.template.dictionary import TABLES
+from jiareg.services.imports import ImportSummary, import_path
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows

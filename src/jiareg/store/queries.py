@@ -1,8 +1,8 @@
-"""Read the registry for the web pages, filtered by what the viewer may see.
+"""Read the registry for the web pages, filtered by what the reader may see.
 
 Reads use SQLAlchemy Core on the store's tables (template names, architecture.md Contract 2),
-so every query is parameterised. Writes never happen here: they go through the store's
-validated, audited write function (`jiareg.web.routes.api`).
+so every query is parameterised. Writes never happen here: they go through the validated,
+audited services (`jiareg.services.records`, `jiareg.services.imports`).
 
 Researchers get de-identified rows (`deidentify`): no birth_date, the birth year and the age
 in whole years instead, and a pseudonym instead of patient_id when the app has a pseudonym key.
@@ -10,18 +10,19 @@ in whole years instead, and a pseudonym instead of patient_id when the app has a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from collections.abc import Callable, Collection, Hashable
 from datetime import date
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 from sqlalchemy import Engine, RowMapping, Table, func, select
 
-from jiareg.ingest.template import TABLES
+from jiareg.formats.template.dictionary import TABLES
 from jiareg.store.models import Base
-from jiareg.web.access import Viewer, pseudonym
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "Viewer", "pseudonym"]
 
 _CHILD_TABLES: Final = tuple(t.name for t in TABLES if t.name != "patients")
 _ORDER = {
@@ -40,6 +41,32 @@ _INCREMENTAL_MAX: Final = 200
 """More changed patients than this since the last read: recompute every patient's row."""
 T = TypeVar("T")
 _BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
+
+
+def pseudonym(patient_id: str, key: bytes) -> str:
+    """A stable pseudonymous id: `P-` + 12 hex digits of HMAC-SHA256(key, patient_id).
+
+    >>> pseudonym("AR-001", b"k")
+    'P-904505e71fc2'
+    """
+    digest = hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()
+    return f"P-{digest[:12]}"
+
+
+class Viewer(Protocol):
+    """Who reads: the sites they see and whether they see identifiers (`jiareg.web.access`)."""
+
+    @property
+    def site(self) -> str | None:
+        """The reader's own site (None for roles without one)."""
+
+    @property
+    def all_sites(self) -> bool:
+        """True when every site's records are visible."""
+
+    @property
+    def deidentified(self) -> bool:
+        """True when the reader gets de-identified records."""
 
 
 def _age_years(birth: date, on: date) -> int:
