@@ -1,6 +1,6 @@
 """Export the registry: template CSVs (optionally de-identified), a REDCap raw export or a
 FHIR R4 bundle. An export re-imports to the same registry and exports again byte for byte
-(the round trip is lossless).
+(the round trip is lossless). `write_empty_template` writes what an import starts from.
 
 De-identified export (`deidentify=True`), for researchers:
 - `patient_id` becomes `R` + the first 16 hex digits of HMAC-SHA256(key, patient_id);
@@ -25,14 +25,14 @@ import pyarrow.compute as pc
 from jiareg.errors import InputError
 from jiareg.formats.cells import table_text
 from jiareg.formats.fhir.write import write_fhir
-from jiareg.formats.redcap.write import write_redcap
+from jiareg.formats.redcap.write import write_project, write_redcap
 from jiareg.formats.sources import Format
 from jiareg.formats.template.dictionary import TABLES
-from jiareg.formats.template.write import write_csv
+from jiareg.formats.template.write import write_csv, write_template
 from jiareg.store.engine import deidentification_key
 from jiareg.store.snapshot import read_tables
 
-__all__ = ["export", "export_registry"]
+__all__ = ["export", "export_registry", "write_empty_template"]
 
 _MAX_SHIFT_DAYS: Final = 182
 
@@ -122,3 +122,9 @@ def export(
     if fmt == "redcap":
         return [write_redcap(read_tables(url), folder / "redcap.csv")]
     return [write_fhir(read_tables(url), folder / "bundle.json")]
+
+
+def write_empty_template(folder: Path) -> list[Path]:
+    """Write the empty template (one CSV per table, `template.xlsx`) into `folder` and the
+    jiareg REDCap project (data dictionary, repeating instruments) into `folder/redcap`."""
+    return [*write_template(folder), *write_project(folder / "redcap")]

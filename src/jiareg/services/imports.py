@@ -13,6 +13,7 @@ import getpass
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,7 +30,10 @@ from jiareg.store.load import TableChange, ensure_sites, upsert_table
 from jiareg.store.snapshot import read_table
 from jiareg.store.users import Action, UserInfo, require
 
-__all__ = ["ImportSummary", "import_path", "load_validated"]
+__all__ = ["LOAD_ORDER", "ImportSummary", "import_path", "load_validated"]
+
+LOAD_ORDER: Final = tuple(t.name for t in TABLES)
+"""The tables in the order an import loads them (its progress steps)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ and CHAQ items): each record's cells are merged into its stored row (if any), ev
 is validated like an imported row, and all are upserted with audit entries naming the user
 and the reason in one transaction (all-or-nothing). It reads only the stored rows with the
 records' keys and the records' patients, so its cost does not grow with the registry.
-`save_record` is `save_records` for one record; `delete_record` removes one record, audited.
+`save_record` is `save_records` for one record, `save_visit` a visit with its joints and
+CHAQ items; `delete_record` removes one record, audited.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,7 +31,7 @@ from jiareg.store.load import delete_rows
 from jiareg.store.snapshot import arrow_schema, read_rows
 from jiareg.store.users import UserInfo, require
 
-__all__ = ["RecordChange", "delete_record", "save_record", "save_records"]
+__all__ = ["RecordChange", "delete_record", "save_record", "save_records", "save_visit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,3 +249,43 @@ def delete_record(
                 "it (delete those first)"
             ) from exc
     return True
+
+
+def save_visit(
+    db_url: str,
+    user: UserInfo,
+    patient_id: str,
+    visit: dict[str, Any],
+    *,
+    joint_exams: list[dict[str, Any]],
+    chaq_items: list[dict[str, Any]],
+    reason: str,
+) -> tuple[str, ...]:
+    """Validate and write one visit with its joints and CHAQ items as `user`, in one
+    transaction; audited.
+
+    The records go through `save_records` (the import's rules and the store's permission
+    check): any invalid record raises `ImportErrors` and nothing, not even the visit, is
+    written. Returns the non-blocking warnings.
+    """
+    records = _visit_records(patient_id, visit, visit.get("visit_date"), joint_exams, chaq_items)
+    return save_records(db_url, records, user=user, reason=reason).warnings
+
+
+def _visit_records(
+    patient_id: str,
+    visit: dict[str, Any],
+    visit_date: object,
+    joint_exams: list[dict[str, Any]],
+    chaq_items: list[dict[str, Any]],
+) -> list[tuple[str, dict[str, Any]]]:
+    records = [("visits", {**visit, "patient_id": patient_id})]
+    records += [
+        ("joint_exams", {**j, "patient_id": patient_id, "visit_date": visit_date})
+        for j in joint_exams
+    ]
+    records += [
+        ("chaq_items", {**c, "patient_id": patient_id, "visit_date": visit_date})
+        for c in chaq_items
+    ]
+    return records

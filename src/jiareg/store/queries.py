@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 from collections.abc import Callable, Collection, Hashable
 from datetime import date
@@ -22,7 +23,7 @@ from sqlalchemy import Engine, RowMapping, Table, func, select
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.store.models import Base
 
-__all__ = ["Registry", "Viewer", "pseudonym"]
+__all__ = ["Registry", "Viewer", "audit_entries", "pseudonym"]
 
 _CHILD_TABLES: Final = tuple(t.name for t in TABLES if t.name != "patients")
 _ORDER = {
@@ -326,3 +327,28 @@ class Registry:
             )
         with self.engine.connect() as conn:
             return [_plain(r) for r in conn.execute(stmt).mappings()]
+
+
+def audit_entries(engine: Engine, *, patient_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest audit-trail entries (optionally of one patient), newest first."""
+    log = Base.metadata.tables["audit_log"]
+    stmt = select(log).order_by(log.c.seq.desc()).limit(limit)
+    if patient_id is not None:
+        stmt = stmt.where(log.c.patient_id == patient_id)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [
+        {
+            "seq": r["seq"],
+            "ts": r["ts"],
+            "username": r["username"],
+            "action": r["action"],
+            "table": r["table_name"],
+            "row_key": r["row_key"],
+            "patient_id": r["patient_id"],
+            "before": json.loads(r["before"]) if r["before"] else None,
+            "after": json.loads(r["after"]) if r["after"] else None,
+            "reason": r["reason"],
+        }
+        for r in rows
+    ]

@@ -156,14 +156,11 @@ def study_page(request: Request, who: PageViewer) -> Response:
 
 
 def _run(job: StudyJob, protocol: Path, db_url: str) -> None:
-    from jiareg.report.render import write_report
-    from jiareg.study.run import run_study
+    from jiareg.services.study import run_and_report
 
     error: str | None = "the study stopped unexpectedly"
     try:
-        result = run_study(protocol, db_url, out_dir=job.out_dir, progress=job.step)
-        job.step("writing the report")
-        write_report(result, job.out_dir)
+        run_and_report(protocol, db_url, job.out_dir, progress=job.step)
         error = None
     except JiaregError as exc:
         error = str(exc)
