@@ -132,9 +132,9 @@ def export(
 
     Example: jiareg export backup/ --db sqlite:///clinic.db --format fhir
     """
-    from jiareg.services.export import export as export_registry
+    from jiareg.services.export import export as export_to
 
-    written = export_registry(db, folder, fmt=format_, deidentify=deidentify)
+    written = export_to(db, folder, fmt=format_, deidentify=deidentify)
     for path in written:
         typer.echo(str(path))
 

@@ -215,7 +215,7 @@ def _add_row(
 
 
 def read_redcap(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str]]:
-    """Read a REDCap raw CSV export into template tables (as `readers.read_path` does)."""
+    """Read a REDCap raw CSV export into template tables (as the template's `read_path` does)."""
     problems: list[ImportRowError] = []
     file = path.name
     text = utf8_text(path, problems)
