@@ -37,12 +37,10 @@ def serve(
     """
     import uvicorn
 
-    from jiareg.store.engine import get_engine, normalise_url, require_initialised
+    from jiareg.services.admin import initialised_url
     from jiareg.web.app import create_app
 
-    url = normalise_url(db)
-    with get_engine(url).connect() as conn:
-        require_initialised(conn)
+    url = initialised_url(db)
     app = create_app(
         url,
         https=https,

@@ -1,7 +1,7 @@
 """The `jiareg calc` use case: read one CSV file, check every cell, score the rows, write them.
 
 Every cell is checked by the import's own cell rules (`jiareg.ingest.validate.check_cells`)
-against the data dictionary's columns (`jiareg.ingest.template`), renamed to the calc file's
+against the data dictionary's columns (`jiareg.formats.template.dictionary`), renamed to the calc file's
 columns (`esr_baseline` is checked as `visits.esr`, `category` as `patients.ilar_category`), so
 `jiareg calc` and `jiareg import` accept and refuse the same cells. Every problem is reported
 (file, line, column, value, expected; header = line 1) up to the import's cap, and only then
@@ -38,8 +38,8 @@ from jiareg.derive.config import ChaqScoring, CutoffSet, MissingMode, ZeroBaseli
 from jiareg.derive.coreset import CHAQ_MAX
 from jiareg.derive.exact import UNITS
 from jiareg.errors import ImportRowError, InputError
-from jiareg.ingest.readers import RawTable, text_cells
-from jiareg.ingest.template import Column, TemplateTable, table
+from jiareg.formats.cells import RawTable, text_cells
+from jiareg.formats.template.dictionary import Column, TemplateTable, table
 from jiareg.ingest.validate import Problems, check_cells
 from jiareg.vocab import CORE_SET_VARIABLES, NONRESPONDER, RESPONDER, InflammationMarker
 

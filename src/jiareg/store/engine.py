@@ -1,4 +1,5 @@
-"""Registry URL -> SQLAlchemy Engine, and `init_db` (create or migrate with Alembic).
+"""Registry URL -> SQLAlchemy Engine (`get_engine` for writers, `read_engine` for the web
+app's reads), and `init_db` (create or migrate with Alembic).
 
 URLs: `sqlite:///path.db` (embedded, the default `sqlite:///jiareg.db`, or env `JIAREG_DB`)
 and `postgresql://user@host/db` (psycopg 3 is used; `postgresql+psycopg://` works too).
@@ -31,6 +32,7 @@ __all__ = [
     "get_engine",
     "init_db",
     "normalise_url",
+    "read_engine",
     "require_initialised",
     "use_wal",
     "write_lock",
@@ -90,6 +92,38 @@ def get_engine(url: str | None = None) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(sa_url, pool_pre_ping=True)
+    return engine
+
+
+_POOL_SIZE: Final = 40
+"""As many kept connections as request threads (anyio's default 40): a busy server reuses
+them instead of opening, setting up and closing an overflow connection per request."""
+
+
+def _read_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 60000")
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+@cache
+def read_engine(url: str) -> Engine:
+    """An engine for reads only: the web app's.
+
+    On PostgreSQL it is the store's engine. On SQLite the store's engine starts every
+    transaction with `BEGIN IMMEDIATE` (writers queue up instead of losing updates), which
+    would also queue every page view behind every other one; the web app therefore reads
+    through this read-only engine (plain deferred transactions, `PRAGMA query_only`), and
+    writes only through the services.
+    """
+    sa_url = normalise_url(url)
+    if not sa_url.startswith("sqlite"):
+        return get_engine(sa_url)
+    in_memory = make_url(sa_url).database in (None, "", ":memory:")  # one shared connection
+    pool: dict[str, Any] = {} if in_memory else {"pool_size": _POOL_SIZE, "max_overflow": 10}
+    engine = create_engine(sa_url, connect_args={"timeout": 60, "check_same_thread": False}, **pool)
+    event.listen(engine, "connect", _read_only)
     return engine
 
 

@@ -19,11 +19,10 @@ from fastapi.templating import Jinja2Templates
 
 from jiareg import __version__
 from jiareg.errors import AccessDenied, JiaregError
-from jiareg.store.engine import use_wal
+from jiareg.store.engine import read_engine, use_wal
+from jiareg.store.queries import Registry
 from jiareg.web.deps import LoginRequired, WebState
 from jiareg.web.problems import problem_rows
-from jiareg.web.readers import read_engine
-from jiareg.web.registry import Registry
 from jiareg.web.routes.api import router as api_router
 from jiareg.web.routes.pages import router as pages_router
 from jiareg.web.routes.tools import router as tools_router

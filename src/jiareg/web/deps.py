@@ -11,8 +11,8 @@ from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
+from jiareg.store.queries import Registry
 from jiareg.web.access import Viewer
-from jiareg.web.registry import Registry
 from jiareg.web.security import LoginThrottle, Session, SessionStore, tokens_match
 from jiareg.web.studyruns import StudyRuns
 

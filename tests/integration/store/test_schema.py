@@ -48,7 +48,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
 
 
 def test_tables_carry_the_template_names_and_types() -> None:
-    from jiareg.ingest.template import TABLES
+    from jiareg.formats.template.dictionary import TABLES
     from jiareg.store.snapshot import arrow_schema
 
     kinds = {

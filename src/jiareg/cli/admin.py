@@ -1,7 +1,8 @@
-"""Registry commands: init, template, import, export, audit verify/log, user add.
+"""Registry administration commands: init, template, import, export, audit verify/log,
+user add.
 
-The ingest and store stages (SQLAlchemy, pyarrow, Ibis) are imported inside each command, so
-that `jiareg --help` and the other commands do not load them.
+Each command calls a service (`jiareg.services`), imported inside the command, so that
+`jiareg --help` and the other commands do not load SQLAlchemy, pyarrow or Ibis.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jiareg.errors import InputError
-from jiareg.ingest.sources import Format
+from jiareg.formats.sources import Format
 from jiareg.store.roles import Role
 
 _DB_HELP = "Registry URL (default: env JIAREG_DB, else sqlite:///jiareg.db)."
@@ -28,23 +29,15 @@ user_app = typer.Typer(
 )
 
 
-def _shown(url: str | None) -> str:
-    from sqlalchemy.engine import make_url
-
-    from jiareg.store.engine import normalise_url
-
-    return make_url(normalise_url(url)).render_as_string(hide_password=True)
-
-
 def init(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
     """Create the registry, or migrate it to the newest schema (safe to run again).
 
     Example: jiareg init --db sqlite:///clinic.db
     """
-    from jiareg.store.engine import init_db
+    from jiareg.services.admin import init_db, shown_url
 
     revision = init_db(db)
-    typer.echo(f"registry ready at {_shown(db)} (schema {revision})")
+    typer.echo(f"registry ready at {shown_url(db)} (schema {revision})")
 
 
 def import_(
@@ -71,12 +64,11 @@ def import_(
 
     Example: jiareg import clinic-export/ --db sqlite:///clinic.db
     """
-    from jiareg.ingest.importer import import_path
-    from jiareg.ingest.template import TABLES
-    from jiareg.store.users import get_user
+    from jiareg.services.admin import get_user
+    from jiareg.services.imports import LOAD_ORDER, import_path
 
     acting = get_user(db, user) if user else None
-    names = [t.name for t in TABLES]
+    names = list(LOAD_ORDER)
     console = Console(stderr=True)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -113,10 +105,9 @@ def template(
 
     Example: jiareg template my-template/
     """
-    from jiareg.ingest.redcap import write_project
-    from jiareg.ingest.writers import write_template
+    from jiareg.services.export import write_empty_template
 
-    for path in [*write_template(folder), *write_project(folder / "redcap")]:
+    for path in write_empty_template(folder):
         typer.echo(str(path))
 
 
@@ -141,19 +132,9 @@ def export(
 
     Example: jiareg export backup/ --db sqlite:///clinic.db --format fhir
     """
-    from jiareg.ingest.fhir_writer import write_fhir
-    from jiareg.ingest.redcap_export import write_redcap
-    from jiareg.ingest.writers import export_registry
-    from jiareg.store.snapshot import read_tables
+    from jiareg.services.export import export as export_to
 
-    if format_ == "template":
-        written = export_registry(db, folder, deidentify=deidentify)
-    elif deidentify:
-        raise InputError("--deidentify writes the template format only (--format template)")
-    elif format_ == "redcap":
-        written = [write_redcap(read_tables(db), folder / "redcap.csv")]
-    else:
-        written = [write_fhir(read_tables(db), folder / "bundle.json")]
+    written = export_to(db, folder, fmt=format_, deidentify=deidentify)
     for path in written:
         typer.echo(str(path))
 
@@ -164,7 +145,7 @@ def audit_verify(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> 
 
     Example: jiareg audit verify --db sqlite:///clinic.db
     """
-    from jiareg.store.audit import verify_chain
+    from jiareg.services.admin import verify_chain
 
     n = verify_chain(db)
     typer.echo(f"audit log intact: {n} entries")
@@ -179,7 +160,7 @@ def audit_log(
 
     Example: jiareg audit log P001 --db sqlite:///clinic.db
     """
-    from jiareg.store.audit import patient_history
+    from jiareg.services.admin import patient_history
 
     entries = patient_history(db, patient_id)
     if not entries:
@@ -216,7 +197,7 @@ def user_add(
 
     Example: echo 's3cret-pass' | jiareg user add ana --role clinician --site BA
     """
-    from jiareg.store.users import add_user
+    from jiareg.services.admin import add_user
 
     info = add_user(db, name, _read_password(), role=role, site=site)
     where = f" at site {info.site}" if info.site else ""
