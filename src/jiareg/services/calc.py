@@ -3,8 +3,8 @@
 Every cell is checked by the import's own cell rules (`jiareg.ingest.validate.check_cells`)
 against the data dictionary's columns (`jiareg.formats.template.dictionary`), renamed to the
 calc file's columns (`esr_baseline` is checked as `visits.esr`, `category` as
-`patients.ilar_category`), so `jiareg calc` and `jiareg import` accept and refuse the same cells. Every problem is reported
-(file, line, column, value, expected; header = line 1) up to the import's cap, and only then
+`patients.ilar_category`), so `jiareg calc` and `jiareg import` accept and refuse the same
+cells. Every problem is reported (file, line, column, value, expected; header = line 1) up to the import's cap, and only then
 are the rows scored with the columnar rules of `jiareg.derive` on DuckDB. The output is the
 input's columns, as written, plus the results, written to a temporary file and renamed: a
 failed run leaves no output file (INTERFACE.md "calc files").
