@@ -4,10 +4,10 @@ Every cell is checked by the import's own cell rules (`jiareg.ingest.validate.ch
 against the data dictionary's columns (`jiareg.formats.template.dictionary`), renamed to the
 calc file's columns (`esr_baseline` is checked as `visits.esr`, `category` as
 `patients.ilar_category`), so `jiareg calc` and `jiareg import` accept and refuse the same
-cells. Every problem is reported (file, line, column, value, expected; header = line 1) up to the import's cap, and only then
-are the rows scored with the columnar rules of `jiareg.derive` on DuckDB. The output is the
-input's columns, as written, plus the results, written to a temporary file and renamed: a
-failed run leaves no output file (INTERFACE.md "calc files").
+cells. Every problem is reported (file, line, column, value, expected; header = line 1) up to
+the import's cap, and only then are the rows scored with the columnar rules of `jiareg.derive`
+on DuckDB. The output is the input's columns, as written, plus the results, written to a
+temporary file and renamed: a failed run leaves no output file (INTERFACE.md "calc files").
 
 One calc-only allowance: a CHAQ DI written with 6 or more decimals that is a CHAQ mean (k/6,
 k/7 or k/8, printed by `jiareg calc chaq`) is read as that mean, so `calc chaq`'s output feeds
