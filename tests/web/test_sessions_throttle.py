@@ -20,7 +20,7 @@ Factory = Callable[..., TestClient]
 
 def _login(c: TestClient, name: str, password: str = PASSWORD, **headers: str) -> int:
     r = c.post("/api/login", json={"username": name, "password": password}, headers=headers)
-    return r.status_code
+    return int(r.status_code)
 
 
 def test_forty_concurrent_guesses_cannot_race_past_the_limit(app_factory: Factory) -> None:

@@ -296,7 +296,7 @@ def verify_chain(url: str | None = None) -> int:
     """`check_chain` on the registry at `url`; returns the number of entries."""
     with get_engine(url).connect() as conn:
         require_initialised(conn)
-        return check_chain(conn).num_rows
+        return int(check_chain(conn).num_rows)
 
 
 def log_event(conn: Connection, *, username: str, action: str, subject: str, reason: str) -> None:
