@@ -125,3 +125,15 @@ def test_patient_data_is_never_cached(client: TestClient, login: Login) -> None:
     for path in ("/api/patients", "/api/patients/A-001", "/patients/A-001"):
         assert client.get(path).headers["cache-control"] == "no-store"
     assert client.get("/static/app.js").headers.get("cache-control") != "no-store"
+
+
+def test_a_log_in_posted_from_another_site_is_refused(client: TestClient) -> None:
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"username": "clin_a", "password": PASSWORD, "csrf_token": token}
+    for evil in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        r = client.post("/login", data=form, headers=evil, follow_redirects=False)
+        assert r.status_code == 403 and "jiareg_session" not in r.cookies
+    assert _login(client, "clin_a", **{"Origin": "https://evil.example"}) == 403
+    ok = client.post("/login", data=form, headers={"Origin": "http://testserver"})
+    assert ok.status_code == 200 and client.get("/api/me").status_code == 200

@@ -31,6 +31,7 @@ from jiareg.web.routes.work import router as work_router
 from jiareg.web.security import (
     ClientAddressMiddleware,
     LoginThrottle,
+    SameOriginMiddleware,
     SecurityHeadersMiddleware,
     SessionStore,
 )
@@ -98,6 +99,7 @@ def create_app(
     )
     app.state.secret_key = secret_key or secrets.token_urlsafe(32)
     app.add_middleware(SecurityHeadersMiddleware, https=https)
+    app.add_middleware(SameOriginMiddleware)
     app.add_middleware(ClientAddressMiddleware, trusted_proxy=trust_proxy)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(api_router)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import Engine, text
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiareg.store.audit import log_event
@@ -30,6 +31,7 @@ __all__ = [
     "SECURITY_HEADERS",
     "ClientAddressMiddleware",
     "LoginThrottle",
+    "SameOriginMiddleware",
     "SecurityHeadersMiddleware",
     "Session",
     "SessionStore",
@@ -313,3 +315,34 @@ class ClientAddressMiddleware:
             await self.app({**scope, "client": (address, port)}, receive, send)
         finally:
             CLIENT_ADDRESS.reset(token)
+
+
+class SameOriginMiddleware:
+    """Refuses (403) a state-changing request that a browser says comes from another site.
+
+    Browsers send `Origin` on every cross-origin POST (and `Sec-Fetch-Site`), so a page
+    elsewhere cannot post the log-in form (log-in CSRF) or anything else; clients that send
+    neither (scripts, the command line) are not affected. Defence in depth next to the CSRF
+    tokens.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def _foreign(scope: Scope) -> bool:
+        headers = {name: value.decode("latin-1") for name, value in scope.get("headers", [])}
+        if headers.get(b"sec-fetch-site") == "cross-site":
+            return True
+        origin = headers.get(b"origin")
+        if origin is None:
+            return False
+        host = headers.get(b"host", "")
+        return origin == "null" or origin.split("://", 1)[-1] != host
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        unsafe = scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        if unsafe and self._foreign(scope):
+            await JSONResponse({"detail": "cross-site request refused"}, 403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
