@@ -331,7 +331,9 @@ class SameOriginMiddleware:
 
     @staticmethod
     def _foreign(scope: Scope) -> bool:
-        headers = {name: value.decode("latin-1") for name, value in scope.get("headers", [])}
+        headers: dict[bytes, str] = {
+            name: value.decode("latin-1") for name, value in scope.get("headers", [])
+        }
         if headers.get(b"sec-fetch-site") == "cross-site":
             return True
         origin = headers.get(b"origin")
