@@ -45,6 +45,7 @@ __all__ = [
     "json_text",
     "log_event",
     "patient_history",
+    "rekey_legacy_chain",
     "row_json",
     "verify_chain",
 ]
@@ -149,8 +150,9 @@ def _payloads(log: Mapping[str, pa.Array | str]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "").cast(pa.large_binary())
 
 
-def _chain(key: bytes, prev: str, payloads: pa.Array) -> tuple[list[str], list[str]]:
-    """Each entry's prev_hash and hash: HMAC-SHA256(key, prev_hash + payload), in order."""
+def _chain(key: bytes | None, prev: str, payloads: pa.Array) -> tuple[list[str], list[str]]:
+    """Each entry's prev_hash and hash: HMAC-SHA256(key, prev_hash + payload), in order
+    (key None: the unkeyed sha256 chain of registries made before the audit key)."""
     prevs: list[str] = []
     hashes: list[str] = []
     if len(payloads) == 0:
@@ -158,7 +160,8 @@ def _chain(key: bytes, prev: str, payloads: pa.Array) -> tuple[list[str], list[s
     offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int64)
     offsets = offsets[payloads.offset : payloads.offset + len(payloads) + 1]
     data = memoryview(payloads.buffers()[2])
-    keyed = hmac.new(key, digestmod=hashlib.sha256)  # key schedule once, copied per entry
+    # the key schedule is done once, then copied per entry
+    keyed = hashlib.sha256() if key is None else hmac.new(key, digestmod=hashlib.sha256)
     for start, stop in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
         prevs.append(prev)
         digest = keyed.copy()
@@ -290,6 +293,38 @@ def check_chain(conn: Connection) -> pa.Table:
             "(entries were removed or added outside jiareg)"
         )
     return log
+
+
+def rekey_legacy_chain(conn: Connection, key: bytes) -> int:
+    """Re-chain a log written before the audit key with `key`; returns the entries re-chained.
+
+    Run once, by `jiareg init`, when a registry first gets its key: the unkeyed sha256 chain
+    is checked first (StoreError naming the first broken entry, and nothing changes), then
+    every entry's prev_hash and hash are recomputed as HMACs in the caller's transaction.
+    """
+    log = _read_log(conn)
+    if log.num_rows == 0:
+        return 0
+    fields = {name: log.column(name).combine_chunks() for name in _HASHED}
+    payloads = _payloads(fields)
+    _, legacy = _chain(None, GENESIS, payloads)
+    seqs = log.column("seq").to_pylist()
+    for seq, stored, expected in zip(seqs, log.column("hash").to_pylist(), legacy, strict=True):
+        if stored != expected:
+            raise StoreError(
+                f"the audit log (written before the audit key) is broken at entry {seq}; "
+                "it was not re-chained"
+            )
+    prevs, hashes = _chain(key, GENESIS, payloads)
+    conn.execute(
+        text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE seq = :s"),
+        [{"p": p, "h": h, "s": s} for p, h, s in zip(prevs, hashes, seqs, strict=True)],
+    )
+    conn.execute(
+        text("UPDATE settings SET value = :v WHERE name = :n"),
+        {"v": f"{seqs[-1]}:{hashes[-1]}", "n": _HEAD},
+    )
+    return len(seqs)
 
 
 def verify_chain(url: str | None = None) -> int:

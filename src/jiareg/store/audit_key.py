@@ -114,8 +114,9 @@ def _create_file(path: Path) -> None:
 def ensure_key(conn: Connection) -> str:
     """Make sure the registry has an audit key (run by `init_db`); returns its fingerprint.
 
-    A new registry takes the key found (creating the key file when there is none). A
-    registry that already has a fingerprint must find its own key.
+    A registry without a fingerprint takes the key found (creating the key file when there is
+    none), and an audit log written before the key is re-chained with it. A registry that
+    already has a fingerprint must find its own key.
     """
     if _stored_id(conn) is not None:
         return key_id(audit_key(conn))
@@ -131,4 +132,7 @@ def ensure_key(conn: Connection) -> str:
         text("INSERT INTO settings (name, value) VALUES (:n, :v)"),
         {"n": _KEY_ID, "v": fingerprint},
     )
+    from jiareg.store.audit import rekey_legacy_chain  # audit needs this module first
+
+    rekey_legacy_chain(conn, key)
     return fingerprint

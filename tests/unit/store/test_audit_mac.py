@@ -35,12 +35,12 @@ def _sql(url: str, sql: str) -> None:
         conn.exec_driver_sql(sql)
 
 
-def test_an_edited_entry_with_a_recomputed_unkeyed_chain_fails(registry: str) -> None:
-    _sql(registry, "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 3")
-    # recompute the chain as an attacker without the key would: sha256(prev + payload)
+def _unkeyed_chain(url: str) -> None:
+    """Recompute the chain as sha256(prev + payload): what an attacker without the key can
+    do, and what registries made before the audit key hold."""
     from jiareg.store import audit
 
-    with get_engine(registry).begin() as conn:
+    with get_engine(url).begin() as conn:
         log = audit._read_log(conn)
         fields = {n: log.column(n).combine_chunks() for n in audit._HASHED}
         payloads = audit._payloads(fields).to_pylist()
@@ -54,8 +54,30 @@ def test_an_edited_entry_with_a_recomputed_unkeyed_chain_fails(registry: str) ->
         conn.exec_driver_sql(
             "UPDATE settings SET value = ? WHERE name = 'audit_head'", (f"{len(payloads)}:{prev}",)
         )
+
+
+def test_an_edited_entry_with_a_recomputed_unkeyed_chain_fails(registry: str) -> None:
+    _sql(registry, "UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 3")
+    _unkeyed_chain(registry)
     with pytest.raises(StoreError, match="broken at entry 1: its content does not match"):
         verify_chain(registry)
+
+
+def test_init_rechains_a_registry_made_before_the_audit_key(registry: str) -> None:
+    add_user(registry, "cleo", "correct horse battery", role="clinician", site="A")
+    _sql(registry, "UPDATE audit_log SET after = replace(after, ',\"disabled\":false', '')")
+    _sql(registry, "DELETE FROM settings WHERE name = 'audit_key_id'")
+    _unkeyed_chain(registry)  # now as an old registry: unkeyed, users without `disabled`
+    init_db(registry)
+    assert verify_registry(registry).entries > 10
+
+
+def test_init_refuses_to_rechain_a_broken_legacy_log(registry: str) -> None:
+    _sql(registry, "DELETE FROM settings WHERE name = 'audit_key_id'")
+    _unkeyed_chain(registry)
+    _sql(registry, "UPDATE audit_log SET reason = 'edited' WHERE seq = 4")
+    with pytest.raises(StoreError, match="broken at entry 4; it was not re-chained"):
+        init_db(registry)
 
 
 @pytest.mark.parametrize(
