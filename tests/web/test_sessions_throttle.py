@@ -137,3 +137,17 @@ def test_a_log_in_posted_from_another_site_is_refused(client: TestClient) -> Non
     assert _login(client, "clin_a", **{"Origin": "https://evil.example"}) == 403
     ok = client.post("/login", data=form, headers={"Origin": "http://testserver"})
     assert ok.status_code == 200 and client.get("/api/me").status_code == 200
+
+
+def test_the_count_starts_again_after_a_quiet_window(db_url: str) -> None:
+    from jiareg.web.security import LoginThrottle
+
+    throttle = LoginThrottle(
+        get_engine(db_url), max_failures=2, lockout_seconds=60, window_seconds=0.3
+    )
+    now = time.monotonic
+    assert throttle.retry_after("ana", "192.0.2.1", now=now()) == 0
+    time.sleep(0.4)  # one old typo is forgotten ...
+    assert throttle.retry_after("ana", "192.0.2.1", now=now()) == 0
+    assert throttle.retry_after("ana", "192.0.2.1", now=now()) == 0  # ... two recent ones lock
+    assert throttle.retry_after("ana", "192.0.2.1", now=now()) > 0

@@ -203,6 +203,7 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     locked_until: Mapped[float] = mapped_column(Double)
+    last_failure: Mapped[float] = mapped_column(Double)
 
 
 class AuditEntry(Base):

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -113,6 +113,10 @@ class SessionStore:
                 ),
                 {"t": _digest(session.token), "u": username, "c": session.csrf, "at": at},
             )
+            conn.execute(  # sessions that expired without being presented again
+                text("DELETE FROM web_sessions WHERE last_seen < :idle OR created < :old"),
+                {"idle": at - self.idle_seconds, "old": at - self.absolute_seconds},
+            )
         _event(self.writer, username, "login", username)
         return session
 
@@ -165,41 +169,47 @@ class LoginThrottle:
     `retry_after` RESERVES an attempt before the (slow) password check, in one transaction,
     so concurrent guesses cannot all pass the check before any failure is recorded. When a
     key reaches `max_failures`, it is locked for `lockout_seconds`, doubling with each further
-    failure (exponential back-off, at most a day). Only that address is locked: someone
-    elsewhere cannot lock a user out. A correct password clears its (user, address) count
-    and gives back its reservation on the address.
+    failure (exponential back-off, at most a day); the count starts again after
+    `window_seconds` without attempts once any lock has ended. Only that address is locked:
+    someone elsewhere cannot lock a user out. A correct password clears its (user, address)
+    count and gives back its reservation on the address.
     """
 
     writer: Engine
     max_failures: int = 5
     lockout_seconds: float = 5 * 60
+    window_seconds: float = 15 * 60
 
     @staticmethod
     def _keys(username: str, address: str) -> list[dict[str, str]]:
-        return [{"u": username.casefold()[:100], "a": address}, {"u": "*", "a": address}]
+        return [{"u": username.casefold()[:100], "a": address[:64]}, {"u": "*", "a": address[:64]}]
+
+    def _reserve(self, conn: Connection, key: dict[str, str], at: float) -> tuple[int, float]:
+        """The key's (failures, locked_until) after forgetting a quiet past, row locked."""
+        conn.execute(
+            text(
+                "INSERT INTO login_attempts (username, address, failures, locked_until, "
+                "last_failure) VALUES (:u, :a, 0, 0, 0) ON CONFLICT DO NOTHING"
+            ),
+            key,
+        )
+        lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+        row = conn.execute(
+            text(
+                "SELECT failures, locked_until, last_failure FROM login_attempts "
+                f"WHERE username = :u AND address = :a{lock}"
+            ),
+            key,
+        ).one()
+        failures, locked, last = int(row[0]), float(row[1]), float(row[2])
+        quiet = at - max(locked, last) > self.window_seconds
+        return (0 if quiet else failures), locked
 
     def retry_after(self, username: str, address: str, *, now: float) -> int:
         """0 and one attempt reserved, or the seconds until this user/address may try again."""
         at = _wall(now)
         with self.writer.begin() as conn:
-            rows = []
-            for key in self._keys(username, address):
-                conn.execute(
-                    text(
-                        "INSERT INTO login_attempts (username, address, failures, locked_until) "
-                        "VALUES (:u, :a, 0, 0) ON CONFLICT DO NOTHING"
-                    ),
-                    key,
-                )
-                lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-                row = conn.execute(
-                    text(
-                        "SELECT failures, locked_until FROM login_attempts "
-                        f"WHERE username = :u AND address = :a{lock}"
-                    ),
-                    key,
-                ).one()
-                rows.append((key, int(row[0]), float(row[1])))
+            rows = [(key, *self._reserve(conn, key, at)) for key in self._keys(username, address)]
             until = max(locked for _, _, locked in rows)
             if until > at:
                 return max(1, math.ceil(until - at))
@@ -210,11 +220,17 @@ class LoginThrottle:
                     locked = at + min(self.lockout_seconds * back_off, 86_400.0)
                 conn.execute(
                     text(
-                        "UPDATE login_attempts SET failures = :f, locked_until = :l "
-                        "WHERE username = :u AND address = :a"
+                        "UPDATE login_attempts SET failures = :f, locked_until = :l, "
+                        "last_failure = :at WHERE username = :u AND address = :a"
                     ),
-                    {**key, "f": failures, "l": locked},
+                    {**key, "f": failures, "l": locked, "at": at},
                 )
+            conn.execute(  # forget keys quiet for a day
+                text(
+                    "DELETE FROM login_attempts WHERE locked_until < :old AND last_failure < :old"
+                ),
+                {"old": at - 86_400.0},
+            )
         return 0
 
     def failed(self, username: str, address: str, *, now: float) -> None:

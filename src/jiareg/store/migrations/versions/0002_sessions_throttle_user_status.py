@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("locked_until", sa.Double(), nullable=False),
+        sa.Column("last_failure", sa.Double(), nullable=False),
         sa.PrimaryKeyConstraint("username", "address"),
     )
 
