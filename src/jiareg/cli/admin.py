@@ -1,5 +1,5 @@
-"""Registry administration commands: init, template, import, export, audit verify/log,
-user add.
+"""Registry administration commands: init, template, import, export (`audit` and `user`:
+their own modules).
 
 Each command calls a service (`jiareg.services`), imported inside the command, so that
 `jiareg --help` and the other commands do not load SQLAlchemy, pyarrow or Ibis.
@@ -7,26 +7,15 @@ Each command calls a service (`jiareg.services`), imported inside the command, s
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jiareg.errors import InputError
 from jiareg.formats.sources import Format
-from jiareg.store.roles import Role
 
 _DB_HELP = "Registry URL (default: env JIAREG_DB, else sqlite:///jiareg.db)."
-
-audit_app = typer.Typer(
-    help="Check and read the audit trail.\n\nExample: jiareg audit verify", no_args_is_help=True
-)
-user_app = typer.Typer(
-    help="Manage registry users.\n\nExample: jiareg user add ana --role clinician --site BA",
-    no_args_is_help=True,
-)
 
 
 def init(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
@@ -139,76 +128,9 @@ def export(
         typer.echo(str(path))
 
 
-@audit_app.command("verify")
-def audit_verify(db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
-    """Recompute the audit log's hash chain; exit 1 naming the first broken entry.
-
-    Example: jiareg audit verify --db sqlite:///clinic.db
-    """
-    from jiareg.services.admin import verify_chain
-
-    n = verify_chain(db)
-    typer.echo(f"audit log intact: {n} entries")
-
-
-@audit_app.command("log")
-def audit_log(
-    patient_id: str = typer.Argument(..., help="The patient whose history to print."),
-    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
-) -> None:
-    """Print every recorded change about one patient, oldest first.
-
-    Example: jiareg audit log P001 --db sqlite:///clinic.db
-    """
-    from jiareg.services.admin import patient_history
-
-    entries = patient_history(db, patient_id)
-    if not entries:
-        raise InputError(f"no audit entries for patient {patient_id!r}")
-    for e in entries:
-        typer.echo(
-            f"#{e.seq} {e.ts} {e.username} {e.action} {e.table_name} {e.row_key} ({e.reason})"
-        )
-        if e.before is not None:
-            typer.echo(f"    before: {e.before}")
-        if e.after is not None:
-            typer.echo(f"    after:  {e.after}")
-
-
-def _read_password() -> str:
-    if sys.stdin.isatty():
-        first = typer.prompt("Password", hide_input=True)
-        second = typer.prompt("Repeat password", hide_input=True)
-        if first != second:
-            raise InputError("the two passwords differ; nothing was saved")
-        return str(first)
-    line = sys.stdin.readline()
-    return line.rstrip("\r\n")
-
-
-@user_app.command("add")
-def user_add(
-    name: str = typer.Argument(..., help="Login name."),
-    role: Role = typer.Option(..., "--role", help="The user's role."),
-    site: str | None = typer.Option(None, "--site", help="The user's site (clinic code)."),
-    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
-) -> None:
-    """Create a user; the password is read from stdin (asked twice on a terminal).
-
-    Example: echo 's3cret-pass' | jiareg user add ana --role clinician --site BA
-    """
-    from jiareg.services.admin import add_user
-
-    info = add_user(db, name, _read_password(), role=role, site=site)
-    where = f" at site {info.site}" if info.site else ""
-    typer.echo(f"user {info.username} added ({info.role}{where})")
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.command("init")(init)
     app.command("import")(import_)
     app.command("template")(template)
     app.command("export")(export)
-    app.add_typer(audit_app, name="audit")
-    app.add_typer(user_app, name="user")

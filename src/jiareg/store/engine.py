@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from jiareg.errors import StoreError
+from jiareg.store.audit_key import ensure_key
 
 __all__ = [
     "DEFAULT_URL",
@@ -175,7 +176,8 @@ def _alembic_config(conn: Connection) -> Config:
 def init_db(url: str | None = None) -> str:
     """Create the registry or migrate it to the newest schema; returns the Alembic revision.
 
-    Idempotent: running it on an up-to-date registry changes nothing.
+    Idempotent: running it on an up-to-date registry changes nothing. A new registry gets
+    its audit key (`jiareg.store.audit_key.ensure_key`).
     """
     engine = get_engine(url)
     if engine.dialect.name == "sqlite":
@@ -185,6 +187,7 @@ def init_db(url: str | None = None) -> str:
     with engine.begin() as conn:
         write_lock(conn)
         command.upgrade(_alembic_config(conn), "head")
+        ensure_key(conn)
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         if _setting(conn, _DEID_KEY) is None:
             conn.execute(
