@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from jiareg.cli import app
 from jiareg.errors import StoreError
-from jiareg.ingest.importer import import_path
+from jiareg.services.imports import import_path
 from jiareg.store.audit import GENESIS, verify_chain
 from jiareg.store.audit_replay import verify_registry
 from jiareg.store.engine import get_engine, init_db
