@@ -303,7 +303,8 @@ def duckdb_sql(visits_parquet: Path) -> str:
 
 def duckdb_sql_derive(visits_parquet: Path) -> pa.Table:
     """Run `duckdb_sql` on a fresh in-memory DuckDB connection."""
-    with duckdb.connect(config={"enable_progress_bar": False}) as con:
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
         return con.sql(duckdb_sql(visits_parquet)).to_arrow_table()
 
 
