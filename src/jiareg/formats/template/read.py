@@ -5,7 +5,8 @@ row number a person sees in the file (CSV: the line, header = 1; workbook: the s
 Problems with a whole file (not UTF-8, missing or unknown columns, unknown file, more rows
 than allowed) are reported like cell problems, with row 1 (the header) or the offending line.
 A workbook that unpacks to more than allowed is refused before it is opened
-(`jiareg.formats.template.limits`).
+(`jiareg.formats.template.limits`). A cell that an export quoted against spreadsheet
+formulas (`'=...`) loses that one quote (`jiareg.formats.cells.unquoted_cells`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from jiareg.errors import ImportRowError, InputError
-from jiareg.formats.cells import RawTable, text_cells, utf8_text
+from jiareg.formats.cells import RawTable, text_cells, unquoted_cells, utf8_text
 from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
 from jiareg.formats.template.limits import (
     ImportLimits,
@@ -137,7 +138,7 @@ def _read_csv(
         return None
     if not _header_problems(spec, file, parsed.column_names, problems):
         return None
-    columns = [text_cells(parsed.column(n)) for n in spec.names]
+    columns = [unquoted_cells(text_cells(parsed.column(n))) for n in spec.names]
     rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
     if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
         rows = pa.array([0] * parsed.num_rows, pa.int64())
@@ -213,7 +214,9 @@ def _read_xlsx(
             if spec.name in unreadable:
                 continue
             by_name = dict(zip(header, cells, strict=True))
-            columns = [text_cells(pa.array(by_name[n], pa.string())) for n in spec.names]
+            columns = [
+                unquoted_cells(text_cells(pa.array(by_name[n], pa.string()))) for n in spec.names
+            ]
             out.append(
                 RawTable(
                     spec,
