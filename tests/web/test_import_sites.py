@@ -27,6 +27,7 @@ from jiareg.errors import AccessDenied, ImportErrors, InputError
 from jiareg.formats.cells import table_text
 from jiareg.formats.fhir.write import write_fhir
 from jiareg.formats.redcap.write import write_redcap
+from jiareg.formats.sources import Format
 from jiareg.formats.template.write import write_csv
 from jiareg.services.imports import import_path
 from jiareg.services.patients import move_patient
@@ -68,12 +69,13 @@ def _moved_b001(db_url: str) -> dict[str, pa.Table]:
     return out
 
 
-def _files(db_url: str, tmp_path: Path, fmt: str) -> tuple[dict[str, bytes], str]:
+def _files(db_url: str, folder: Path, fmt: str) -> tuple[dict[str, bytes], str]:
     """The upload (file name -> bytes) and form format of `_moved_b001` in `fmt`."""
+    folder.mkdir(exist_ok=True)
     tables = _moved_b001(db_url)
     patients = tables["patients"]
     if fmt == "csv":
-        path = tmp_path / "patients.csv"
+        path = folder / "patients.csv"
         write_csv(path, patients.column_names, table_text(patients))
         return {path.name: path.read_bytes()}, "template"
     if fmt == "xlsx":
@@ -87,8 +89,8 @@ def _files(db_url: str, tmp_path: Path, fmt: str) -> tuple[dict[str, bytes], str
         book.save(data)
         return {"clinic.xlsx": data.getvalue()}, "template"
     if fmt == "redcap":
-        return {"export.csv": write_redcap(tables, tmp_path / "export.csv").read_bytes()}, fmt
-    return {"bundle.json": write_fhir(tables, tmp_path / "bundle.json").read_bytes()}, fmt
+        return {"export.csv": write_redcap(tables, folder / "export.csv").read_bytes()}, fmt
+    return {"bundle.json": write_fhir(tables, folder / "bundle.json").read_bytes()}, fmt
 
 
 def _b001(db_url: str) -> dict[str, object]:
@@ -149,23 +151,40 @@ def test_another_sites_patient_gets_the_answer_of_an_unknown_one(login: Login) -
     assert answers[0][0] == 422
 
 
-def test_services_refuse_the_site_move_for_every_user(db_url: str, tmp_path: Path) -> None:
+_FORMATS: dict[str, Format] = {
+    "csv": "template",
+    "xlsx": "template",
+    "redcap": "redcap",
+    "fhir": "fhir",
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "redcap", "fhir"])
+def test_services_refuse_the_site_move_for_every_user(
+    db_url: str, tmp_path: Path, fmt: str
+) -> None:
+    files, _ = _files(db_url, tmp_path / "made", fmt)
     folder = tmp_path / "in"
     folder.mkdir()
-    patients = _moved_b001(db_url)["patients"]
-    write_csv(folder / "patients.csv", patients.column_names, table_text(patients))
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    source = folder if fmt == "csv" else folder / next(iter(files))
     before = _b001(db_url)
     with pytest.raises(ImportErrors, match="no patient you may change has this id"):
-        import_path(folder, db_url, user=DM_A)
+        import_path(source, db_url, user=DM_A, format=_FORMATS[fmt])
     for user in (ADMIN, None):
         with pytest.raises(ImportErrors, match="jiareg patient move"):
-            import_path(folder, db_url, user=user)
+            import_path(source, db_url, user=user, format=_FORMATS[fmt])
+    assert _b001(db_url) == before
+
+
+def test_record_saves_refuse_the_site_move_too(db_url: str) -> None:
+    before = _b001(db_url)
+    moved = {"patient_id": "B-001", "site": "A"}
     with pytest.raises(ImportErrors, match="no patient you may change has this id"):
-        save_record(db_url, "patients", {"patient_id": "B-001", "site": "A"}, user=DM_A, reason="x")
+        save_record(db_url, "patients", moved, user=DM_A, reason="x")
     with pytest.raises(ImportErrors, match="jiareg patient move"):
-        save_record(
-            db_url, "patients", {"patient_id": "B-001", "site": "A"}, user=ADMIN, reason="x"
-        )
+        save_record(db_url, "patients", moved, user=ADMIN, reason="x")
     assert _b001(db_url) == before
 
 
