@@ -15,8 +15,10 @@ Sites A and B; patients A-001 (systemic, on tocilizumab after etanercept), A-002
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +26,9 @@ from fastapi.testclient import TestClient
 from jiareg.ingest.importer import import_path
 from jiareg.store.engine import init_db
 from jiareg.store.users import add_user
+from jiareg.web import deps
 from jiareg.web.app import create_app
+from jiareg.web.routes import api, work
 
 DATA = Path(__file__).parent / "registry"
 PASSWORD = "correct horse battery"
@@ -93,3 +97,45 @@ def login(client: TestClient) -> Login:
         return client
 
     return do
+
+
+class Clock:
+    """A monotonic clock that moves only when a test says so (`advance`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The web app's session and login-throttle clock, under the test's control (no sleeps)."""
+    fake = Clock()
+    for module in (deps, api):
+        monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=fake.monotonic))
+    return fake
+
+
+@pytest.fixture()
+def study_finished(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Call it to wait until the study run started by the test has ended (no polling)."""
+    done = threading.Event()
+    run = work._run
+
+    def run_then_signal(*args: object) -> None:
+        try:
+            run(*args)  # type: ignore[arg-type]
+        finally:
+            done.set()
+
+    monkeypatch.setattr(work, "_run", run_then_signal)
+
+    def wait() -> None:
+        assert done.wait(timeout=100), "the study did not finish"
+
+    return wait
