@@ -74,3 +74,15 @@ def spark() -> Iterator[Any]:
     session = spark_session("local[2]")
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Spark tests may leave py4j's gateway sockets to the garbage collector (pyspark's, not
+    ours): only there is that one ResourceWarning not an error."""
+    for item in items:
+        if item.get_closest_marker("spark"):
+            item.add_marker(
+                pytest.mark.filterwarnings(
+                    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+                )
+            )

@@ -22,7 +22,9 @@ from jiareg.derive.chaq import (
 from jiareg.derive.exact import UNITS
 from jiareg.errors import DerivationError
 
-VECTORS = list(csv.DictReader((Path(__file__).parents[2] / "vectors" / "chaq.csv").open()))
+VECTORS = list(
+    csv.DictReader((Path(__file__).parents[2] / "vectors" / "chaq.csv").read_text().splitlines())
+)
 DOMAIN_BY_COLUMN = dict(
     zip(["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"], CHAQ_DOMAINS, strict=True)
 )

@@ -33,7 +33,9 @@ from jiareg.derive.jadas import (
 )
 from jiareg.errors import DerivationError
 
-VECTORS = list(csv.DictReader((Path(__file__).parents[2] / "vectors" / "jadas.csv").open()))
+VECTORS = list(
+    csv.DictReader((Path(__file__).parents[2] / "vectors" / "jadas.csv").read_text().splitlines())
+)
 IDS = [r["id"] for r in VECTORS]
 VERSION = {
     "JADAS10": "jadas10",
