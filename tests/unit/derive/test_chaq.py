@@ -11,6 +11,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pytest
+from tests.support.backends import Backend
 
 from jiareg.derive.chaq import (
     CHAQ_DOMAINS,
@@ -104,8 +105,8 @@ def check_chaq_columnar(
 
 
 @pytest.mark.parametrize("scoring", ["original", "without_aids_help"])
-def test_chaq_vectors_columnar_equals_scalar(scoring: str) -> None:
-    check_chaq_columnar(lambda expr: expr.execute(), scoring)
+def test_chaq_vectors_columnar_equals_scalar(backend: Backend, scoring: str) -> None:
+    check_chaq_columnar(backend.execute, scoring, backend.load)
 
 
 def test_min_domains_option() -> None:
