@@ -3,11 +3,11 @@
 Three implementations of the same output (`acr_pedi_level`, `jadas10` for every follow-up
 visit), timed in this process:
 
-- `derivation_plan`: the Ibis expressions of `jiareg.derive` (what studies run), on DuckDB
-  over a Parquet snapshot;
+- `derivation_plan` (tests/support/derivation.py): the Ibis expressions of `jiareg.derive`
+  (what studies run), on DuckDB over a Parquet snapshot;
 - `numpy_derive`: the same rules hand-vectorised in NumPy on exact int64 units (the limit);
-- `scalar_rows`: pandas row-wise `apply` of the scalar Fraction rules (on a sample,
-  extrapolated) — what a naive script does.
+- `scalar_rows` (the same module): pandas row-wise `apply` of the scalar Fraction rules (on a
+  sample, extrapolated) — what a naive script does.
 
 The engine parity suite (tests/integration/test_engine_parity.py) runs `derivation_plan` on
 DuckDB, PostgreSQL and Spark and checks it against `scalar_rows`.
@@ -19,98 +19,21 @@ import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tests.support.derivation import COLUMNS, derivation_plan, follow_up_pairs, scalar_rows
 
 from bench._data import cached_registry, row
 from bench._tree_rss import PeakRss
-from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS, acr_pedi_columns, acr_pedi_level
-from jiareg.derive.coreset import CORE_SET_VARIABLES, CoreSet, Global
-from jiareg.derive.exact import UNITS, to_fraction
-from jiareg.derive.jadas import (
-    ESR_CEILING_MM_H,
-    ESR_FLOOR_MM_H,
-    jadas_from_globals,
-    jadas_globals_expr,
-)
+from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS
+from jiareg.derive.coreset import CORE_SET_VARIABLES
+from jiareg.derive.exact import UNITS
+from jiareg.derive.jadas import ESR_CEILING_MM_H, ESR_FLOOR_MM_H
 from jiareg.study.backends import open_registry
 
 GLOBALS = ("phys_global", "parent_global")
-COLUMNS = (*CORE_SET_VARIABLES, "phys_global_scale", "parent_global_scale")
 SIZES = {True: (20_000, 20), False: (1_000_000, 20)}  # quick: 400k rows; full: 20M rows
 PANDAS_SAMPLE = {True: 2_000, False: 20_000}
-
-
-def derivation_plan(visits: Any) -> Any:
-    """Ibis: each follow-up visit with its ACR Pedi level against the patient's first visit
-    and its JADAS-10 (ESR); sorted output is `patient_id, visit_date, acr_pedi_level, jadas10`.
-    """
-    first = visits.group_by("patient_id").aggregate(baseline_date=visits.visit_date.min())
-    base = visits.join(
-        first,
-        [visits.patient_id == first.patient_id, visits.visit_date == first.baseline_date],
-    ).select("patient_id", "baseline_date", *[visits[c].name(f"b_{c}") for c in COLUMNS])
-    pairs = visits.join(base, "patient_id").filter(lambda t: t.visit_date > t.baseline_date)
-    scored = acr_pedi_columns(
-        pairs, {c: pairs[f"b_{c}"] for c in COLUMNS}, {c: pairs[c] for c in COLUMNS}
-    )
-    jadas10 = jadas_globals_expr(
-        scored.phys_global,
-        scored.phys_global_scale,
-        scored.parent_global,
-        scored.parent_global_scale,
-        scored.active_joints,
-        marker=scored.esr,
-    )
-    return scored.select("patient_id", "visit_date", "acr_pedi_level", jadas10=jadas10)
-
-
-def _core_set(row: pd.Series, prefix: str) -> CoreSet:
-    def value(name: str) -> Any:
-        v = row[prefix + name]
-        return None if pd.isna(v) else v
-
-    def global_(name: str) -> Global | None:
-        v = value(name)
-        return None if v is None else Global(to_fraction(v), value(f"{name}_scale") or "0-10")  # type: ignore[arg-type]
-
-    counts = {
-        n: None if value(n) is None else int(value(n)) for n in ("active_joints", "lom_joints")
-    }
-    return CoreSet(
-        global_("phys_global"),
-        global_("parent_global"),
-        to_fraction(value("chaq")),
-        counts["active_joints"],
-        counts["lom_joints"],
-        to_fraction(value("esr")),
-    )
-
-
-def _scalar_row(row: pd.Series) -> tuple[int | None, float | None]:
-    follow = _core_set(row, "")
-    level = acr_pedi_level(_core_set(row, "b_"), follow)
-    jadas = jadas_from_globals(
-        follow.phys_global, follow.parent_global, follow.active_joints, marker=follow.esr
-    )
-    return level, None if jadas.score is None else float(jadas.score)
-
-
-def follow_up_pairs(visits: pd.DataFrame) -> pd.DataFrame:
-    """pandas: each follow-up visit with its patient's first-visit values as `b_<column>`."""
-    visits = visits.sort_values(["patient_id", "visit_date"], kind="stable")
-    first = visits.groupby("patient_id", sort=False).head(1)
-    base = first[["patient_id", *COLUMNS]].rename(columns={c: f"b_{c}" for c in COLUMNS})
-    pairs = visits.merge(base, on="patient_id")
-    return pairs[pairs.groupby("patient_id").cumcount() > 0].reset_index(drop=True)
-
-
-def scalar_rows(pairs: pd.DataFrame) -> pd.DataFrame:
-    """pandas row-wise `apply` of the scalar rules (exact Fractions): the reference."""
-    out = pairs.apply(_scalar_row, axis=1, result_type="expand")
-    out.columns = ["acr_pedi_level", "jadas10"]
-    return pd.concat([pairs[["patient_id", "visit_date"]], out], axis=1)
 
 
 def _units(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -104,6 +104,8 @@ def run_study(
     registry = {name: con.table(name) for name in names}
 
     with ExitStack() as cached:
+        if engine == "postgres":  # the run's own connection (Spark's session is shared)
+            cached.callback(con.disconnect)
 
         def keep(expr: Any) -> Any:
             return _materialise(con, expr, cached)
