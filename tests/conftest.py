@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,31 +26,7 @@ from typing import Any
 import argon2
 import pytest
 from tests.support.backends import Backend, connect_backend
-
-PG_ADMIN_URL = os.environ.get("JIAREG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _sqlalchemy_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-def _create_database(template: str | None = None) -> str:
-    import psycopg
-
-    name = f"jiareg_test_{uuid.uuid4().hex[:12]}"
-    clause = f' TEMPLATE "{template}"' if template else ""
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"{clause}')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
-def _drop_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from tests.support.postgres import create_database, drop_database, sqlalchemy_url
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,17 +46,17 @@ def cheap_password_hashing() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """SQLAlchemy URL (postgresql+psycopg://...) of a database private to this test session."""
-    url = _create_database()
-    yield _sqlalchemy_url(url)
-    _drop_database(url)
+    url = create_database()
+    yield sqlalchemy_url(url)
+    drop_database(url)
 
 
 @pytest.fixture()
 def fresh_pg_url() -> Iterator[str]:
     """SQLAlchemy URL of a brand-new empty database, dropped after the test."""
-    url = _create_database()
-    yield _sqlalchemy_url(url)
-    _drop_database(url)
+    url = create_database()
+    yield sqlalchemy_url(url)
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -89,27 +64,27 @@ def pg_template() -> Iterator[str]:
     """Name of a database migrated to the newest schema once per session (per xdist worker)."""
     from jiareg.store.engine import get_engine, init_db
 
-    url = _create_database()
-    init_db(_sqlalchemy_url(url))
-    get_engine(_sqlalchemy_url(url)).dispose()  # a template must have no connections
+    url = create_database()
+    init_db(sqlalchemy_url(url))
+    get_engine(sqlalchemy_url(url)).dispose()  # a template must have no connections
     yield url.rsplit("/", 1)[1]
-    _drop_database(url)
+    drop_database(url)
 
 
 @pytest.fixture()
 def migrated_pg_url(pg_template: str) -> Iterator[str]:
     """SQLAlchemy URL of a new registry at the newest schema (a clone of `pg_template`)."""
-    url = _create_database(template=pg_template)
-    yield _sqlalchemy_url(url)
-    _drop_database(url)
+    url = create_database(template=pg_template)
+    yield sqlalchemy_url(url)
+    drop_database(url)
 
 
 @pytest.fixture(scope="module")
 def module_pg_url() -> Iterator[str]:
     """SQLAlchemy URL of a database private to one test module, dropped after it."""
-    url = _create_database()
-    yield _sqlalchemy_url(url)
-    _drop_database(url)
+    url = create_database()
+    yield sqlalchemy_url(url)
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")

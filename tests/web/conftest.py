@@ -1,4 +1,4 @@
-"""A small real registry (SQLite, or PostgreSQL for one module) and logged-in HTTP clients.
+"""A small real registry (SQLite; `pg_db_url` on PostgreSQL) and logged-in HTTP clients.
 
 Sites A and B; patients A-001 (systemic, on tocilizumab after etanercept), A-002
 (oligo persistent) and B-001 (poly RF-negative, on adalimumab); users of every role:
@@ -22,9 +22,10 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.postgres import create_database, drop_database, sqlalchemy_url
 
 from jiareg.ingest.importer import import_path
-from jiareg.store.engine import init_db
+from jiareg.store.engine import get_engine, init_db
 from jiareg.store.users import add_user
 from jiareg.web import deps
 from jiareg.web.app import create_app
@@ -139,3 +140,21 @@ def study_finished(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
         assert done.wait(timeout=100), "the study did not finish"
 
     return wait
+
+
+@pytest.fixture(scope="session")
+def pg_registry_template(pg_template: str) -> Iterator[str]:
+    """The test registry built once on PostgreSQL (from the migrated template); its name."""
+    url = create_database(template=pg_template)
+    build_registry(sqlalchemy_url(url))
+    get_engine(sqlalchemy_url(url)).dispose()  # a template must have no connections
+    yield url.rsplit("/", 1)[1]
+    drop_database(url)
+
+
+@pytest.fixture()
+def pg_db_url(pg_registry_template: str) -> Iterator[str]:
+    """A fresh copy of the test registry on PostgreSQL, private to the test."""
+    url = create_database(template=pg_registry_template)
+    yield sqlalchemy_url(url)
+    drop_database(url)

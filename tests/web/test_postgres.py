@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import PASSWORD, build_registry
+from tests.web.conftest import PASSWORD
 
 from jiareg.web.app import create_app
 
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture()
-def pg_client(fresh_pg_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(build_registry(fresh_pg_url))) as client:
+def pg_client(pg_db_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(pg_db_url)) as client:
         yield client
 
 
