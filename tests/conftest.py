@@ -3,8 +3,8 @@
 - `pg_url`: a fresh PostgreSQL database for this test session (per xdist worker), from
   JIAREG_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres).
 - `fresh_pg_url`: a fresh empty database per test (not initialised).
-- `migrated_pg_url`: a fresh registry per test at the newest schema, cloned with
-  `CREATE DATABASE ... TEMPLATE` from one database migrated once per session.
+- `pg_template`: a database migrated to the newest schema once per session, for fixtures
+  that clone a registry per test with `CREATE DATABASE ... TEMPLATE` (tests/web/conftest.py).
 - `module_pg_url`: a fresh database per test module (e.g. one bulk load shared by its tests).
 - `spark`: one local-mode SparkSession for the run (start ≈ 5 s).
 - `backend`: the columnar rules' engines (DuckDB, PostgreSQL, Spark) behind one interface,
@@ -68,14 +68,6 @@ def pg_template() -> Iterator[str]:
     init_db(sqlalchemy_url(url))
     get_engine(sqlalchemy_url(url)).dispose()  # a template must have no connections
     yield url.rsplit("/", 1)[1]
-    drop_database(url)
-
-
-@pytest.fixture()
-def migrated_pg_url(pg_template: str) -> Iterator[str]:
-    """SQLAlchemy URL of a new registry at the newest schema (a clone of `pg_template`)."""
-    url = create_database(template=pg_template)
-    yield sqlalchemy_url(url)
     drop_database(url)
 
 
