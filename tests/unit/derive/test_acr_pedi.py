@@ -11,6 +11,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pytest
+from tests.support.backends import Backend
 
 from jiareg.derive.acr_pedi import (
     ACR_PEDI_LEVELS,
@@ -179,23 +180,8 @@ def test_columnar_duckdb_matches_vector(
         assert got[f"r{lv}"] == scalar.result.value
 
 
-@pytest.mark.postgres
-def test_columnar_on_postgresql(pg_url: str) -> None:
-    con = ibis.connect(pg_url.replace("postgresql+psycopg://", "postgres://", 1))
-    try:
-        t = con.create_table("acr_pedi_vectors", vectors_table(ROWS), overwrite=True)
-        check_engine(con, t)
-    finally:
-        con.disconnect()
-
-
-@pytest.mark.spark
-@pytest.mark.slow
-def test_columnar_on_spark(spark: Any) -> None:
-    # Spark DataFrame straight from Arrow: an ibis memtable goes through pandas (None → NaN).
-    spark.createDataFrame(vectors_table(ROWS)).createOrReplaceTempView("acr_pedi_vectors")
-    con = ibis.pyspark.connect(spark)
-    check_engine(con, con.table("acr_pedi_vectors"))
+def test_columnar_on_every_engine(backend: Backend) -> None:
+    check_engine(backend.con, backend.load(vectors_table(ROWS)))
 
 
 # --- jiareg boundary cases beyond the vector file -----------------------------------------
