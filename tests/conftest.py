@@ -121,11 +121,17 @@ _PY4J_SOCKETS = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the one-per-session costs once under xdist: Spark tests share a worker (one
+    """Make every item's node id unique (xdist schedules by id). Keep the one-per-session
+    costs once under xdist: Spark tests share a worker (one
     SparkSession), demo tests another (one demo build). Spark tests may leave py4j's gateway
     sockets to the garbage collector (pyspark's, not ours): only there is that ResourceWarning
     not an error."""
     for item in items:
+        if not item.nodeid.endswith(f"::{item.name}"):
+            # schemathesis 4.32 names each API operation's item but keeps one node id (it sets
+            # `_nodeid`, which pytest 9 no longer reads); xdist's loadgroup runs one item per
+            # id, so the operation goes into the id as in a parametrised test.
+            item._id = item.parent.id.child(item.name)
         if item.get_closest_marker("spark"):
             item.add_marker(pytest.mark.xdist_group("spark"))
             item.add_marker(pytest.mark.filterwarnings(_PY4J_SOCKETS))
