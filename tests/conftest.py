@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import argon2
 import pytest
 from tests.support.backends import Backend, connect_backend
 from tests.support.postgres import create_database, drop_database, sqlalchemy_url
@@ -31,15 +30,12 @@ from tests.support.postgres import create_database, drop_database, sqlalchemy_ur
 
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
-    """argon2id with the smallest parameters: same code path, milliseconds instead of ~50 ms.
-
-    Hashes carry their parameters, so checks still verify what was stored."""
-    from jiareg.store import users
-
+    """argon2id with the smallest parameters (`JIAREG_ARGON2_FAST=1`, read by
+    `jiareg.store.users.hasher`, inherited by the CLI subprocesses tests start): same code
+    path, milliseconds instead of ~50 ms. Hashes carry their parameters, so checks still verify
+    what was stored."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            users, "_HASHER", argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        )
+        patch.setenv("JIAREG_ARGON2_FAST", "1")
         yield
 
 

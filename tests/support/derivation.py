@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from jiareg.derive.acr_pedi import (
-    acr_pedi_level,
+from jiareg.derive.acr_pedi import acr_pedi_level
+from jiareg.derive.acr_pedi_columnar import (
     acr_pedi_unit_columns,
     core_set_units,
     first_visit_pairs,
