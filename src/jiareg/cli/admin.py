@@ -55,6 +55,12 @@ def import_(
         None, "--user", help="Act as this registry user (their role and site are checked)."
     ),
     reason: str | None = typer.Option(None, "--reason", help="Why (default: the file name)."),
+    site: str | None = typer.Option(
+        None, "--site", help="FHIR: the site of patients without a managingOrganization."
+    ),
+    skip_unmapped: bool = typer.Option(
+        False, "--skip-unmapped", help="FHIR: import what maps; list what was skipped."
+    ),
 ) -> None:
     """Validate and load template files, a REDCap export or a FHIR bundle; all-or-nothing.
 
@@ -83,10 +89,15 @@ def import_(
         def step(table: str) -> None:
             bar.update(task, description=f"loading {table}", completed=names.index(table))
 
-        summary = import_path(path, db, user=acting, reason=reason, progress=step, format=format_)
+        summary = import_path(
+            path, db, user=acting, reason=reason, progress=step, format=format_,
+            site=site, skip_unmapped=skip_unmapped,
+        )  # fmt: skip
         bar.update(task, completed=len(names))
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    for line in (*(f"skipped {s}" for s in summary.skipped), *summary.notes):
+        typer.echo(line)
     for change in summary.tables:
         typer.echo(
             f"{change.table}: {change.inserted} added, {change.updated} updated, "

@@ -1,0 +1,313 @@
+"""FHIR as an EHR sends it: statuses, UCUM units, every bundle type, NDJSON, unmapped resources.
+
+Each test builds a small bundle by hand the way an EHR writes one (standard codes, urn:uuid
+references, no jiareg extensions), imports it into a fresh SQLite registry and checks what
+was stored and what the summary says was skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from jiareg.cli import app
+from jiareg.errors import ImportErrors
+from jiareg.services.imports import ImportSummary, import_path
+from jiareg.store.snapshot import read_tables
+
+UCUM = "http://unitsofmeasure.org"
+LOINC = "http://loinc.org"
+PID = "urn:uuid:11111111-1111-4111-8111-111111111111"
+
+
+def _patient(**extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": "11111111-1111-4111-8111-111111111111",
+        "gender": "female",
+        "birthDate": "2012-03-04",
+        **extra,
+    }
+
+
+def _obs(rid: str, loinc: str, value: float, unit: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": loinc}]},
+        "subject": {"reference": PID},
+        "effectiveDateTime": "2020-05-06T10:11:12+02:00",
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+        **extra,
+    }
+
+
+def _drug(rid: str, kind: str, rxnorm: str, **extra: Any) -> dict[str, Any]:
+    concept = {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxnorm}]
+    }
+    return {
+        "resourceType": kind,
+        "id": rid,
+        "status": "completed",
+        "medicationCodeableConcept": concept,
+        "subject": {"reference": PID},
+        **extra,
+    }
+
+
+def _write(tmp: Path, resources: list[dict[str, Any]], kind: str = "collection") -> Path:
+    entries = [
+        {"fullUrl": PID if r["resourceType"] == "Patient" else f"urn:uuid:{r['id']}", "resource": r}
+        for r in resources
+    ]
+    path = tmp / "bundle.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": kind, "entry": entries}))
+    return path
+
+
+def _import(path: Path, tmp: Path, **options: Any) -> tuple[ImportSummary, dict[str, Any]]:
+    db = f"sqlite:///{tmp / 'r.db'}"
+    summary = import_path(path, db, format="fhir", site="north", **options)
+    return summary, {k: v.to_pylist() for k, v in read_tables(db).items()}
+
+
+def _skipped(summary: ImportSummary) -> dict[tuple[str, str], int]:
+    return {(s.resource_type, s.reason): s.count for s in summary.skipped}
+
+
+def test_resources_that_did_not_happen_are_never_stored(tmp_path: Path) -> None:
+    resources = [
+        _patient(),
+        _obs("w1", "29463-7", 30.5, "kg"),
+        _obs("w2", "29463-7", 99.0, "kg", status="entered-in-error"),
+        _obs("h1", "8302-2", 140.0, "cm", status="cancelled"),
+        _drug(
+            "a1",
+            "MedicationAdministration",
+            "612865",
+            status="not-done",
+            effectiveDateTime="2020-05-06",
+            dosage={"dose": {"value": 240, "unit": "mg", "system": UCUM, "code": "mg"}},
+        ),
+        _drug("s1", "MedicationStatement", "612865", status="entered-in-error"),
+        _drug("q1", "MedicationRequest", "612865", status="cancelled", authoredOn="2020-01-01"),
+    ]
+    summary, tables = _import(_write(tmp_path, resources), tmp_path)
+    assert [v["weight_kg"] for v in tables["visits"]] == [30.5]
+    assert [v["height_cm"] for v in tables["visits"]] == [None]
+    assert tables["administrations"] == tables["treatments"] == []
+    assert _skipped(summary) == {
+        ("MedicationAdministration", "status not-done"): 1,
+        ("MedicationRequest", "status cancelled"): 1,
+        ("MedicationStatement", "status entered-in-error"): 1,
+        ("Observation", "status cancelled"): 1,
+        ("Observation", "status entered-in-error"): 1,
+    }
+
+
+def test_ucum_units_are_converted_and_extra_decimals_rounded(tmp_path: Path) -> None:
+    resources = [
+        _patient(),
+        _obs("w1", "29463-7", 70.5, "[lb_av]"),
+        _obs("h1", "8302-2", 50, "[in_i]"),
+        _obs("c1", "1988-5", 1.25, "mg/dL"),
+        _obs("e1", "4537-7", 12.34567, "mm/h"),
+    ]
+    summary, tables = _import(_write(tmp_path, resources), tmp_path)
+    (visit,) = tables["visits"]
+    assert visit["weight_kg"] == 31.978  # 70.5 x 0.45359237 kg
+    assert visit["height_cm"] == 127.0  # 50 x 2.54 cm
+    assert visit["crp"] == 12.5  # 1 mg/dL = 10 mg/L
+    assert visit["esr"] == 12.346
+    assert "1 value(s) converted from [lb_av] to kg (UCUM)" in summary.notes
+    assert "1 esr value(s) rounded to 3 decimals (the template's precision)" in summary.notes
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        ({"value": 70.5, "unit": "lb"}, "valueQuantity.code' = 'lb'; expected a UCUM code"),
+        (
+            {"value": 70.5, "unit": "lb", "system": UCUM, "code": "cm"},
+            "valueQuantity.code' = 'cm'; expected a UCUM unit convertible to kg",
+        ),
+    ],
+)
+def test_quantity_without_ucum_code_or_of_another_dimension_is_refused(
+    quantity: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    weight = _obs("w1", "29463-7", 1, "kg")
+    weight["valueQuantity"] = quantity
+    with pytest.raises(ImportErrors, match=message) as info:
+        _import(_write(tmp_path, [_patient(), weight]), tmp_path)
+    assert len(info.value.problems) == 1
+
+
+@pytest.mark.parametrize(
+    "kind", ["collection", "transaction", "batch", "searchset", "document", "transaction-response"]
+)
+def test_every_bundle_type_is_read(kind: str, tmp_path: Path) -> None:
+    summary, tables = _import(
+        _write(tmp_path, [_patient(), _obs("w1", "29463-7", 30, "kg")], kind), tmp_path
+    )
+    assert [p["site"] for p in tables["patients"]] == ["north"]
+    assert [v["weight_kg"] for v in tables["visits"]] == [30]
+    assert summary.skipped == ()
+
+
+def test_ndjson_file_and_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    obs = _obs("w1", "29463-7", 30, "kg")
+    obs["subject"] = {"reference": "Patient/11111111-1111-4111-8111-111111111111"}
+    (folder / "Observation.ndjson").write_text(json.dumps(obs) + "\n\n")
+    (folder / "Patient.ndjson").write_text(json.dumps(_patient()) + "\n")
+    (folder / "Practitioner.ndjson").write_text(
+        "\n".join(json.dumps({"resourceType": "Practitioner", "id": f"d{n}"}) for n in range(3))
+    )
+    summary, tables = _import(folder, tmp_path, skip_unmapped=True)
+    assert [v["weight_kg"] for v in tables["visits"]] == [30]
+    assert _skipped(summary) == {("Practitioner", "a resource type"): 3}
+    single, _ = _import(folder / "Patient.ndjson", tmp_path)
+    assert [t.table for t in single.tables if t.unchanged] == ["patients"]
+
+
+def _ehr_bundle() -> list[dict[str, Any]]:
+    return [
+        _patient(),
+        {"resourceType": "Practitioner", "id": "doc1"},
+        {"resourceType": "Practitioner", "id": "doc2"},
+        {"resourceType": "MedicinalProduct", "id": "r4-only"},  # in R4, not in R4B
+        _obs("bmi", "39156-5", 18.2, "kg/m2"),
+        _obs("w1", "29463-7", 30.12345, "kg"),
+        {
+            "resourceType": "Condition",
+            "id": "c1",
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
+            "subject": {"reference": PID},
+        },
+        {
+            "resourceType": "Encounter",
+            "id": "enc-flu",
+            "status": "finished",
+            "subject": {"reference": PID},
+            "period": {"start": "2019-01-02"},
+        },
+    ]
+
+
+def test_skip_unmapped_imports_what_maps_and_counts_the_rest(tmp_path: Path) -> None:
+    summary, tables = _import(_write(tmp_path, _ehr_bundle()), tmp_path, skip_unmapped=True)
+    assert [v["weight_kg"] for v in tables["visits"]] == [30.123]
+    assert _skipped(summary) == {
+        ("Condition", "not a JIA diagnosis"): 1,
+        ("Encounter", "no Observation jiareg maps"): 1,
+        ("MedicinalProduct", "a resource type"): 1,
+        ("Observation", "a code jiareg does not map"): 1,
+        ("Practitioner", "a resource type"): 2,
+    }
+    result = CliRunner().invoke(
+        app,
+        [
+            *("import", str(tmp_path / "bundle.json"), "--db", f"sqlite:///{tmp_path / 'c.db'}"),
+            *("--site", "north", "--skip-unmapped"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped 2 Practitioner: a resource type" in result.output
+    assert "1 weight_kg value(s) rounded to 3 decimals" in result.output
+
+
+def test_without_skip_unmapped_each_unmapped_resource_is_one_short_error(tmp_path: Path) -> None:
+    with pytest.raises(ImportErrors) as info:
+        _import(_write(tmp_path, _ehr_bundle()), tmp_path)
+    lines = str(info.value).splitlines()[1:]
+    assert len(lines) == 5  # 2 Practitioners, MedicinalProduct, BMI, Condition
+    assert all(len(line) < 220 for line in lines)
+    assert (
+        "bundle.json:4: Observation/bmi: column 'entry[4].resource.code.coding' = "
+        "'http://loinc.org|39156-5'; expected a code jiareg does not map" in str(info.value)
+    )
+
+
+def test_patient_without_organisation_needs_site(tmp_path: Path) -> None:
+    path = _write(tmp_path, [_patient()])
+    with pytest.raises(ImportErrors, match="expected a managingOrganization, or --site SITE"):
+        import_path(path, f"sqlite:///{tmp_path / 'r.db'}", format="fhir")
+
+
+def test_standard_codes_references_and_periods(tmp_path: Path) -> None:
+    icd = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M08.20"}]}
+    dose = {"dose": {"value": 0.24, "unit": "g", "system": UCUM, "code": "g"}}
+    prednisolone = {
+        "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": 5, "unit": "mg", "system": UCUM, "code": "mg"}}],
+    }
+    medication = {
+        "resourceType": "Medication",
+        "id": "toci",
+        "code": {"coding": [{"system": "http://www.whocc.no/atc", "code": "L04AC07"}]},
+    }
+    resources = [
+        _patient(),
+        {"resourceType": "Condition", "id": "c1", "code": icd, "subject": {"reference": PID}}
+        | {"onsetDateTime": "2015-06-01"},
+        medication,
+        {
+            "resourceType": "MedicationRequest",
+            "id": "q1",
+            "status": "active",
+            "intent": "order",
+            "medicationReference": {"reference": "urn:uuid:toci"},
+            "subject": {"reference": PID},
+            "authoredOn": "2020-01-10",
+            "dosageInstruction": [
+                {"route": {"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]}}
+            ],
+        },
+        {
+            "resourceType": "MedicationAdministration",
+            "id": "a1",
+            "status": "completed",
+            "contained": [medication | {"id": "m"}],
+            "medicationReference": {"reference": "#m"},
+            "subject": {"reference": PID},
+            "effectivePeriod": {"start": "2020-01-10T09:00:00Z", "end": "2020-01-10T10:00:00Z"},
+            "dosage": dose,
+        },
+        _drug("s1", "MedicationStatement", "8638", status="active", dosage=[prednisolone])
+        | {"effectivePeriod": {"start": "2020-01-10", "end": "2020-02-01"}},
+    ]
+    summary, tables = _import(_write(tmp_path, resources), tmp_path)
+    assert tables["patients"][0]["ilar_category"] == "systemic"
+    assert tables["patients"][0]["onset_date"].isoformat() == "2015-06-01"
+    (course,) = tables["treatments"]
+    assert (course["drug"], course["route"], course["start_date"].isoformat()) == (
+        "tocilizumab",
+        "iv",
+        "2020-01-10",
+    )
+    (given,) = tables["administrations"]
+    assert (given["drug"], given["dose_mg"], given["date"].isoformat()) == (
+        "tocilizumab",
+        240,
+        "2020-01-10",
+    )
+    (steroid,) = tables["steroids"]
+    assert (steroid["drug"], steroid["daily_dose_mg"]) == ("prednisolone", 10)
+    assert summary.skipped == ()
+
+
+def test_deeply_nested_json_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"resourceType": "Bundle", "type": "collection", "x": ' + "[" * 200_000)
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    result = CliRunner().invoke(app, ["import", str(path), "--db", db])
+    assert result.exit_code == 1
+    assert "expected JSON nested fewer than 1,000 levels" in result.output
