@@ -21,8 +21,10 @@ are skipped and counted. Quantities go through `units.py` (UCUM conversion, roun
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Final
 
@@ -32,7 +34,7 @@ from jiareg.formats.fhir import codes as fc
 from jiareg.formats.fhir.rows import Json, Src, TableRows, code, codings, date_part, extension, obj
 from jiareg.formats.fhir.source import entries
 from jiareg.formats.fhir.units import UCUM, Conversions, UnitError
-from jiareg.formats.template.dictionary import TABLES, scale_decimals, table
+from jiareg.formats.template.dictionary import TABLES, Column, scale_decimals, table
 
 __all__ = ["MAPPED", "FhirRead", "Reader", "Skipped", "read_bundle", "read_fhir"]
 
@@ -52,6 +54,8 @@ MAPPED: Final = (
 """Resource types read as data, in the order they are read (patients first)."""
 _INDEXED: Final = ("Organization", "Medication")
 """Resource types read only when something refers to them (a site, a medication)."""
+_KEYED: Final = frozenset({"Patient", "Encounter", *_INDEXED})
+"""Resource types other resources refer to (indexed by id and fullUrl before reading)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +165,7 @@ class Reader:
             self.problem(src, f"{path}.code", given, f"a UCUM unit convertible to {unit}")
             t.reported.add((row, column))
             return
-        decimals = table(t.name).column(column).decimals
+        decimals = _column(t.name, column).decimals
         t.put(row, column, self.numbers.number(value, decimals, column), src, f"{path}.value")
 
     def patient(self, r: Json, src: Src) -> None:
@@ -231,19 +235,16 @@ class Reader:
             self.visit_row(pid, when, src, "period.start")
 
     def observation(self, r: Json, src: Src) -> None:
-        item = code(r.get("code"), fc.CHAQ_ITEM)
-        if item is not None or code(r.get("code"), fc.OBSERVATION) == fc.JOINT_EXAM:
-            self.examination(r, src, item)
-            return
         found = codings(r.get("code"))
-        column = next(
-            (
-                fc.READ_CODES[(str(c.get("system")), str(c.get("code")))]
-                for c in found
-                if (str(c.get("system")), str(c.get("code"))) in fc.READ_CODES
-            ),
-            None,
-        )
+        column = None
+        for c in found:
+            key = (str(c.get("system")), str(c.get("code")))
+            column = fc.READ_CODES.get(key)
+            if column is not None:
+                break
+            if key[0] == fc.CHAQ_ITEM or key == (fc.OBSERVATION, fc.JOINT_EXAM):
+                self.examination(r, src, str(key[1]) if key[0] == fc.CHAQ_ITEM else None)
+                return
         if column is None:
             shown = f"{found[0].get('system')}|{found[0].get('code')}" if found else None
             self.unmapped("Observation", src, "code.coding", shown, "a code jiareg does not map")
@@ -263,7 +264,7 @@ class Reader:
         self.value(r, src, row, column)
 
     def value(self, r: Json, src: Src, row: int, column: str) -> None:
-        t, col = self.tables["visits"], table("visits").column(column)
+        t, col = self.tables["visits"], _column("visits", column)
         if col.kind == "flag":
             t.put(row, column, r.get("valueBoolean"), src, "valueBoolean")
         elif col.kind == "count":
@@ -314,6 +315,11 @@ class Reader:
             t.drop(empty)
 
 
+@cache
+def _column(name: str, column: str) -> Column:
+    return table(name).column(column)
+
+
 def _site_of(org: Json | None, reference: str) -> str:
     """A site from the Organization a patient refers to: its jiareg site identifier, its
     first identifier, else the reference's id."""
@@ -325,8 +331,10 @@ def _site_of(org: Json | None, reference: str) -> str:
     return reference.split("/")[-1]
 
 
-def _index(reader: Reader, r: Json, full: str | None) -> None:
-    kind, rid = str(r.get("resourceType")), r.get("id")
+def _index(reader: Reader, kind: str, r: Json, full: str | None) -> None:
+    if kind not in _KEYED:
+        return
+    rid = r.get("id")
     keys = [f"{kind}/{rid}", full] if rid is not None else [full]
     if kind == "Patient":
         ids = [
@@ -343,6 +351,16 @@ def _index(reader: Reader, r: Json, full: str | None) -> None:
 
 def read_bundle(path: Path, *, site: str | None = None, skip_unmapped: bool = False) -> FhirRead:
     """Read a Bundle (any type), an NDJSON file or a folder of them into template tables."""
+    gc_was_on = gc.isenabled()
+    gc.disable()  # millions of small JSON objects, none cyclic: collecting only slows reading
+    try:
+        return _read(path, site, skip_unmapped)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _read(path: Path, site: str | None, skip_unmapped: bool) -> FhirRead:
     from jiareg.formats.fhir.meds import HANDLERS, not_done
 
     problems: list[ImportRowError] = []
@@ -361,10 +379,10 @@ def read_bundle(path: Path, *, site: str | None = None, skip_unmapped: bool = Fa
             if status is not None:
                 reader.skipped[(kind, f"status {status}")] += 1
                 continue
-            _index(reader, r, e.full_url)
+            _index(reader, kind, r, e.full_url)
             kept.append((order[kind], src, r))
         elif kind in _INDEXED:
-            _index(reader, r, e.full_url)
+            _index(reader, kind, r, e.full_url)
             kept.append((len(order), src, r))
         else:
             reader.unmapped(kind or "(none)", src, "resourceType", kind or None, "a resource type")

@@ -4,6 +4,7 @@ JSON path), and the small readers of FHIR datatypes the resource handlers share.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import pyarrow as pa
@@ -37,7 +38,7 @@ class TableRows:
     reported: set[tuple[int, str]] = field(default_factory=set)
 
     def new(self, src: Src) -> int:
-        self.rows.append(dict.fromkeys(table(self.name).names))
+        self.rows.append(dict.fromkeys(_names(self.name)))
         self.places.append({})
         self.origin.append(src)
         return len(self.rows) - 1
@@ -72,6 +73,11 @@ class TableRows:
 
         rows = pa.array([o.index for o in origin], pa.int64())
         return RawTable(spec, file, data, rows, locate=locate, reported=frozenset(self.reported))
+
+
+@cache
+def _names(name: str) -> tuple[str, ...]:
+    return table(name).names
 
 
 def _text(value: object) -> str:
