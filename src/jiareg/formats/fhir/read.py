@@ -33,6 +33,7 @@ from jiareg.formats.cells import RawTable
 from jiareg.formats.fhir import codes as fc
 from jiareg.formats.fhir.rows import Json, Src, TableRows, code, codings, date_part, extension, obj
 from jiareg.formats.fhir.source import entries
+from jiareg.formats.fhir.terminology import DEFINITIONAL
 from jiareg.formats.fhir.units import UCUM, Conversions, UnitError
 from jiareg.formats.template.dictionary import TABLES, Column, scale_decimals, table
 
@@ -374,6 +375,8 @@ def _read(path: Path, site: str | None, skip_unmapped: bool) -> FhirRead:
         src = Src(e.index, ref if e.file == path.name else f"{e.file} {ref}", e.prefix)
         if not r:
             reader.skipped[("(entry)", "no resource (a response or a DELETE)")] += 1
+        elif kind in DEFINITIONAL:
+            reader.skipped[(kind, "defines codes, not data")] += 1
         elif kind in order:
             status = not_done(r)
             if status is not None:
