@@ -173,7 +173,7 @@ def test_ndjson_file_and_folder(tmp_path: Path) -> None:
     )
     summary, tables = _import(folder, tmp_path, skip_unmapped=True)
     assert [v["weight_kg"] for v in tables["visits"]] == [30]
-    assert _skipped(summary) == {("Practitioner", "a resource type"): 3}
+    assert _skipped(summary) == {("Practitioner", "type not mapped"): 3}
     single, _ = _import(folder / "Patient.ndjson", tmp_path)
     assert [t.table for t in single.tables if t.unchanged] == ["patients"]
 
@@ -208,9 +208,9 @@ def test_skip_unmapped_imports_what_maps_and_counts_the_rest(tmp_path: Path) -> 
     assert _skipped(summary) == {
         ("Condition", "not a JIA diagnosis"): 1,
         ("Encounter", "no Observation jiareg maps"): 1,
-        ("MedicinalProduct", "a resource type"): 1,
-        ("Observation", "a code jiareg does not map"): 1,
-        ("Practitioner", "a resource type"): 2,
+        ("MedicinalProduct", "type not mapped"): 1,
+        ("Observation", "code not mapped"): 1,
+        ("Practitioner", "type not mapped"): 2,
     }
     result = CliRunner().invoke(
         app,
@@ -220,7 +220,7 @@ def test_skip_unmapped_imports_what_maps_and_counts_the_rest(tmp_path: Path) -> 
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "skipped 2 Practitioner: a resource type" in result.output
+    assert "skipped 2 Practitioner: type not mapped" in result.output
     assert "1 weight_kg value(s) rounded to 3 decimals" in result.output
 
 
@@ -232,7 +232,8 @@ def test_without_skip_unmapped_each_unmapped_resource_is_one_short_error(tmp_pat
     assert all(len(line) < 220 for line in lines)
     assert (
         "bundle.json:4: Observation/bmi: column 'entry[4].resource.code.coding' = "
-        "'http://loinc.org|39156-5'; expected a code jiareg does not map" in str(info.value)
+        "'http://loinc.org|39156-5'; expected something jiareg maps (code not mapped"
+        in str(info.value)
     )
 
 

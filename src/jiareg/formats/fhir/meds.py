@@ -68,7 +68,7 @@ def _course_table(reader: Reader, r: Json, src: Src, drug: str | None, shown: ob
     kind = str(r.get("resourceType"))
     category = code(r.get("category"), fc.MEDICATION_CATEGORY)
     if drug is None:
-        reader.unmapped(kind, src, "medication", shown, "a drug jiareg does not know")
+        reader.unmapped(kind, src, "medication", shown, "drug not known")
         return None
     if category is not None:
         return "treatments" if category == "biologic-course" else "steroids"
@@ -76,7 +76,7 @@ def _course_table(reader: Reader, r: Json, src: Src, drug: str | None, shown: ob
         return "steroids"
     if DRUG_BY_NAME[drug].biologic:
         return "treatments"
-    reader.unmapped(kind, src, "medication", shown, "not a biologic or a corticosteroid")
+    reader.unmapped(kind, src, "medication", shown, "not a biologic or corticosteroid")
     return None
 
 
@@ -151,7 +151,7 @@ def administration(reader: Reader, r: Json, src: Src) -> None:
     """A MedicationAdministration (a dose of a biologic given) -> an administrations row."""
     drug, path, shown = _drug(reader, r, src)
     if drug is None or not DRUG_BY_NAME[drug].biologic:
-        why = "a drug jiareg does not know" if drug is None else "not a biologic"
+        why = "drug not known" if drug is None else "not a biologic"
         reader.unmapped("MedicationAdministration", src, "medication", shown, why)
         return
     pid = reader.subject(r, src)

@@ -93,6 +93,7 @@ class Reader:
     problems: list[ImportRowError] = field(default_factory=list)
     tables: dict[str, TableRows] = field(default_factory=lambda: {n: TableRows(n) for n in _TABLES})
     patients: dict[str, str] = field(default_factory=dict)
+    patient_ids: dict[int, str] = field(default_factory=dict)
     patient_rows: dict[str, int] = field(default_factory=dict)
     encounters: dict[str, str | None] = field(default_factory=dict)
     visits: dict[tuple[str, str | None], int] = field(default_factory=dict)
@@ -118,7 +119,9 @@ class Reader:
         if self.skip_unmapped:
             self.skipped[(kind, reason)] += 1
         else:
-            self.problem(src, path, value, f"{reason}: jiareg maps none (--skip-unmapped)")
+            self.problem(
+                src, path, value, f"something jiareg maps ({reason}; --skip-unmapped skips it)"
+            )
 
     def refer(self, reference: object) -> Json | None:
         """The Organization or Medication a reference names (marked as used), if bundled."""
@@ -171,7 +174,7 @@ class Reader:
 
     def patient(self, r: Json, src: Src) -> None:
         t = self.tables["patients"]
-        pid = self.patients[f"Patient/{r.get('id')}"]
+        pid = self.patient_ids[id(r)]
         row = t.new(src)
         self.patient_rows[pid] = row
         t.put(row, "patient_id", pid, src, "identifier")
@@ -248,7 +251,7 @@ class Reader:
                 return
         if column is None:
             shown = f"{found[0].get('system')}|{found[0].get('code')}" if found else None
-            self.unmapped("Observation", src, "code.coding", shown, "a code jiareg does not map")
+            self.unmapped("Observation", src, "code.coding", shown, "code not mapped")
             return
         pid = self.subject(r, src)
         if pid is None:
@@ -341,8 +344,10 @@ def _index(reader: Reader, kind: str, r: Json, full: str | None) -> None:
         ids = [
             x.get("value") for x in r.get("identifier") or [] if x.get("system") == fc.PATIENT_ID
         ]
-        pid = str(ids[0] if ids else rid)
+        fallback = full.split("/")[-1].split(":")[-1] if full else ""  # no id: the fullUrl's
+        pid = str(ids[0] if ids else rid if rid is not None else fallback)
         reader.patients.update({k: pid for k in keys if k})
+        reader.patient_ids[id(r)] = pid
     elif kind == "Encounter":
         when = date_part((r.get("period") or {}).get("start"))
         reader.encounters.update({k: when for k in keys if k})
@@ -388,7 +393,7 @@ def _read(path: Path, site: str | None, skip_unmapped: bool) -> FhirRead:
             _index(reader, kind, r, e.full_url)
             kept.append((len(order), src, r))
         else:
-            reader.unmapped(kind or "(none)", src, "resourceType", kind or None, "a resource type")
+            reader.unmapped(kind or "(none)", src, "resourceType", kind or None, "type not mapped")
     handlers = {**HANDLERS, "Patient": Reader.patient, "Condition": Reader.condition}
     handlers |= {"Encounter": Reader.encounter, "Observation": Reader.observation}
     for _, src, r in sorted(kept, key=lambda k: k[0]):
