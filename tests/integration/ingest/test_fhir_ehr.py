@@ -312,3 +312,21 @@ def test_deeply_nested_json_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["import", str(path), "--db", db])
     assert result.exit_code == 1
     assert "expected JSON nested fewer than 1,000 levels" in result.output
+
+
+def test_dropping_empty_encounters_keeps_each_problem_reported_once(tmp_path: Path) -> None:
+    encounter = _ehr_bundle()[-1]
+    weight = _obs("w1", "29463-7", 1, "kg")
+    weight["valueQuantity"] = {"value": "high", "unit": "lb"}
+    with pytest.raises(ImportErrors) as info:
+        _import(_write(tmp_path, [_patient(), encounter, weight]), tmp_path, skip_unmapped=True)
+    assert [p.column for p in info.value.problems] == ["entry[2].resource.valueQuantity.code"]
+
+
+def test_history_bundle_is_refused_and_operation_outcome_is_not_data(tmp_path: Path) -> None:
+    with pytest.raises(ImportErrors, match="column 'type' = 'history'"):
+        _import(_write(tmp_path, [_patient()], "history"), tmp_path)
+    outcome = {"resourceType": "OperationOutcome", "id": "o1", "issue": []}
+    summary, tables = _import(_write(tmp_path, [_patient(), outcome], "searchset"), tmp_path)
+    assert len(tables["patients"]) == 1
+    assert _skipped(summary) == {("OperationOutcome", "a server's message, not data"): 1}

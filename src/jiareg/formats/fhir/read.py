@@ -382,6 +382,8 @@ def _read(path: Path, site: str | None, skip_unmapped: bool) -> FhirRead:
             reader.skipped[("(entry)", "no resource (a response or a DELETE)")] += 1
         elif kind in DEFINITIONAL:
             reader.skipped[(kind, "defines codes, not data")] += 1
+        elif kind == "OperationOutcome":
+            reader.skipped[(kind, "a server's message, not data")] += 1
         elif kind in order:
             status = not_done(r)
             if status is not None:

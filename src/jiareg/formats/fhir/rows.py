@@ -48,8 +48,10 @@ class TableRows:
         self.places[row][column] = (src, path)
 
     def drop(self, rows: set[int]) -> None:
-        """Remove `rows` (nothing of them has been reported)."""
+        """Remove `rows` (nothing of them has been reported); reported cells keep their rows."""
         keep = [n for n in range(len(self.rows)) if n not in rows]
+        moved = {old: new for new, old in enumerate(keep)}
+        self.reported = {(moved[n], c) for n, c in self.reported if n in moved}
         self.rows = [self.rows[n] for n in keep]
         self.places = [self.places[n] for n in keep]
         self.origin = [self.origin[n] for n in keep]

@@ -28,10 +28,10 @@ BUNDLE_TYPES: Final = (
     "document",
     "transaction-response",
     "batch-response",
-    "history",
 )
 """Bundle types read: each entry's resource is read, whatever the bundle is for (entries
-without a resource, e.g. a transaction-response's or a DELETE, are counted as skipped)."""
+without a resource, e.g. a transaction-response's or a DELETE, are counted as skipped). A
+`history` bundle is refused: it holds several versions of a resource, and deletions."""
 _NDJSON: Final = (".ndjson", ".jsonl")
 
 

@@ -20,7 +20,8 @@ __all__ = ["DEFINITIONAL", "code_systems"]
 DEFINITIONAL: Final = frozenset(
     {"CodeSystem", "ValueSet", "ConceptMap", "NamingSystem", "StructureDefinition"}
 )
-"""Resource types that define codes or structures: never data, skipped on reading."""
+"""Resource types that define codes or structures: never data, skipped on reading (as is an
+OperationOutcome, a server's message, e.g. in a searchset)."""
 
 _JOINT_FLAGS: Final = ("swollen", "tender", "painful_motion", "limited_motion")
 
