@@ -330,3 +330,19 @@ def test_history_bundle_is_refused_and_operation_outcome_is_not_data(tmp_path: P
     summary, tables = _import(_write(tmp_path, [_patient(), outcome], "searchset"), tmp_path)
     assert len(tables["patients"]) == 1
     assert _skipped(summary) == {("OperationOutcome", "a server's message, not data"): 1}
+
+
+def test_fields_of_the_wrong_json_type_are_problems_not_crashes(tmp_path: Path) -> None:
+    bad_patient = _patient(identifier={"system": "x", "value": "y"})  # a list in FHIR
+    bad_encounter = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "subject": {"reference": PID},
+        "period": "2020-01-01",  # an object in FHIR
+    }
+    with pytest.raises(ImportErrors) as info:
+        _import(_write(tmp_path, [bad_patient, bad_encounter]), tmp_path)
+    assert [(p.where, p.expected) for p in info.value.problems] == [
+        ("Patient/11111111-1111-4111-8111-111111111111", "FHIR R4's field types for Patient"),
+        ("Encounter/e1", "FHIR R4's field types for Encounter"),
+    ]

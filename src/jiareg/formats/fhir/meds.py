@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Final
 
 from jiareg.formats.fhir import codes as fc
-from jiareg.formats.fhir.read import Reader
+from jiareg.formats.fhir.reader import Reader
 from jiareg.formats.fhir.rows import Json, Src, code, codings, date_part, extension, obj
 from jiareg.vocab import DRUG_BY_NAME
 
