@@ -48,8 +48,8 @@ def import_(
     format_: Format | None = typer.Option(
         None,
         "--format",
-        help="template, redcap (raw CSV export) or fhir (R4 Bundle JSON); "
-        "default: fhir for a .json file, else template.",
+        help="template, redcap (raw CSV export) or fhir (R4 Bundle, NDJSON or a folder); "
+        "default: fhir for .json/.ndjson, else template.",
     ),
     user: str | None = typer.Option(
         None, "--user", help="Act as this registry user (their role and site are checked)."

@@ -346,3 +346,18 @@ def test_fields_of_the_wrong_json_type_are_problems_not_crashes(tmp_path: Path) 
         ("Patient/11111111-1111-4111-8111-111111111111", "FHIR R4's field types for Patient"),
         ("Encounter/e1", "FHIR R4's field types for Encounter"),
     ]
+
+
+def test_a_value_of_another_type_is_refused_and_effective_period_dates_the_visit(
+    tmp_path: Path,
+) -> None:
+    esr = _obs("e1", "4537-7", 1, "mm/h")
+    del esr["valueQuantity"]
+    esr["valueString"] = "12"
+    with pytest.raises(ImportErrors, match=r"column 'entry\[1\]\.resource\.valueString' = '12'"):
+        _import(_write(tmp_path, [_patient(), esr]), tmp_path)
+    weight = _obs("w1", "29463-7", 30, "kg")
+    del weight["effectiveDateTime"]
+    weight["effectivePeriod"] = {"start": "2020-07-08T08:00:00Z"}
+    _, tables = _import(_write(tmp_path, [_patient(), weight]), tmp_path)
+    assert [str(v["visit_date"]) for v in tables["visits"]] == ["2020-07-08"]

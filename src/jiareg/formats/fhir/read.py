@@ -39,6 +39,8 @@ __all__ = ["MAPPED", "FhirRead", "Skipped", "read_bundle", "read_fhir"]
 
 _JOINT_FLAGS: Final = ("swollen", "tender", "painful_motion", "limited_motion")
 _GENDER: Final = {"female": "F", "male": "M"}
+_VALUE_KEYS: Final = {"flag": "valueBoolean", "count": "valueInteger"}
+"""The value[x] of a visit column's Observation by the column's kind (else valueQuantity)."""
 MAPPED: Final = (
     "Patient",
     "Condition",
@@ -133,6 +135,8 @@ def observation(reader: Reader, r: Json, src: Src) -> None:
     if pid is None:
         return
     when, path = date_part(r.get("effectiveDateTime")), "effectiveDateTime"
+    if when is None and r.get("effectivePeriod") is not None:
+        when, path = date_part(obj(r["effectivePeriod"]).get("start")), "effectivePeriod.start"
     if when is None:
         encounter = str((r.get("encounter") or {}).get("reference", ""))
         if encounter in reader.encounters:
@@ -146,7 +150,12 @@ def observation(reader: Reader, r: Json, src: Src) -> None:
 
 def _value(reader: Reader, r: Json, src: Src, row: int, column: str) -> None:
     t, col = reader.tables["visits"], column_spec("visits", column)
-    if col.kind == "flag":
+    wanted = _VALUE_KEYS.get(col.kind, "valueQuantity")
+    other = next((k for k in r if k.startswith("value") and k != wanted), None)
+    if wanted not in r and other is not None:  # e.g. an ESR as valueString: never dropped
+        reader.problem(src, other, r[other], f"{wanted} for {column}")
+        t.reported.add((row, column))
+    elif col.kind == "flag":
         t.put(row, column, r.get("valueBoolean"), src, "valueBoolean")
     elif col.kind == "count":
         t.put(row, column, r.get("valueInteger"), src, "valueInteger")
