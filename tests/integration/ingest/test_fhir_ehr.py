@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.store.sample import GOOD, write_folder
 from typer.testing import CliRunner
 
 from jiareg.cli import app
 from jiareg.errors import ImportErrors
+from jiareg.formats.fhir.write import write_fhir
+from jiareg.ingest import read_template
 from jiareg.services.imports import ImportSummary, import_path
 from jiareg.store.snapshot import read_tables
 
@@ -361,3 +364,11 @@ def test_a_value_of_another_type_is_refused_and_effective_period_dates_the_visit
     weight["effectivePeriod"] = {"start": "2020-07-08T08:00:00Z"}
     _, tables = _import(_write(tmp_path, [_patient(), weight]), tmp_path)
     assert [str(v["visit_date"]) for v in tables["visits"]] == ["2020-07-08"]
+
+
+def test_a_registry_drug_outside_the_vocabulary_round_trips(tmp_path: Path) -> None:
+    files = {**GOOD, "treatments.csv": GOOD["treatments.csv"].replace("adalimumab", "emapalumab")}
+    files["administrations.csv"] = files["administrations.csv"].replace("tocilizumab", "emapalumab")
+    tables = read_template(write_folder(tmp_path / "s", files))
+    bundle = write_fhir(tables, tmp_path / "b.json")
+    assert read_template(bundle) == tables

@@ -45,7 +45,10 @@ def not_done(r: Json) -> str | None:
 
 
 def _drug(reader: Reader, r: Json, src: Src) -> tuple[str | None, str, object]:
-    """(generic name or None, the JSON path read, what was there) of a medication resource."""
+    """(generic name or None, the JSON path read, what was there) of a medication resource.
+
+    jiareg's own drug code is taken as it is (the registry's drug, known to vocab or not:
+    what jiareg wrote reads back); other codes and texts only when vocab knows the drug."""
     path, concept = "medicationCodeableConcept", r.get("medicationCodeableConcept")
     reference = r.get("medicationReference")
     if concept is None and isinstance(reference, dict):
@@ -54,6 +57,9 @@ def _drug(reader: Reader, r: Json, src: Src) -> tuple[str | None, str, object]:
         med = next((c for c in contained if f"#{c.get('id')}" == target), None)
         med = med or reader.refer(target)
         path, concept = "medicationReference", (med or {}).get("code")
+    own = code(concept, fc.DRUG)
+    if own is not None:
+        return own, path, own
     for c in codings(concept):
         name = fc.DRUG_CODES.get((str(c.get("system")), str(c.get("code"))))
         if name is not None:
@@ -72,9 +78,13 @@ def _course_table(reader: Reader, r: Json, src: Src, drug: str | None, shown: ob
         return None
     if category is not None:
         return "treatments" if category == "biologic-course" else "steroids"
-    if DRUG_BY_NAME[drug].drug_class == "steroid":
+    known = DRUG_BY_NAME.get(drug)
+    if known is None:
+        reader.unmapped(kind, src, "medication", shown, "drug not known")
+        return None
+    if known.drug_class == "steroid":
         return "steroids"
-    if DRUG_BY_NAME[drug].biologic:
+    if known.biologic:
         return "treatments"
     reader.unmapped(kind, src, "medication", shown, "not a biologic or corticosteroid")
     return None
@@ -150,7 +160,8 @@ def course(reader: Reader, r: Json, src: Src) -> None:
 def administration(reader: Reader, r: Json, src: Src) -> None:
     """A MedicationAdministration (a dose of a biologic given) -> an administrations row."""
     drug, path, shown = _drug(reader, r, src)
-    if drug is None or not DRUG_BY_NAME[drug].biologic:
+    known = DRUG_BY_NAME.get(drug or "")
+    if drug is None or (known is not None and not known.biologic):
         why = "drug not known" if drug is None else "not a biologic"
         reader.unmapped("MedicationAdministration", src, "medication", shown, why)
         return
