@@ -49,7 +49,7 @@ def factor(source: str, target: str) -> Decimal:
         quantity = (1 * registry.from_ucum(source)).to(registry.from_ucum(target))
     except Exception as exc:  # ucumvert raises its parser's and pint's own errors
         raise UnitError(str(exc).splitlines()[0]) from exc
-    return Decimal(repr(float(quantity.magnitude)))
+    return Decimal(format(float(quantity.magnitude), ".15g"))  # drops pint's float noise
 
 
 @dataclass
