@@ -372,3 +372,15 @@ def test_a_registry_drug_outside_the_vocabulary_round_trips(tmp_path: Path) -> N
     tables = read_template(write_folder(tmp_path / "s", files))
     bundle = write_fhir(tables, tmp_path / "b.json")
     assert read_template(bundle) == tables
+
+
+def test_ndjson_lines_that_are_not_resources_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "Patient.ndjson"
+    path.write_bytes(json.dumps(_patient()).encode() + b'\n[1, 2]\n{"resourceType": \n\xff\n')
+    with pytest.raises(ImportErrors) as info:
+        _import(path, tmp_path)
+    assert [(p.row, p.expected) for p in info.value.problems] == [
+        (2, "one FHIR resource"),
+        (3, "JSON text"),
+        (4, "UTF-8"),
+    ]

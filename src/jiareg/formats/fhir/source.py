@@ -103,17 +103,24 @@ def _bundle(path: Path, doc: object, problems: list[ImportRowError]) -> Iterator
 
 
 def _ndjson(path: Path, problems: list[ImportRowError]) -> Iterator[Entry]:
-    text = _text(path, problems)
-    for n, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        resource = _parse(line, path.name, n, problems)
-        if resource is None:
-            continue
-        if not isinstance(resource, dict):
-            problems.append(_problem(path.name, n, "(line)", line[:40], "one FHIR resource"))
-            continue
-        yield Entry(path.name, n, resource, None, "")
+    """One resource a line, read line by line (a bulk export file is never held whole)."""
+    with path.open("rb") as lines:
+        for n, raw in enumerate(lines, start=1):
+            try:
+                line = raw.removeprefix(b"\xef\xbb\xbf" if n == 1 else b"").decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = raw[exc.start : exc.start + 4]
+                problems.append(_problem(path.name, n, "(file)", bad, "UTF-8"))
+                continue
+            if not line.strip():
+                continue
+            resource = _parse(line.rstrip("\r\n"), path.name, n, problems)
+            if resource is None:
+                continue
+            if not isinstance(resource, dict):
+                problems.append(_problem(path.name, n, "(line)", line[:40], "one FHIR resource"))
+                continue
+            yield Entry(path.name, n, resource, None, "")
 
 
 def _file(path: Path, problems: list[ImportRowError]) -> Iterator[Entry]:
