@@ -384,3 +384,35 @@ def test_ndjson_lines_that_are_not_resources_name_their_line(tmp_path: Path) -> 
         (3, "JSON text"),
         (4, "UTF-8"),
     ]
+
+
+def test_refuted_diagnosis_and_potential_adverse_event_are_not_data(tmp_path: Path) -> None:
+    icd = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "M08.2"}]}
+    refuted = {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                "code": "refuted",
+            }
+        ]
+    }
+    resources = [
+        _patient(),
+        {"resourceType": "Condition", "id": "c1", "code": icd, "subject": {"reference": PID}}
+        | {"verificationStatus": refuted},
+        {
+            "resourceType": "AdverseEvent",
+            "id": "ae1",
+            "actuality": "potential",
+            "subject": {"reference": PID},
+            "date": "2020-01-01",
+            "event": {"text": "infusion reaction"},
+        },
+    ]
+    summary, tables = _import(_write(tmp_path, resources), tmp_path)
+    assert tables["patients"][0]["ilar_category"] is None
+    assert tables["adverse_events"] == []
+    assert _skipped(summary) == {
+        ("AdverseEvent", "actuality potential"): 1,
+        ("Condition", "verificationStatus refuted"): 1,
+    }

@@ -34,14 +34,18 @@ _PER_DAY: Final = {"h": Decimal(24), "d": Decimal(1), "wk": Decimal(1) / Decimal
 
 
 def not_done(r: Json) -> str | None:
-    """The status of `r` when it says the thing did not happen (`codes.NOT_DONE`), else None."""
+    """Why `r` is not data when its status says the thing did not happen (`codes.NOT_DONE`):
+    `status entered-in-error`, `verificationStatus refuted`, `actuality potential`; else None."""
     kind = str(r.get("resourceType"))
     if kind == "AdverseEvent":
         return "actuality potential" if r.get("actuality") == "potential" else None
-    status = r.get("status")
+    field, status = "status", r.get("status")
     if kind == "Condition":
-        status = code(r.get("verificationStatus"), fc.CONDITION_VER_STATUS)
-    return str(status) if status in fc.NOT_DONE.get(kind, ()) else None
+        field, status = (
+            "verificationStatus",
+            code(r.get("verificationStatus"), fc.CONDITION_VER_STATUS),
+        )
+    return f"{field} {status}" if status in fc.NOT_DONE.get(kind, ()) else None
 
 
 def _drug(reader: Reader, r: Json, src: Src) -> tuple[str | None, str, object]:

@@ -258,9 +258,9 @@ def _classify(
     elif kind == "OperationOutcome":
         reader.skipped[(kind, "a server's message, not data")] += 1
     elif kind in _ORDER:
-        status = not_done(r)
-        if status is not None:
-            reader.skipped[(kind, f"status {status}")] += 1
+        why = not_done(r)
+        if why is not None:
+            reader.skipped[(kind, why)] += 1
             return
         _index(reader, kind, r, full)
         kept.append((_ORDER[kind], src, r))
