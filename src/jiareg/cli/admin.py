@@ -90,9 +90,15 @@ def import_(
             bar.update(task, description=f"loading {table}", completed=names.index(table))
 
         summary = import_path(
-            path, db, user=acting, reason=reason, progress=step, format=format_,
-            site=site, skip_unmapped=skip_unmapped,
-        )  # fmt: skip
+            path,
+            db,
+            user=acting,
+            reason=reason,
+            progress=step,
+            format=format_,
+            site=site,
+            skip_unmapped=skip_unmapped,
+        )
         bar.update(task, completed=len(names))
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
