@@ -15,6 +15,7 @@ The issue's target is 1,000 patients in <= 3 s (31 s before this reader).
 from __future__ import annotations
 
 import json
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ def _row(name: str, rows: int, seconds: float, base_s: float | None) -> dict[str
         "rows_per_s": round(rows / seconds),
         "ratio": None if base_s is None else round(seconds / base_s, 2),
         "baseline": "-" if base_s is None else "json.loads + raw executemany (sqlite)",
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
 
