@@ -416,3 +416,12 @@ def test_refuted_diagnosis_and_potential_adverse_event_are_not_data(tmp_path: Pa
         ("AdverseEvent", "actuality potential"): 1,
         ("Condition", "verificationStatus refuted"): 1,
     }
+
+
+def test_jiaregs_own_code_systems_are_not_reported_others_are(tmp_path: Path) -> None:
+    bundle = write_fhir(read_template(write_folder(tmp_path / "s")), tmp_path / "b.json")
+    doc = json.loads(bundle.read_text())
+    doc["entry"].append({"resource": {"resourceType": "ValueSet", "id": "v", "status": "draft"}})
+    bundle.write_text(json.dumps(doc))
+    summary = import_path(bundle, f"sqlite:///{tmp_path / 'r.db'}")
+    assert _skipped(summary) == {("ValueSet", "defines codes, not data"): 1}

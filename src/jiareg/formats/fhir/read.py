@@ -254,7 +254,8 @@ def _classify(
     if not r:
         reader.skipped[("(entry)", "no resource (a response or a DELETE)")] += 1
     elif kind in DEFINITIONAL:
-        reader.skipped[(kind, "defines codes, not data")] += 1
+        if not str(r.get("url", "")).startswith(fc.BASE):  # jiareg's own: its export format
+            reader.skipped[(kind, "defines codes, not data")] += 1
     elif kind == "OperationOutcome":
         reader.skipped[(kind, "a server's message, not data")] += 1
     elif kind in _ORDER:

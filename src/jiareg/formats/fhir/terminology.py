@@ -3,7 +3,7 @@
 `write.py` puts them in every bundle it writes, so a receiving system can resolve each jiareg
 coding (R4 CodeSystem: url, status, content, concepts). Codes come from `jiareg.vocab` and
 the template's data dictionary, never re-declared here. The reader (`read.py`) counts
-definitional resources as skipped (they are not data).
+other definitional resources as skipped (they are not data) and passes over jiareg's own.
 """
 
 from __future__ import annotations
