@@ -37,13 +37,19 @@ def import_(
     format_: Format | None = typer.Option(
         None,
         "--format",
-        help="template, redcap (raw CSV export) or fhir (R4 Bundle JSON); "
-        "default: fhir for a .json file, else template.",
+        help="template, redcap (raw CSV export) or fhir (R4 Bundle, NDJSON or a folder); "
+        "default: fhir for .json/.ndjson, else template.",
     ),
     user: str | None = typer.Option(
         None, "--user", help="Act as this registry user (their role and site are checked)."
     ),
     reason: str | None = typer.Option(None, "--reason", help="Why (default: the file name)."),
+    site: str | None = typer.Option(
+        None, "--site", help="FHIR: the site of patients without a managingOrganization."
+    ),
+    skip_unmapped: bool = typer.Option(
+        False, "--skip-unmapped", help="FHIR: import what maps; list what was skipped."
+    ),
 ) -> None:
     """Validate and load template files, a REDCap export or a FHIR bundle; all-or-nothing.
 
@@ -72,10 +78,21 @@ def import_(
         def step(table: str) -> None:
             bar.update(task, description=f"loading {table}", completed=names.index(table))
 
-        summary = import_path(path, db, user=acting, reason=reason, progress=step, format=format_)
+        summary = import_path(
+            path,
+            db,
+            user=acting,
+            reason=reason,
+            progress=step,
+            format=format_,
+            site=site,
+            skip_unmapped=skip_unmapped,
+        )
         bar.update(task, completed=len(names))
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    for line in (*(f"skipped {s}" for s in summary.skipped), *summary.notes):
+        typer.echo(line)
     for change in summary.tables:
         typer.echo(
             f"{change.table}: {change.inserted} added, {change.updated} updated, "

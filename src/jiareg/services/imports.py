@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, inspect
 
 from jiareg.formats.cells import RawTable
-from jiareg.formats.sources import Format, read_source
+from jiareg.formats.fhir.read import Skipped, read_bundle
+from jiareg.formats.sources import Format, detect_format, read_source
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.ingest.validate import Problems, ValidTable, validate_tables
 from jiareg.services.dose_check import dose_warnings
@@ -42,11 +43,14 @@ _NOT_YOURS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
-    """What an import did: per-table counts and the non-blocking warnings."""
+    """What an import did: per-table counts and the non-blocking warnings; for FHIR, the
+    resources skipped (by type and reason, with counts) and notes (conversions, roundings)."""
 
     source: str
     tables: tuple[TableChange, ...]
     warnings: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def changed(self) -> int:
@@ -191,6 +195,8 @@ def import_path(
     reason: str | None = None,
     progress: Callable[[str], None] | None = None,
     format: Format | None = None,
+    site: str | None = None,
+    skip_unmapped: bool = False,
 ) -> ImportSummary:
     """Validate and load a folder of template CSVs (or one CSV, or a workbook); all-or-nothing.
 
@@ -201,10 +207,18 @@ def import_path(
     the operating-system user running the CLI. `reason` goes into every audit entry
     (default: the file or folder name). Raises `ImportErrors` listing every problem (up to
     50, then "and N more"); the registry's data is then unchanged. A database without the
-    registry schema is initialised first (as `jiareg init` would).
+    registry schema is initialised first (as `jiareg init` would). FHIR only: `site` for
+    patients without a managingOrganization; `skip_unmapped` imports what maps, lists the rest.
     """
     source = Path(path)
-    raws, file_problems, unreadable = read_source(source, format)
+    skipped: tuple[Skipped, ...] = ()
+    notes: tuple[str, ...] = ()
+    if (format or detect_format(source)) == "fhir":
+        fhir = read_bundle(source, site=site, skip_unmapped=skip_unmapped)
+        raws, file_problems, unreadable = fhir.raws, fhir.problems, fhir.unreadable
+        skipped, notes = fhir.skipped, fhir.notes
+    else:
+        raws, file_problems, unreadable = read_source(source, format)
     problems = Problems()
     for problem in file_problems:
         problems.add(problem)
@@ -227,4 +241,4 @@ def import_path(
             progress=progress,
             patients_unreadable="patients" in unreadable,
         )
-    return ImportSummary(str(source), changes, warnings)
+    return ImportSummary(str(source), changes, warnings, skipped, notes)
