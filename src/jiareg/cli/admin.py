@@ -44,6 +44,10 @@ def import_(
         None, "--user", help="Act as this registry user (their role and site are checked)."
     ),
     reason: str | None = typer.Option(None, "--reason", help="Why (default: the file name)."),
+    date_format: str | None = typer.Option(
+        None, "--date-format", help="Read dates not written YYYY-MM-DD in this format (%d/%m/%Y)."
+    ),
+    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="Read 0,5 as 0.5."),
 ) -> None:
     """Validate and load template files, a REDCap export or a FHIR bundle; all-or-nothing.
 
@@ -54,7 +58,7 @@ def import_(
     Example: jiareg import clinic-export/ --db sqlite:///clinic.db
     """
     from jiareg.services.admin import get_user
-    from jiareg.services.imports import LOAD_ORDER, import_path
+    from jiareg.services.imports import LOAD_ORDER, CellOptions, import_path
 
     acting = get_user(db, user) if user else None
     names = list(LOAD_ORDER)
@@ -72,10 +76,20 @@ def import_(
         def step(table: str) -> None:
             bar.update(task, description=f"loading {table}", completed=names.index(table))
 
-        summary = import_path(path, db, user=acting, reason=reason, progress=step, format=format_)
+        summary = import_path(
+            path,
+            db,
+            user=acting,
+            reason=reason,
+            progress=step,
+            format=format_,
+            options=CellOptions(date_format, decimal_comma),
+        )
         bar.update(task, completed=len(names))
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    for note in summary.normalised:
+        typer.echo(f"read as: {note}", err=True)
     for change in summary.tables:
         typer.echo(
             f"{change.table}: {change.inserted} added, {change.updated} updated, "

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, inspect
 from jiareg.formats.cells import RawTable
 from jiareg.formats.sources import Format, read_source
 from jiareg.formats.template.dictionary import TABLES
-from jiareg.ingest.validate import Problems, ValidTable, validate_tables
+from jiareg.ingest.validate import CellOptions, Normalisation, Problems, ValidTable, validate_tables
 from jiareg.services.dose_check import dose_warnings
 from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
@@ -30,7 +30,7 @@ from jiareg.store.load import TableChange, ensure_sites, upsert_table
 from jiareg.store.snapshot import read_table
 from jiareg.store.users import Action, UserInfo, require
 
-__all__ = ["LOAD_ORDER", "ImportSummary", "import_path", "load_validated"]
+__all__ = ["LOAD_ORDER", "CellOptions", "ImportSummary", "import_path", "load_validated"]
 
 LOAD_ORDER: Final = tuple(t.name for t in TABLES)
 """The tables in the order an import loads them (its progress steps)."""
@@ -38,11 +38,15 @@ LOAD_ORDER: Final = tuple(t.name for t in TABLES)
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
-    """What an import did: per-table counts and the non-blocking warnings."""
+    """What an import did: per-table counts, the non-blocking warnings, the cells read
+    leniently (`normalised`: `female` -> F, ...) and the source columns a mapping left out
+    (`ignored`: column -> cells)."""
 
     source: str
     tables: tuple[TableChange, ...]
     warnings: tuple[str, ...]
+    normalised: tuple[Normalisation, ...] = ()
+    ignored: tuple[tuple[str, int], ...] = ()
 
     @property
     def changed(self) -> int:
@@ -145,6 +149,7 @@ def import_path(
     reason: str | None = None,
     progress: Callable[[str], None] | None = None,
     format: Format | None = None,
+    options: CellOptions | None = None,
 ) -> ImportSummary:
     """Validate and load a folder of template CSVs (or one CSV, or a workbook); all-or-nothing.
 
@@ -155,11 +160,13 @@ def import_path(
     the operating-system user running the CLI. `reason` goes into every audit entry
     (default: the file or folder name). Raises `ImportErrors` listing every problem (up to
     50, then "and N more"); the registry's data is then unchanged. A database without the
-    registry schema is initialised first (as `jiareg init` would).
+    registry schema is initialised first (as `jiareg init` would). `options` reads dates in
+    another format or decimal commas.
     """
     source = Path(path)
+    ignored: tuple[tuple[str, int], ...] = ()
     raws, file_problems, unreadable = read_source(source, format)
-    problems = Problems()
+    problems = Problems(options=options or CellOptions())
     for problem in file_problems:
         problems.add(problem)
     with get_engine(db_url).connect() as conn:
@@ -181,4 +188,4 @@ def import_path(
             progress=progress,
             patients_unreadable="patients" in unreadable,
         )
-    return ImportSummary(str(source), changes, warnings)
+    return ImportSummary(str(source), changes, warnings, problems.normalisations(), ignored)
