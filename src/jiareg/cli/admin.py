@@ -48,6 +48,12 @@ def import_(
         None, "--date-format", help="Read dates not written YYYY-MM-DD in this format (%d/%m/%Y)."
     ),
     decimal_comma: bool = typer.Option(False, "--decimal-comma", help="Read 0,5 as 0.5."),
+    mapping: Path | None = typer.Option(
+        None,
+        "--map",
+        help="A mapping file: import someone else's CSV, .xlsx or REDCap export through it "
+        "(draft one with `jiareg map suggest`).",
+    ),
 ) -> None:
     """Validate and load template files, a REDCap export or a FHIR bundle; all-or-nothing.
 
@@ -84,17 +90,35 @@ def import_(
             progress=step,
             format=format_,
             options=CellOptions(date_format, decimal_comma),
+            mapping=mapping,
         )
         bar.update(task, completed=len(names))
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
     for note in summary.normalised:
         typer.echo(f"read as: {note}", err=True)
+    if summary.ignored:
+        typer.echo(_ignored_line(summary.ignored))
     for change in summary.tables:
         typer.echo(
             f"{change.table}: {change.inserted} added, {change.updated} updated, "
             f"{change.unchanged} unchanged"
         )
+
+
+def _ignored_line(ignored: tuple[tuple[str, int], ...]) -> str:
+    """`ignored: 3 source fields the mapping leaves out (a, b, c; 2 hold data), 2 REDCap
+    form-status or survey columns` (the first 8 fields named)."""
+    status = [n for n, _ in ignored if n.endswith(("_complete", "_timestamp")) or "redcap_" in n]
+    fields = [(n, c) for n, c in ignored if n not in status]
+    named = ", ".join(n for n, _ in fields[:8]) + (
+        f", ... {len(fields) - 8} more" if len(fields) > 8 else ""
+    )
+    filled = sum(1 for _, c in fields if c)
+    parts = [f"{len(fields)} source fields the mapping leaves out ({named}; {filled} hold data)"]
+    if status:
+        parts.append(f"{len(status)} REDCap form-status or survey columns")
+    return "ignored: " + ", ".join(parts)
 
 
 def template(

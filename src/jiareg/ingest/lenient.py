@@ -78,7 +78,7 @@ _SYNONYMS: Final[dict[frozenset[str], dict[str, str]]] = {
         "undifferentiated_arthritis": "undifferentiated",
     },
     frozenset(FLAG_VALUES): {"y": "yes", "n": "no", "true": "yes", "false": "no", "1": "yes"}
-    | {"0": "no"},
+    | {"0": "no", "checked": "yes", "unchecked": "no"},
     frozenset(TREATMENT_ROUTES): {
         "intravenous": "iv",
         "i_v": "iv",

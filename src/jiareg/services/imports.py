@@ -150,6 +150,7 @@ def import_path(
     progress: Callable[[str], None] | None = None,
     format: Format | None = None,
     options: CellOptions | None = None,
+    mapping: Path | str | None = None,
 ) -> ImportSummary:
     """Validate and load a folder of template CSVs (or one CSV, or a workbook); all-or-nothing.
 
@@ -161,11 +162,17 @@ def import_path(
     (default: the file or folder name). Raises `ImportErrors` listing every problem (up to
     50, then "and N more"); the registry's data is then unchanged. A database without the
     registry schema is initialised first (as `jiareg init` would). `options` reads dates in
-    another format or decimal commas.
+    another format or decimal commas; `mapping` (a mapping file) reads someone else's CSV,
+    workbook or REDCap export (`jiareg.formats.mapping`).
     """
     source = Path(path)
     ignored: tuple[tuple[str, int], ...] = ()
-    raws, file_problems, unreadable = read_source(source, format)
+    if mapping is not None:
+        from jiareg.formats.mapping import read_mapped
+
+        raws, file_problems, unreadable, ignored = read_mapped(source, Path(mapping))
+    else:
+        raws, file_problems, unreadable = read_source(source, format)
     problems = Problems(options=options or CellOptions())
     for problem in file_problems:
         problems.add(problem)
