@@ -60,6 +60,9 @@ def import_(
     Every problem is listed as FILE:ROW: column 'x' = 'v'; expected ..., and then nothing
     is written (exit 1). REDCap and FHIR problems also name the record and event, or the
     resource. Dose warnings are printed but do not block. Re-importing changes nothing.
+    Cells read leniently (`female` as F, `RoActemra` as tocilizumab, `n/a` as empty) are
+    listed as `read as:` lines. `--map` reads someone else's CSV, workbook or REDCap export
+    through a mapping file (draft one with `jiareg map suggest`).
 
     Example: jiareg import clinic-export/ --db sqlite:///clinic.db
     """

@@ -8,6 +8,12 @@ own scale, decimals (Contract 1), duplicate natural keys in a file, patients tha
 the import or the registry), dates on or after birth, stop on or after start.
 
 `read_template` reads and validates a file without a registry (Contract 2).
+
+Before the checks, each cell is read as a person plainly meant it (`jiareg.ingest.lenient`:
+codes in any case and common words, drugs by brand name, `n/a` as empty, dates in
+`CellOptions.date_format`, decimal commas), and every such reading is counted in
+`Problems.normalisations` for the import summary. A drug not in `jiareg.vocab.DRUGS` is an
+error, and every refused code names the closest codes.
 """
 
 from __future__ import annotations

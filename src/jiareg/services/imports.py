@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, inspect
 
+from jiareg.errors import InputError
 from jiareg.formats.cells import RawTable
 from jiareg.formats.sources import Format, read_source
 from jiareg.formats.template.dictionary import TABLES
@@ -169,6 +170,9 @@ def import_path(
     ignored: tuple[tuple[str, int], ...] = ()
     if mapping is not None:
         from jiareg.formats.mapping import read_mapped
+
+        if format is not None:
+            raise InputError("--format and --map: the mapping file gives the format")
 
         raws, file_problems, unreadable, ignored = read_mapped(source, Path(mapping))
     else:

@@ -3,7 +3,9 @@
 Each table comes back as text cells (empty cell = null, surrounding spaces removed) with the
 row number a person sees in the file (CSV: the line, header = 1; workbook: the sheet row).
 Problems with a whole file (not UTF-8, missing or unknown columns, unknown file) are
-reported like cell problems, with row 1 (the header) or the offending line.
+reported like cell problems, with row 1 (the header) or the offending line. A CSV whose
+header is semicolon-separated (European Excel) is read with `;`; a folder whose
+`template.xlsx` holds data beside header-only CSVs is read from the workbook.
 """
 
 from __future__ import annotations
