@@ -305,8 +305,13 @@ def _read(source: Path, mapping: MappingFile, problems: list[ImportRowError]) ->
 
         dictionary, rows = read_odm(source)
         return _Source(mapping, {None: rows}, dictionary, problems)
-    else:
+    elif suffix in (".csv", ".txt"):
         sheets = {None: read_csv_rows(source, problems)}
+    else:
+        raise InputError(
+            f"{source}: the mapping's format is {mapping.format}; expected a .csv file"
+            + (" (or a REDCap ODM .xml export)" if mapping.format == "redcap" else "")
+        )
     return _Source(mapping, sheets, None, problems)
 
 

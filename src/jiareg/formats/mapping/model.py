@@ -135,7 +135,7 @@ class MappingFile(BaseModel):
         if self.format != "redcap" and self.dictionary:
             problems.append("dictionary: only a REDCap mapping reads a data dictionary")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     def _record_id_fills(self, column: str) -> bool:
@@ -148,7 +148,7 @@ class MappingFile(BaseModel):
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc if p not in ("function-after[_field_or_value()]",))
+    return ".".join(str(p) for p in loc)
 
 
 def load_mapping(path: Path) -> MappingFile:
@@ -165,6 +165,6 @@ def load_mapping(path: Path) -> MappingFile:
         lines = []
         for error in exc.errors():
             where = _where(error["loc"])
-            message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"{path}: {where + ': ' if where else ''}{message}")
+            for message in str(error["msg"]).removeprefix("Value error, ").splitlines():
+                lines.append(f"{path}: {where + ': ' if where else ''}{message}")
         raise InputError("\n".join(lines)) from exc

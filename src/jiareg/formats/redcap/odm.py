@@ -31,8 +31,8 @@ _TYPES: Final = {"select": "dropdown", "textarea": "notes"}
 _SYSTEM: Final = ("redcap_data_access_group", "redcap_survey_identifier")
 
 
-def _dictionary(root: ET.Element, file: str) -> tuple[SourceDictionary, dict[str, str]]:
-    """The fields (checkboxes folded back into one field) and each item's form."""
+def _dictionary(root: ET.Element, file: str) -> SourceDictionary:
+    """The fields (a checkbox's items folded back into one field with its choices)."""
     lists = {
         c.get("OID") or "": tuple(
             (i.get("CodedValue") or "", "".join(i.itertext()).strip())
@@ -74,7 +74,7 @@ def _dictionary(root: ET.Element, file: str) -> tuple[SourceDictionary, dict[str
         )
     if not fields:
         raise InputError(f"{file}: no REDCap fields in this ODM file (not a REDCap ODM export?)")
-    return SourceDictionary(file, fields), item_form
+    return SourceDictionary(file, fields)
 
 
 def read_odm(path: Path) -> tuple[SourceDictionary, SourceRows]:
@@ -83,7 +83,7 @@ def read_odm(path: Path) -> tuple[SourceDictionary, SourceRows]:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:
         raise InputError(f"{path}: cannot read the ODM XML file ({exc})") from exc
-    dictionary, _ = _dictionary(root, path.name)
+    dictionary = _dictionary(root, path.name)
     record_id = dictionary.record_id
     repeating = {
         r.get(f"{_RC}RepeatInstrument", "") for r in root.iter(f"{_RC}RepeatingInstrument")
