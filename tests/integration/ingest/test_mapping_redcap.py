@@ -164,3 +164,22 @@ def test_unmapped_choice_names_file_row_record_field_value_and_choices(tmp_path:
         "1 (Male)"
         for line, record, event in ((8, "220", "enrollment_arm_1"), (14, "304", "enrollment_arm_2"))
     ]
+
+
+def test_unknown_form_is_an_error_not_zero_rows(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    text = (MAPS / "redcapr-repeating.yaml").read_text(encoding="utf-8")
+    mapping.write_text(
+        text.replace("../public", str(PUBLIC)).replace("from: bp", "from: blood_pressure"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportErrors) as info:
+        import_path(
+            PUBLIC / "redcapr/repeating-instruments/data.csv",
+            f"sqlite:///{tmp_path / 'r.db'}",
+            mapping=mapping,
+        )
+    assert [str(p) for p in info.value.problems] == [
+        "m.yaml:1: column 'tables.visits.from' = 'blood_pressure'; expected a form "
+        "(instrument) of the project: demographics, bp"
+    ]

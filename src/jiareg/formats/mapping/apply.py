@@ -237,6 +237,18 @@ def _table(src: _Source, name: str, spec: TableMap, repeating: set[str]) -> RawT
     rows = src.rows_of(name, spec)
     if rows is None:
         return None
+    forms = src.dictionary.forms() if src.dictionary else ()
+    if src.mapping.format == "redcap" and spec.from_ and forms and spec.from_ not in forms:
+        src.problems.append(
+            ImportRowError(
+                file=src.mapping_file,
+                row=1,
+                column=f"tables.{name}.from",
+                value=spec.from_,
+                expected="a form (instrument) of the project: " + ", ".join(forms),
+            )
+        )
+        return None
     columns = _columns(src, name, spec, rows)
     record_id = _record_id(rows, src.dictionary) if src.mapping.format == "redcap" else ""
     keys = [  # the fields that say a row holds this table's data (none: every row does)

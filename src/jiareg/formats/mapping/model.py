@@ -132,6 +132,8 @@ class MappingFile(BaseModel):
                         f"tables.{name}.columns.{col.name}: required by the template; "
                         "map it to a source field, or give a `value` or a default"
                     )
+        if self.format != "redcap" and any(t.events for t in self.tables.values()):
+            problems.append("events: only a REDCap mapping has events")
         if self.format != "redcap" and self.dictionary:
             problems.append("dictionary: only a REDCap mapping reads a data dictionary")
         if problems:

@@ -137,7 +137,7 @@ def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -
 def _delimiter(text: str) -> str:
     """`;` for a file whose header is semicolon-separated (European Excel's "CSV"), else `,`.
 
-    >>> _delimiter("patient_id;site;sex\nP1;BA;F\n"), _delimiter("patient_id,site\n")
+    >>> _delimiter("patient_id;site;sex\\nP1;BA;F\\n"), _delimiter("patient_id,site\\n")
     (';', ',')
     """
     header = text.split("\n", 1)[0]
