@@ -116,3 +116,36 @@ def test_nothing_to_place_is_an_error(tmp_path: Path) -> None:
     )
     assert code == 1
     assert "no template table could be drafted" in output
+
+
+def test_workbook_draft_takes_one_sheet_per_table(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    kids = book.active
+    kids.title = "Kids"
+    kids.append(["Patient ID", "Sex", "Date of birth", "Centre"])
+    kids.append(["A1", "F", dt.datetime(2011, 5, 6), "south"])
+    clinic = book.create_sheet("Clinic")
+    clinic.append(["Patient ID", "Visit date", "ESR", "CRP", "Uveitis"])
+    clinic.append(["A1", dt.datetime(2021, 1, 2), 40, 3.5, "no"])
+    source = tmp_path / "registry.xlsx"
+    book.save(source)
+    out = tmp_path / "m.yaml"
+    code, output = _suggest(str(source), "-o", str(out))
+    assert code == 0, output
+    mapping = load_mapping(out)
+    assert mapping.format == "xlsx"
+    assert mapping.tables["patients"].from_ == "Kids"
+    assert mapping.tables["visits"].from_ == "Clinic"
+    visits = {c: cm.field for c, cm in mapping.tables["visits"].columns.items()}
+    assert visits == {
+        "patient_id": "Patient ID",
+        "visit_date": "Visit date",
+        "esr": "ESR",
+        "crp": "CRP",
+        "uveitis_active": "Uveitis",
+    }
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    summary = import_path(source, db, mapping=out)
+    assert {t.table: t.inserted for t in summary.tables} == {"patients": 1, "visits": 1}

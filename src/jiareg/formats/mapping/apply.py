@@ -10,7 +10,8 @@ validator. Each template column takes its source field's cell, translated:
 - a REDCap choice field without `values` gives its choice label (`Female`), which the
   validator reads as the template's code (F), so a project where 1 means Male is never read
   as jiareg's own 1 = F; a checkbox column (`race___2`) is checked (yes) or not (no);
-- dates are read with the column's `date_format`, else the file's, else as YYYY-MM-DD.
+- dates are read with the column's `date_format`, else the file's, else as YYYY-MM-DD; a
+  REDCap date-time field (`datetime_ymd`, ...) gives its date.
 
 Rows: a flat CSV or a sheet gives one row per source row; a REDCap table `from` a repeating
 instrument takes that instrument's rows, from another form the rows of no repeating instrument
@@ -206,6 +207,8 @@ def _cell(
             )
         )
         return None, True
+    if column.kind == "date" and source is not None and source.validation.startswith("datetime"):
+        text = text[:10]  # a REDCap date-time field (datetime_ymd ...): its date
     fmt = src.mapping.date_format_of(cm) if column.kind == "date" else None
     if fmt:
         try:
