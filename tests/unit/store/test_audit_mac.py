@@ -16,7 +16,7 @@ from jiareg.store.audit_replay import verify_registry
 from jiareg.store.engine import get_engine, init_db
 from jiareg.store.users import add_user
 
-DATA = Path(__file__).parents[2] / "web" / "registry"
+DATA = Path(__file__).parents[2] / "web" / "site_data"
 KEY = "k" * 40
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jiareg.errors import ImportRowError, InputError
 from jiareg.formats.cells import utf8_text
+from jiareg.formats.template.limits import check_workbook, import_limits, too_many_rows
 
 __all__ = ["SourceRows", "read_csv_rows", "read_sheets"]
 
@@ -66,6 +67,9 @@ def read_csv_rows(path: Path, problems: list[ImportRowError]) -> SourceRows:
             continue
         rows.rows.append({h: c.strip() for h, c in zip(rows.header, record, strict=True)})
         rows.lines.append(line)
+    over = too_many_rows(path.name, len(rows.rows), import_limits())
+    if over is not None:
+        problems.append(over)
     return rows
 
 
@@ -85,6 +89,8 @@ def read_sheets(path: Path, problems: list[ImportRowError]) -> dict[str, SourceR
     """Every sheet of a workbook as rows (first row = header; empty rows skipped)."""
     import openpyxl
 
+    limits = import_limits()
+    check_workbook(path, limits)  # refuse a workbook that unpacks to too much, unopened
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -104,6 +110,9 @@ def read_sheets(path: Path, problems: list[ImportRowError]) -> dict[str, SourceR
                     texts += [""] * (len(header) - len(texts))
                     rows.rows.append(dict(zip(header, texts, strict=True)))
                     rows.lines.append(number)
+            over = too_many_rows(file, len(rows.rows), limits)
+            if over is not None:
+                problems.append(over)
             sheets[sheet.title] = rows
     finally:
         book.close()
