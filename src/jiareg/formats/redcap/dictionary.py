@@ -104,20 +104,18 @@ class SourceDictionary:
         label = dict(box.choices).get(code, code)
         return SourceField(name, box.form, "checkbox_option", f"{box.label}: {label}", _CHECKBOX)
 
-    def export_columns(self, form: str | None = None) -> list[str]:
-        """The export columns of `form` (all forms when None), checkboxes expanded."""
+    def export_columns(self) -> list[str]:
+        """The columns an export of every form holds, a checkbox as one per choice."""
         out: list[str] = []
         for f in self.fields.values():
-            if form is not None and f.form != form:
-                continue
             if f.type == "checkbox":
-                out += [f"{f.name}___{key_of(code)}" for code, _ in f.choices]
+                out += [f"{f.name}___{_column_code(code)}" for code, _ in f.choices]
             elif f.type != "descriptive":
                 out.append(f.name)
         return out
 
 
-def key_of(code: str) -> str:
+def _column_code(code: str) -> str:
     """A checkbox code as REDCap writes it in a column name (lower case, `-` as `_`)."""
     return code.lower().replace("-", "_").replace(".", "_")
 
