@@ -149,3 +149,21 @@ def test_workbook_draft_takes_one_sheet_per_table(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'r.db'}"
     summary = import_path(source, db, mapping=out)
     assert {t.table: t.inserted for t in summary.tables} == {"patients": 1, "visits": 1}
+
+
+def test_day_first_dates_give_the_date_format(tmp_path: Path) -> None:
+    source = tmp_path / "clinic.csv"
+    source.write_text(
+        "Study No;Gender;DOB;Clinic date;Hospital\n"
+        "K-01;female;01/03/2012;25/01/2020;north\n"
+        "K-02;male;15/07/2013;03/02/2020;north\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "m.yaml"
+    code, output = _suggest(str(source), "-o", str(out))
+    assert code == 0, output
+    assert load_mapping(out).date_format == "%d/%m/%Y"
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    import_path(source, db, mapping=out)
+    births = read_tables(db)["patients"].sort_by("patient_id").column("birth_date").to_pylist()
+    assert births == [dt.date(2012, 3, 1), dt.date(2013, 7, 15)]

@@ -6,15 +6,17 @@ key`, against the column's name and its common aliases: `dob` for birth_date, `g
 sex, ...). The best pairs above `THRESHOLD` are placed, each source field once (the patient
 id serves every table). A REDCap choice field gets `values` from its labels (`Female: F`);
 a table takes the fields of one REDCap form or sheet (the one holding most of its placed
-fields) and is drafted when every column it requires is placed (a missing site becomes the default
-`EDIT-ME`). Whatever could not be placed is listed in the draft's header comments and in the
-returned `Draft`, and the draft always loads as a valid mapping file (`load_mapping`).
+fields) and is drafted when every column it requires is placed (a missing site becomes the
+default `EDIT-ME`). Dates written dd/mm/yyyy (a day above 12 tells) give `date_format`.
+Whatever could not be placed is listed in the draft's header comments and in the returned
+`Draft`, and the draft always loads as a valid mapping file (`load_mapping`).
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,7 @@ __all__ = ["THRESHOLD", "Draft", "suggest_mapping"]
 THRESHOLD: Final = 0.8
 """Least similarity (0-1) at which a source field is placed on a template column."""
 SITE_PLACEHOLDER: Final = "EDIT-ME"
+_SLASHED: Final = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2\d{4}$")
 
 _ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "patient_id": ("record_id", "study_id", "participant_id", "subject_id", "study_no", "id"),
@@ -225,6 +228,9 @@ def suggest_mapping(source: Path, dictionary_path: Path | None, out: Path) -> Dr
         body["dictionary"] = os.path.relpath(dictionary_path.resolve(), out.resolve().parent)
     if defaults:
         body["defaults"] = defaults
+    fmt_of_dates = _date_format(sheets, tables, draft)
+    if fmt_of_dates:
+        body["date_format"] = fmt_of_dates
     body["tables"] = tables
     if not tables:
         raise InputError(
@@ -236,6 +242,36 @@ def suggest_mapping(source: Path, dictionary_path: Path | None, out: Path) -> Dr
         body, sort_keys=False, allow_unicode=True
     )
     return draft
+
+
+def _date_format(sheets: dict[str, SourceRows], tables: dict[str, Any], draft: Draft) -> str:
+    """`%d/%m/%Y` or `%m/%d/%Y` when the placed date fields are written so (a day above 12
+    tells which); an undecidable order is listed for a person to settle."""
+    date_fields = {
+        spec["columns"][c] if isinstance(spec["columns"][c], str) else spec["columns"][c]["field"]
+        for spec in tables.values()
+        for c in spec["columns"]
+        if c.endswith("_date") or c == "date"
+    }
+    seen: set[tuple[str, str]] = set()
+    for rows in sheets.values():
+        for row in rows.rows:
+            for name in date_fields:
+                match = _SLASHED.match(row.get(name, ""))
+                if match:
+                    first, second = int(match.group(1)), int(match.group(3))
+                    seen.add(
+                        (match.group(2), "day" if first > 12 else "month" if second > 12 else "")
+                    )
+    if not seen:
+        return ""
+    separators = {sep for sep, _ in seen}
+    orders = {order for _, order in seen} - {""}
+    if len(separators) == 1 and len(orders) == 1:
+        sep = separators.pop()
+        return f"%d{sep}%m{sep}%Y" if orders.pop() == "day" else f"%m{sep}%d{sep}%Y"
+    draft.unplaced_columns.append("date_format (dates are not YYYY-MM-DD; set it by hand)")
+    return ""
 
 
 def _header(source: Path, draft: Draft, defaults: dict[str, str]) -> str:
