@@ -25,7 +25,9 @@ from jiareg.web.deps import LoginRequired, WebState
 from jiareg.web.problems import problem_rows
 from jiareg.web.routes.api import router as api_router
 from jiareg.web.routes.pages import router as pages_router
+from jiareg.web.routes.records import router as records_router
 from jiareg.web.routes.tools import router as tools_router
+from jiareg.web.routes.visits import router as visits_router
 from jiareg.web.routes.work import router as work_router
 from jiareg.web.security import (
     ClientAddressMiddleware,
@@ -94,7 +96,6 @@ def create_app(
         https=https,
         work_dir=work_dir or Path(tempfile.mkdtemp(prefix="jiareg-web-")),
         runs=StudyRuns(runs_dir or default_runs_dir(db_url)),
-        viewers={},
     )
     app.state.secret_key = secret_key or secrets.token_urlsafe(32)
     app.add_middleware(SecurityHeadersMiddleware, https=https)
@@ -102,7 +103,9 @@ def create_app(
     app.add_middleware(ClientAddressMiddleware, trusted_proxy=trust_proxy)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(api_router)
+    app.include_router(records_router)
     app.include_router(pages_router)
+    app.include_router(visits_router)
     app.include_router(tools_router)
     app.include_router(work_router)
 

@@ -3,6 +3,15 @@
 // only collects what was typed, sends it, and shows the answer.
 "use strict";
 
+// table rows that stand for a record open it on click (the first cell's link does the same
+// for the keyboard)
+document.querySelectorAll("tr[data-href]").forEach((row) => {
+  row.addEventListener("click", (event) => {
+    if (event.target.closest("a, button")) return;
+    window.location.href = row.dataset.href;
+  });
+});
+
 (function () {
   const form = document.getElementById("visit-form");
   if (!form) return;
@@ -114,10 +123,7 @@
     const key = circle.dataset.joint + "|" + circle.dataset.side;
     const state = ((joints.get(key) || 0) + 1) % 4;
     joints.set(key, state);
-    circle.classList.remove("active", "limited", "both");
-    if (state) circle.classList.add(["", "active", "limited", "both"][state]);
-    const label = circle.querySelector("title").textContent;
-    circle.setAttribute("aria-label", label + ": " + STATES[state]);
+    paint(circle, state);
     document.getElementById("joint_exams").value = JSON.stringify(jointExams());
     const asked = jointExams();
     if (asked.length === 0) {
@@ -127,6 +133,46 @@
     }
     schedule();
   }
+
+  function paint(circle, state) {
+    circle.classList.remove("active", "limited", "both");
+    if (state) circle.classList.add(["", "active", "limited", "both"][state]);
+    const label = circle.querySelector("title").textContent;
+    circle.setAttribute("aria-label", label + ": " + STATES[state]);
+  }
+
+  // the joints already marked (a stored visit, or a refused save) come back in the hidden field
+  let marked = [];
+  try { marked = JSON.parse(document.getElementById("joint_exams").value || "[]"); } catch (e) { marked = []; }
+  for (const j of marked) {
+    const active = j.swollen === true || j.tender === true || j.painful_motion === true;
+    const state = (active ? 1 : 0) + (j.limited_motion === true ? 2 : 0);
+    const circle = document.querySelector(
+      '#homunculus .joint[data-joint="' + CSS.escape(j.joint) + '"][data-side="' + CSS.escape(j.side || "") + '"]');
+    if (!circle || !state) continue;
+    joints.set(j.joint + "|" + (j.side || ""), state);
+    paint(circle, state);
+  }
+  if (marked.length) {
+    const n = jointExams();
+    show("joint-counts", n.filter((j) => j.swollen).length + " active, " +
+      n.filter((j) => j.limited_motion).length + " limited (from the homunculus)");
+  }
+
+  // a date that already has a visit: offer that visit instead of a new one
+  const dates = new Set((form.dataset.dates || "").split(" ").filter(Boolean));
+  const dateInput = form.elements.visit_date;
+  const exists = document.getElementById("date-exists");
+  function checkDate() {
+    if (!exists) return;
+    const taken = dates.has(dateInput.value);
+    exists.hidden = !taken;
+    if (taken) {
+      document.getElementById("date-exists-link").href =
+        "/patients/" + encodeURIComponent(form.dataset.patient) + "/visits/" + dateInput.value;
+    }
+  }
+  if (exists) { dateInput.addEventListener("change", checkDate); checkDate(); }
 
   document.querySelectorAll("#homunculus .joint").forEach((circle) => {
     circle.addEventListener("click", () => cycle(circle));
