@@ -120,7 +120,12 @@ def test_form_edit_needs_a_reason_and_saves_with_it(login: Login) -> None:
     page = client.get(f"/patients/A-001/visits/{STORED}").text
     version = re.search(r'name="version" value="([^"]*)"', page)
     assert version and version.group(1) == _visit(client)["version"]
-    form = {"csrf_token": _csrf(page), "version": version.group(1), "esr": "22", "joint_exams": "[]"}
+    form = {
+        "csrf_token": _csrf(page),
+        "version": version.group(1),
+        "esr": "22",
+        "joint_exams": "[]",
+    }
     refused = client.post(f"/patients/A-001/visits/{STORED}", data=form)
     assert refused.status_code == 422 and "why the visit changes" in refused.text
     assert _visit(client)["esr"] == 20.0

@@ -24,6 +24,7 @@ from jiareg.store.queries import Registry
 from jiareg.web.deps import LoginRequired, WebState
 from jiareg.web.problems import problem_rows
 from jiareg.web.routes.api import router as api_router
+from jiareg.web.routes.forms import router as forms_router
 from jiareg.web.routes.pages import router as pages_router
 from jiareg.web.routes.records import router as records_router
 from jiareg.web.routes.tools import router as tools_router
@@ -104,6 +105,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(api_router)
     app.include_router(records_router)
+    app.include_router(forms_router)
     app.include_router(pages_router)
     app.include_router(visits_router)
     app.include_router(tools_router)

@@ -15,17 +15,21 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from jiareg.derive.dose_flags import FLAG_MEANINGS
+from jiareg.derive.dosing import check_administered_dose, label_dose
+from jiareg.errors import DerivationError
 from jiareg.formats.template.dictionary import table
+from jiareg.jsonable import json_number
 from jiareg.services.versions import RecordExists, RecordNotFound, StaleRecord
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import state, viewer
 from jiareg.web.patients import patient_detail
 
-__all__ = ["CHILD_TABLES", "conflict", "key_of", "router", "visit_records"]
+__all__ = ["CHILD_TABLES", "EDITABLE", "conflict", "key_of", "router", "visit_records"]
 
 router = APIRouter(prefix="/api", tags=["records"])
 AnyViewer = Annotated[Viewer, Depends(viewer)]
@@ -163,6 +167,66 @@ def add_patient(request: Request, who: AnyViewer, body: dict[str, Scalar]) -> di
             state(request).db_url, who, "patients", values, reason=reason or "new patient"
         )
     return _detail(request, who, str(values.get("patient_id", "")).strip())
+
+
+@router.put("/patients/{patient_id}", responses=_ERRORS)
+def edit_patient(
+    request: Request, who: AnyViewer, patient_id: PatientId, body: dict[str, Scalar]
+) -> dict[str, Any]:
+    """Correct a patient (template columns plus `reason` and `version`); 409 when stale.
+    Moving a patient to another site is for admins."""
+    patient = writable(request, who, patient_id)
+    values, reason, version = _flat(body)
+    if not reason or not version:
+        raise HTTPException(status_code=422, detail="a change needs `reason` and `version`")
+    key = {"patient_id": patient["patient_id"]}
+    with answered():
+        storeops.update_record(
+            state(request).db_url,
+            who,
+            "patients",
+            key,
+            {**values, **key},
+            version=version,
+            reason=reason,
+        )
+    return _detail(request, who, patient_id)
+
+
+@router.get("/patients/{patient_id}/dose-check", responses=_ERRORS)
+def dose_check(
+    request: Request,
+    who: AnyViewer,
+    patient_id: PatientId,
+    drug: Annotated[str, Query(max_length=32)],
+    weight_kg: Annotated[str, Query(max_length=16)],
+    dose_mg: Annotated[str | None, Query(max_length=16)] = None,
+) -> dict[str, Any]:
+    """The label dose for this patient's category and the flags of a dose being typed
+    (`jiareg.derive.dosing`; the route is the patient's course of `drug`, IV by default)."""
+    web = state(request)
+    patient = web.registry.resolve(who, patient_id)
+    if patient is None:
+        raise HTTPException(status_code=404, detail="patient not found")
+    courses = web.registry.record(patient["patient_id"])["treatments"]
+    routes = [c["route"] for c in courses if c["drug"] == drug.strip().lower() and c["route"]]
+    try:
+        check = label_dose(
+            drug.strip().lower(),
+            weight_kg=weight_kg,
+            category=patient["ilar_category"],
+            route=routes[-1] if routes else None,
+        )
+        flags = check_administered_dose(dose_mg or None, check)
+    except DerivationError as exc:
+        return {"expected_mg": None, "flags": [], "problem": str(exc)}
+    return {
+        "expected_mg": json_number(check.expected_mg),
+        "route": check.route,
+        "flags": list(flags),
+        "meanings": [FLAG_MEANINGS.get(f, f) for f in flags],
+        "problem": None,
+    }
 
 
 @router.post("/patients/{patient_id}/visits", status_code=201, responses=_ERRORS)

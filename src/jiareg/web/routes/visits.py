@@ -31,7 +31,7 @@ from jiareg.web.problems import field_problems, problem_rows
 from jiareg.web.routes.pages import render
 from jiareg.web.routes.records import visit_records
 
-__all__ = ["router"]
+__all__ = ["router", "shown"]
 
 router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
@@ -40,7 +40,7 @@ FLAGS: Final = tuple(c.name for c in table("visits").columns if c.kind == "flag"
 _JOINT_FIELDS: Final = ("joint", "side", "swollen", "tender", "painful_motion", "limited_motion")
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A stored value as the form shows it."""
     if value is None:
         return ""
@@ -52,7 +52,7 @@ def _shown(value: object) -> str:
 
 
 def _form_of(visit: Mapping[str, Any]) -> dict[str, str]:
-    return {k: _shown(visit.get(k)) for k in VISIT_FIELDS}
+    return {k: shown(visit.get(k)) for k in VISIT_FIELDS}
 
 
 def _stored_visit(detail: Mapping[str, Any], on: str) -> dict[str, Any] | None:
@@ -71,7 +71,7 @@ def _stored_state(detail: Mapping[str, Any], on: str) -> dict[str, Any]:
     return {
         "form": _form_of(visit),
         "joints": json.dumps(joints),
-        "chaq": {c["item"]: _shown(c["score"]) for c in items},
+        "chaq": {c["item"]: shown(c["score"]) for c in items},
         "aids": {domain for c in items if c["aid"] for domain in _domains(c["item"])},
         "version": visit.get("version", ""),
         "reason": "",
@@ -248,12 +248,12 @@ def _save(
         assert detail is not None
         on = visit["visit_date"]
         fill = _stored_state(detail, on)
-        shown = [(k, v) for k, v in typed["form"].items() if v and k != "visit_date"]
+        entries = [(k, v) for k, v in typed["form"].items() if v and k != "visit_date"]
         return _page(
-            request, who, patient_id, fill, editing=on, status=409, existing=on, typed=shown
+            request, who, patient_id, fill, editing=on, status=409, existing=on, typed=entries
         )
     except StaleRecord as exc:
-        current = {k: _shown(exc.record.get(k)) for k in VISIT_FIELDS}
+        current = {k: shown(exc.record.get(k)) for k in VISIT_FIELDS}
         diff = [
             (k, typed["form"][k], current[k])
             for k in VISIT_FIELDS

@@ -184,3 +184,30 @@ document.querySelectorAll("tr[data-href]").forEach((row) => {
   form.addEventListener("change", schedule);
   schedule();
 })();
+
+// the infusion form: the label dose for this child and whether the typed dose is off it
+// (GET /api/patients/{id}/dose-check, the derive/ dosing rules)
+(function () {
+  const form = document.querySelector('#record-form[data-table="administrations"]');
+  if (!form) return;
+  const out = document.getElementById("dose-check");
+  let serial = 0;
+  async function check() {
+    const drug = form.elements.drug.value.trim();
+    const weight = form.elements.weight_kg.value.trim();
+    if (!drug || !weight) { out.hidden = true; return; }
+    const mine = ++serial;
+    const query = new URLSearchParams({ drug: drug, weight_kg: weight, dose_mg: form.elements.dose_mg.value.trim() });
+    const response = await fetch("/api/patients/" + encodeURIComponent(form.dataset.patient) +
+      "/dose-check?" + query, { credentials: "same-origin" });
+    if (mine !== serial || !response.ok) return;
+    const c = await response.json();
+    out.hidden = false;
+    if (c.problem) { out.textContent = c.problem; return; }
+    const label = c.expected_mg === null ? "no label dose" : "label dose " + c.expected_mg + " mg (" + c.route + ")";
+    out.textContent = label + (c.flags.length ? " — warning: " + c.meanings.join("; ") : " — the dose matches the label");
+    out.classList.toggle("dose-warning", c.flags.includes("DOSE_DEVIATION"));
+  }
+  form.addEventListener("input", () => { clearTimeout(form.pending); form.pending = setTimeout(check, 150); });
+  check();
+})();
