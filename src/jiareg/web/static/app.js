@@ -67,8 +67,9 @@ document.querySelectorAll("tr[data-href]").forEach((row) => {
     document.getElementById(id).textContent = text;
   }
 
-  function fmt(value, missing) {
+  function fmt(value, missing, why) {
     if (value !== null && value !== undefined) return String(value);
+    if (why && !(missing && missing.length)) return why;
     return missing && missing.length ? "needs " + missing.join(", ") : "—";
   }
 
@@ -84,15 +85,11 @@ document.querySelectorAll("tr[data-href]").forEach((row) => {
     if (mine !== serial) return; // a newer answer is on its way
     if (!response.ok) { show("score-note", "Scores unavailable (" + response.status + ")."); return; }
     const s = await response.json();
-    show("score-jadas10", fmt(s.jadas10, s.jadas10_missing));
-    show("score-cjadas10", fmt(s.cjadas10, s.cjadas10_missing));
+    show("score-jadas10", fmt(s.jadas10, s.jadas10_missing, s.jadas10_why));
+    show("score-cjadas10", fmt(s.cjadas10, s.cjadas10_missing, s.cjadas10_why));
     const state = s.cjadas10_state;
     const stateEl = document.getElementById("score-state");
-    const why = {
-      systemic_features_present: "not applicable (active systemic features)",
-      systemic_features_unknown: "not applicable (systemic features not assessed)",
-    }[s.cjadas10_state_reason];
-    stateEl.textContent = state || why || "—";
+    stateEl.textContent = state || s.cjadas10_why || "—";
     stateEl.className = state ? "state state-" + state : "";
     const acr = s.acr_pedi || {};
     show("score-acr", acr.level !== null && acr.level !== undefined
