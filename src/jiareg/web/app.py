@@ -11,11 +11,13 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiareg import __version__
 from jiareg.errors import AccessDenied, JiaregError
@@ -25,6 +27,7 @@ from jiareg.web.deps import LoginRequired, WebState
 from jiareg.web.problems import problem_rows
 from jiareg.web.routes.api import router as api_router
 from jiareg.web.routes.forms import router as forms_router
+from jiareg.web.routes.pages import html_error
 from jiareg.web.routes.pages import router as pages_router
 from jiareg.web.routes.records import router as records_router
 from jiareg.web.routes.tools import router as tools_router
@@ -111,12 +114,16 @@ def create_app(
     app.include_router(tools_router)
     app.include_router(work_router)
 
+    app.add_exception_handler(StarletteHTTPException, html_error)
+
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
     @app.exception_handler(AccessDenied)
     async def _denied(request: Request, exc: AccessDenied) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return await html_error(request, StarletteHTTPException(403, str(exc)))
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(JiaregError)

@@ -8,8 +8,10 @@ from datetime import date
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.web.access import Viewer
@@ -18,7 +20,7 @@ from jiareg.web.patients import PatientFilters, patient_detail, patient_summarie
 from jiareg.web.plots import timeline_svg
 from jiareg.web.routes.api import MAX_PAGE, check_login, start_session
 
-__all__ = ["router"]
+__all__ = ["html_error", "router"]
 
 router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
@@ -41,6 +43,28 @@ def render(
     )
 
 
+_HEADINGS: Final = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Not valid"}
+
+
+async def html_error(request: Request, exc: Exception) -> Response:
+    """An HTTP error as an HTML page for the pages, as FastAPI's JSON for the API."""
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith("/api/") or exc.status_code not in _HEADINGS:
+        return await http_exception_handler(request, exc)
+    return state(request).templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "viewer": None,
+            "status": exc.status_code,
+            "heading": _HEADINGS[exc.status_code],
+            "message": str(exc.detail).capitalize() + ".",
+        },
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
 def _login_signer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.secret_key, salt="jiareg-login")
 
@@ -55,11 +79,20 @@ def home() -> RedirectResponse:
     return RedirectResponse("/patients", status_code=303)
 
 
+LOGIN_ERRORS: Final = {
+    "expired": "Your session has ended: please log in again.",
+    "disabled": "This account is disabled: ask an administrator.",
+    "required": "Please log in to continue.",
+}
+"""`/login?error=CODE`: only these fixed messages are shown (never the query's text)."""
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/patients", error: str | None = None) -> Response:
     token = _login_signer(request).dumps("login")
+    message = LOGIN_ERRORS.get(error or "")
     return render(
-        request, "login.html", None, login_token=token, next=_safe_next(next), error=error
+        request, "login.html", None, login_token=token, next=_safe_next(next), error=message
     )
 
 
