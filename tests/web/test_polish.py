@@ -66,3 +66,9 @@ def test_patient_ids_are_url_encoded_in_links(login: Login) -> None:
     assert 'href="/patients/A%209%3Fx"' in page
     record = client.get("/patients/A%209%3Fx").text
     assert 'href="/patients/A%209%3Fx/visits/new"' in record
+
+
+def test_chaq_items_are_labelled_with_their_question(login: Login) -> None:
+    page = login("clin_a").get("/patients/A-001/visits/new").text
+    assert '<label for="chaq-dressing_2">Shampoo your hair?</label>' in page
+    assert "dressing 1" not in page

@@ -24,6 +24,7 @@ from jiareg.formats.template.dictionary import table
 from jiareg.services.versions import RecordExists, StaleRecord
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
+from jiareg.web.chaq_questions import DOMAIN_TITLES, QUESTIONS
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.homunculus import HEIGHT, WIDTH, joint_spots
 from jiareg.web.patients import patient_detail
@@ -134,6 +135,8 @@ def _page(
         scales=SCALES,
         flags=FLAGS,
         chaq_domains=CHAQ_DOMAINS,
+        chaq_questions=QUESTIONS,
+        chaq_titles=DOMAIN_TITLES,
         spots=joint_spots(),
         hw=WIDTH,
         hh=HEIGHT,
