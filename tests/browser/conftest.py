@@ -126,5 +126,3 @@ def accessibility_problems(page: Any) -> list[str]:
         WCAG_AA,
     )
     return [f"{page.url}: {line}" for line in found]
-
-

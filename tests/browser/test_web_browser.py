@@ -55,7 +55,7 @@ def test_enter_a_visit_with_live_scores_and_see_it_on_the_timeline(
     shot(page, "visit")
 
     page.get_by_role("button", name="Save visit").click()
-    page.wait_for_url(f"{server}/patients/A-001")
+    page.wait_for_url(f"{server}/patients/A-001?saved=visit&date=2019-10-20")
     expect(page.locator("#visits tbody tr").first).to_contain_text("2019-10-20")
     expect(page.locator("#visits tbody tr").first).to_contain_text("7.5")
     svg = page.request.get(f"{server}/patients/A-001/timeline.svg").text()

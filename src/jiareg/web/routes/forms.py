@@ -119,7 +119,7 @@ def _done(
             d=detail,
             pid=pid,
             flash=TITLES.get(kind, "record").capitalize() + " saved, with warnings:",
-            warnings=warnings,
+            warnings=[w.split(": ", 1)[-1].removesuffix("; imported anyway") for w in warnings],
         )
     return RedirectResponse(f"/patients/{quote(pid, safe='')}?saved={kind}", status_code=303)
 
