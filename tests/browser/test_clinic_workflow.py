@@ -98,6 +98,11 @@ def test_a_nurse_enters_and_corrects_every_record_without_losing_data(
     _check(page, problems, "visit-refused")
 
     page.get_by_label("ESR (mm/h)").fill("30")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    page.get_by_role("link", name="Cancel").click()  # unsaved typing: the browser asks first
+    expect(page.get_by_label("ESR (mm/h)")).to_have_value("30")
+    assert asked == ["beforeunload"]
     page.get_by_role("button", name="Save visit").click()
     expect(page.locator("#flash")).to_have_text("Visit of 2024-01-10 saved.")
     record = page.request.get(f"{server}/api/patients/A-010").json()

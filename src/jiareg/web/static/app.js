@@ -121,6 +121,7 @@ document.querySelectorAll("tr[data-href]").forEach((row) => {
     const state = ((joints.get(key) || 0) + 1) % 4;
     joints.set(key, state);
     paint(circle, state);
+    form.dispatchEvent(new Event("input"));  // a marked joint is unsaved typing too
     document.getElementById("joint_exams").value = JSON.stringify(jointExams());
     const asked = jointExams();
     if (asked.length === 0) {
@@ -207,4 +208,21 @@ document.querySelectorAll("tr[data-href]").forEach((row) => {
   }
   form.addEventListener("input", () => { clearTimeout(form.pending); form.pending = setTimeout(check, 150); });
   check();
+})();
+
+// leaving a form with unsaved typing asks first (the browser's own "leave page?" question)
+(function () {
+  const forms = document.querySelectorAll("#visit-form, #record-form");
+  if (!forms.length) return;
+  let dirty = false;
+  forms.forEach((f) => {
+    f.addEventListener("input", () => { dirty = true; });
+    f.addEventListener("change", (event) => { if (event.isTrusted) dirty = true; });
+    f.addEventListener("submit", () => { dirty = false; });
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
 })();
