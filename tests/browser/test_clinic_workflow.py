@@ -122,6 +122,7 @@ def test_a_nurse_enters_and_corrects_every_record_without_losing_data(
     page.get_by_role("button", name="Save visit").click()
     expect(page.locator("#existing-visit")).to_contain_text("already stored")
     expect(page.get_by_label("ESR (mm/h)")).to_have_value("30")
+    _check(page, problems, "visit-exists")
 
     page.goto(f"{server}/patients/A-010")
     page.locator("#visits tbody tr").first.click()  # the row opens the visit
@@ -144,6 +145,7 @@ def test_a_nurse_enters_and_corrects_every_record_without_losing_data(
         ("/import", "import"),
         ("/patients/A-001/records/steroids/delete/prednisolone/2019-08-01", "confirm-delete"),
         ("/patients/A-001/edit", "edit-patient"),
+        ("/patients/NOPE", "not-found"),
     ]:
         admin.goto(f"{server}{path}")
         _check(admin, problems, name)
