@@ -74,7 +74,7 @@ class VisitChange(BaseModel):
     version: Version
 
 
-class RecordChange(BaseModel):
+class Deletion(BaseModel):
     """A deletion's reason and the version last read."""
 
     model_config = ConfigDict(extra="forbid")
@@ -329,7 +329,7 @@ def delete_child(
     patient_id: PatientId,
     table_name: TableName,
     key: Annotated[str, Path(max_length=300)],
-    body: RecordChange,
+    body: Deletion,
 ) -> Response:
     """Delete a record (a visit with its joints and CHAQ items): data managers and admins."""
     patient = writable(request, who, patient_id)
