@@ -167,3 +167,19 @@ def test_refused_save_keeps_joints_and_chaq_items_and_shows_the_problem_beside_t
     assert 'aria-invalid="true"' in esr[:200] and "field-error" in esr[:600]
     assert 'value="250"' in esr[:200]
     assert "previous: 12" in esr[:600]  # the previous visit's ESR beside the field
+
+
+def test_form_edit_of_a_visit_changed_since_is_refused_with_both_values(login: Login) -> None:
+    client = login("clin_a")
+    page = client.get(f"/patients/A-001/visits/{STORED}").text
+    version = re.search(r'name="version" value="([^"]*)"', page)
+    assert version
+    meanwhile = {"visit": {"esr": "25"}, "reason": "lab", "version": version.group(1)}
+    assert client.put(f"/api/patients/A-001/visits/{STORED}", json=meanwhile).status_code == 200
+    form = {"csrf_token": _csrf(page), "version": version.group(1), "esr": "22",
+            "reason": "typo", "joint_exams": "[]"}  # fmt: skip
+    stale = client.post(f"/patients/A-001/visits/{STORED}", data=form)
+    assert stale.status_code == 409 and "changed by someone else" in stale.text
+    row = re.search(r"<tr><td>esr</td><td>([^<]*)</td><td>([^<]*)</td></tr>", stale.text)
+    assert row and row.groups() == ("22", "25")  # yours, stored now
+    assert _visit(client)["esr"] == 25.0
