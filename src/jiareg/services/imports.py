@@ -109,7 +109,7 @@ def load_validated(
     )
     problems.raise_if_any()
     _authorise(registry_patients, user, action, valid)
-    warnings = dose_warnings(valid, conn)
+    warnings = (*(note for raw in raws for note in raw.notes), *dose_warnings(valid, conn))
     username = user.username if user else _os_user()
     changes = []
     if "patients" in valid:

@@ -239,8 +239,8 @@ class _Reader:
         t.put(row, "start_date", date_part(period.get("start")), i, ref, "effectivePeriod.start")
         t.put(row, "stop_date", date_part(period.get("end")), i, ref, "effectivePeriod.end")
         dosage = (r.get("dosage") or [{}])[0]
+        t.put(row, "route", code(dosage.get("route"), fc.ROUTE), i, ref, "dosage[0].route")
         if name == "treatments":
-            t.put(row, "route", code(dosage.get("route"), fc.ROUTE), i, ref, "dosage[0].route")
             reason = (r.get("statusReason") or [{}])[0]
             t.put(row, "stop_reason", code(reason, fc.STOP_REASON), i, ref, "statusReason[0]")
         else:

@@ -3,7 +3,8 @@
 Each table comes back as text cells (empty cell = null, surrounding spaces removed) with the
 row number a person sees in the file (CSV: the line, header = 1; workbook: the sheet row).
 Problems with a whole file (not UTF-8, missing or unknown columns, unknown file) are
-reported like cell problems, with row 1 (the header) or the offending line.
+reported like cell problems, with row 1 (the header) or the offending line. Older files'
+columns are read as `.older` says.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow.csv as pacsv
 from jiareg.errors import ImportRowError, InputError
 from jiareg.formats.cells import RawTable, text_cells, utf8_text
 from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
+from jiareg.formats.template.older import OLDER_COLUMNS, read_older, upgraded_header
 
 __all__ = ["read_path"]
 
@@ -104,7 +106,7 @@ def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -
             read_options=pacsv.ReadOptions(use_threads=False),
             parse_options=pacsv.ParseOptions(invalid_row_handler=_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in spec.names},
+                column_types={n: pa.string() for n in (*spec.names, *OLDER_COLUMNS)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -121,13 +123,17 @@ def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -
         )
         return None
     problems.extend(bad_rows)
-    if not _header_problems(spec, file, parsed.column_names, problems):
+    header = parsed.column_names
+    if not _header_problems(spec, file, upgraded_header(spec, header), problems):
         return None
-    columns = [text_cells(parsed.column(n)) for n in spec.names]
+    columns, notes = read_older(
+        spec, file, header, lambda n: text_cells(parsed.column(n)), parsed.num_rows
+    )
     rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
     if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
         rows = pa.array([0] * parsed.num_rows, pa.int64())
-    return RawTable(spec, file, pa.Table.from_arrays(columns, names=list(spec.names)), rows)
+    data = pa.Table.from_arrays(columns, names=list(spec.names))
+    return RawTable(spec, file, data, rows, notes=notes)
 
 
 def _cell_text(value: object) -> str | None:
@@ -175,7 +181,7 @@ def _read_xlsx(path: Path, problems: list[ImportRowError], unreadable: set[str])
             header = [_cell_text(v) or "" for v in (header_cells or ())]
             while header and header[-1] == "":
                 header.pop()
-            if not _header_problems(spec, file, header, problems):
+            if not _header_problems(spec, file, upgraded_header(spec, header), problems):
                 unreadable.add(spec.name)
                 continue
             cells: list[list[str | None]] = [[] for _ in header]
@@ -189,13 +195,20 @@ def _read_xlsx(path: Path, problems: list[ImportRowError], unreadable: set[str])
                     cells[i].append(text)
                 numbers.append(number)
             by_name = dict(zip(header, cells, strict=True))
-            columns = [text_cells(pa.array(by_name[n], pa.string())) for n in spec.names]
+            columns, notes = read_older(
+                spec,
+                file,
+                header,
+                lambda n, by_name=by_name: text_cells(pa.array(by_name[n], pa.string())),
+                len(numbers),
+            )
             out.append(
                 RawTable(
                     spec,
                     file,
                     pa.Table.from_arrays(columns, names=list(spec.names)),
                     pa.array(numbers, pa.int64()),
+                    notes=notes,
                 )
             )
     finally:
