@@ -267,3 +267,39 @@ def test_a_visit_on_an_infusion_day_comes_before_that_infusion(
     assert (details["responder_ids"], details["nonresponders"]) == (["ON"], 2)
     assert details["not_evaluable"] == 1  # TWO: no 3rd infusion
     assert result.results.to_json()["acr_pedi_30"]["responders"] == 4
+
+
+PRIOR = """\
+title: prior failure source
+eligibility:
+  exposure: {drug: tocilizumab}
+  prior_failure: {drug_class: anti_tnf, stop_reasons: [primary_failure, secondary_failure]}
+timepoints:
+  - {name: baseline, window: {from_day: -30, to_day: 0}, pick: last}
+endpoints:
+  - {id: adverse_events, kind: adverse_events}
+"""
+
+
+def test_prior_anti_tnf_failure_recorded_derived_or_either(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """R-TNF-FAIL: the protocol's `tnf_failure_source` decides which earlier courses failed.
+    Etanercept ran from day -400 to -100; its assessment visit is near day -400 + 84."""
+    registry.patient("RECORDED", prior="secondary_failure").visit("RECORDED", 0)
+    registry.patient("FROM_VISITS", prior="other").visit("FROM_VISITS", 0)
+    registry.visit("FROM_VISITS", -401).visit("FROM_VISITS", -316)  # the same core set: no response
+    registry.patient("NEITHER", prior="other").visit("NEITHER", 0)
+    path = tmp_path / "p.yaml"
+    found = {}
+    for source in ("recorded", "derived", "either"):
+        path.write_text(PRIOR + f"config: {{tnf_failure_source: {source}}}\n")
+        result = run_study(path, tables=registry.tables())
+        found[source] = set(result.tables["patients"]["patient_id"])
+        step = result.tables["attrition"]["step"].iloc[-2]
+        assert step.endswith(")") and ("derived" in step) == (source != "recorded")
+    assert found == {
+        "recorded": {"RECORDED"},
+        "derived": {"FROM_VISITS"},
+        "either": {"RECORDED", "FROM_VISITS"},
+    }
