@@ -33,7 +33,14 @@ from jiareg.store.queries import Registry
 
 __all__ = ["JointIn", "ScoreRequest", "live_scores", "visit_scores"]
 
-_SYSTEMIC: Final = ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy")
+_SYSTEMIC: Final = (
+    "fever",
+    "rash",
+    "serositis",
+    "hepatomegaly",
+    "splenomegaly",
+    "lymphadenopathy",
+)
 Number = str | float | int | None
 
 
@@ -71,7 +78,8 @@ class ScoreRequest(BaseModel):
     fever: bool | None = None
     rash: bool | None = None
     serositis: bool | None = None
-    hepatosplenomegaly: bool | None = None
+    hepatomegaly: bool | None = None
+    splenomegaly: bool | None = None
     lymphadenopathy: bool | None = None
     joint_exams: list[JointIn] = Field(default_factory=list, max_length=71)
     chaq_items: dict[str, int | None] = Field(default_factory=dict, max_length=30)
