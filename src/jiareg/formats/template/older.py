@@ -10,7 +10,7 @@ Each such reading is reported as a note (`RawTable.notes`), shown with the impor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import pyarrow as pa
@@ -54,18 +54,12 @@ def upgraded_header(spec: TemplateTable, header: Sequence[str]) -> list[str]:
 
 
 def read_older(
-    spec: TemplateTable,
-    file: str,
-    header: Sequence[str],
-    column: Callable[[str], pa.Array],
-    rows: int,
+    spec: TemplateTable, file: str, given: Mapping[str, pa.Array], rows: int
 ) -> tuple[list[pa.Array], tuple[str, ...]]:
-    """The template's columns (in `spec` order) from a file with `header`, and the notes.
-
-    `column(name)` gives the file's text cells of a column in `header`.
-    """
+    """The template's columns (in `spec` order) from a file's text cells by header name
+    (`given`, `rows` long), and the notes saying how an older file was read."""
     notes: list[str] = []
-    given = dict.fromkeys(header)
+    header = list(given)
     if _combined(spec, header):
         notes.append(
             f"{file}: the older column {COMBINED_ORGANS} was read as both hepatomegaly and "
@@ -76,9 +70,9 @@ def read_older(
     out: list[pa.Array] = []
     for name in spec.names:
         if name in given:
-            out.append(column(name))
+            out.append(given[name])
         elif name in _ORGANS and _combined(spec, header):
-            out.append(column(COMBINED_ORGANS))
+            out.append(given[COMBINED_ORGANS])
         elif name == "route" and spec.name == "steroids":
             out.append(pa.array(["oral"] * rows, pa.string()))
         else:

@@ -126,9 +126,8 @@ def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -
     header = parsed.column_names
     if not _header_problems(spec, file, upgraded_header(spec, header), problems):
         return None
-    columns, notes = read_older(
-        spec, file, header, lambda n: text_cells(parsed.column(n)), parsed.num_rows
-    )
+    given = {n: text_cells(parsed.column(n)) for n in header}
+    columns, notes = read_older(spec, file, given, parsed.num_rows)
     rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
     if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
         rows = pa.array([0] * parsed.num_rows, pa.int64())
@@ -195,13 +194,8 @@ def _read_xlsx(path: Path, problems: list[ImportRowError], unreadable: set[str])
                     cells[i].append(text)
                 numbers.append(number)
             by_name = dict(zip(header, cells, strict=True))
-            columns, notes = read_older(
-                spec,
-                file,
-                header,
-                lambda n, by_name=by_name: text_cells(pa.array(by_name[n], pa.string())),
-                len(numbers),
-            )
+            given = {n: text_cells(pa.array(v, pa.string())) for n, v in by_name.items()}
+            columns, notes = read_older(spec, file, given, len(numbers))
             out.append(
                 RawTable(
                     spec,
