@@ -36,7 +36,14 @@ def test_enter_a_visit_with_live_scores_and_see_it_on_the_timeline(
     page.get_by_label("Parent/patient global", exact=True).fill("1")
     page.get_by_label("ESR (mm/h)").fill("30")
     # A-001 has sJIA: a state needs the systemic features assessed (SPEC R-JADAS-2)
-    for feature in ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy"):
+    for feature in (
+        "fever",
+        "rash",
+        "serositis",
+        "hepatomegaly",
+        "splenomegaly",
+        "lymphadenopathy",
+    ):
         page.locator(f"#{feature}").select_option("no")
     page.locator('circle[data-joint="knee"][data-side="left"]').click()  # active
     page.locator('circle[data-joint="wrist"][data-side="right"]').click()

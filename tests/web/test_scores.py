@@ -17,7 +17,7 @@ from jiareg.web.homunculus import HEIGHT, WIDTH, joint_spots
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 CATEGORY = {"oligo": "oligo_persistent", "poly": "poly_rf_neg"}
-SYSTEMIC_FLAGS = ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy")
+SYSTEMIC_FLAGS = ("fever", "rash", "serositis", "hepatomegaly", "splenomegaly", "lymphadenopathy")
 
 
 def _rows(name: str) -> list[dict[str, str]]:

@@ -164,7 +164,7 @@ def load_validated(
     _check_patients(raws, valid, registry_patients, visible, problems)
     problems.raise_if_any()
     _authorise(visible, user, action, valid)
-    warnings = dose_warnings(valid, conn)
+    warnings = (*(note for raw in raws for note in raw.notes), *dose_warnings(valid, conn))
     username = user.username if user else os_user()
     changes = []
     if "patients" in valid:

@@ -45,7 +45,14 @@ REASONS: Final = {
 }
 """Why a score or state is missing, in words (`<version>_why`). A global on the 0–3 Likert
 scale cannot enter JADAS (SPEC R-CORESET-2.3, §12b.9): that reason comes before any other."""
-_SYSTEMIC: Final = ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy")
+_SYSTEMIC: Final = (
+    "fever",
+    "rash",
+    "serositis",
+    "hepatomegaly",
+    "splenomegaly",
+    "lymphadenopathy",
+)
 Number = str | float | int | None
 
 
@@ -83,7 +90,8 @@ class ScoreRequest(BaseModel):
     fever: bool | None = None
     rash: bool | None = None
     serositis: bool | None = None
-    hepatosplenomegaly: bool | None = None
+    hepatomegaly: bool | None = None
+    splenomegaly: bool | None = None
     lymphadenopathy: bool | None = None
     joint_exams: list[JointIn] = Field(default_factory=list, max_length=71)
     chaq_items: dict[str, int | None] = Field(default_factory=dict, max_length=30)

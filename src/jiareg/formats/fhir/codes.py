@@ -113,7 +113,12 @@ _LOINC_CODES: Final = {
     "esr": ("4537-7", "mm/h"),
     "crp": ("1988-5", "mg/L"),
 }
-_UNITS: Final = {"chaq": "{score}", "morning_stiffness_min": "min"}
+_UNITS: Final = {
+    "chaq": "{score}",
+    "morning_stiffness_min": "min",
+    "esr_uln": "mm/h",
+    "crp_uln": "mg/L",
+}
 
 VISIT_COLUMNS: Final = tuple(
     name

@@ -157,8 +157,10 @@ def course(reader: Reader, r: Json, src: Src) -> None:
         t.put(row, "route", route, src, f"{key}[0].route")
         reason = (r.get("statusReason") or [{}])[0]
         t.put(row, "stop_reason", code(reason, fc.STOP_REASON), src, "statusReason[0]")
-    elif dosage:
-        _daily(reader, row, dosage, src, f"{key}[0]")
+    else:
+        t.put(row, "route", code(dosage.get("route"), fc.ROUTE), src, f"{key}[0].route")
+        if dosage:
+            _daily(reader, row, dosage, src, f"{key}[0]")
 
 
 def administration(reader: Reader, r: Json, src: Src) -> None:

@@ -228,6 +228,8 @@ def _statements(tables: Mapping[str, pa.Table]) -> list[Json]:
                     "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
                     "doseAndRate": [{"doseQuantity": dose}],
                 }
+                if t["route"]:
+                    dosage["route"] = _coding(fc.ROUTE, t["route"])
             if dosage:
                 statement["dosage"] = [dosage]
             out.append(statement)

@@ -9,6 +9,7 @@ A workbook that unpacks to more than allowed is refused before it is opened
 formulas (`'=...`) loses that one quote (`jiareg.formats.cells.unquoted_cells`).
 A CSV whose header is semicolon-separated (European Excel) is read with `;`; a folder
 whose `template.xlsx` holds data beside header-only CSVs is read from the workbook.
+Older files' columns are read as `.older` says.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from jiareg.formats.template.limits import (
     import_limits,
     too_many_rows,
 )
+from jiareg.formats.template.older import OLDER_COLUMNS, read_older, upgraded_header
 
 __all__ = ["read_path"]
 
@@ -119,7 +121,7 @@ def _read_csv(
                 delimiter=_delimiter(text), invalid_row_handler=_invalid
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in spec.names},
+                column_types={n: pa.string() for n in (*spec.names, *OLDER_COLUMNS)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -140,13 +142,16 @@ def _read_csv(
     if over is not None:
         problems.append(over)
         return None
-    if not _header_problems(spec, file, parsed.column_names, problems):
+    header = parsed.column_names
+    if not _header_problems(spec, file, upgraded_header(spec, header), problems):
         return None
-    columns = [unquoted_cells(text_cells(parsed.column(n))) for n in spec.names]
+    given = {n: unquoted_cells(text_cells(parsed.column(n))) for n in header}
+    columns, notes = read_older(spec, file, given, parsed.num_rows)
     rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
     if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
         rows = pa.array([0] * parsed.num_rows, pa.int64())
-    return RawTable(spec, file, pa.Table.from_arrays(columns, names=list(spec.names)), rows)
+    data = pa.Table.from_arrays(columns, names=list(spec.names))
+    return RawTable(spec, file, data, rows, notes=notes)
 
 
 def _delimiter(text: str) -> str:
@@ -255,7 +260,7 @@ def _read_xlsx(
             header = [_cell_text(v) or "" for v in (header_cells or ())]
             while header and header[-1] == "":
                 header.pop()
-            if not _header_problems(spec, file, header, problems):
+            if not _header_problems(spec, file, upgraded_header(spec, header), problems):
                 unreadable.add(spec.name)
                 continue
             cells: list[list[str | None]] = [[] for _ in header]
@@ -276,15 +281,17 @@ def _read_xlsx(
             if spec.name in unreadable:
                 continue
             by_name = dict(zip(header, cells, strict=True))
-            columns = [
-                unquoted_cells(text_cells(pa.array(by_name[n], pa.string()))) for n in spec.names
-            ]
+            given = {
+                n: unquoted_cells(text_cells(pa.array(v, pa.string()))) for n, v in by_name.items()
+            }
+            columns, notes = read_older(spec, file, given, len(numbers))
             out.append(
                 RawTable(
                     spec,
                     file,
                     pa.Table.from_arrays(columns, names=list(spec.names)),
                     pa.array(numbers, pa.int64()),
+                    notes=notes,
                 )
             )
     finally:

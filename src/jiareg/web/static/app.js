@@ -20,7 +20,7 @@ document.querySelectorAll("tr[data-href]").forEach((row) => {
   const STATES = ["normal", "active", "limited", "active and limited"];
   const FIELDS = ["phys_global", "phys_global_scale", "parent_global", "parent_global_scale",
     "active_joints", "lom_joints", "esr", "chaq", "fever", "rash", "serositis",
-    "hepatosplenomegaly", "lymphadenopathy"];
+    "hepatomegaly", "splenomegaly", "lymphadenopathy"];
 
   function flag(value) {
     return value === "yes" ? true : value === "no" ? false : null;
@@ -47,7 +47,8 @@ document.querySelectorAll("tr[data-href]").forEach((row) => {
     for (const name of FIELDS) {
       const el = form.elements[name];
       const value = el.value.trim();
-      if (["fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy"].includes(name)) {
+      if (["fever", "rash", "serositis", "hepatomegaly", "splenomegaly",
+        "lymphadenopathy"].includes(name)) {
         body[name] = flag(value);
       } else if (value !== "") {
         body[name] = value;
