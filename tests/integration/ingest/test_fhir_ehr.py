@@ -366,12 +366,16 @@ def test_a_value_of_another_type_is_refused_and_effective_period_dates_the_visit
     assert [str(v["visit_date"]) for v in tables["visits"]] == ["2020-07-08"]
 
 
-def test_a_registry_drug_outside_the_vocabulary_round_trips(tmp_path: Path) -> None:
+def test_a_drug_outside_the_vocabulary_is_refused_not_stored(tmp_path: Path) -> None:
+    """An unknown drug is an error, never a silent new drug (issue #11): a FHIR course of a
+    drug jiareg does not know is refused by the same cell check as a spreadsheet's."""
     files = {**GOOD, "treatments.csv": GOOD["treatments.csv"].replace("adalimumab", "emapalumab")}
-    files["administrations.csv"] = files["administrations.csv"].replace("tocilizumab", "emapalumab")
-    tables = read_template(write_folder(tmp_path / "s", files))
+    tables = read_template(write_folder(tmp_path / "s", {**GOOD}))
     bundle = write_fhir(tables, tmp_path / "b.json")
     assert read_template(bundle) == tables
+    with pytest.raises(ImportErrors) as info:
+        read_template(write_folder(tmp_path / "u", files))
+    assert [(p.column, p.value) for p in info.value.problems] == [("drug", "emapalumab")]
 
 
 def test_ndjson_lines_that_are_not_resources_name_their_line(tmp_path: Path) -> None:
