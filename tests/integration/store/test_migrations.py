@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from alembic import command
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from jiareg.cli import app
@@ -127,3 +128,19 @@ def test_older_template_files_are_read_and_the_reading_is_reported(tmp_path: Pat
     got, expected = read_tables(url), read_tables(fresh)
     for name in ("visits", "steroids"):
         assert got[name].equals(expected[name]), name
+
+
+def test_downgrade_to_0002_combines_the_flags_and_drops_the_new_columns(db_url: str) -> None:
+    import_path(COHORT_DIR, db_url)
+    with get_engine(db_url).begin() as conn:
+        conn.execute(text("UPDATE visits SET hepatomegaly = :t"), {"t": True})  # liver only
+        conn.execute(
+            text("UPDATE visits SET splenomegaly = NULL, hepatomegaly = :f WHERE visit_date < :d"),
+            {"f": False, "d": dt.date(2010, 3, 1)},
+        )
+        command.downgrade(_alembic_config(conn), "0002")
+        rows = conn.execute(text("SELECT visit_date, hepatosplenomegaly FROM visits")).all()
+        columns = {c["name"] for c in inspect(conn).get_columns("steroids")}
+    assert {bool(flag) for day, flag in rows if str(day) >= "2010-03-01"} == {True}
+    assert {flag for day, flag in rows if str(day) < "2010-03-01"} == {None}
+    assert "route" not in columns

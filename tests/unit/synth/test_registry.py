@@ -187,3 +187,17 @@ def test_one_visit_per_patient_still_works() -> None:
     assert np.isin(
         tables["treatments"]["drug"].to_numpy(zero_copy_only=False), ["methotrexate"]
     ).all()
+
+
+def test_organ_flags_apart_routes_oral_and_no_lab_limits(registry: dict[str, pa.Table]) -> None:
+    """SPEC §12b.3 and §12b.6: liver and spleen recorded apart (each alone, and both, occur);
+    every synthetic steroid period is an oral daily dose; ULNs are left to the defaults."""
+    visits = registry["visits"]
+    liver = visits["hepatomegaly"].fill_null(False).to_numpy(zero_copy_only=False)
+    spleen = visits["splenomegaly"].fill_null(False).to_numpy(zero_copy_only=False)
+    assert (liver & ~spleen).any() and (spleen & ~liver).any() and (liver & spleen).any()
+    assert pc.all(
+        pc.equal(visits["hepatomegaly"].is_null(), visits["splenomegaly"].is_null())
+    ).as_py()
+    assert visits["esr_uln"].null_count == visits["crp_uln"].null_count == visits.num_rows
+    assert set(registry["steroids"]["route"].to_pylist()) == {"oral"}
