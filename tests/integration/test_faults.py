@@ -126,9 +126,22 @@ def start_import(env: dict[str, str], folder: Path, url: str) -> subprocess.Pope
                     seen += os.read(parent, 4096)
                 except OSError:  # the terminal closed: the process is ending
                     time.sleep(0.05)
-    finally:
+    except BaseException:
         os.close(parent)
+        raise
+    threading.Thread(target=_drain, args=(parent,), daemon=True).start()
     return proc
+
+
+def _drain(terminal: int) -> None:
+    """Read a pseudo-terminal until its process is gone (a closed one fails its writes)."""
+    try:
+        while os.read(terminal, 4096):
+            pass
+    except OSError:  # EIO: no process holds the other end any more
+        pass
+    finally:
+        os.close(terminal)
 
 
 def sigkill(proc: subprocess.Popen[bytes]) -> None:

@@ -1,0 +1,205 @@
+"""`jiareg backup` and `jiareg restore` (INTERFACE.md), on SQLite and PostgreSQL.
+
+A backup taken while an import is writing holds the registry as it was before the import
+(one snapshot, never a mix); restored into an empty registry it exports byte for byte like
+the source did, and the restore ends with the audit verification. Restore refuses a registry
+holding data without --force, a file that is not a jiareg backup, a file changed since its
+manifest, a schema newer than this jiareg, and the other engine's backup. Without pg_dump on
+PATH the PostgreSQL backup falls back to COPY; restoring a pg_dump file without pg_restore
+names the missing program. Everything runs through the `jiareg` command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import _create_database, _drop_database
+from tests.integration.test_faults import (
+    PASSWORD,
+    cli_env,
+    exported,
+    jiareg,
+    sqlite_url,
+    start_import,
+)
+
+pytestmark = pytest.mark.slow
+
+Registry = Callable[[], str]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 200-patient synthetic registry in the template format."""
+    root = tmp_path_factory.mktemp("synth")
+    jiareg(cli_env(root), "synth", "--patients", "200", "--seed", "2", "--out", str(root / "s"))
+    return root / "s"
+
+
+@pytest.fixture()
+def new_pg_registry() -> Iterator[Registry]:
+    """Makes URLs of new, empty PostgreSQL databases (dropped after the test)."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(_create_database())
+        return made[-1]
+
+    yield make
+    for url in made:
+        _drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def new_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
+    """Makes URLs of new, empty databases on one engine."""
+    if request.param == "postgresql":
+        pg: Registry = request.getfixturevalue("new_pg_registry")
+        return pg
+    made = iter(range(100))
+
+    def make() -> str:
+        folder = tmp_path / f"db{next(made)}"
+        folder.mkdir()
+        return sqlite_url(folder)
+
+    return make
+
+
+def _registry(env: dict[str, str], url: str, data: Path) -> str:
+    jiareg(env, "init", "--db", url)
+    jiareg(env, "import", str(data), "--db", url)
+    if url.startswith("sqlite"):  # as `jiareg serve` runs it: readers beside one writer
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+    return url
+
+
+def test_a_backup_taken_during_an_import_restores_the_registry_before_it(
+    new_registry: Registry, small: Path, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path)
+    large = tmp_path / "large"
+    jiareg(env, "synth", "--patients", "3000", "--out", str(large))
+    source = _registry(env, new_registry(), small)
+    before = exported(env, source, tmp_path / "before")
+
+    importing = start_import(env, large, source)  # writing inside its transaction
+    jiareg(env, "backup", str(tmp_path / "during"), "--db", source)
+    assert importing.poll() is None, "the import ended before the backup did"
+    assert importing.wait(timeout=600) == 0
+    jiareg(env, "backup", str(tmp_path / "after"), "--db", source)
+    after = exported(env, source, tmp_path / "source-after")
+    assert after != before
+
+    for name, expected in (("during", before), ("after", after)):
+        target = new_registry()
+        restored = jiareg(env, "restore", str(tmp_path / name), "--db", target).stdout
+        assert "schema 0001" in restored and "audit log intact" in restored
+        assert exported(env, target, tmp_path / f"restored-{name}") == expected
+        jiareg(env, "audit", "verify", "--db", target)
+
+
+def test_the_manifest_names_the_file_the_schema_and_the_source_without_its_password(
+    new_registry: Registry, small: Path, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path)
+    source = _registry(env, new_registry(), small)
+    with_password = source.replace("postgres@", "postgres:s3cret-word@")  # trust auth: unused
+    jiareg(env, "backup", str(tmp_path), "--db", with_password)  # a folder: a dated file in it
+
+    [file] = [p for p in tmp_path.glob("jiareg-*") if not p.name.endswith(".manifest.json")]
+    manifest = json.loads((tmp_path / f"{file.name}.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["file"] == file.name
+    assert manifest["sha256"] == hashlib.sha256(file.read_bytes()).hexdigest()
+    assert manifest["bytes"] == file.stat().st_size
+    assert manifest["schema_version"] == "0001"
+    assert manifest["format"] == ("sqlite" if source.startswith("sqlite") else "pg_dump")
+    assert "s3cret" not in json.dumps(manifest) and manifest["source"].endswith(source[-20:])
+    assert manifest["created"].startswith("20")
+
+
+def test_restore_replaces_a_registry_holding_data_only_with_force(
+    small: Path, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    source = _registry(env, sqlite_url(tmp_path / "a"), small)
+    jiareg(env, "backup", str(tmp_path / "backup.sqlite"), "--db", source)
+    target = sqlite_url(tmp_path / "b")
+    jiareg(env, "init", "--db", target)
+    jiareg(env, "user", "add", "ana", "--role", "admin", "--db", target, stdin=PASSWORD + "\n")
+    held = exported(env, target, tmp_path / "held")
+
+    refused = jiareg(env, "restore", str(tmp_path / "backup.sqlite"), "--db", target, ok=False)
+    assert refused.returncode == 1
+    assert "holds data" in refused.stderr and "--force" in refused.stderr
+    assert exported(env, target, tmp_path / "held-after") == held
+    jiareg(env, "restore", str(tmp_path / "backup.sqlite"), "--db", target, "--force")
+    assert exported(env, target, tmp_path / "forced") == exported(env, source, tmp_path / "src")
+
+
+def test_restore_refuses_what_is_not_a_whole_jiareg_backup_of_a_known_schema(
+    small: Path, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path)
+    source = _registry(env, sqlite_url(tmp_path), small)
+    backup = tmp_path / "backup.sqlite"
+    jiareg(env, "backup", str(backup), "--db", source)
+    target = sqlite_url(tmp_path / "target")
+
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (x)")
+    changed = tmp_path / "changed.sqlite"
+    shutil.copy(backup, changed)
+    shutil.copy(tmp_path / "backup.sqlite.manifest.json", tmp_path / "changed.sqlite.manifest.json")
+    with sqlite3.connect(changed) as conn:
+        conn.execute("UPDATE visits SET esr = 99")
+    newer = tmp_path / "newer.sqlite"
+    shutil.copy(backup, newer)
+    with sqlite3.connect(newer) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+
+    expected = {
+        other: "not a jiareg registry (no alembic_version table",
+        changed: "its sha256 differs from changed.sqlite.manifest.json",
+        newer: "holds registry schema '9999', which this jiareg",
+        small / "visits.csv": "not a jiareg backup",
+    }
+    for file, message in expected.items():
+        refused = jiareg(env, "restore", str(file), "--db", target, ok=False)
+        assert refused.returncode == 1 and message in refused.stderr, (file, refused.stderr)
+    assert not (tmp_path / "target" / "registry.db").exists()
+    assert "audit log intact" in jiareg(env, "restore", str(backup), "--db", target).stdout
+
+
+@pytest.mark.postgres
+def test_postgresql_without_pg_dump_backs_up_through_copy(
+    new_pg_registry: Registry, small: Path, tmp_path: Path
+) -> None:
+    new_registry = new_pg_registry
+    env = cli_env(tmp_path)
+    source = _registry(env, new_registry(), small)
+    no_client = {**env, "PATH": str(tmp_path / "empty-path")}
+    jiareg(env, "backup", str(tmp_path / "dump.pgdump"), "--db", source)
+    jiareg(no_client, "backup", str(tmp_path / "copy.tar"), "--db", source)
+    manifest = json.loads((tmp_path / "copy.tar.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format"] == "pg_copy"
+
+    target = new_registry()
+    refused = jiareg(no_client, "restore", str(tmp_path / "dump.pgdump"), "--db", target, ok=False)
+    assert refused.returncode == 1 and "pg_restore is not on PATH" in refused.stderr
+    sqlite_target = sqlite_url(tmp_path)
+    refused = jiareg(env, "restore", str(tmp_path / "copy.tar"), "--db", sqlite_target, ok=False)
+    assert refused.returncode == 1 and "restore it into a PostgreSQL registry" in refused.stderr
+    restored = jiareg(no_client, "restore", str(tmp_path / "copy.tar"), "--db", target).stdout
+    assert "pg_copy, schema 0001" in restored and "audit log intact" in restored
+    assert exported(env, target, tmp_path / "t") == exported(env, source, tmp_path / "s")
