@@ -2,9 +2,9 @@
 
 Times, in this process, on SQLite and on PostgreSQL:
 
-- `jiareg import` (`jiareg.ingest.import_path`): read the template CSVs, validate every cell
-  and every cross-table rule, upsert on natural keys, write one hash-chained audit entry per
-  row, one transaction;
+- `jiareg import` (`jiareg.services.imports.import_path`): read the template CSVs, validate
+  every cell and every cross-table rule, upsert on natural keys, write one hash-chained audit
+  entry per row, one transaction;
 - the same import again (nothing changed: the diff against the registry, no writes);
 - the baseline: the same typed rows written raw (SQLite `executemany` / PostgreSQL `COPY`)
   into an empty registry, without validation, diff or audit.
@@ -27,8 +27,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from jiareg.ingest import import_path, read_template
-from jiareg.ingest.template import TABLES
+from jiareg.formats.template.dictionary import TABLES
+from jiareg.ingest import read_template
+from jiareg.services.imports import import_path
 from jiareg.store.bulk import bulk_insert
 from jiareg.store.engine import get_engine, init_db
 from jiareg.synth import write_registry

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from jiareg.ingest import import_path
+from jiareg.services.imports import import_path
 from jiareg.store.engine import get_engine, init_db
 from jiareg.store.models import Visit
 from jiareg.store.users import add_user

@@ -98,7 +98,7 @@ them (joints, globals, function, inflammation)."""
 CORE_SET_VARIABLES: Final[tuple[str, ...]] = tuple(v.name for v in CORE_SET)
 
 DrugClass = Literal[
-    "anti_tnf", "il6", "il1", "il17", "il12_23", "t_cell", "b_cell", "jak", "steroid"
+    "anti_tnf", "il6", "il1", "il17", "il12_23", "t_cell", "b_cell", "jak", "csdmard", "steroid"
 ]
 
 
@@ -114,8 +114,8 @@ class Drug:
 
     @property
     def biologic(self) -> bool:
-        """Biologic or targeted synthetic DMARD (everything but a corticosteroid)."""
-        return self.drug_class != "steroid"
+        """Biologic or targeted synthetic DMARD (not a conventional DMARD or a corticosteroid)."""
+        return self.drug_class not in ("csdmard", "steroid")
 
 
 DRUGS: Final[tuple[Drug, ...]] = (
@@ -136,6 +136,7 @@ DRUGS: Final[tuple[Drug, ...]] = (
     Drug("tofacitinib", "jak", "L04AF01", "1357536", ("Xeljanz",)),
     Drug("baricitinib", "jak", "L04AF02", "2047232", ("Olumiant",)),
     Drug("upadacitinib", "jak", "L04AF03", "2196092", ("Rinvoq",)),
+    Drug("methotrexate", "csdmard", "L04AX03", "6851", ("Metoject", "Otrexup", "Trexall")),
     Drug("prednisone", "steroid", "H02AB07", "8640", ("Deltasone",)),
     Drug("prednisolone", "steroid", "H02AB06", "8638", ("Prelone", "Orapred")),
     Drug("methylprednisolone", "steroid", "H02AB04", "6902", ("Medrol", "Solu-Medrol")),
@@ -145,7 +146,7 @@ DRUGS: Final[tuple[Drug, ...]] = (
     Drug("triamcinolone", "steroid", "H02AB08", "10759", ("Kenalog",)),
     Drug("deflazacort", "steroid", "H02AB13", "19894", ("Emflaza", "Calcort")),
 )
-"""Every drug jiareg knows, biologics first. A drug outside this list is refused on import."""
+"""Every drug jiareg knows: biologics, then conventional DMARDs, then corticosteroids."""
 DRUG_BY_NAME: Final[dict[str, Drug]] = {d.name: d for d in DRUGS}
 ANTI_TNF: Final[tuple[str, ...]] = tuple(d.name for d in DRUGS if d.drug_class == "anti_tnf")
 BIOLOGICS: Final[tuple[str, ...]] = tuple(d.name for d in DRUGS if d.biologic)

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from jiareg.cli import app
 from jiareg.errors import ImportErrors
-from jiareg.ingest.readers import read_path
-from jiareg.ingest.template import table
+from jiareg.formats.template.dictionary import table
+from jiareg.formats.template.read import read_path
 from jiareg.ingest.validate import Problems, validate_tables
 
 GOOD = {"phys_global": "4.5", "parent_global": "3", "active_joints": "3", "esr": "12"}

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from jiareg.demo import run_demo
 from jiareg.report.render import LIKERT_CAVEAT, write_report
+from jiareg.services.demo import run_demo
 from jiareg.study.run import run_study
 from jiareg.synth.generate import generate_chunk
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from jiareg.cli import app
 from jiareg.demo import COHORT_DIR
-from jiareg.ingest import import_path
+from jiareg.services.imports import import_path
 from jiareg.study.backends import load_postgres
 from jiareg.study.run import run_study
 from jiareg.synth.generate import generate_chunk

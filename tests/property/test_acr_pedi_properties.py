@@ -1,10 +1,12 @@
 """ACR Pedi properties (SPEC R-ACRPEDI-3 and the issue): nested levels, monotone in each
-variable, and the scalar rule == the Ibis rule on DuckDB for every generated input."""
+variable, and the scalar rule == the Ibis rule on DuckDB for every generated input (one row's
+two visits, or each patient's first visit as the baseline of the later ones)."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -21,8 +23,11 @@ from jiareg.derive.acr_pedi import (
     acr_pedi_level,
     acr_pedi_response,
     acr_pedi_sjia_response,
+    acr_pedi_unit_columns,
+    core_set_units,
+    first_visit_pairs,
 )
-from jiareg.derive.coreset import CORE_SET_VARIABLES, CoreSet, Global
+from jiareg.derive.coreset import CORE_SET_COLUMNS, CORE_SET_VARIABLES, CoreSet, Global
 
 CONFIGS = st.fixed_dictionaries(
     {
@@ -130,3 +135,56 @@ def test_scalar_equals_columnar_on_duckdb(
         assert row["level"] == acr_pedi_level(baseline, followup, **config)
         sjia = acr_pedi_sjia_response(baseline, followup, fever_absent, 30, **config)
         assert row["sjia30"] == sjia.result.value
+
+
+def _visit_table(visits: list[tuple[str, date, CoreSet]]) -> pa.Table:
+    data: dict[str, pa.Array] = {
+        "patient_id": pa.array([p for p, _, _ in visits]),
+        "visit_date": pa.array([d for _, d, _ in visits], pa.date32()),
+    }
+    for name in CORE_SET_VARIABLES:
+        values = [getattr(c, name) for _, _, c in visits]
+        if name.endswith("_global"):
+            data[f"{name}_scale"] = pa.array([None if v is None else v.scale for v in values])
+            values = [None if v is None else v.value for v in values]
+        data[name] = pa.array([None if v is None else float(v) for v in values], pa.float64())
+    return pa.table(data)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    patients=st.lists(
+        st.tuples(st.lists(core_set_pairs(), min_size=1, max_size=3), st.randoms()),
+        min_size=1,
+        max_size=8,
+    ),
+    config=CONFIGS,
+)
+def test_first_visit_as_baseline_equals_the_scalar_rule(
+    patients: list[tuple[list[tuple[CoreSet, CoreSet]], Any]], config: dict[str, Any]
+) -> None:
+    """Per-visit units, the first visit by `first_visit_pairs` (visits in any order) and
+    `acr_pedi_unit_columns` give every later visit the scalar level against the first."""
+    visits, expected = [], {}
+    for p, (pairs, rnd) in enumerate(patients):
+        cores = [pairs[0][0]] + [f for _, f in pairs]
+        days = [date(2020, 1, 1) + timedelta(days=30 * i) for i in range(len(cores))]
+        for day, core in zip(days[1:], cores[1:], strict=True):
+            expected[(f"P{p}", day)] = acr_pedi_level(cores[0], core, **config)
+        order = list(zip(days, cores, strict=True))
+        rnd.shuffle(order)
+        visits += [(f"P{p}", day, core) for day, core in order]
+    t = ibis.memtable(_visit_table(visits))
+    units = core_set_units({c: t[c] for c in CORE_SET_COLUMNS})
+    pairs_t = first_visit_pairs(
+        t.mutate(**{f"u_{k}": v for k, v in units.items()}), [f"u_{k}" for k in units]
+    )
+    scored = acr_pedi_unit_columns(
+        pairs_t,
+        {k: pairs_t[f"b_u_{k}"] for k in units},
+        {k: pairs_t[f"u_{k}"] for k in units},
+        **config,
+    )
+    got = CON.to_pyarrow(scored.select("patient_id", "visit_date", "acr_pedi_level")).to_pylist()
+    assert {(g["patient_id"], g["visit_date"]): g["acr_pedi_level"] for g in got} == expected
+    assert len(got) == len(expected)

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from jiareg.ingest.importer import import_path
+from jiareg.services.imports import import_path
 from jiareg.store.engine import init_db
 from jiareg.store.users import add_user
 from jiareg.web.app import create_app
 
-DATA = Path(__file__).parent / "registry"
+DATA = Path(__file__).parent / "site_data"
 PASSWORD = "correct horse battery"
 USERS = {
     "admin": ("admin", None),
@@ -38,7 +38,7 @@ USERS = {
 
 
 def build_registry(url: str) -> str:
-    """Create the registry at `url`, import tests/web/registry/ and add the users."""
+    """Create the registry at `url`, import tests/web/site_data/ and add the users."""
     init_db(url)
     import_path(DATA, url)
     for name, (role, site) in USERS.items():

@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from tests.web.conftest import DATA, PASSWORD
 
-from jiareg.web.access import pseudonym
+from jiareg.store.queries import pseudonym
 
 KEY = "site secret"
 with (DATA / "patients.csv").open(encoding="utf-8", newline="") as _f:

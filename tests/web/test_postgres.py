@@ -59,3 +59,29 @@ def test_postgres_registry_end_to_end(pg_client: TestClient) -> None:
     _login(pg_client, "admin")
     trail = pg_client.get("/api/audit", params={"patient_id": "A-001"}).json()
     assert trail[0]["username"] == "clin_a" and trail[0]["table"] == "visits"
+
+
+def test_postgres_throttle_is_atomic_and_sessions_are_shared(fresh_pg_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jiareg.store.audit_replay import verify_registry
+
+    url = build_registry(fresh_pg_url)
+    passwords = [f"wrong guess {i}" for i in range(40)]
+    passwords[24] = PASSWORD
+
+    def attempt(c: TestClient, password: str) -> int:
+        body = {"username": "clin_a", "password": password}
+        return int(c.post("/api/login", json=body).status_code)
+
+    with (
+        TestClient(create_app(url, max_login_failures=5)) as first,
+        TestClient(create_app(url)) as second,
+        ThreadPoolExecutor(max_workers=40) as pool,
+    ):
+        _login(second, "dm_a")  # a session made by one worker is valid in another
+        statuses = list(pool.map(lambda p: attempt(first, p), passwords))
+        assert sum(s != 429 for s in statuses) <= 5 and statuses[24] == 429, statuses
+        first.cookies.set("jiareg_session", second.cookies["jiareg_session"])
+        assert first.get("/api/me").json()["username"] == "dm_a"
+    verify_registry(url)

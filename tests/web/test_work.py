@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import DATA, PASSWORD, Login
 
-from jiareg.ingest.fhir_writer import write_fhir
-from jiareg.ingest.importer import read_template
-from jiareg.ingest.redcap_export import write_redcap
+from jiareg.formats.fhir.write import write_fhir
+from jiareg.formats.redcap.write import write_redcap
+from jiareg.ingest import read_template
 from jiareg.web.app import create_app
 
 NEW_PATIENT = (

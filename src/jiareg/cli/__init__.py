@@ -13,7 +13,7 @@ from typer._click import Context  # typer 0.29 vendors click; its Group API take
 from typer.core import TyperGroup
 
 from jiareg import __version__
-from jiareg.cli import backup, calc, dose, registry, serve, snapshot, study, synth
+from jiareg.cli import admin, audit_cmd, backup, calc, dose, parquet, serve, study, synth, users
 from jiareg.errors import JiaregError
 
 
@@ -57,7 +57,7 @@ def _root(
     """Registry and outcome studies for juvenile idiopathic arthritis on biologics."""
 
 
-for _module in (calc, dose, registry, study, synth, snapshot, serve, backup):
+for _module in (calc, dose, admin, audit_cmd, users, study, synth, parquet, serve, backup):
     _module.register(app)
 
 

@@ -57,8 +57,8 @@ def dose(
     """Print the label dose of a biologic for one child, with its flags explained.
 
     jiareg checks doses against the label; it never prescribes.
-    The tocilizumab band is decided exactly: 30.0 kg takes 8 mg/kg.
-    Weights from 29.5 to <30.5 kg are flagged WEIGHT_BAND_BOUNDARY.
+    The tocilizumab band is decided exactly at its cut-off (30.0 kg takes 8 mg/kg); weights
+    next to it are flagged WEIGHT_BAND_BOUNDARY, and every flag is explained in the output.
     JSON keys: drug, route, dose_mg, mg_per_kg, interval_days, band, flags.
 
     Example: jiareg dose tocilizumab --weight 29.9 --category sJIA --json

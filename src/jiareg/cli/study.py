@@ -1,4 +1,5 @@
-"""`jiareg demo`, `jiareg study run`, `jiareg study schema`: thin commands over jiareg.study."""
+"""`jiareg demo`, `jiareg study run`, `jiareg study schema`: thin commands over the demo and
+study services (`jiareg.services.demo`, `jiareg.services.study`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:  # the study stage (pandas, scipy, Ibis) is imported when a command runs
-    from jiareg.study.backends import Engine
-    from jiareg.study.run import Progress as StepReporter
+    from jiareg.services.study import Engine
+    from jiareg.services.study import Progress as StepReporter
 
 study_app = typer.Typer(
     help=(
@@ -36,7 +37,7 @@ def _progress() -> Iterator[StepReporter]:
 
 
 def _engine(value: str) -> Engine:
-    from jiareg.study.backends import ENGINES
+    from jiareg.services.study import ENGINES
 
     if value not in ENGINES:
         raise typer.BadParameter(f"expected one of {', '.join(ENGINES)}")
@@ -53,7 +54,7 @@ def demo(
 
     Example: jiareg demo --out demo-output
     """
-    from jiareg.demo import run_demo
+    from jiareg.services.demo import run_demo
 
     with _progress() as step:
         result, paths = run_demo(out, progress=step)
@@ -94,8 +95,7 @@ def run(
       jiareg snapshot --out cut && jiareg study run protocols/tocilizumab-after-anti-tnf.yaml
       --snapshot cut --engine spark --spark-master spark://head:7077 --out out
     """
-    from jiareg.report.render import write_report
-    from jiareg.study.run import run_study
+    from jiareg.services.study import run_and_report
 
     if snapshot is not None and db is not None:
         raise typer.BadParameter("give --db or --snapshot, not both", param_hint="--snapshot")
@@ -107,17 +107,15 @@ def run(
         None if snapshot is not None else db or os.environ.get("JIAREG_DB") or "sqlite:///jiareg.db"
     )
     with _progress() as step:
-        result = run_study(
+        result, html, pdf = run_and_report(
             protocol,
             url,
-            _engine(engine),
             out,
+            engine=_engine(engine),
             snapshot_dir=snapshot,
             spark_master=spark_master,
             progress=step,
         )
-        step("writing report.html and report.pdf")
-        html, pdf = write_report(result, out)
     typer.echo(f"{result.results.n} patients; wrote {out / 'results.json'}, {html}, {pdf}")
 
 
@@ -127,7 +125,7 @@ def schema() -> None:
 
     Example: jiareg study schema > protocol.schema.json
     """
-    from jiareg.study.protocol_file import protocol_json_schema
+    from jiareg.services.study import protocol_json_schema
 
     typer.echo(json.dumps(protocol_json_schema(), indent=2, sort_keys=True))
 

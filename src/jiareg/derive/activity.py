@@ -20,20 +20,22 @@ from typing import TYPE_CHECKING, Final
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import CoreSet
 from jiareg.derive.jadas import (
+    JadasJoints,
+    JadasScore,
+    MarkerKind,
+    jadas_from_globals,
+    jadas_globals_expr,
+)
+from jiareg.derive.jadas_states import (
     ActivityStateResult,
     Course,
     CutoffSet,
-    JadasJoints,
-    JadasScore,
     JadasVersion,
-    MarkerKind,
     activity_state_expr,
     activity_state_reason_expr,
     activity_state_result,
     jadas_course,
     jadas_course_expr,
-    jadas_from_globals,
-    jadas_globals_expr,
     sjia_features_active,
     sjia_features_active_expr,
 )

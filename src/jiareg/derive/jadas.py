@@ -20,63 +20,23 @@ import ibis
 
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import Global, global_0_10, global_0_10_expr, likert_rescaled
-from jiareg.derive.jadas_states import (
-    CUTOFFS,
-    NO_CUTOFFS,
-    SCORE_MISSING,
-    SYSTEMIC_FEATURES_PRESENT,
-    SYSTEMIC_FEATURES_UNKNOWN,
-    UNKNOWN_COURSE,
-    ActivityState,
-    ActivityStateResult,
-    Course,
-    CutoffSet,
-    JadasVersion,
-    activity_state,
-    activity_state_expr,
-    activity_state_reason_expr,
-    activity_state_result,
-    jadas_course,
-    jadas_course_expr,
-    sjia_features_active,
-    sjia_features_active_expr,
-)
 from jiareg.errors import DerivationError
 
 __all__ = [
-    "CUTOFFS",
     "ESR_CEILING_MM_H",
     "ESR_FLOOR_MM_H",
     "GLOBAL_ON_LIKERT_SCALE",
     "JADAS_RANGES",
     "MISSING_COMPONENT",
-    "NO_CUTOFFS",
-    "SCORE_MISSING",
-    "SYSTEMIC_FEATURES_PRESENT",
-    "SYSTEMIC_FEATURES_UNKNOWN",
-    "UNKNOWN_COURSE",
-    "ActivityState",
-    "ActivityStateResult",
-    "Course",
-    "CutoffSet",
     "JadasJoints",
     "JadasScore",
-    "JadasVersion",
     "MarkerKind",
-    "activity_state",
-    "activity_state_expr",
-    "activity_state_reason_expr",
-    "activity_state_result",
     "crp_points",
     "esr_points",
     "jadas",
-    "jadas_course",
-    "jadas_course_expr",
     "jadas_expr",
     "jadas_from_globals",
     "jadas_globals_expr",
-    "sjia_features_active",
-    "sjia_features_active_expr",
 ]
 
 JadasJoints = Literal[10, 27, 71]

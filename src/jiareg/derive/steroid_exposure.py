@@ -90,7 +90,10 @@ def peq_on(
 
 
 def steroid_active_on_expr(start_date: Any, stop_date: Any, day: Any) -> Any:
-    """Ibis twin of `SteroidPeriod.active_on`: start ≤ day and (stop NULL or day ≤ stop)."""
+    """Ibis twin of `SteroidPeriod.active_on`: start ≤ day and (stop NULL or day ≤ stop).
+
+    Source: SPEC §12b.6 (the stop date is the last day at the dose).
+    """
     return (start_date <= day) & (stop_date.isnull() | (day <= stop_date))
 
 

@@ -144,7 +144,10 @@ def counts_toward_peq(route: str | None) -> bool:
 
 
 def peq_route_expr(route: Any) -> Any:
-    """Ibis twin of `counts_toward_peq`: True where the route column is NULL, oral or other."""
+    """Ibis twin of `counts_toward_peq`: True where the route column is NULL, oral or other.
+
+    Source: SPEC R-STEROID-2.2, §12b.6.
+    """
     return route.isnull() | route.lower().strip().isin(list(PEQ_ROUTES))
 
 

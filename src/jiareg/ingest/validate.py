@@ -3,15 +3,18 @@
 Every check works on whole columns: a check yields a boolean mask of bad cells, and only the
 first few of them are turned into `ImportRowError`s (`MAX_REPORTED`, then "and N more").
 Checks: required cells, types (numbers, whole numbers, yes/no, codes, real ISO dates),
-ranges from the data dictionary (`jiareg.ingest.template`), globals within their own scale,
-decimals (Contract 1), duplicate natural keys in a file, patients that exist (in the import
-or the registry), dates on or after birth, stop on or after start.
+ranges from the data dictionary (`jiareg.formats.template.dictionary`), globals within their
+own scale, decimals (Contract 1), duplicate natural keys in a file, patients that exist (in
+the import or the registry), dates on or after birth, stop on or after start.
+
+`read_template` reads and validates a file without a registry (Contract 2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import pyarrow as pa
@@ -19,11 +22,19 @@ import pyarrow.compute as pc
 
 from jiareg.derive.coreset import SCALE_MAX
 from jiareg.errors import ImportErrors, ImportRowError
-from jiareg.ingest.readers import RawTable
-from jiareg.ingest.template import DEFAULT_SCALE, Column, TemplateTable, scale_decimals
+from jiareg.formats.cells import RawTable
+from jiareg.formats.sources import Format, read_source
+from jiareg.formats.template.dictionary import DEFAULT_SCALE, Column, TemplateTable, scale_decimals
 from jiareg.store.snapshot import arrow_schema
 
-__all__ = ["MAX_REPORTED", "Problems", "ValidTable", "check_cells", "validate_tables"]
+__all__ = [
+    "MAX_REPORTED",
+    "Problems",
+    "ValidTable",
+    "check_cells",
+    "read_template",
+    "validate_tables",
+]
 
 MAX_REPORTED: Final = 50
 """How many problems an import lists before saying "and N more"."""
@@ -292,3 +303,23 @@ def validate_tables(
                 "a date on or after the patient's birth_date",
             )
     return valid
+
+
+def read_template(path: Path | str, *, format: Format | None = None) -> dict[str, pa.Table]:
+    """The validated tables of a template folder or workbook (or a REDCap export or FHIR
+    bundle, see `import_path`'s `format`), without a registry (Contract 2).
+
+    Patients must be in the same files; raises `ImportErrors` like an import.
+    """
+    raws, file_problems, unreadable = read_source(Path(path), format)
+    problems = Problems()
+    for problem in file_problems:
+        problems.add(problem)
+    valid = validate_tables(
+        raws,
+        arrow_schema("patients").empty_table(),
+        problems,
+        patients_unreadable="patients" in unreadable,
+    )
+    problems.raise_if_any()
+    return {name: v.data for name, v in valid.items()}

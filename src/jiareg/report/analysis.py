@@ -1,9 +1,11 @@
 """The report's numbers, read from a `StudyResult` into typed objects.
 
-The study (`jiareg.study.summarise`) computes every statistic once, with `jiareg.stats`, and
-stores it in `results`; the report only reads them back here, so report.html, report.pdf and
-results.json can never disagree. Endpoints are found by their kind in the protocol, so any
-protocol's report works, not just the founding study's.
+The study (each endpoint kind of `jiareg.study.endpoints`) computes every statistic once, with
+`jiareg.stats`, into the typed `Results`; the report only reads them back here, so report.html,
+report.pdf and results.json can never disagree. A missing or mistyped entry raises (`Results.
+details`, `Results.headline`) rather than rendering empty. Endpoints are found by their kind in
+the protocol, so any protocol's report works, not just the founding study's; a kind with its own
+`section` renders it (`ReportNumbers.sections`).
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The `jiareg calc` use case: read one CSV file, check every cell, score the rows, write them.
 
 Every cell is checked by the import's own cell rules (`jiareg.ingest.validate.check_cells`)
-against the data dictionary's columns (`jiareg.ingest.template`), renamed to the calc file's
-columns (`esr_baseline` is checked as `visits.esr`, `category` as `patients.ilar_category`), so
-`jiareg calc` and `jiareg import` accept and refuse the same cells. Every problem is reported
-(file, line, column, value, expected; header = line 1) up to the import's cap, and only then
-are the rows scored with the columnar rules of `jiareg.derive` on DuckDB. The output is the
-input's columns, as written, plus the results, written to a temporary file and renamed: a
-failed run leaves no output file (INTERFACE.md "calc files").
+against the data dictionary's columns (`jiareg.formats.template.dictionary`), renamed to the
+calc file's columns (`esr_baseline` is checked as `visits.esr`, `category` as
+`patients.ilar_category`), so `jiareg calc` and `jiareg import` accept and refuse the same
+cells. Every problem is reported (file, line, column, value, expected; header = line 1) up to
+the import's cap, and only then are the rows scored with the columnar rules of `jiareg.derive`
+on DuckDB. The output is the input's columns, as written, plus the results, written to a
+temporary file and renamed: a failed run leaves no output file (INTERFACE.md "calc files").
 
 One calc-only allowance: a CHAQ DI written with 6 or more decimals that is a CHAQ mean (k/6,
 k/7 or k/8, printed by `jiareg calc chaq`) is read as that mean, so `calc chaq`'s output feeds
@@ -38,8 +38,8 @@ from jiareg.derive.config import ChaqScoring, CutoffSet, MissingMode, ZeroBaseli
 from jiareg.derive.coreset import CHAQ_MAX
 from jiareg.derive.exact import UNITS
 from jiareg.errors import ImportRowError, InputError
-from jiareg.ingest.readers import RawTable, text_cells
-from jiareg.ingest.template import Column, TemplateTable, table
+from jiareg.formats.cells import RawTable, text_cells
+from jiareg.formats.template.dictionary import Column, TemplateTable, table
 from jiareg.ingest.validate import Problems, check_cells
 from jiareg.vocab import CORE_SET_VARIABLES, NONRESPONDER, RESPONDER, InflammationMarker
 
@@ -119,7 +119,11 @@ def _check(
     *,
     leave_alone: frozenset[tuple[int, str]] = frozenset(),
 ) -> dict[str, pa.Array]:
-    """The import's cell rules on `columns` of `inp` (an absent column reads as empty)."""
+    """The import's cell rules on `columns` of `inp` (an absent column reads as empty).
+
+    `leave_alone` lists the (row index, column) cells the calc has checked itself (CHAQ
+    means), which the import's rules then skip, as they skip a reader's own reports.
+    """
     n = inp.written.num_rows
     data = pa.table({c.name: inp.cells.get(c.name, pa.nulls(n, pa.string())) for c in columns})
     spec = TemplateTable("calc", "A jiareg calc input file.", tuple(columns), key=())

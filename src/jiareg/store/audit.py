@@ -5,12 +5,14 @@ who (`username`), when (`ts`, UTC), what (`action`, `table_name`, `row_key`, `pa
 `before` and `after` (the row as canonical JSON, or null) and why (`reason`: the import file
 or a person's reason).
 
-Chain: `hash = sha256(prev_hash + payload)`, where `payload` is the canonical JSON array
-`[seq, ts, username, action, table_name, row_key, patient_id, before, after, reason]` built
-from the stored columns, and `prev_hash` is the previous entry's hash (64 zeros for the
-first). The newest `seq:hash` is also kept in `settings.audit_head`, so removing the last
-entries is detected too. `verify` recomputes the chain: an entry edited or deleted directly
-in the database breaks it at that entry.
+Chain: `hash = HMAC-SHA256(key, prev_hash + payload)`, where `payload` is the canonical JSON
+array `[seq, ts, username, action, table_name, row_key, patient_id, before, after, reason]`
+built from the stored columns, `prev_hash` is the previous entry's hash (64 zeros for the
+first) and `key` is the audit key, kept outside the database (`jiareg.store.audit_key`): an
+edited entry cannot be given a valid MAC, even by recomputing the whole chain. The newest
+`seq:hash` is also kept in `settings.audit_head`, so removing the last entries is detected
+too. `verify_chain` recomputes the chain: an entry edited or deleted directly in the database
+breaks it at that entry; `jiareg.store.audit_replay` then checks the data against it.
 
 Appends happen inside the writer's transaction, after `engine.write_lock`, so two writers
 never fork the chain.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -30,15 +33,19 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
+from jiareg.store.audit_key import audit_key
 from jiareg.store.bulk import bulk_insert
-from jiareg.store.engine import get_engine, require_initialised
+from jiareg.store.engine import get_engine, require_initialised, write_lock
 
 __all__ = [
     "GENESIS",
     "AuditRecord",
     "append_entries",
+    "check_chain",
     "json_text",
+    "log_event",
     "patient_history",
+    "rekey_legacy_chain",
     "row_json",
     "verify_chain",
 ]
@@ -143,8 +150,9 @@ def _payloads(log: Mapping[str, pa.Array | str]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "").cast(pa.large_binary())
 
 
-def _chain(prev: str, payloads: pa.Array) -> tuple[list[str], list[str]]:
-    """Each entry's prev_hash and hash: sha256(prev_hash + payload), in order."""
+def _chain(key: bytes | None, prev: str, payloads: pa.Array) -> tuple[list[str], list[str]]:
+    """Each entry's prev_hash and hash: HMAC-SHA256(key, prev_hash + payload), in order
+    (key None: the unkeyed sha256 chain of registries made before the audit key)."""
     prevs: list[str] = []
     hashes: list[str] = []
     if len(payloads) == 0:
@@ -152,10 +160,12 @@ def _chain(prev: str, payloads: pa.Array) -> tuple[list[str], list[str]]:
     offsets = np.frombuffer(payloads.buffers()[1], dtype=np.int64)
     offsets = offsets[payloads.offset : payloads.offset + len(payloads) + 1]
     data = memoryview(payloads.buffers()[2])
-    sha = hashlib.sha256
+    # the key schedule is done once, then copied per entry
+    keyed = hashlib.sha256() if key is None else hmac.new(key, digestmod=hashlib.sha256)
     for start, stop in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
         prevs.append(prev)
-        digest = sha(prev.encode())
+        digest = keyed.copy()
+        digest.update(prev.encode())
         digest.update(data[start:stop])
         prev = digest.hexdigest()
         hashes.append(prev)
@@ -201,7 +211,7 @@ def append_entries(
         "after": after.cast(pa.string()),
         "reason": reason,
     }
-    prevs, hashes = _chain(last_hash, _payloads(fields))
+    prevs, hashes = _chain(audit_key(conn), last_hash, _payloads(fields))
     columns = {k: v for k, v in fields.items() if not isinstance(v, str)}
     columns["prev_hash"] = pa.array(prevs, pa.string())
     columns["hash"] = pa.array(hashes, pa.string())
@@ -248,20 +258,16 @@ def _read_log(
     )
 
 
-def verify_chain(url: str | None = None) -> int:
-    """Check the whole chain; returns the number of entries, or raises StoreError naming the
+def check_chain(conn: Connection) -> pa.Table:
+    """Check the whole chain read in `conn`; returns the log, or raises StoreError naming the
     first entry that was edited, deleted or inserted outside jiareg."""
-    with get_engine(url).connect() as conn:
-        require_initialised(conn)
-        log = _read_log(conn)
-        head = conn.execute(
-            text("SELECT value FROM settings WHERE name = :n"), {"n": _HEAD}
-        ).scalar()
+    log = _read_log(conn)
+    head = conn.execute(text("SELECT value FROM settings WHERE name = :n"), {"n": _HEAD}).scalar()
     seqs = log.column("seq").to_pylist()
     stored_prev = log.column("prev_hash").to_pylist()
     stored_hash = log.column("hash").to_pylist()
     fields = {name: log.column(name).combine_chunks() for name in _HASHED}
-    prevs, hashes = _chain(GENESIS, _payloads(fields))
+    prevs, hashes = _chain(audit_key(conn), GENESIS, _payloads(fields))
     for i, seq in enumerate(seqs):
         if seq != i + 1:
             raise StoreError(
@@ -271,7 +277,7 @@ def verify_chain(url: str | None = None) -> int:
         if stored_hash[i] != hashes[i]:
             raise StoreError(
                 f"audit log broken at entry {seq}: its content does not match its hash "
-                "(the entry was edited)"
+                "(HMAC: the entry was edited, or written without the registry's audit key)"
             )
         if stored_prev[i] != prevs[i]:
             raise StoreError(
@@ -286,7 +292,66 @@ def verify_chain(url: str | None = None) -> int:
             f"{head or 'nothing'} but the entries end at {expected_head} "
             "(entries were removed or added outside jiareg)"
         )
+    return log
+
+
+def rekey_legacy_chain(conn: Connection, key: bytes) -> int:
+    """Re-chain a log written before the audit key with `key`; returns the entries re-chained.
+
+    Run once, by `jiareg init`, when a registry first gets its key: the unkeyed sha256 chain
+    is checked first (StoreError naming the first broken entry, and nothing changes), then
+    every entry's prev_hash and hash are recomputed as HMACs in the caller's transaction.
+    """
+    log = _read_log(conn)
+    if log.num_rows == 0:
+        return 0
+    fields = {name: log.column(name).combine_chunks() for name in _HASHED}
+    payloads = _payloads(fields)
+    _, legacy = _chain(None, GENESIS, payloads)
+    seqs = log.column("seq").to_pylist()
+    for seq, stored, expected in zip(seqs, log.column("hash").to_pylist(), legacy, strict=True):
+        if stored != expected:
+            raise StoreError(
+                f"the audit log (written before the audit key) is broken at entry {seq}; "
+                "it was not re-chained"
+            )
+    prevs, hashes = _chain(key, GENESIS, payloads)
+    conn.execute(
+        text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE seq = :s"),
+        [{"p": p, "h": h, "s": s} for p, h, s in zip(prevs, hashes, seqs, strict=True)],
+    )
+    conn.execute(
+        text("UPDATE settings SET value = :v WHERE name = :n"),
+        {"v": f"{seqs[-1]}:{hashes[-1]}", "n": _HEAD},
+    )
     return len(seqs)
+
+
+def verify_chain(url: str | None = None) -> int:
+    """`check_chain` on the registry at `url`; returns the number of entries."""
+    with get_engine(url).connect() as conn:
+        require_initialised(conn)
+        return int(check_chain(conn).num_rows)
+
+
+def log_event(conn: Connection, *, username: str, action: str, subject: str, reason: str) -> None:
+    """Append one entry that changes no data (a log-in, a log-out, a failed log-in).
+
+    `subject` names what it is about (e.g. the user name tried); `reason` says from where.
+    Stored under table_name `events`, which the replay of `audit_replay` skips.
+    """
+    write_lock(conn)
+    append_entries(
+        conn,
+        username=username,
+        reason=reason,
+        table_name="events",
+        action=action,
+        row_key=json_text(pa.array([subject], pa.string())),
+        patient_id=pa.nulls(1, pa.string()),
+        before=pa.nulls(1, pa.string()),
+        after=pa.nulls(1, pa.string()),
+    )
 
 
 def patient_history(url: str | None, patient_id: str) -> list[AuditRecord]:

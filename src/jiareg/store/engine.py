@@ -1,4 +1,5 @@
-"""Registry URL -> SQLAlchemy Engine, and `init_db` (create or migrate with Alembic).
+"""Registry URL -> SQLAlchemy Engine (`get_engine` for writers, `read_engine` for the web
+app's reads), and `init_db` (create or migrate with Alembic).
 
 URLs: `sqlite:///path.db` (embedded, the default `sqlite:///jiareg.db`, or env `JIAREG_DB`)
 and `postgresql://user@host/db` (psycopg 3 is used; `postgresql+psycopg://` works too).
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from jiareg.errors import StoreError
+from jiareg.store.audit_key import ensure_key
 
 __all__ = [
     "DEFAULT_URL",
@@ -31,6 +33,7 @@ __all__ = [
     "get_engine",
     "init_db",
     "normalise_url",
+    "read_engine",
     "require_initialised",
     "use_wal",
     "write_lock",
@@ -93,6 +96,38 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
+_POOL_SIZE: Final = 40
+"""As many kept connections as request threads (anyio's default 40): a busy server reuses
+them instead of opening, setting up and closing an overflow connection per request."""
+
+
+def _read_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 60000")
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+@cache
+def read_engine(url: str) -> Engine:
+    """An engine for reads only: the web app's.
+
+    On PostgreSQL it is the store's engine. On SQLite the store's engine starts every
+    transaction with `BEGIN IMMEDIATE` (writers queue up instead of losing updates), which
+    would also queue every page view behind every other one; the web app therefore reads
+    through this read-only engine (plain deferred transactions, `PRAGMA query_only`), and
+    writes only through the services.
+    """
+    sa_url = normalise_url(url)
+    if not sa_url.startswith("sqlite"):
+        return get_engine(sa_url)
+    in_memory = make_url(sa_url).database in (None, "", ":memory:")  # one shared connection
+    pool: dict[str, Any] = {} if in_memory else {"pool_size": _POOL_SIZE, "max_overflow": 10}
+    engine = create_engine(sa_url, connect_args={"timeout": 60, "check_same_thread": False}, **pool)
+    event.listen(engine, "connect", _read_only)
+    return engine
+
+
 def use_wal(url: str | None = None) -> str:
     """Put a SQLite registry file in write-ahead-log mode; returns the journal mode.
 
@@ -141,7 +176,8 @@ def _alembic_config(conn: Connection) -> Config:
 def init_db(url: str | None = None) -> str:
     """Create the registry or migrate it to the newest schema; returns the Alembic revision.
 
-    Idempotent: running it on an up-to-date registry changes nothing.
+    Idempotent: running it on an up-to-date registry changes nothing. A new registry gets
+    its audit key (`jiareg.store.audit_key.ensure_key`).
     """
     engine = get_engine(url)
     if engine.dialect.name == "sqlite":
@@ -151,6 +187,7 @@ def init_db(url: str | None = None) -> str:
     with engine.begin() as conn:
         write_lock(conn)
         command.upgrade(_alembic_config(conn), "head")
+        ensure_key(conn)
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         if _setting(conn, _DEID_KEY) is None:
             conn.execute(

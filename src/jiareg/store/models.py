@@ -4,7 +4,7 @@ Contract 2 (docs/explanation/architecture.md): `patients`, `visits`, `treatments
 `administrations`, `steroids`, `adverse_events`, `joint_exams` and `chaq_items` hold exactly the
 template columns; each table's primary key is its natural key, so a study reads the same names
 on SQLite, PostgreSQL, DuckDB and Spark. Bookkeeping tables: `sites`, `users`, `audit_log`,
-`settings`.
+`settings`, `web_sessions`, `login_attempts`.
 
 Numbers are DOUBLE PRECISION (float64); exactness comes from Contract 1. Dates are DATE (ISO
 text on SQLite). Flags are BOOLEAN. Counts are INTEGER.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Double, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, Double, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Base",
     "ChaqItem",
     "JointExam",
+    "LoginAttempt",
     "Patient",
     "Setting",
     "Site",
@@ -32,6 +33,7 @@ __all__ = [
     "Treatment",
     "User",
     "Visit",
+    "WebSession",
 ]
 
 _PATIENT_FK = "patients.patient_id"
@@ -176,6 +178,32 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16))
     site: Mapped[str | None] = mapped_column(String(64), ForeignKey("sites.site"))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class WebSession(Base):
+    """A logged-in browser, shared by every worker of `jiareg serve` (jiareg.web.security).
+
+    Only the SHA-256 of the cookie's token is stored; times are seconds since the epoch.
+    """
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created: Mapped[float] = mapped_column(Double)
+    last_seen: Mapped[float] = mapped_column(Double)
+
+
+class LoginAttempt(Base):
+    """Failed (and in-flight) log-ins of one (user name, client address): the throttle."""
+
+    __tablename__ = "login_attempts"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[float] = mapped_column(Double)
+    last_failure: Mapped[float] = mapped_column(Double)
 
 
 class AuditEntry(Base):

@@ -16,10 +16,9 @@ answer never reveals that the patient exists.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 
+from jiareg.store.queries import pseudonym
 from jiareg.store.users import Action, Role, UserInfo, can
 
 __all__ = ["Viewer", "pseudonym"]
@@ -75,13 +74,3 @@ class Viewer:
     def deidentified(self) -> bool:
         """Users who may not see identifiers (researchers) get de-identified records."""
         return not can(self.user, "view_identified", site=self.site)
-
-
-def pseudonym(patient_id: str, key: bytes) -> str:
-    """A stable pseudonymous id: `P-` + 12 hex digits of HMAC-SHA256(key, patient_id).
-
-    >>> pseudonym("AR-001", b"k")
-    'P-904505e71fc2'
-    """
-    digest = hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()
-    return f"P-{digest[:12]}"

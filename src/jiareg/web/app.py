@@ -19,16 +19,21 @@ from fastapi.templating import Jinja2Templates
 
 from jiareg import __version__
 from jiareg.errors import AccessDenied, JiaregError
-from jiareg.store.engine import use_wal
+from jiareg.store.engine import get_engine, read_engine, use_wal
+from jiareg.store.queries import Registry
 from jiareg.web.deps import LoginRequired, WebState
 from jiareg.web.problems import problem_rows
-from jiareg.web.readers import read_engine
-from jiareg.web.registry import Registry
 from jiareg.web.routes.api import router as api_router
 from jiareg.web.routes.pages import router as pages_router
 from jiareg.web.routes.tools import router as tools_router
 from jiareg.web.routes.work import router as work_router
-from jiareg.web.security import LoginThrottle, SecurityHeadersMiddleware, SessionStore
+from jiareg.web.security import (
+    ClientAddressMiddleware,
+    LoginThrottle,
+    SameOriginMiddleware,
+    SecurityHeadersMiddleware,
+    SessionStore,
+)
 from jiareg.web.studyruns import StudyRuns, default_runs_dir
 
 __all__ = ["create_app"]
@@ -48,6 +53,7 @@ def create_app(
     pseudonym_key: str | None = None,
     work_dir: Path | None = None,
     runs_dir: Path | None = None,
+    trust_proxy: str | None = None,
 ) -> FastAPI:
     """Build the web app over the registry at `db_url`.
 
@@ -57,6 +63,8 @@ def create_app(
     random one is drawn if omitted.
     `work_dir` holds uploaded imports (a temporary folder by default); `runs_dir` keeps the
     study runs across restarts (default `jiareg.web.studyruns.default_runs_dir`).
+    `trust_proxy`: the address of a reverse proxy whose `X-Forwarded-For` names the client.
+    Sessions and the log-in throttle live in the registry, shared by every worker.
     """
     app = FastAPI(
         title="jiareg",
@@ -74,9 +82,14 @@ def create_app(
         db_url=db_url,
         registry=Registry(engine, pseudonym_key=key),
         sessions=SessionStore(
-            idle_seconds=session_idle_seconds, absolute_seconds=session_absolute_seconds
+            get_engine(db_url),
+            engine,
+            idle_seconds=session_idle_seconds,
+            absolute_seconds=session_absolute_seconds,
         ),
-        throttle=LoginThrottle(max_failures=max_login_failures, lockout_seconds=lockout_seconds),
+        throttle=LoginThrottle(
+            get_engine(db_url), max_failures=max_login_failures, lockout_seconds=lockout_seconds
+        ),
         templates=Jinja2Templates(directory=_HERE / "templates"),
         https=https,
         work_dir=work_dir or Path(tempfile.mkdtemp(prefix="jiareg-web-")),
@@ -85,6 +98,8 @@ def create_app(
     )
     app.state.secret_key = secret_key or secrets.token_urlsafe(32)
     app.add_middleware(SecurityHeadersMiddleware, https=https)
+    app.add_middleware(SameOriginMiddleware)
+    app.add_middleware(ClientAddressMiddleware, trusted_proxy=trust_proxy)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(api_router)
     app.include_router(pages_router)

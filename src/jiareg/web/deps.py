@@ -9,10 +9,10 @@ from typing import Final
 
 from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from jiareg.store.queries import Registry
 from jiareg.web.access import Viewer
-from jiareg.web.registry import Registry
 from jiareg.web.security import LoginThrottle, Session, SessionStore, tokens_match
 from jiareg.web.studyruns import StudyRuns
 
@@ -47,6 +47,7 @@ class WebState:
     work_dir: Path
     runs: StudyRuns
     viewers: dict[str, Viewer]
+    """Written by the log-in routes; never read (the user is read from the registry)."""
 
 
 class LoginRequired(Exception):
@@ -79,16 +80,27 @@ async def check_csrf(request: Request, session: Session) -> None:
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
 
 
+def _active_user(engine: Engine, username: str) -> Viewer | None:
+    """The user's CURRENT role and site, or None when removed or disabled since log-in."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT role, site, disabled FROM users WHERE username = :u"), {"u": username}
+        ).first()
+    return None if row is None or row[2] else Viewer(username, row[0], row[1])
+
+
 async def viewer(request: Request) -> Viewer:
-    """API dependency: the logged-in viewer (401 when anonymous; 403 on a bad CSRF token)."""
+    """API dependency: the logged-in viewer (401 when anonymous, or when the user has been
+    disabled or removed; 403 on a bad CSRF token). Role and site are read on every request."""
     session = current_session(request)
-    if session is None:
+    who = None if session is None else _active_user(state(request).engine, session.username)
+    if session is None or who is None:
         raise HTTPException(
             status_code=401, detail="log in first", headers={"WWW-Authenticate": "Cookie"}
         )
     await check_csrf(request, session)
     request.state.session = session
-    return state(request).viewers[session.token]
+    return who
 
 
 async def page_viewer(request: Request) -> Viewer:

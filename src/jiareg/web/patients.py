@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from jiareg.store.queries import Registry
 from jiareg.web.access import Viewer
-from jiareg.web.registry import Registry
 from jiareg.web.scores import visit_scores
 
 __all__ = [

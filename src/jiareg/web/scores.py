@@ -29,7 +29,7 @@ from jiareg.derive.joints import JointExam, active_joint_count
 from jiareg.derive.systemic import SystemicFeatures, systemic_active
 from jiareg.errors import DerivationError
 from jiareg.jsonable import json_number
-from jiareg.web.registry import Registry
+from jiareg.store.queries import Registry
 
 __all__ = ["JointIn", "ScoreRequest", "live_scores", "visit_scores"]
 

@@ -1,29 +1,37 @@
-"""Sessions, log-in throttling, CSRF tokens and security headers of the web app.
+"""Sessions, log-in throttling, CSRF tokens, client addresses and headers of the web app.
 
-Sessions live on the server (an in-process table keyed by a random 256-bit token); the browser
-holds only the token in an HttpOnly cookie, so logging out or expiring a session really ends it.
-Every session carries its own CSRF token (synchronizer pattern): HTML forms send it as the
-hidden field `csrf_token`, JSON calls made with the cookie send it as the `X-CSRF-Token` header.
-
->>> store = SessionStore(idle_seconds=60, absolute_seconds=3600)
->>> s = store.create(username="ana", now=0.0)
->>> store.get(s.token, now=59.0) is s, store.get(s.token, now=200.0) is None
-(True, True)
+Sessions and the log-in throttle live in the registry database (`web_sessions`,
+`login_attempts`), so several worker processes share them and a restart keeps them; the
+browser holds only a random 256-bit token in an HttpOnly cookie, so logging out, expiry, or
+disabling the user (`jiareg user disable`) really ends a session. Every session carries its
+own CSRF token (synchronizer pattern): HTML forms send it as the hidden field `csrf_token`,
+JSON calls made with the cookie send it as the `X-CSRF-Token` header.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
+import math
 import secrets
-import threading
-from dataclasses import dataclass, field
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Final
 
+from sqlalchemy import Connection, Engine, text
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jiareg.store.audit import log_event
+
 __all__ = [
+    "CLIENT_ADDRESS",
     "SECURITY_HEADERS",
+    "ClientAddressMiddleware",
     "LoginThrottle",
+    "SameOriginMiddleware",
     "SecurityHeadersMiddleware",
     "Session",
     "SessionStore",
@@ -55,100 +63,194 @@ class Session:
     last_seen: float
 
 
+CLIENT_ADDRESS: ContextVar[str] = ContextVar("jiareg_client_address", default="unknown")
+"""The current request's client address (set by `ClientAddressMiddleware`), for the audit."""
+
+
+def _wall(now: float) -> float:
+    """A `time.monotonic()` reading as seconds since the epoch (what the database stores, so
+    every worker and every restart agrees)."""
+    return now + (time.time() - time.monotonic())
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _event(writer: Engine, username: str, action: str, subject: str) -> None:
+    with writer.begin() as conn:
+        log_event(
+            conn,
+            username=username,
+            action=action,
+            subject=subject,
+            reason=f"from {CLIENT_ADDRESS.get()}",
+        )
+
+
 @dataclass
 class SessionStore:
-    """Server-side sessions with an idle timeout and an absolute lifetime (seconds)."""
+    """Sessions in the registry's `web_sessions` table, shared by every worker process.
 
+    An idle timeout and an absolute lifetime (seconds); only the token's SHA-256 is stored.
+    Log-ins and log-outs are audited with who, when and from which address.
+    """
+
+    writer: Engine
+    reader: Engine
     idle_seconds: float = 30 * 60
     absolute_seconds: float = 8 * 3600
-    _sessions: dict[str, Session] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, *, username: str, now: float) -> Session:
         """Start a fresh session (never reuse a token presented before log-in: no fixation)."""
-        session = Session(
-            token=secrets.token_urlsafe(32),
-            username=username,
-            csrf=secrets.token_urlsafe(32),
-            created=now,
-            last_seen=now,
-        )
-        with self._lock:
-            self._sessions[session.token] = session
+        at = _wall(now)
+        session = Session(secrets.token_urlsafe(32), username, secrets.token_urlsafe(32), at, at)
+        with self.writer.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO web_sessions (token_hash, username, csrf, created, last_seen) "
+                    "VALUES (:t, :u, :c, :at, :at)"
+                ),
+                {"t": _digest(session.token), "u": username, "c": session.csrf, "at": at},
+            )
+            conn.execute(  # sessions that expired without being presented again
+                text("DELETE FROM web_sessions WHERE last_seen < :idle OR created < :old"),
+                {"idle": at - self.idle_seconds, "old": at - self.absolute_seconds},
+            )
+        _event(self.writer, username, "login", username)
         return session
 
     def get(self, token: str | None, *, now: float) -> Session | None:
         """The live session of `token`, refreshed; None when unknown or expired (then dropped)."""
         if not token:
             return None
-        with self._lock:
-            session = self._sessions.get(token)
-            if session is None:
-                return None
-            expired = (
-                now - session.last_seen > self.idle_seconds
-                or now - session.created > self.absolute_seconds
-            )
-            if expired:
-                del self._sessions[token]
-                return None
-            session.last_seen = now
-            return session
+        at, key = _wall(now), _digest(token)
+        with self.reader.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT username, csrf, created, last_seen FROM web_sessions "
+                    "WHERE token_hash = :t"
+                ),
+                {"t": key},
+            ).first()
+        if row is None:
+            return None
+        username, csrf, created, last_seen = row[0], row[1], float(row[2]), float(row[3])
+        if at - last_seen > self.idle_seconds or at - created > self.absolute_seconds:
+            self._drop(key)
+            return None
+        if at - last_seen > min(60.0, self.idle_seconds / 10):  # few writes: idle is coarse
+            with self.writer.begin() as conn:
+                conn.execute(
+                    text("UPDATE web_sessions SET last_seen = :at WHERE token_hash = :t"),
+                    {"at": at, "t": key},
+                )
+            last_seen = at
+        return Session(token, username, csrf, created, last_seen)
+
+    def _drop(self, key: str) -> str | None:
+        with self.writer.begin() as conn:
+            username = conn.execute(
+                text("DELETE FROM web_sessions WHERE token_hash = :t RETURNING username"),
+                {"t": key},
+            ).scalar()
+        return None if username is None else str(username)
 
     def end(self, token: str | None) -> None:
-        """Log out: forget the session."""
-        if token:
-            with self._lock:
-                self._sessions.pop(token, None)
+        """Log out: forget the session (audited)."""
+        if token and (username := self._drop(_digest(token))) is not None:
+            _event(self.writer, username, "logout", username)
 
 
 @dataclass
 class LoginThrottle:
-    """Lock-out after repeated failed log-ins, counted per username and per client address.
+    """Failed log-ins per (user name, client address), and per address, in the registry.
 
-    After `max_failures` failures within `window_seconds` for the same username (or from the
-    same address), further attempts are refused for `lockout_seconds`, even with the right
-    password. A successful log-in clears the username's counter.
-
-    >>> t = LoginThrottle(max_failures=2, window_seconds=60, lockout_seconds=30)
-    >>> t.failed("ana", "10.0.0.1", now=0.0); t.failed("ana", "10.0.0.2", now=1.0)
-    >>> t.retry_after("ana", "10.0.0.9", now=2.0), t.retry_after("ana", "10.0.0.9", now=40.0)
-    (29, 0)
+    `retry_after` RESERVES an attempt before the (slow) password check, in one transaction,
+    so concurrent guesses cannot all pass the check before any failure is recorded. When a
+    key reaches `max_failures`, it is locked for `lockout_seconds`, doubling with each further
+    failure (exponential back-off, at most a day); the count starts again after
+    `window_seconds` without attempts once any lock has ended. Only that address is locked:
+    someone elsewhere cannot lock a user out. A correct password clears its (user, address)
+    count and gives back its reservation on the address.
     """
 
+    writer: Engine
     max_failures: int = 5
-    window_seconds: float = 15 * 60
     lockout_seconds: float = 5 * 60
-    _failures: dict[str, list[float]] = field(default_factory=dict)
-    _locked_until: dict[str, float] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    window_seconds: float = 15 * 60
 
     @staticmethod
-    def _keys(username: str, address: str) -> tuple[str, str]:
-        return f"user:{username.casefold()}", f"addr:{address}"
+    def _keys(username: str, address: str) -> list[dict[str, str]]:
+        return [{"u": username.casefold()[:100], "a": address[:64]}, {"u": "*", "a": address[:64]}]
+
+    def _reserve(self, conn: Connection, key: dict[str, str], at: float) -> tuple[int, float]:
+        """The key's (failures, locked_until) after forgetting a quiet past, row locked."""
+        conn.execute(
+            text(
+                "INSERT INTO login_attempts (username, address, failures, locked_until, "
+                "last_failure) VALUES (:u, :a, 0, 0, 0) ON CONFLICT DO NOTHING"
+            ),
+            key,
+        )
+        lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+        row = conn.execute(
+            text(
+                "SELECT failures, locked_until, last_failure FROM login_attempts "
+                f"WHERE username = :u AND address = :a{lock}"
+            ),
+            key,
+        ).one()
+        failures, locked, last = int(row[0]), float(row[1]), float(row[2])
+        quiet = at - max(locked, last) > self.window_seconds
+        return (0 if quiet else failures), locked
 
     def retry_after(self, username: str, address: str, *, now: float) -> int:
-        """Seconds until this username/address may try again (0 = may try now)."""
-        with self._lock:
-            until = max(self._locked_until.get(k, 0.0) for k in self._keys(username, address))
-        return max(0, int(until - now + 0.999)) if until > now else 0
+        """0 and one attempt reserved, or the seconds until this user/address may try again."""
+        at = _wall(now)
+        with self.writer.begin() as conn:
+            rows = [(key, *self._reserve(conn, key, at)) for key in self._keys(username, address)]
+            until = max(locked for _, _, locked in rows)
+            if until > at:
+                return max(1, math.ceil(until - at))
+            for key, failures, locked in rows:
+                failures += 1
+                if failures >= self.max_failures:
+                    back_off = 2.0 ** min(failures - self.max_failures, 16)
+                    locked = at + min(self.lockout_seconds * back_off, 86_400.0)
+                conn.execute(
+                    text(
+                        "UPDATE login_attempts SET failures = :f, locked_until = :l, "
+                        "last_failure = :at WHERE username = :u AND address = :a"
+                    ),
+                    {**key, "f": failures, "l": locked, "at": at},
+                )
+            conn.execute(  # forget keys quiet for a day
+                text(
+                    "DELETE FROM login_attempts WHERE locked_until < :old AND last_failure < :old"
+                ),
+                {"old": at - 86_400.0},
+            )
+        return 0
 
     def failed(self, username: str, address: str, *, now: float) -> None:
-        """Record one failed attempt; lock the key when it reaches the limit."""
-        with self._lock:
-            for key in self._keys(username, address):
-                recent = [t for t in self._failures.get(key, []) if now - t < self.window_seconds]
-                recent.append(now)
-                self._failures[key] = recent
-                if len(recent) >= self.max_failures:
-                    self._locked_until[key] = now + self.lockout_seconds
-                    self._failures[key] = []
+        """A wrong password (already counted by `retry_after`): audited."""
+        _event(self.writer, username[:64], "failed", username)
 
     def succeeded(self, username: str) -> None:
-        """A correct password: forget the username's failures (the address keeps its count)."""
-        key = self._keys(username, "")[0]
-        with self._lock:
-            self._failures.pop(key, None)
+        """A correct password: clear this (user, address), give back the address's attempt."""
+        user, anyone = self._keys(username, CLIENT_ADDRESS.get())
+        with self.writer.begin() as conn:
+            conn.execute(
+                text("DELETE FROM login_attempts WHERE username = :u AND address = :a"), user
+            )
+            conn.execute(
+                text(
+                    "UPDATE login_attempts SET failures = failures - 1 "
+                    "WHERE username = :u AND address = :a AND failures > 0"
+                ),
+                anyone,
+            )
 
 
 def tokens_match(expected: str, given: str | None) -> bool:
@@ -161,7 +263,9 @@ def tokens_match(expected: str, given: str | None) -> bool:
 
 
 class SecurityHeadersMiddleware:
-    """Adds `SECURITY_HEADERS` (and HSTS when served over TLS) to every response."""
+    """Adds `SECURITY_HEADERS` (and HSTS when served over TLS) to every response, and
+    `Cache-Control: no-store` to everything but the static files (patient pages and JSON
+    must not stay in a browser's or proxy's cache)."""
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
@@ -174,11 +278,89 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        static = str(scope.get("path", "")).startswith("/static/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name for name, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in self.headers if k not in present]
+                if not static and b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ClientAddressMiddleware:
+    """Sets the request's client address: the peer's, or, only when the peer is the trusted
+    proxy (`jiareg serve --trust-proxy ADDR`), the last address in `X-Forwarded-For`.
+
+    Also publishes it in `CLIENT_ADDRESS` for the audit of log-ins and log-outs.
+    """
+
+    def __init__(self, app: ASGIApp, *, trusted_proxy: str | None) -> None:
+        self.app = app
+        self.trusted = trusted_proxy
+
+    def _address(self, scope: Scope) -> str:
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        if self.trusted is None or peer != self.trusted:
+            return str(peer)
+        forwarded = [
+            value.decode("latin-1")
+            for name, value in scope.get("headers", [])
+            if name == b"x-forwarded-for"
+        ]
+        hops = [h.strip() for h in ",".join(forwarded).split(",") if h.strip()]
+        if not hops:
+            return str(peer)
+        try:
+            return str(ipaddress.ip_address(hops[-1]))  # the hop the proxy itself saw
+        except ValueError:
+            return str(peer)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        address = self._address(scope)
+        port = scope["client"][1] if scope.get("client") else 0
+        token = CLIENT_ADDRESS.set(address)
+        try:
+            await self.app({**scope, "client": (address, port)}, receive, send)
+        finally:
+            CLIENT_ADDRESS.reset(token)
+
+
+class SameOriginMiddleware:
+    """Refuses (403) a state-changing request that a browser says comes from another site.
+
+    Browsers send `Origin` on every cross-origin POST (and `Sec-Fetch-Site`), so a page
+    elsewhere cannot post the log-in form (log-in CSRF) or anything else; clients that send
+    neither (scripts, the command line) are not affected. Defence in depth next to the CSRF
+    tokens.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def _foreign(scope: Scope) -> bool:
+        headers: dict[bytes, str] = {
+            name: value.decode("latin-1") for name, value in scope.get("headers", [])
+        }
+        if headers.get(b"sec-fetch-site") == "cross-site":
+            return True
+        origin = headers.get(b"origin")
+        if origin is None:
+            return False
+        host = headers.get(b"host", "")
+        return origin == "null" or origin.split("://", 1)[-1] != host
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        unsafe = scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        if unsafe and self._foreign(scope):
+            await JSONResponse({"detail": "cross-site request refused"}, 403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -21,15 +21,15 @@ from typer.testing import CliRunner
 
 from jiareg.cli import app
 from jiareg.errors import ImportErrors
-from jiareg.ingest import import_path, read_template
-from jiareg.ingest.fhir_writer import write_fhir
-from jiareg.ingest.redcap import write_project
-from jiareg.ingest.redcap_export import write_redcap
+from jiareg.formats.fhir.write import write_fhir
+from jiareg.formats.redcap.write import write_project, write_redcap
+from jiareg.ingest import read_template
+from jiareg.services.imports import import_path
 from jiareg.store.engine import init_db
 from jiareg.store.snapshot import read_tables
 
 DEMO = Path(__file__).parents[3] / "src" / "jiareg" / "demo" / "cohort"
-DATA = Path(__file__).parents[3] / "src" / "jiareg" / "ingest" / "data"
+DATA = Path(__file__).parents[3] / "src" / "jiareg" / "formats" / "redcap" / "data"
 
 
 def _write(fmt: str, tables: dict[str, pa.Table], folder: Path) -> Path:

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from jiareg.cli import app
 from jiareg.errors import StoreError
-from jiareg.ingest import import_path, save_record
+from jiareg.services.imports import import_path
+from jiareg.services.records import save_record
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import get_engine
 from jiareg.store.snapshot import read_tables

@@ -11,9 +11,9 @@ from tests.integration.store.sample import GOOD, ROWS, write_folder
 from typer.testing import CliRunner
 
 from jiareg.cli import app
-from jiareg.ingest import import_path
-from jiareg.ingest.template import TABLES
-from jiareg.ingest.writers import export_registry
+from jiareg.formats.template.dictionary import TABLES
+from jiareg.services.export import export_registry
+from jiareg.services.imports import import_path
 from jiareg.store.engine import init_db
 
 

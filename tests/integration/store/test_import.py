@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from jiareg.cli import app
 from jiareg.errors import ImportErrors
-from jiareg.ingest.importer import import_path
+from jiareg.services.imports import import_path
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import get_engine, init_db
 from jiareg.store.snapshot import read_tables

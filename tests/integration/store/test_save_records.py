@@ -18,7 +18,8 @@ from sqlalchemy import event, text
 from tests.integration.store.sample import GOOD, write_folder
 
 from jiareg.errors import ImportErrors
-from jiareg.ingest.importer import import_path, save_records
+from jiareg.services.imports import import_path
+from jiareg.services.records import save_records
 from jiareg.store.audit import verify_chain
 from jiareg.store.engine import get_engine
 from jiareg.store.snapshot import TABLE_NAMES, read_tables

@@ -12,8 +12,8 @@ from jiareg.store.snapshot import TABLE_NAMES, read_tables
 
 
 def test_init_creates_every_table_and_is_idempotent(db_url: str) -> None:
-    assert init_db(db_url) == "0001"
-    assert init_db(db_url) == "0001"
+    assert init_db(db_url) == "0002"
+    assert init_db(db_url) == "0002"
     names = set(inspect(get_engine(db_url)).get_table_names())
     assert set(TABLE_NAMES) | {"sites", "users", "audit_log", "settings"} <= names
 
@@ -48,7 +48,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
 
 
 def test_tables_carry_the_template_names_and_types() -> None:
-    from jiareg.ingest.template import TABLES
+    from jiareg.formats.template.dictionary import TABLES
     from jiareg.store.snapshot import arrow_schema
 
     kinds = {

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from jiareg.cli import app
 from jiareg.errors import AccessDenied, ImportErrors, InputError, StoreError
-from jiareg.ingest import delete_record, import_path, save_record
+from jiareg.services.imports import import_path
+from jiareg.services.records import delete_record, save_record
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import get_engine, init_db
 from jiareg.store.snapshot import read_tables

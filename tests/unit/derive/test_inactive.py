@@ -137,6 +137,30 @@ def test_columnar_reads_old_combined_column(
         assert (None if got is None or got != got else bool(got)) is want
 
 
+@pytest.mark.postgres
+def test_upper_limits_and_old_column_on_postgresql(pg_url: str) -> None:
+    """The ULN and combined-flag fallbacks are plain SQL: the same answers on PostgreSQL."""
+    visits = [
+        {**INACTIVE, "esr": Fraction(25), "esr_uln": Fraction(25)},
+        {**INACTIVE, "esr": Fraction(15), "esr_uln": Fraction(12)},
+        {**INACTIVE, "crp": Fraction(10), "crp_uln": None},
+        {**INACTIVE, "splenomegaly": None, "hepatosplenomegaly": True},
+        {**INACTIVE, "hepatomegaly": True},
+    ]
+    expected = [True, False, True, False, True]
+    con = ibis.connect(pg_url.replace("postgresql+psycopg://", "postgres://", 1))
+    try:
+        rows = [{**_row(v), "i": i} for i, v in enumerate(visits)]
+        schema = _schema().append(pa.field("i", pa.int64()))
+        t = con.create_table("cid_uln", pa.Table.from_pylist(rows, schema=schema), overwrite=True)
+        got = con.to_pyarrow(
+            t.select("i", c=inactive_disease_visits_expr(t, criteria="wallace2004")).order_by("i")
+        )
+    finally:
+        con.disconnect()
+    assert got.column("c").to_pylist() == expected
+
+
 def test_columnar_needs_a_spleen_column() -> None:
     t = ibis.memtable(
         pa.Table.from_pylist([_row(INACTIVE)], schema=_schema("splenomegaly", "hepatosplenomegaly"))

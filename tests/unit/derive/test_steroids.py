@@ -356,3 +356,12 @@ def test_only_oral_and_other_count_toward_peq(route: str | None, counts: bool) -
     t = ibis.memtable(pa.table({"route": pa.array([route], pa.string())}))
     got = ibis.duckdb.connect().to_pyarrow(t.select(c=peq_route_expr(t.route)))
     assert got.column("c").to_pylist() == [counts]
+
+
+def test_equivalence_table_covers_the_vocabulary() -> None:
+    """Every corticosteroid of `jiareg.vocab.STEROIDS` has a factor, and only those."""
+    from jiareg import vocab
+    from jiareg.derive.config import DEFAULT_STEROID_FACTORS
+
+    assert set(DEFAULT_STEROID_FACTORS) == set(vocab.STEROIDS)
+    assert set(vocab.STEROID_ROUTES) == {"oral", "iv_pulse", "intra_articular", "other"}

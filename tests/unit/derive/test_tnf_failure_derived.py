@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jiareg.derive.config import ClinicalConfig
 from jiareg.derive.coreset import CoreSet, Global
@@ -124,3 +126,27 @@ def test_failure_source_is_a_config_option() -> None:
     assert ClinicalConfig(tnf_failure_source="either").tnf_failure_source == "either"
     with pytest.raises(DerivationError, match="unknown failure source"):
         failure_reason(_course(), None, source="visits")  # type: ignore[arg-type]
+
+
+_scales = st.sampled_from(["1", "0.9", "0.75", "0.7", "0.6", "0.5", "0.3", "0.1", "1.2"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    visits=st.lists(st.tuples(st.integers(1, 400), _scales), max_size=8, unique_by=lambda v: v[0]),
+    stop=st.one_of(st.none(), st.integers(1, 400)),
+)
+def test_derived_failure_properties(visits: list[tuple[int, str]], stop: int | None) -> None:
+    """Only visits on the drug matter; a response anywhere on it rules out primary failure."""
+    course = _course(stop)
+    rows = [_visit(day, _core(scale)) for day, scale in visits]
+    got = derive_failure(course, BASE, rows)
+    on_drug = [r for r in rows if stop is None or r.visit_date <= course.stop]  # type: ignore[operator]
+    assert derive_failure(course, BASE, on_drug) == got
+    responded = any(
+        Fraction(scale) <= Fraction("0.7") for day, scale in visits if stop is None or day <= stop
+    )
+    if responded:
+        assert got in ("SECONDARY_FAILURE", "NO_FAILURE")
+    else:
+        assert got in ("PRIMARY_FAILURE", None)

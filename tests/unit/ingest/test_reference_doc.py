@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jiareg.ingest.reference import template_reference
-from jiareg.ingest.template import TABLES
+from jiareg.formats.template.dictionary import TABLES
+from jiareg.formats.template.reference import template_reference
 
 PAGE = Path(__file__).resolve().parents[3] / "docs" / "reference" / "template.md"
 
 
 def test_template_reference_page_is_in_sync_with_the_dictionary() -> None:
     assert PAGE.read_text(encoding="utf-8") == template_reference(), (
-        "regenerate: .venv/bin/python -m jiareg.ingest.reference > docs/reference/template.md"
+        "regenerate: .venv/bin/python -m jiareg.formats.template.reference"
+        " > docs/reference/template.md"
     )
 
 

@@ -7,6 +7,8 @@ S(22)=0.5378, S(23)=0.4482 and median 23 weeks.
 """
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jiareg.stats.survival import kaplan_meier
 
@@ -93,3 +95,32 @@ def test_table_matches_lifelines(durations: list[float], events: list[bool]) -> 
     assert [row.time for row in rows] == [float(t) for t in expected.index]
     for row, value in zip(rows, expected, strict=True):
         assert row.survival == pytest.approx(float(value), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=12), st.booleans()), min_size=1, max_size=25
+    )
+)
+def test_exact_median_and_lifelines_table(subjects: list[tuple[int, bool]]) -> None:
+    """The table equals lifelines' to 1e-12; the median is the first time with exact S ≤ 1/2."""
+    from fractions import Fraction
+
+    from lifelines import KaplanMeierFitter
+
+    durations = [float(d) for d, _ in subjects]
+    events = [e for _, e in subjects]
+    r = kaplan_meier(durations, events)
+    expected = KaplanMeierFitter().fit(durations, events).survival_function_.iloc[:, 0]
+    for row, value in zip(r.table, expected, strict=True):
+        assert row.survival == pytest.approx(float(value), abs=1e-12)
+    survival, median = Fraction(1), None
+    for t in sorted({d for d, _ in subjects}):
+        at_risk = sum(d >= t for d, _ in subjects)
+        died = sum(d == t and e for d, e in subjects)
+        survival *= Fraction(at_risk - died, at_risk)
+        if survival <= Fraction(1, 2):
+            median = float(t)
+            break
+    assert r.median == median

@@ -17,7 +17,7 @@ from jiareg.derive.chaq import CHAQ_DOMAINS
 from jiareg.derive.coreset import SCALES
 from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.errors import InputError
-from jiareg.ingest.template import table
+from jiareg.formats.template.dictionary import table
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, page_viewer, state

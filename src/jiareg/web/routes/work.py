@@ -1,6 +1,6 @@
 """Pages that start work: importing files through the browser, and running a shipped study.
 
-Imports go through `jiareg.ingest.importer.import_path` (all-or-nothing; the problems are shown
+Imports go through `jiareg.services.imports.import_path` (all-or-nothing; the problems are shown
 in a table). A study runs `jiareg.study.run.run_study` then `jiareg.report.render.write_report`
 in a background thread; its page shows the steps as they happen and then the report. Runs
 are kept in the server's runs folder (`jiareg.web.studyruns`) and survive a restart.
@@ -28,9 +28,9 @@ from fastapi.responses import (
 )
 
 from jiareg.errors import InputError, JiaregError
-from jiareg.ingest.importer import ImportSummary, import_path
-from jiareg.ingest.sources import Format
-from jiareg.ingest.template import TABLES
+from jiareg.formats.sources import Format
+from jiareg.formats.template.dictionary import TABLES
+from jiareg.services.imports import ImportSummary, import_path
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows
@@ -156,14 +156,11 @@ def study_page(request: Request, who: PageViewer) -> Response:
 
 
 def _run(job: StudyJob, protocol: Path, db_url: str) -> None:
-    from jiareg.report.render import write_report
-    from jiareg.study.run import run_study
+    from jiareg.services.study import run_and_report
 
     error: str | None = "the study stopped unexpectedly"
     try:
-        result = run_study(protocol, db_url, out_dir=job.out_dir, progress=job.step)
-        job.step("writing the report")
-        write_report(result, job.out_dir)
+        run_and_report(protocol, db_url, job.out_dir, progress=job.step)
         error = None
     except JiaregError as exc:
         error = str(exc)

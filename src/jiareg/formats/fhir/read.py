@@ -15,7 +15,7 @@
   in `chaq-item` (valueInteger, component `aid`) -> chaq_items.
 `docs/how-to/import-data.md` has the full mapping table.
 
-Codes are in `jiareg.ingest.fhir_codes`. The bundle is first checked against the FHIR models
+Codes are in `jiareg.formats.fhir.codes`. The bundle is first checked against the FHIR models
 (fhir.resources' R4B models: the package ships R5, R4B and STU3, and these resources are
 the same in R4 and R4B); every structural problem names the entry, the resource and the JSON
 path. Resources of other types (Organization, Practitioner, ...) are skipped; a resource of a
@@ -30,93 +30,27 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
-
-import pyarrow as pa
-from pydantic import ValidationError
+from typing import Final
 
 from jiareg.errors import ImportRowError
-from jiareg.ingest import fhir_codes as fc
-from jiareg.ingest.readers import Place, RawTable, text_cells, utf8_text
-from jiareg.ingest.template import TABLES, table
+from jiareg.formats.cells import RawTable, utf8_text
+from jiareg.formats.fhir import codes as fc
+from jiareg.formats.fhir.check import check_structure
+from jiareg.formats.fhir.rows import Json, TableRows, code, date_part, extension
+from jiareg.formats.template.dictionary import TABLES, table
 
 __all__ = ["read_fhir"]
 
 _TABLES: Final = tuple(t.name for t in TABLES)
 _JOINT_FLAGS: Final = ("swollen", "tender", "painful_motion", "limited_motion")
 _GENDER: Final = {"female": "F", "male": "M"}
-Json = dict[str, Any]
-
-
-@dataclass
-class _Table:
-    """Rows being built for one template table, with where each cell came from."""
-
-    name: str
-    rows: list[dict[str, str | None]] = field(default_factory=list)
-    places: list[dict[str, tuple[int, str, str]]] = field(default_factory=list)
-    origin: list[tuple[int, str]] = field(default_factory=list)
-    reported: set[tuple[int, str]] = field(default_factory=set)
-
-    def new(self, entry: int, ref: str) -> int:
-        self.rows.append(dict.fromkeys(table(self.name).names))
-        self.places.append({})
-        self.origin.append((entry, ref))
-        return len(self.rows) - 1
-
-    def put(self, row: int, column: str, value: object, entry: int, ref: str, path: str) -> None:
-        self.rows[row][column] = None if value is None else _text(value)
-        self.places[row][column] = (entry, ref, f"entry[{entry}].resource.{path}")
-
-    def raw(self, file: str) -> RawTable:
-        spec = table(self.name)
-        data = pa.Table.from_arrays(
-            [text_cells(pa.array([r[n] for r in self.rows], pa.string())) for n in spec.names],
-            names=list(spec.names),
-        )
-        places, origin = self.places, self.origin
-
-        def locate(index: int, column: str) -> Place:
-            parts = [places[index].get(c) for c in column.split("+")]
-            entry, ref = parts[0][:2] if parts[0] else origin[index]
-            paths = [p[2] if p else c for p, c in zip(parts, column.split("+"), strict=True)]
-            return Place(entry, ref, "+".join(paths))
-
-        rows = pa.array([o[0] for o in origin], pa.int64())
-        return RawTable(spec, file, data, rows, locate=locate, reported=frozenset(self.reported))
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _code(concept: Json | None, system: str) -> str | None:
-    for coding in (concept or {}).get("coding", []):
-        if coding.get("system") == system:
-            return str(coding.get("code"))
-    return None
-
-
-def _extension(r: Json, url: str) -> tuple[int, Json]:
-    """The extension with `url` and its index (0 and {} when absent)."""
-    for n, ext in enumerate(r.get("extension") or []):
-        if ext.get("url") == url:
-            return n, ext
-    return 0, {}
-
-
-def _date(value: str | None) -> str | None:
-    """The date part of a FHIR date or dateTime (partial dates pass on, validation refuses them)."""
-    return value[:10] if value and len(value) > 10 else value
 
 
 @dataclass
 class _Reader:
     file: str
     problems: list[ImportRowError] = field(default_factory=list)
-    tables: dict[str, _Table] = field(default_factory=lambda: {n: _Table(n) for n in _TABLES})
+    tables: dict[str, TableRows] = field(default_factory=lambda: {n: TableRows(n) for n in _TABLES})
     patients: dict[str, str] = field(default_factory=dict)
     patient_rows: dict[str, int] = field(default_factory=dict)
     encounters: dict[str, str | None] = field(default_factory=dict)
@@ -162,7 +96,7 @@ class _Reader:
         t.put(row, "birth_date", r.get("birthDate"), i, ref, "birthDate")
 
     def condition(self, r: Json, i: int, ref: str) -> None:
-        category = _code(r.get("code"), fc.ILAR)
+        category = code(r.get("code"), fc.ILAR)
         if category is None:
             self.problem(i, ref, "code.coding", None, f"a coding in {fc.ILAR} (an ILAR category)")
             return
@@ -176,7 +110,7 @@ class _Reader:
         if t.rows[row]["ilar_category"] is not None:
             self.problem(i, ref, "code", category, "one ILAR Condition per patient")
         t.put(row, "ilar_category", category, i, ref, "code.coding")
-        t.put(row, "onset_date", _date(r.get("onsetDateTime")), i, ref, "onsetDateTime")
+        t.put(row, "onset_date", date_part(r.get("onsetDateTime")), i, ref, "onsetDateTime")
 
     def visit_row(self, pid: str, when: str | None, i: int, ref: str, path: str) -> int:
         t = self.tables["visits"]
@@ -190,15 +124,15 @@ class _Reader:
     def encounter(self, r: Json, i: int, ref: str) -> None:
         pid = self.subject(r, i, ref)
         if pid is not None:
-            when = _date((r.get("period") or {}).get("start"))
+            when = date_part((r.get("period") or {}).get("start"))
             if (pid, when) in self.visits:
                 self.problem(i, ref, "period.start", when, "one Encounter per patient and date")
             self.visit_row(pid, when, i, ref, "period.start")
 
     def observation(self, r: Json, i: int, ref: str) -> None:
         codings = (r.get("code") or {}).get("coding", [])
-        item = _code(r.get("code"), fc.CHAQ_ITEM)
-        if item is not None or _code(r.get("code"), fc.OBSERVATION) == fc.JOINT_EXAM:
+        item = code(r.get("code"), fc.CHAQ_ITEM)
+        if item is not None or code(r.get("code"), fc.OBSERVATION) == fc.JOINT_EXAM:
             self.examination(r, i, ref, item)
             return
         column = next(
@@ -216,7 +150,7 @@ class _Reader:
         pid = self.subject(r, i, ref)
         if pid is None:
             return
-        when = _date(r.get("effectiveDateTime"))
+        when = date_part(r.get("effectiveDateTime"))
         path = "effectiveDateTime"
         if when is None:
             encounter = str((r.get("encounter") or {}).get("reference", ""))
@@ -253,9 +187,9 @@ class _Reader:
         t = self.tables[name]
         row = t.new(i, ref)
         t.put(row, "patient_id", pid, i, ref, "subject.reference")
-        t.put(row, "visit_date", _date(r.get("effectiveDateTime")), i, ref, "effectiveDateTime")
+        t.put(row, "visit_date", date_part(r.get("effectiveDateTime")), i, ref, "effectiveDateTime")
         flags = {
-            _code(c.get("code"), fc.OBSERVATION): (n, c)
+            code(c.get("code"), fc.OBSERVATION): (n, c)
             for n, c in enumerate(r.get("component") or [])
         }
         names = _JOINT_FLAGS if item is None else (fc.CHAQ_AID,)
@@ -267,8 +201,8 @@ class _Reader:
             t.put(row, "item", item, i, ref, "code.coding")
             t.put(row, "score", r.get("valueInteger"), i, ref, "valueInteger")
             return
-        t.put(row, "joint", _code(r.get("bodySite"), fc.JOINT), i, ref, "bodySite.coding")
-        n, ext = _extension(r, fc.LATERALITY_URL)
+        t.put(row, "joint", code(r.get("bodySite"), fc.JOINT), i, ref, "bodySite.coding")
+        n, ext = extension(r, fc.LATERALITY_URL)
         t.put(row, "side", ext.get("valueCode"), i, ref, f"extension[{n}].valueCode")
 
     def medication(self, r: Json, i: int, ref: str, name: str) -> int | None:
@@ -282,7 +216,7 @@ class _Reader:
         t.put(
             row,
             "drug",
-            _code(concept, fc.DRUG) or concept.get("text"),
+            code(concept, fc.DRUG) or concept.get("text"),
             i,
             ref,
             "medicationCodeableConcept",
@@ -290,7 +224,7 @@ class _Reader:
         return row
 
     def statement(self, r: Json, i: int, ref: str) -> None:
-        kind = _code(r.get("category"), fc.MEDICATION_CATEGORY)
+        kind = code(r.get("category"), fc.MEDICATION_CATEGORY)
         if kind not in ("biologic-course", "steroid"):
             self.problem(
                 i, ref, "category", kind, f"biologic-course or steroid ({fc.MEDICATION_CATEGORY})"
@@ -302,13 +236,13 @@ class _Reader:
             return
         t = self.tables[name]
         period = r.get("effectivePeriod") or {}
-        t.put(row, "start_date", _date(period.get("start")), i, ref, "effectivePeriod.start")
-        t.put(row, "stop_date", _date(period.get("end")), i, ref, "effectivePeriod.end")
+        t.put(row, "start_date", date_part(period.get("start")), i, ref, "effectivePeriod.start")
+        t.put(row, "stop_date", date_part(period.get("end")), i, ref, "effectivePeriod.end")
         dosage = (r.get("dosage") or [{}])[0]
         if name == "treatments":
-            t.put(row, "route", _code(dosage.get("route"), fc.ROUTE), i, ref, "dosage[0].route")
+            t.put(row, "route", code(dosage.get("route"), fc.ROUTE), i, ref, "dosage[0].route")
             reason = (r.get("statusReason") or [{}])[0]
-            t.put(row, "stop_reason", _code(reason, fc.STOP_REASON), i, ref, "statusReason[0]")
+            t.put(row, "stop_reason", code(reason, fc.STOP_REASON), i, ref, "statusReason[0]")
         else:
             dose = ((dosage.get("doseAndRate") or [{}])[0]).get("doseQuantity") or {}
             path = "dosage[0].doseAndRate[0].doseQuantity"
@@ -324,11 +258,11 @@ class _Reader:
         if row is None:
             return
         t = self.tables["administrations"]
-        t.put(row, "date", _date(r.get("effectiveDateTime")), i, ref, "effectiveDateTime")
+        t.put(row, "date", date_part(r.get("effectiveDateTime")), i, ref, "effectiveDateTime")
         dose = (r.get("dosage") or {}).get("dose") or {}
         t.put(row, "dose_mg", dose.get("value"), i, ref, "dosage.dose.value")
         self.unit(dose, "mg", i, ref, "dosage.dose")
-        n, ext = _extension(r, fc.DOSING_WEIGHT_URL)
+        n, ext = extension(r, fc.DOSING_WEIGHT_URL)
         weight = ext.get("valueQuantity") or {}
         t.put(row, "weight_kg", weight.get("value"), i, ref, f"extension[{n}].valueQuantity.value")
         self.unit(weight, "kg", i, ref, f"extension[{n}].valueQuantity")
@@ -340,11 +274,11 @@ class _Reader:
         t = self.tables["adverse_events"]
         row = t.new(i, ref)
         t.put(row, "patient_id", pid, i, ref, "subject.reference")
-        t.put(row, "onset_date", _date(r.get("date")), i, ref, "date")
+        t.put(row, "onset_date", date_part(r.get("date")), i, ref, "date")
         t.put(row, "term", (r.get("event") or {}).get("text"), i, ref, "event.text")
-        n, ext = _extension(r, fc.GRADE_URL)
+        n, ext = extension(r, fc.GRADE_URL)
         t.put(row, "grade", ext.get("valueInteger"), i, ref, f"extension[{n}].valueInteger")
-        serious = _code(r.get("seriousness"), fc.SERIOUSNESS)
+        serious = code(r.get("seriousness"), fc.SERIOUSNESS)
         flag = {"serious": "yes", "non-serious": "no"}.get(serious or "", serious)
         t.put(row, "serious", flag, i, ref, "seriousness")
         suspect = (r.get("suspectEntity") or [{}])[0].get("instance") or {}
@@ -353,85 +287,8 @@ class _Reader:
         t.put(row, "outcome", (r.get("outcome") or {}).get("text"), i, ref, "outcome.text")
 
 
-def _model_problems(
-    file: str, exc: ValidationError, prefix: tuple[str | int, ...], where: str
-) -> list[ImportRowError]:
-    """One problem per pydantic error, located by its JSON path in the bundle."""
-    out = []
-    for err in exc.errors():
-        loc = (*prefix, *err["loc"])
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        entry = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
-        out.append(
-            ImportRowError(
-                file=file,
-                row=entry,
-                where=where,
-                column=path,
-                value=err.get("input"),
-                expected=err["msg"],
-            )
-        )
-    return out
-
-
-def _structure(doc: object, file: str) -> list[ImportRowError]:
-    """Check the bundle against fhir.resources' R4B models, one resource at a time (so only
-    one resource's model is alive at once: a 300,000-resource bundle stays in memory once)."""
-    from fhir.resources.R4B import get_fhir_model_class
-    from fhir.resources.R4B.bundle import Bundle
-
-    if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
-        value = doc.get("resourceType") if isinstance(doc, dict) else type(doc).__name__
-        return [
-            ImportRowError(
-                file=file, row=0, column="resourceType", value=value, expected="a FHIR Bundle"
-            )
-        ]
-    if doc.get("type") not in ("collection", "transaction"):
-        return [
-            ImportRowError(
-                file=file,
-                row=0,
-                column="type",
-                value=doc.get("type"),
-                expected="collection or transaction",
-            )
-        ]
-    entries = doc.get("entry") or []
-    envelope = {**doc, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]}
-    try:
-        Bundle.model_validate(envelope)
-    except ValidationError as exc:
-        return _model_problems(file, exc, (), "Bundle")
-    out: list[ImportRowError] = []
-    for i, entry in enumerate(entries):
-        resource = entry.get("resource") or {}
-        kind = str(resource.get("resourceType", ""))
-        where = f"{kind}/{resource.get('id', '')}"
-        try:
-            model = get_fhir_model_class(kind)
-        except ValueError:
-            out.append(
-                ImportRowError(
-                    file=file,
-                    row=i,
-                    where=where,
-                    column=f"entry[{i}].resource.resourceType",
-                    value=kind or None,
-                    expected="a FHIR R4 resource type",
-                )
-            )
-            continue
-        try:
-            model.model_validate(resource)
-        except ValidationError as exc:
-            out += _model_problems(file, exc, ("entry", i, "resource"), where)
-    return out
-
-
 def read_fhir(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str]]:
-    """Read a FHIR R4 Bundle into template tables (as `readers.read_path` does)."""
+    """Read a FHIR R4 Bundle into template tables (as the template's `read_path` does)."""
     problems: list[ImportRowError] = []
     file = path.name
     text = utf8_text(path, problems)
@@ -449,7 +306,7 @@ def read_fhir(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str
             expected="JSON text (a FHIR Bundle)",
         )
         return [], [bad], everything
-    structural = _structure(doc, file)
+    structural = check_structure(doc, file)
     if structural:
         return [], structural, everything
     reader = _Reader(file)
@@ -468,7 +325,7 @@ def read_fhir(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str
             if full:
                 reader.patients[full] = pid
         if r.get("resourceType") == "Encounter":
-            when = _date((r.get("period") or {}).get("start"))
+            when = date_part((r.get("period") or {}).get("start"))
             reader.encounters[f"Encounter/{r.get('id')}"] = when
             if full:
                 reader.encounters[full] = when

@@ -1,4 +1,4 @@
-"""Template tables -> one FHIR R4 collection Bundle (what `jiareg.ingest.fhir` reads back).
+"""Template tables -> one FHIR R4 collection Bundle (what `jiareg.formats.fhir.read` reads back).
 
 Resource ids are made from the template's keys (`Patient/DEMO-01`, `Encounter/DEMO-01-
 2010-01-11`, `Observation/DEMO-01-2010-01-11-esr`); a patient_id that is not a valid FHIR
@@ -19,9 +19,9 @@ from typing import Any, Final
 
 import pyarrow as pa
 
-from jiareg.ingest import fhir_codes as fc
-from jiareg.ingest.template import table
-from jiareg.ingest.writers import table_text
+from jiareg.formats.cells import table_text
+from jiareg.formats.fhir import codes as fc
+from jiareg.formats.template.dictionary import table
 
 __all__ = ["write_fhir"]
 

@@ -1,8 +1,8 @@
-"""Read the registry for the web pages, filtered by what the viewer may see.
+"""Read the registry for the web pages, filtered by what the reader may see.
 
 Reads use SQLAlchemy Core on the store's tables (template names, architecture.md Contract 2),
-so every query is parameterised. Writes never happen here: they go through the store's
-validated, audited write function (`jiareg.web.routes.api`).
+so every query is parameterised. Writes never happen here: they go through the validated,
+audited services (`jiareg.services.records`, `jiareg.services.imports`).
 
 Researchers get de-identified rows (`deidentify`): no birth_date, the birth year and the age
 in whole years instead, and a pseudonym instead of patient_id when the app has a pseudonym key.
@@ -10,18 +10,20 @@ in whole years instead, and a pseudonym instead of patient_id when the app has a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import threading
 from collections.abc import Callable, Collection, Hashable
 from datetime import date
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 from sqlalchemy import Engine, RowMapping, Table, func, select
 
-from jiareg.ingest.template import TABLES
+from jiareg.formats.template.dictionary import TABLES
 from jiareg.store.models import Base
-from jiareg.web.access import Viewer, pseudonym
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "Viewer", "audit_entries", "pseudonym"]
 
 _CHILD_TABLES: Final = tuple(t.name for t in TABLES if t.name != "patients")
 _ORDER = {
@@ -40,6 +42,32 @@ _INCREMENTAL_MAX: Final = 200
 """More changed patients than this since the last read: recompute every patient's row."""
 T = TypeVar("T")
 _BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
+
+
+def pseudonym(patient_id: str, key: bytes) -> str:
+    """A stable pseudonymous id: `P-` + 12 hex digits of HMAC-SHA256(key, patient_id).
+
+    >>> pseudonym("AR-001", b"k")
+    'P-904505e71fc2'
+    """
+    digest = hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()
+    return f"P-{digest[:12]}"
+
+
+class Viewer(Protocol):
+    """Who reads: the sites they see and whether they see identifiers (`jiareg.web.access`)."""
+
+    @property
+    def site(self) -> str | None:
+        """The reader's own site (None for roles without one)."""
+
+    @property
+    def all_sites(self) -> bool:
+        """True when every site's records are visible."""
+
+    @property
+    def deidentified(self) -> bool:
+        """True when the reader gets de-identified records."""
 
 
 def _age_years(birth: date, on: date) -> int:
@@ -299,3 +327,28 @@ class Registry:
             )
         with self.engine.connect() as conn:
             return [_plain(r) for r in conn.execute(stmt).mappings()]
+
+
+def audit_entries(engine: Engine, *, patient_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest audit-trail entries (optionally of one patient), newest first."""
+    log = Base.metadata.tables["audit_log"]
+    stmt = select(log).order_by(log.c.seq.desc()).limit(limit)
+    if patient_id is not None:
+        stmt = stmt.where(log.c.patient_id == patient_id)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [
+        {
+            "seq": r["seq"],
+            "ts": r["ts"],
+            "username": r["username"],
+            "action": r["action"],
+            "table": r["table_name"],
+            "row_key": r["row_key"],
+            "patient_id": r["patient_id"],
+            "before": json.loads(r["before"]) if r["before"] else None,
+            "after": json.loads(r["after"]) if r["after"] else None,
+            "reason": r["reason"],
+        }
+        for r in rows
+    ]

@@ -1,7 +1,7 @@
 """jiareg as a REDCap project: the instruments, fields and choice codes, and its data dictionary.
 
 One instrument per template table, generated from the data dictionary
-(`jiareg.ingest.template`) so the two cannot disagree:
+(`jiareg.formats.template.dictionary`) so the two cannot disagree:
 
 - `patient` (not repeating): `record_id` is the template's `patient_id`, then site, sex, ...;
 - repeating instruments `visit`, `treatment`, `administration`, `steroid`, `adverse_event`,
@@ -17,17 +17,15 @@ a drop-down of `DRUG_CODES` plus 99 = other, with the name in the `<field>_other
 `jiareg template DIR` writes `redcap/jiareg_redcap_dictionary.csv` (REDCap's data dictionary
 format: upload it in *Project Setup > Data Dictionary*) and `redcap/repeating_instruments.csv`
 (the repeating-instrument settings: form_name, custom_form_label). The same files ship in
-`jiareg/ingest/data/`.
+`jiareg/formats/redcap/data/`.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
-from jiareg.ingest.template import DRUG_PATTERN, TABLES, Column, TemplateTable
+from jiareg.formats.template.dictionary import DRUG_PATTERN, TABLES, Column, TemplateTable
 
 __all__ = [
     "DICTIONARY_HEADER",
@@ -35,12 +33,16 @@ __all__ = [
     "INSTRUMENTS",
     "OTHER_CODE",
     "RECORD_ID",
+    "REPEAT_INSTANCE",
+    "REPEAT_INSTRUMENT",
+    "YESNO",
     "Field",
     "Instrument",
-    "write_project",
 ]
 
 RECORD_ID: Final = "record_id"
+REPEAT_INSTRUMENT: Final = "redcap_repeat_instrument"
+REPEAT_INSTANCE: Final = "redcap_repeat_instance"
 OTHER_CODE: Final = "99"
 DRUG_CODES: Final[tuple[tuple[str, str], ...]] = (
     ("1", "abatacept"),
@@ -66,7 +68,7 @@ DRUG_CODES: Final[tuple[tuple[str, str], ...]] = (
 """Drug drop-down codes (biologics and JAK inhibitors 1-20, corticosteroids 21-98); any other
 drug is 99 with its lower-case generic name in the `_other` field. Codes never change."""
 
-_YESNO: Final = (("1", "yes"), ("0", "no"))
+YESNO: Final = (("1", "yes"), ("0", "no"))
 _INSTRUMENTS: Final = {
     "patients": ("patient", "", "Patient"),
     "visits": ("visit", "", "Visit"),
@@ -169,7 +171,7 @@ def _fields(spec: TemplateTable, prefix: str) -> tuple[Field, ...]:
             continue
         name = prefix + col.name
         if col.kind == "flag":
-            out.append(Field(name, col, _YESNO))
+            out.append(Field(name, col, YESNO))
         elif col.kind == "code":
             out.append(Field(name, col, tuple((str(i), c) for i, c in enumerate(col.codes, 1))))
         elif col.pattern == DRUG_PATTERN:
@@ -187,61 +189,3 @@ INSTRUMENTS: Final[tuple[Instrument, ...]] = tuple(
     for t in TABLES
 )
 """Every instrument, in template (load) order; `patient` first."""
-
-
-def _dictionary_row(instrument: Instrument, f: Field) -> list[str]:
-    col = f.column
-    kind = "text"
-    validation = minimum = maximum = branching = ""
-    if f.choices:
-        kind = "yesno" if f.choices == _YESNO else "dropdown" if f.is_drug else "radio"
-    elif col.kind == "date":
-        validation = "date_ymd"
-    elif col.kind in ("number", "count"):
-        validation = "integer" if col.kind == "count" else "number"
-        if not col.scaled_by:
-            minimum = "" if col.minimum is None else f"{col.minimum:g}"
-            maximum = "" if col.maximum is None else f"{col.maximum:g}"
-    if f.other_of:
-        branching = f"[{f.other_of}] = '{OTHER_CODE}'"
-    label = f.column.description
-    if f.other_of:
-        label = "Other drug: lower-case generic name."
-    choices = "" if kind == "yesno" else " | ".join(f"{c}, {v}" for c, v in f.choices)
-    return [
-        f.name,
-        instrument.name,
-        "",
-        kind,
-        label,
-        choices,
-        col.unit,
-        validation,
-        minimum,
-        maximum,
-        "y" if col.name == "birth_date" else "",
-        branching,
-        "y" if col.required and not f.other_of else "",
-        "",
-        "",
-        "",
-        "",
-        f"jiareg {instrument.spec.name}.{col.name}",
-    ]
-
-
-def write_project(folder: Path) -> list[Path]:
-    """Write the data dictionary and the repeating-instrument settings into `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    dictionary = folder / "jiareg_redcap_dictionary.csv"
-    repeating = folder / "repeating_instruments.csv"
-    with dictionary.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(DICTIONARY_HEADER)
-        for instrument in INSTRUMENTS:
-            writer.writerows(_dictionary_row(instrument, f) for f in instrument.fields)
-    with repeating.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["form_name", "custom_form_label"])
-        writer.writerows([i.name, ""] for i in INSTRUMENTS if i.repeating)
-    return [dictionary, repeating]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from jiareg.errors import ImportRowError, InputError
 
 if TYPE_CHECKING:  # readers are imported when used: `Format` is the command line's option type
-    from jiareg.ingest.readers import RawTable
+    from jiareg.formats.cells import RawTable
 
 __all__ = ["Format", "detect_format", "read_source"]
 
@@ -36,7 +36,7 @@ def read_source(
     """Raw template tables, file-level problems and unreadable tables of `path` in `fmt`."""
     fmt = fmt or detect_format(path)
     if fmt == "template":
-        from jiareg.ingest.readers import read_path
+        from jiareg.formats.template.read import read_path
 
         return read_path(path)
     if not path.is_file():
@@ -44,9 +44,9 @@ def read_source(
             f"{path}: expected one {fmt} file ({'.csv' if fmt == 'redcap' else '.json'})"
         )
     if fmt == "redcap":
-        from jiareg.ingest.redcap_export import read_redcap
+        from jiareg.formats.redcap.read import read_redcap
 
         return read_redcap(path)
-    from jiareg.ingest.fhir import read_fhir
+    from jiareg.formats.fhir.read import read_fhir
 
     return read_fhir(path)

@@ -1,4 +1,4 @@
-"""REDCap "raw" CSV exports <-> template tables (the project is `jiareg.ingest.redcap`).
+"""Read a REDCap "raw" CSV export into template tables (the project: `.project`).
 
 Reading: the header is `record_id`, optionally `redcap_event_name` (longitudinal projects),
 `redcap_repeat_instrument`, `redcap_repeat_instance`, then fields. `<form>_complete` and
@@ -12,9 +12,6 @@ repeating instrument; the other rows hold the `patient` form (a row whose patien
 all empty, e.g. another event of a longitudinal record, adds nothing). Codes are translated to
 the template's values here; everything else is checked by the template's validation, with
 errors named `export.csv:LINE: record 'P1', event 'e', visit #2: column 'esr' = ...`.
-
-Writing (`write_redcap`): a classic (non-longitudinal) project's raw export of the template
-tables; importing it gives back the same registry.
 """
 
 from __future__ import annotations
@@ -29,15 +26,20 @@ from typing import Final
 import pyarrow as pa
 
 from jiareg.errors import ImportRowError
-from jiareg.ingest.readers import Place, RawTable, text_cells, utf8_text
-from jiareg.ingest.redcap import INSTRUMENTS, OTHER_CODE, RECORD_ID, Field, Instrument
-from jiareg.ingest.writers import table_text
+from jiareg.formats.cells import Place, RawTable, text_cells, utf8_text
+from jiareg.formats.redcap.project import (
+    INSTRUMENTS,
+    OTHER_CODE,
+    RECORD_ID,
+    REPEAT_INSTANCE,
+    REPEAT_INSTRUMENT,
+    Field,
+    Instrument,
+)
 
-__all__ = ["read_redcap", "write_redcap"]
+__all__ = ["read_redcap"]
 
 _EVENT: Final = "redcap_event_name"
-_REPEAT: Final = "redcap_repeat_instrument"
-_INSTANCE: Final = "redcap_repeat_instance"
 _IGNORED: Final = frozenset(
     {"redcap_data_access_group"} | {f"{i.name}_complete" for i in INSTRUMENTS}
 )
@@ -94,7 +96,7 @@ def _header(file: str, header: list[str], problems: list[ImportRowError]) -> set
         if (
             name not in _BY_FIELD
             and name not in _IGNORED
-            and name not in (_EVENT, _REPEAT, _INSTANCE)
+            and name not in (_EVENT, REPEAT_INSTRUMENT, REPEAT_INSTANCE)
         ):
             problems.append(
                 ImportRowError(
@@ -135,14 +137,14 @@ def _header(file: str, header: list[str], problems: list[ImportRowError]) -> set
                     "exported (export whole instruments)",
                 )
             )
-        if instrument.repeating and _REPEAT not in seen:
+        if instrument.repeating and REPEAT_INSTRUMENT not in seen:
             problems.append(
                 ImportRowError(
                     file=file,
                     row=1,
-                    column=_REPEAT,
+                    column=REPEAT_INSTRUMENT,
                     value=None,
-                    expected=f"{_REPEAT} and {_INSTANCE} columns (instrument "
+                    expected=f"{REPEAT_INSTRUMENT} and {REPEAT_INSTANCE} columns (instrument "
                     f"{instrument.name!r} repeats)",
                 )
             )
@@ -213,7 +215,7 @@ def _add_row(
 
 
 def read_redcap(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str]]:
-    """Read a REDCap raw CSV export into template tables (as `readers.read_path` does)."""
+    """Read a REDCap raw CSV export into template tables (as the template's `read_path` does)."""
     problems: list[ImportRowError] = []
     file = path.name
     text = utf8_text(path, problems)
@@ -265,8 +267,8 @@ def _row(
     """Route one export row to its instrument's rows, checking the REDCap columns."""
     record = values[RECORD_ID].strip()
     event = values.get(_EVENT, "").strip()
-    repeat = values.get(_REPEAT, "").strip()
-    instance = values.get(_INSTANCE, "").strip()
+    repeat = values.get(REPEAT_INSTRUMENT, "").strip()
+    instance = values.get(REPEAT_INSTANCE, "").strip()
     place = f"record {record!r}" + (f", event {event!r}" if event else "")
     if repeat:
         place += f", {repeat} #{instance}"
@@ -277,7 +279,7 @@ def _row(
                 file=file,
                 row=line,
                 where=place,
-                column=_REPEAT,
+                column=REPEAT_INSTRUMENT,
                 value=repeat,
                 expected="one of " + ", ".join(i.name for i in INSTRUMENTS if i.repeating),
             )
@@ -289,7 +291,7 @@ def _row(
                 file=file,
                 row=line,
                 where=place,
-                column=_INSTANCE,
+                column=REPEAT_INSTANCE,
                 value=instance,
                 expected="a whole number ≥ 1 (the instance of a repeating instrument)",
             )
@@ -300,7 +302,7 @@ def _row(
                 file=file,
                 row=line,
                 where=place,
-                column=_INSTANCE,
+                column=REPEAT_INSTANCE,
                 value=instance,
                 expected="empty: repeating events are not supported (use repeating instruments)",
             )
@@ -323,45 +325,3 @@ def _row(
         return
     if name in rows:
         _add_row(rows[name], values, line, place, file, problems)
-
-
-def write_redcap(tables: Mapping[str, pa.Table], path: Path) -> Path:
-    """Write template tables as a REDCap raw export of a classic project (one file)."""
-    header = [RECORD_ID, _REPEAT, _INSTANCE]
-    for instrument in INSTRUMENTS:
-        header += [f.name for f in instrument.fields if f.name != RECORD_ID]
-        header.append(f"{instrument.name}_complete")
-    by_patient: dict[str, list[dict[str, str]]] = {}
-    for instrument in INSTRUMENTS:
-        if instrument.spec.name not in tables:
-            continue
-        table = tables[instrument.spec.name]
-        instances: dict[str, int] = {}
-        for cells in table_text(table.select(list(instrument.spec.names))):
-            row = dict(zip(instrument.spec.names, cells, strict=True))
-            pid = row["patient_id"]
-            out = {RECORD_ID: pid, f"{instrument.name}_complete": "2"}
-            if instrument.repeating:
-                instances[pid] = instances.get(pid, 0) + 1
-                out[_REPEAT] = instrument.name
-                out[_INSTANCE] = str(instances[pid])
-            for f in instrument.fields:
-                if f.name == RECORD_ID or f.other_of:
-                    continue
-                value = row[f.column.name]
-                if f.choices and value:
-                    codes = {v: c for c, v in f.choices if c != OTHER_CODE}
-                    if value in codes:
-                        value = codes[value]
-                    else:
-                        out[f"{f.name}_other"] = value
-                        value = OTHER_CODE
-                out[f.name] = value
-            by_patient.setdefault(pid, []).append(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, header, restval="", lineterminator="\n")
-        writer.writeheader()
-        for pid in sorted(by_patient):
-            writer.writerows(by_patient[pid])
-    return path

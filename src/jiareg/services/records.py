@@ -1,65 +1,37 @@
-"""Import a template folder or workbook, or save one record, through the same rules.
+"""Save or delete records from a form (the web app's writes) through the import's rules.
 
-`import_path` is all-or-nothing: read, validate every table against the data dictionary and
-the registry, then upsert on natural keys and audit, all in one transaction that holds the
-registry's write lock. Any problem raises `ImportErrors` and nothing is written.
-
-`save_records` is the same path for a form's records (the web app's visit with its joints
+`save_records` is the import's path for a form's records (the web app's visit with its joints
 and CHAQ items): each record's cells are merged into its stored row (if any), every record
 is validated like an imported row, and all are upserted with audit entries naming the user
 and the reason in one transaction (all-or-nothing). It reads only the stored rows with the
 records' keys and the records' patients, so its cost does not grow with the registry.
-`save_record` is `save_records` for one record; `delete_record` removes one record, audited.
+`save_record` is `save_records` for one record, `save_visit` a visit with its joints and
+CHAQ items; `delete_record` removes one record, audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from jiareg.errors import ImportRowError, InputError, StoreError
-from jiareg.ingest.dose_check import dose_warnings
-from jiareg.ingest.readers import RawTable, text_cells
-from jiareg.ingest.sources import Format, read_source
-from jiareg.ingest.template import TABLES, TemplateTable, table
-from jiareg.ingest.validate import Problems, ValidTable, validate_tables
-from jiareg.store.bulk import paused_gc
-from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
-from jiareg.store.load import TableChange, delete_rows, ensure_sites, upsert_table
-from jiareg.store.snapshot import arrow_schema, read_rows, read_table
-from jiareg.store.users import Action, UserInfo, require
+from jiareg.formats.cells import RawTable, text_cells
+from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
+from jiareg.ingest.validate import Problems
+from jiareg.services.imports import ImportSummary, load_validated
+from jiareg.store.engine import get_engine, require_initialised, write_lock
+from jiareg.store.load import delete_rows
+from jiareg.store.snapshot import arrow_schema, read_rows
+from jiareg.store.users import UserInfo, require
 
-__all__ = [
-    "ImportSummary",
-    "RecordChange",
-    "delete_record",
-    "import_path",
-    "read_template",
-    "save_record",
-    "save_records",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class ImportSummary:
-    """What an import did: per-table counts and the non-blocking warnings."""
-
-    source: str
-    tables: tuple[TableChange, ...]
-    warnings: tuple[str, ...]
-
-    @property
-    def changed(self) -> int:
-        """Rows inserted or updated over all tables."""
-        return sum(t.inserted + t.updated for t in self.tables)
+__all__ = ["RecordChange", "delete_record", "save_record", "save_records", "save_visit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,160 +41,6 @@ class RecordChange:
     table: str
     action: str
     warnings: tuple[str, ...]
-
-
-def _os_user() -> str:
-    try:
-        return f"os:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "os:unknown"
-
-
-def _patient_sites(registry_patients: pa.Table, valid: Mapping[str, ValidTable]) -> pa.Table:
-    """patient_id -> site for the registry, overridden by the import's patients."""
-    registry = registry_patients.select(["patient_id", "site"])
-    if "patients" not in valid:
-        return registry
-    imported = valid["patients"].data.select(["patient_id", "site"])
-    keep = pc.invert(pc.is_in(registry.column("patient_id"), value_set=imported.column(0)))
-    return pa.concat_tables([imported, registry.filter(keep)])
-
-
-def _authorise(
-    registry_patients: pa.Table,
-    user: UserInfo | None,
-    action: Action,
-    valid: Mapping[str, ValidTable],
-) -> None:
-    if user is None:
-        return
-    sites = _patient_sites(registry_patients, valid)
-    ids = pc.unique(
-        pa.concat_arrays(
-            [v.data.column("patient_id").combine_chunks() for v in valid.values()]
-        ).drop_null()
-    )
-    involved = sites.filter(pc.is_in(sites.column("patient_id"), value_set=ids))
-    for site in pc.unique(involved.column("site")).to_pylist() or [None]:
-        require(user, action, site=site)
-
-
-def _run(
-    conn: Connection,
-    raws: list[RawTable],
-    problems: Problems,
-    *,
-    registry_patients: pa.Table,
-    stored: Callable[[str], pa.Table],
-    user: UserInfo | None,
-    action: Action,
-    reason: str,
-    progress: Callable[[str], None] | None = None,
-    patients_unreadable: bool = False,
-) -> tuple[tuple[TableChange, ...], tuple[str, ...]]:
-    """Validate then write, inside the caller's locked transaction.
-
-    `registry_patients` holds at least the stored patients the raws refer to; `stored(name)`
-    at least the stored rows of `name` sharing a key with the raws (what the upsert diffs).
-    """
-    valid = validate_tables(
-        raws, registry_patients, problems, patients_unreadable=patients_unreadable
-    )
-    problems.raise_if_any()
-    _authorise(registry_patients, user, action, valid)
-    warnings = dose_warnings(valid, conn)
-    username = user.username if user else _os_user()
-    changes = []
-    if "patients" in valid:
-        ensure_sites(
-            conn,
-            valid["patients"].data.column("site").combine_chunks(),
-            username=username,
-            reason=reason,
-        )
-    for spec in TABLES:
-        if spec.name in valid:
-            if progress:
-                progress(spec.name)
-            changes.append(
-                upsert_table(
-                    conn,
-                    spec.name,
-                    spec.key,
-                    valid[spec.name].data,
-                    existing=stored(spec.name),
-                    username=username,
-                    reason=reason,
-                )
-            )
-    return tuple(changes), warnings
-
-
-def read_template(path: Path | str, *, format: Format | None = None) -> dict[str, pa.Table]:
-    """The validated tables of a template folder or workbook (or a REDCap export or FHIR
-    bundle, see `import_path`'s `format`), without a registry (Contract 2).
-
-    Patients must be in the same files; raises `ImportErrors` like an import.
-    """
-    raws, file_problems, unreadable = read_source(Path(path), format)
-    problems = Problems()
-    for problem in file_problems:
-        problems.add(problem)
-    valid = validate_tables(
-        raws,
-        arrow_schema("patients").empty_table(),
-        problems,
-        patients_unreadable="patients" in unreadable,
-    )
-    problems.raise_if_any()
-    return {name: v.data for name, v in valid.items()}
-
-
-def import_path(
-    path: Path | str,
-    db_url: str | None = None,
-    *,
-    user: UserInfo | None = None,
-    reason: str | None = None,
-    progress: Callable[[str], None] | None = None,
-    format: Format | None = None,
-) -> ImportSummary:
-    """Validate and load a folder of template CSVs (or one CSV, or a workbook); all-or-nothing.
-
-    `format` is `template`, `redcap` (a REDCap raw CSV export) or `fhir` (an R4 Bundle); None
-    reads a `.json` file as FHIR and anything else as the template (`jiareg.ingest.sources`).
-
-    `user` (a registry user) must be allowed to import for every site involved; None means
-    the operating-system user running the CLI. `reason` goes into every audit entry
-    (default: the file or folder name). Raises `ImportErrors` listing every problem (up to
-    50, then "and N more"); the registry's data is then unchanged. A database without the
-    registry schema is initialised first (as `jiareg init` would).
-    """
-    source = Path(path)
-    raws, file_problems, unreadable = read_source(source, format)
-    problems = Problems()
-    for problem in file_problems:
-        problems.add(problem)
-    with get_engine(db_url).connect() as conn:
-        initialised = inspect(conn).has_table("alembic_version")
-    if not initialised:
-        init_db(db_url)
-    with get_engine(db_url).begin() as conn, paused_gc():
-        write_lock(conn)
-        require_initialised(conn)
-        changes, warnings = _run(
-            conn,
-            raws,
-            problems,
-            registry_patients=read_table(conn, "patients"),
-            stored=lambda name: read_table(conn, name),
-            user=user,
-            action="import",
-            reason=reason or f"import {source.name}",
-            progress=progress,
-            patients_unreadable="patients" in unreadable,
-        )
-    return ImportSummary(str(source), changes, warnings)
 
 
 def _cell(value: object) -> str | None:
@@ -351,7 +169,7 @@ def save_records(
         patients = read_rows(
             conn, "patients", pa.table({"patient_id": pa.array(sorted(patient_ids), pa.string())})
         )
-        changes, warnings = _run(
+        changes, warnings = load_validated(
             conn,
             raws,
             Problems(),
@@ -431,3 +249,43 @@ def delete_record(
                 "it (delete those first)"
             ) from exc
     return True
+
+
+def save_visit(
+    db_url: str,
+    user: UserInfo,
+    patient_id: str,
+    visit: dict[str, Any],
+    *,
+    joint_exams: list[dict[str, Any]],
+    chaq_items: list[dict[str, Any]],
+    reason: str,
+) -> tuple[str, ...]:
+    """Validate and write one visit with its joints and CHAQ items as `user`, in one
+    transaction; audited.
+
+    The records go through `save_records` (the import's rules and the store's permission
+    check): any invalid record raises `ImportErrors` and nothing, not even the visit, is
+    written. Returns the non-blocking warnings.
+    """
+    records = _visit_records(patient_id, visit, visit.get("visit_date"), joint_exams, chaq_items)
+    return save_records(db_url, records, user=user, reason=reason).warnings
+
+
+def _visit_records(
+    patient_id: str,
+    visit: dict[str, Any],
+    visit_date: object,
+    joint_exams: list[dict[str, Any]],
+    chaq_items: list[dict[str, Any]],
+) -> list[tuple[str, dict[str, Any]]]:
+    records = [("visits", {**visit, "patient_id": patient_id})]
+    records += [
+        ("joint_exams", {**j, "patient_id": patient_id, "visit_date": visit_date})
+        for j in joint_exams
+    ]
+    records += [
+        ("chaq_items", {**c, "patient_id": patient_id, "visit_date": visit_date})
+        for c in chaq_items
+    ]
+    return records

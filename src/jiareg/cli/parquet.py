@@ -20,21 +20,33 @@ def snapshot(
 
     Example: jiareg snapshot --db postgresql://registry.example/jia --out cut-2026-06
     """
-    from jiareg.store.snapshot import read_tables
-    from jiareg.study.backends import write_snapshot
+    from jiareg.services.study import snapshot_registry
 
     console = Console(stderr=True)
-    with console.status("reading the registry"):
-        tables = read_tables(db)
     columns = (
         TextColumn("[bold]snapshot"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("tables"),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("snapshot", total=len(tables))
-        entries = write_snapshot(tables, out, on_table=lambda _n, _r: progress.advance(task))
+    progress = Progress(*columns, console=console, transient=True)
+    task = progress.add_task("snapshot", total=None)
+    reading = console.status("reading the registry")
+
+    def tables_read(n: int) -> None:
+        reading.stop()
+        progress.update(task, total=n)
+        progress.start()
+
+    reading.start()
+    try:
+        entries = snapshot_registry(
+            db, out, on_read=tables_read, on_table=lambda _n, _r: progress.advance(task)
+        )
+    finally:
+        reading.stop()
+        if progress.live.is_started:  # stopping an unstarted bar would print a blank line
+            progress.stop()
     for entry in entries:
         typer.echo(f"{entry.name:<16} {entry.rows:>12,} rows  sha256 {entry.sha256}")
     typer.echo(f"wrote {out}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from jiareg.ingest.template import table
+from jiareg.formats.template.dictionary import table
 
 __all__ = [
     "BASE",

@@ -10,83 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from jiareg.errors import ImportRowError, InputError
-from jiareg.ingest.template import TABLES, TemplateTable, table
+from jiareg.formats.cells import RawTable, text_cells, utf8_text
+from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
 
-__all__ = ["Place", "RawTable", "read_path", "text_cells", "utf8_text"]
-
-_BOM = b"\xef\xbb\xbf"
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where one cell came from, for a source that is not one table per file.
-
-    `row` is the CSV line (REDCap) or the bundle entry's index (FHIR), `where` names the
-    record or resource (`record 'P1', event 'visit_arm_1', visit #2`; `Observation/esr-1`),
-    `column` the source's field (`adm_dose_mg`; `entry[12].resource.valueQuantity.value`).
-    """
-
-    row: int
-    where: str
-    column: str
-
-
-@dataclass(frozen=True, slots=True)
-class RawTable:
-    """One file's cells as text, before validation.
-
-    `file` is what messages call the file (`visits.csv`, or `book.xlsx[visits]`); `rows`
-    holds each data row's number in that file. A reader of another format (REDCap, FHIR)
-    gives `locate` (row index, template column -> the cell's `Place` in its own terms) and
-    `reported`, the (row index, column) cells it has already reported (a REDCap code it
-    could not translate), which validation then leaves alone.
-    """
-
-    spec: TemplateTable
-    file: str
-    data: pa.Table
-    rows: pa.Array
-    locate: Callable[[int, str], Place] | None = None
-    reported: frozenset[tuple[int, str]] = field(default_factory=frozenset)
-
-    def row_number(self, index: int) -> int:
-        """The row a person finds row `index` at (CSV line, sheet row or bundle entry)."""
-        if self.locate is None:
-            return int(self.rows[index].as_py())
-        return self.locate(index, self.spec.key[0]).row
-
-    def problem(self, index: int, column: str, value: object, expected: str) -> ImportRowError:
-        """The error for the cell at row `index`, template `column`, named in the source's terms."""
-        if self.locate is None:
-            row = self.rows[index].as_py()
-            return ImportRowError(
-                file=self.file, row=row, column=column, value=value, expected=expected
-            )
-        place = self.locate(index, column)
-        return ImportRowError(
-            file=self.file,
-            row=place.row,
-            where=place.where,
-            column=place.column,
-            value=value,
-            expected=expected,
-        )
-
-
-def text_cells(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Text with surrounding blanks removed; empty cells become null."""
-    text = pc.utf8_trim_whitespace(column.cast(pa.string()))
-    out = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+__all__ = ["read_path"]
 
 
 def _header_problems(
@@ -132,26 +65,6 @@ def _header_problems(
             )
             ok = False
     return ok
-
-
-def utf8_text(path: Path, problems: list[ImportRowError]) -> str | None:
-    """The file's text (a UTF-8 BOM removed), or None after reporting where it is not UTF-8."""
-    data = path.read_bytes()
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(
-            ImportRowError(
-                file=path.name,
-                row=data.count(b"\n", 0, exc.start) + 1,
-                column="(file)",
-                value=data[exc.start : exc.start + 4],
-                expected="UTF-8 text (save the file as CSV UTF-8)",
-            )
-        )
-        return None
 
 
 def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -> RawTable | None:

@@ -1,0 +1,1 @@
+"""REDCap: the jiareg project (instruments, fields, codes), its data dictionary, raw exports."""

@@ -1,0 +1,2 @@
+"""The import template: its data dictionary, CSV/XLSX reader, empty-template writer and the
+generated reference page."""

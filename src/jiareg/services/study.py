@@ -1,0 +1,74 @@
+"""Study runs: a protocol over a registry (or a Parquet snapshot) on an engine, then its
+report; and the frozen Parquet snapshot of a registry that such runs can read.
+
+The front ends (`jiareg study run`, `jiareg snapshot`, the web's study page) call these; the
+study stage (`jiareg.study.run`) is the only code that executes the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from jiareg.report.render import write_report
+from jiareg.store.snapshot import read_tables
+from jiareg.study.backends import ENGINES, Engine, SnapshotTable, write_snapshot
+from jiareg.study.protocol_file import protocol_json_schema
+from jiareg.study.result import StudyResult
+from jiareg.study.run import Progress, run_study
+
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "Progress",
+    "protocol_json_schema",
+    "run_and_report",
+    "snapshot_registry",
+]
+
+
+def run_and_report(
+    protocol: Path,
+    db_url: str | None,
+    out_dir: Path,
+    *,
+    engine: Engine = "duckdb",
+    snapshot_dir: Path | None = None,
+    spark_master: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[StudyResult, Path, Path]:
+    """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`.
+
+    Returns the result and the paths of the HTML and PDF reports.
+    """
+    result = run_study(
+        protocol,
+        db_url,
+        engine,
+        out_dir,
+        snapshot_dir=snapshot_dir,
+        spark_master=spark_master,
+        progress=progress,
+    )
+    if progress is not None:
+        progress("writing report.html and report.pdf")
+    html, pdf = write_report(result, out_dir)
+    return result, html, pdf
+
+
+def snapshot_registry(
+    db_url: str | None,
+    out_dir: Path,
+    *,
+    on_read: Callable[[int], None] | None = None,
+    on_table: Callable[[str, int], None] | None = None,
+) -> list[SnapshotTable]:
+    """Write every registry table to `out_dir/<table>.parquet` and `out_dir/manifest.json`.
+
+    `on_read(n_tables)` is called once the registry is read, `on_table(name, rows)` after
+    each table is written.
+    """
+    tables = read_tables(db_url)
+    if on_read is not None:
+        on_read(len(tables))
+    return write_snapshot(tables, out_dir, on_table=on_table)

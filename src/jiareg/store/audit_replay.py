@@ -1,0 +1,126 @@
+"""`verify_registry`: the MAC chain is intact AND the data tables hold what the trail says.
+
+Replaying the trail: for each (table, row key) the newest entry's `after` is what the row
+must be now (no row at all when it is null, i.e. deleted). Every row of the template tables,
+`sites` and `users` (its `REPLAYED_USER_COLUMNS`, never the password hash) is rendered with
+the same canonical JSON the writers audit (`audit.row_json`) and compared with that. A
+change made directly in the database (an UPDATE of `patients.birth_date`, a deleted visit,
+a user made admin) therefore fails verification, naming the first row that differs. Entries
+of other tables (`events`: log-ins and log-outs) change no data and are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow as pa
+from sqlalchemy import Connection, text
+
+from jiareg.errors import StoreError
+from jiareg.store.audit import check_chain, row_json
+from jiareg.store.engine import get_engine, require_initialised
+from jiareg.store.models import CLINICAL_TABLES
+from jiareg.store.snapshot import read_table
+
+__all__ = ["REPLAYED_USER_COLUMNS", "Verified", "user_rows", "verify_registry"]
+
+REPLAYED_USER_COLUMNS: Final = ("username", "role", "site", "disabled")
+"""The users columns the trail records (and replay checks): never the password hash."""
+_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    **{
+        m.__tablename__: tuple(c.name for c in m.__table__.primary_key.columns)  # type: ignore[attr-defined]
+        for m in CLINICAL_TABLES
+    },
+    "sites": ("site",),
+    "users": ("username",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What `verify_registry` checked."""
+
+    entries: int
+    rows: int
+
+
+def user_rows(
+    conn: Connection, where: str = "", params: dict[str, object] | None = None
+) -> pa.Table:
+    """The users' audited columns (`REPLAYED_USER_COLUMNS`) as Arrow, by user name."""
+    cols = ", ".join(REPLAYED_USER_COLUMNS)
+    rows = conn.execute(
+        text(f"SELECT {cols} FROM users {where} ORDER BY username"), params or {}
+    ).fetchall()
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in REPLAYED_USER_COLUMNS]
+    username, role, site, disabled = values
+    return pa.table(
+        {
+            "username": pa.array(username, pa.string()),
+            "role": pa.array(role, pa.string()),
+            "site": pa.array(site, pa.string()),
+            "disabled": pa.array([bool(v) for v in disabled], pa.bool_()),
+        }
+    )
+
+
+def _current(conn: Connection, table: str) -> pa.Table:
+    if table == "sites":
+        sites = conn.execute(text("SELECT site FROM sites ORDER BY site")).scalars().all()
+        return pa.table({"site": pa.array(sites, pa.string())})
+    if table == "users":
+        return user_rows(conn)
+    return read_table(conn, table)
+
+
+def _expected(log: pa.Table) -> dict[str, dict[str, tuple[str | None, int]]]:
+    """table -> row key -> (the newest `after`, its entry's seq)."""
+    out: dict[str, dict[str, tuple[str | None, int]]] = {t: {} for t in _KEYS}
+    columns = ("table_name", "row_key", "after", "seq")
+    for table, key, after, seq in zip(*(log.column(c).to_pylist() for c in columns), strict=True):
+        rows = out.get(table)
+        if rows is not None:
+            rows[key] = (after, seq)
+    for key, (after, seq) in out["users"].items():
+        if after is not None and '"disabled":' not in after:  # recorded before schema 0002
+            out["users"][key] = (after[:-1] + ',"disabled":false}', seq)
+    return out
+
+
+def _compare(table: str, current: pa.Table, expected: dict[str, tuple[str | None, int]]) -> None:
+    keys = row_json(current.select(list(_KEYS[table]))).to_pylist()
+    rows = row_json(current).to_pylist()
+    for key, row in zip(keys, rows, strict=True):
+        after, seq = expected.get(key, (None, 0))
+        if after is None:
+            said = f"entry {seq} deleted it" if seq else "no entry records it"
+            raise StoreError(f"{table} row {key} is in the database but {said}")
+        if row != after:
+            raise StoreError(
+                f"{table} row {key} differs from the audit trail: the database holds {row} "
+                f"but entry {seq} recorded {after}"
+            )
+    present = set(keys)
+    for key, (after, seq) in expected.items():
+        if after is not None and key not in present:
+            raise StoreError(
+                f"{table} row {key} is missing from the database (entry {seq} recorded {after})"
+            )
+
+
+def verify_registry(url: str | None = None) -> Verified:
+    """Check the MAC chain, then replay it against the data (one read transaction).
+
+    Raises StoreError naming the first broken entry or the first row that differs.
+    """
+    with get_engine(url).connect() as conn:
+        require_initialised(conn)
+        log = check_chain(conn)
+        expected = _expected(log)
+        rows = 0
+        for table in ("sites", "users", *(t for t in _KEYS if t not in ("sites", "users"))):
+            current = _current(conn, table)
+            _compare(table, current, expected[table])
+            rows += current.num_rows
+    return Verified(log.num_rows, rows)
