@@ -93,7 +93,8 @@ def restore(
     )
     typer.echo(
         f"restored {src} ({restored.format}, schema {restored.schema_version}{migrated}); "
-        f"audit log intact: {restored.audit_entries} entries"
+        f"audit log intact: {restored.audit_entries} entries; the data matches it "
+        f"({restored.rows} rows)"
     )
 
 

@@ -37,15 +37,16 @@ from typing import Final, Literal
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from jiareg import __version__
 from jiareg.errors import InputError, StoreError
 from jiareg.services import backup_pg
+from jiareg.services.admin import verify_registry
 from jiareg.services.backup_pg import MIGRATIONS, VERSION_TABLE, Progress
-from jiareg.store.audit import verify_chain
+from jiareg.store.audit_key import audit_key
 from jiareg.store.engine import get_engine, init_db, normalise_url
 
 __all__ = ["Manifest", "Progress", "Restored", "backup", "manifest_path", "restore"]
@@ -61,6 +62,7 @@ _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _PG_DUMP_MAGIC: Final = b"PGDMP"
 _PAGES_PER_STEP: Final = 1024
 _SETUP_TABLES: Final = frozenset({VERSION_TABLE, "settings"})  # `jiareg init` fills these
+_AUDIT_KEY_SETTING: Final = "audit_key_id"  # the settings row of the audit key's fingerprint
 
 
 def _silent(_what: str, _done: int, _total: int) -> None:
@@ -83,12 +85,13 @@ class Manifest:
 
 @dataclass(frozen=True, slots=True)
 class Restored:
-    """The outcome of a restore: the backup's schema, the schema now, the audit entries."""
+    """The outcome of a restore: the backup's schema, the schema now, what verify checked."""
 
     format: BackupFormat
     schema_version: str
     migrated_to: str
     audit_entries: int
+    rows: int
     checked_sha256: bool
 
 
@@ -142,7 +145,11 @@ def _backup_sqlite(url: str, out: Path, progress: Progress) -> str:
     dst = sqlite3.connect(out, isolation_level=None)
     try:
         src.execute("BEGIN")  # one read snapshot for the version and every page
-        revision = _sqlite_revision(src, url)
+        try:
+            rows = src.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall()
+        except sqlite3.DatabaseError:
+            rows = []
+        schema = backup_pg.revision([list(r) for r in rows], path)
         src.backup(
             dst,
             pages=_PAGES_PER_STEP,
@@ -153,19 +160,7 @@ def _backup_sqlite(url: str, out: Path, progress: Progress) -> str:
     finally:
         dst.close()
         src.close()
-    return revision
-
-
-def _sqlite_revision(conn: sqlite3.Connection, where: object) -> str:
-    try:
-        row = conn.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise InputError(
-            f"{where}: not a jiareg registry (no {VERSION_TABLE} table: {exc})"
-        ) from exc
-    if row is None:
-        raise InputError(f"{where}: not a jiareg registry (its {VERSION_TABLE} table is empty)")
-    return str(row[0])
+    return schema
 
 
 def backup(url: str | None, dest: Path, *, progress: Progress = _silent) -> Manifest:
@@ -234,16 +229,39 @@ def _format_of(src: Path) -> BackupFormat:
     raise InputError(f"{src}: not a jiareg backup (neither SQLite, pg_dump nor a COPY tar)")
 
 
-def _backup_revision(src: Path, fmt: BackupFormat) -> str:
-    if fmt == "sqlite":
-        conn = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            return _sqlite_revision(conn, src)
-        finally:
-            conn.close()
+def _backup_rows(src: Path, fmt: BackupFormat, table: str) -> list[list[str]] | None:
+    """The rows of `table` in a backup file, as text (None when it has no such table)."""
     if fmt == "pg_copy":
-        return backup_pg.copy_revision(src)
-    return backup_pg.dump_revision(src)
+        return backup_pg.copy_rows(src, table)
+    if fmt == "pg_dump":
+        return backup_pg.dump_rows(src, table)
+    conn = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()
+    return [[str(v) for v in row] for row in rows]
+
+
+def _check_audit_key(src: Path, fmt: BackupFormat) -> None:
+    """StoreError, before anything is changed, when the audit key at hand is not the one the
+    backup's registry was chained with (checked by `audit_key` on the backup's settings).
+
+    A backup made before the registry had an audit key has no fingerprint: `init_db` gives
+    it the key at hand after the restore."""
+    settings = _backup_rows(src, fmt, "settings") or []
+    if not any(name == _AUDIT_KEY_SETTING for name, _value in settings):
+        return
+    with create_engine("sqlite://").begin() as conn:
+        conn.execute(text("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT)"))
+        rows = [{"n": name, "v": value} for name, value in settings]
+        conn.execute(text("INSERT INTO settings (name, value) VALUES (:n, :v)"), rows)
+        try:
+            audit_key(conn)
+        except StoreError as exc:
+            raise StoreError(f"{src}: nothing was restored: {exc}") from exc
 
 
 def _checked_manifest(src: Path) -> bool:
@@ -305,8 +323,9 @@ def restore(
     sa_url = normalise_url(url)
     checked = _checked_manifest(src)
     fmt = _format_of(src)
-    revision = _backup_revision(src, fmt)
+    revision = backup_pg.revision(_backup_rows(src, fmt, VERSION_TABLE), src)
     _known_revision(revision, src)
+    _check_audit_key(src, fmt)
     engine = "sqlite" if sa_url.startswith("sqlite") else "postgresql"
     if (fmt == "sqlite") != (engine == "sqlite"):
         made = "SQLite" if fmt == "sqlite" else "PostgreSQL"
@@ -324,7 +343,7 @@ def restore(
         backup_pg.restore_copy(src, sa_url, revision, progress)
     migrated = init_db(sa_url) if revision != _scripts().get_current_head() else revision
     try:
-        entries = verify_chain(sa_url)
+        verified = verify_registry(sa_url)
     except StoreError as exc:
         raise StoreError(f"restored {src}, but `jiareg audit verify` fails: {exc}") from exc
-    return Restored(fmt, revision, migrated, entries, checked)
+    return Restored(fmt, revision, migrated, verified.entries, verified.rows, checked)

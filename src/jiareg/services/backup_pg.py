@@ -34,12 +34,13 @@ __all__ = [
     "VERSION_TABLE",
     "PgFormat",
     "Progress",
-    "copy_revision",
+    "copy_rows",
     "dump",
     "dump_format",
-    "dump_revision",
+    "dump_rows",
     "restore_copy",
     "restore_dump",
+    "revision",
 ]
 
 PgFormat = Literal["pg_dump", "pg_copy"]
@@ -103,11 +104,11 @@ def dump(url: str, out: Path, progress: Progress) -> tuple[str, PgFormat]:
         raise InputError(f"{shown}: not a jiareg registry (no {VERSION_TABLE} table)")
     if dump_format() == "pg_copy":
         _dump_copy(url, out, progress)
-        return copy_revision(out), "pg_copy"
+        return revision(copy_rows(out, VERSION_TABLE), out), "pg_copy"
     target, env = _libpq(url)
     args = [_program("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--verbose"]
     _run_tool([*args, f"--file={out}", f"--dbname={target}"], env, len(tables), progress)
-    return dump_revision(out), "pg_dump"
+    return revision(dump_rows(out, VERSION_TABLE), out), "pg_dump"
 
 
 def _dump_copy(url: str, out: Path, progress: Progress) -> None:
@@ -140,25 +141,29 @@ def _dump_copy(url: str, out: Path, progress: Progress) -> None:
                 tar.add(Path(tmp) / f"{name}.copy", arcname=f"{name}.copy")
 
 
-def _first_value(src: Path, lines: list[str]) -> str:
-    values = [line for line in lines if line and line != "\\."]
-    if not values:
-        raise InputError(f"{src}: not a jiareg registry (no {VERSION_TABLE} row)")
-    return values[0]
+def _copy_text_rows(lines: list[str]) -> list[list[str]]:
+    """COPY text format lines (up to the `\\.` end mark) as rows of fields."""
+    rows = []
+    for line in lines:
+        if line == "\\.":
+            break
+        if line:
+            rows.append(line.split("\t"))
+    return rows
 
 
-def copy_revision(src: Path) -> str:
-    """The schema version a COPY tar holds (InputError when it holds no registry)."""
+def copy_rows(src: Path, table: str) -> list[list[str]] | None:
+    """The rows of `table` in a COPY tar (None when the tar has no such table)."""
     with tarfile.open(src) as tar:
-        name = f"{VERSION_TABLE}.copy"
+        name = f"{table}.copy"
         member = tar.extractfile(name) if name in tar.getnames() else None
-        return _first_value(src, member.read().decode().split("\n") if member else [])
+        return None if member is None else _copy_text_rows(member.read().decode().split("\n"))
 
 
-def dump_revision(src: Path) -> str:
-    """The schema version a pg_dump file holds (InputError when it holds no registry)."""
+def dump_rows(src: Path, table: str) -> list[list[str]] | None:
+    """The rows of `table` in a pg_dump file (None when the dump has no such table)."""
     run = subprocess.run(
-        [_program("pg_restore"), "--data-only", f"--table={VERSION_TABLE}", "--file=-", src],
+        [_program("pg_restore"), "--data-only", f"--table={table}", "--file=-", src],
         capture_output=True,
         text=True,
         check=False,
@@ -167,7 +172,14 @@ def dump_revision(src: Path) -> str:
         raise InputError(f"{src}: pg_restore cannot read it: {run.stderr.strip()}")
     out = run.stdout.split("\n")
     starts = [i for i, line in enumerate(out) if line.startswith("COPY ")]
-    return _first_value(src, out[starts[0] + 1 :] if starts else [])
+    return _copy_text_rows(out[starts[0] + 1 :]) if starts else None
+
+
+def revision(rows: list[list[str]] | None, src: Path) -> str:
+    """The schema version in the rows of a backup's `alembic_version` table."""
+    if not rows:
+        raise InputError(f"{src}: not a jiareg registry (no {VERSION_TABLE} table or row)")
+    return rows[0][0]
 
 
 def restore_dump(src: Path, url: str, progress: Progress) -> None:
@@ -178,15 +190,15 @@ def restore_dump(src: Path, url: str, progress: Progress) -> None:
     _run_tool([*args, f"--dbname={target}", str(src)], env, 0, progress)
 
 
-def _upgrade_to(conn: Connection, revision: str) -> None:
+def _upgrade_to(conn: Connection, schema: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
-    command.upgrade(cfg, revision)
+    command.upgrade(cfg, schema)
 
 
-def restore_copy(src: Path, url: str, revision: str, progress: Progress) -> None:
-    """In one transaction: drop the registry's tables, create schema `revision`, COPY in."""
+def restore_copy(src: Path, url: str, schema: str, progress: Progress) -> None:
+    """In one transaction: drop the registry's tables, create schema `schema`, COPY in."""
     with tarfile.open(src) as tar, get_engine(url).begin() as conn:
         listing_file = tar.extractfile(_LISTING)
         if listing_file is None:
@@ -195,7 +207,7 @@ def restore_copy(src: Path, url: str, revision: str, progress: Progress) -> None
         existing = MetaData()
         existing.reflect(conn)
         existing.drop_all(conn)
-        _upgrade_to(conn, revision)
+        _upgrade_to(conn, schema)
         conn.execute(text(f"DELETE FROM {VERSION_TABLE}"))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         for i, table in enumerate(listing, 1):
