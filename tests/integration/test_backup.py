@@ -4,7 +4,8 @@ A backup taken while an import is writing holds the registry as it was before th
 (one snapshot, never a mix); restored into an empty registry it exports byte for byte like
 the source did, and the restore ends with the audit verification. Restore refuses a registry
 holding data without --force, a file that is not a jiareg backup, a file changed since its
-manifest, a schema newer than this jiareg, and the other engine's backup. Without pg_dump on
+manifest, a schema newer than this jiareg, a backup chained with another audit key than the
+one at hand, and the other engine's backup. Without pg_dump on
 PATH the PostgreSQL backup falls back to COPY; restoring a pg_dump file without pg_restore
 names the missing program. Everything runs through the `jiareg` command.
 """
@@ -32,6 +33,7 @@ from tests.integration.test_faults import (
 pytestmark = pytest.mark.slow
 
 Registry = Callable[[], str]
+SCHEMA: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,8 @@ def new_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
 
 
 def _registry(env: dict[str, str], url: str, data: Path) -> str:
-    jiareg(env, "init", "--db", url)
+    """`url` made a registry holding `data` (its schema is in `SCHEMA[url]`)."""
+    SCHEMA[url] = jiareg(env, "init", "--db", url).stdout.rsplit("(schema ", 1)[1].split(")")[0]
     jiareg(env, "import", str(data), "--db", url)
     if url.startswith("sqlite"):  # as `jiareg serve` runs it: readers beside one writer
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
@@ -101,7 +104,7 @@ def test_a_backup_taken_during_an_import_restores_the_registry_before_it(
     for name, expected in (("during", before), ("after", after)):
         target = new_registry()
         restored = jiareg(env, "restore", str(tmp_path / name), "--db", target).stdout
-        assert "schema 0001" in restored and "audit log intact" in restored
+        assert f"schema {SCHEMA[source]}" in restored and "audit log intact" in restored
         assert exported(env, target, tmp_path / f"restored-{name}") == expected
         jiareg(env, "audit", "verify", "--db", target)
 
@@ -119,7 +122,7 @@ def test_the_manifest_names_the_file_the_schema_and_the_source_without_its_passw
     assert manifest["file"] == file.name
     assert manifest["sha256"] == hashlib.sha256(file.read_bytes()).hexdigest()
     assert manifest["bytes"] == file.stat().st_size
-    assert manifest["schema_version"] == "0001"
+    assert manifest["schema_version"] == SCHEMA[source]
     assert manifest["format"] == ("sqlite" if source.startswith("sqlite") else "pg_dump")
     assert "s3cret" not in json.dumps(manifest) and manifest["source"].endswith(source[-20:])
     assert manifest["created"].startswith("20")
@@ -177,6 +180,10 @@ def test_restore_refuses_what_is_not_a_whole_jiareg_backup_of_a_known_schema(
     for file, message in expected.items():
         refused = jiareg(env, "restore", str(file), "--db", target, ok=False)
         assert refused.returncode == 1 and message in refused.stderr, (file, refused.stderr)
+    wrong_key = {**env, "JIAREG_AUDIT_KEY": "not-the-registry-key-" + "x" * 32}
+    refused = jiareg(wrong_key, "restore", str(backup), "--db", target, ok=False)
+    assert refused.returncode == 1
+    assert "nothing was restored: the audit key found is not this registry's" in refused.stderr
     assert not (tmp_path / "target" / "registry.db").exists()
     assert "audit log intact" in jiareg(env, "restore", str(backup), "--db", target).stdout
 
@@ -201,5 +208,5 @@ def test_postgresql_without_pg_dump_backs_up_through_copy(
     refused = jiareg(env, "restore", str(tmp_path / "copy.tar"), "--db", sqlite_target, ok=False)
     assert refused.returncode == 1 and "restore it into a PostgreSQL registry" in refused.stderr
     restored = jiareg(no_client, "restore", str(tmp_path / "copy.tar"), "--db", target).stdout
-    assert "pg_copy, schema 0001" in restored and "audit log intact" in restored
+    assert f"pg_copy, schema {SCHEMA[source]}" in restored and "audit log intact" in restored
     assert exported(env, target, tmp_path / "t") == exported(env, source, tmp_path / "s")

@@ -218,22 +218,25 @@ def server(
             proc.wait(timeout=30)
 
 
+def _logged_in(base: str) -> httpx.Client:
+    """A client with its own session and CSRF token."""
+    client = httpx.Client(base_url=base, timeout=30)
+    login = client.post("/api/login", json={"username": "saver", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    return client
+
+
 def _saver(
-    base: str,
-    client_no: int,
+    client: httpx.Client,
+    patient: str,
     acked: list[tuple[str, str]],
     refused: list[str],
     stop: threading.Event,
 ) -> None:
     """Save visits back to back (a new date each) until `stop` or the server dies; an
     answer other than 201 goes to `refused` and ends the loop."""
-    with httpx.Client(base_url=base, timeout=30) as client:
-        login = client.post("/api/login", json={"username": "saver", "password": PASSWORD})
-        if login.status_code != 200:
-            refused.append(f"login: {login.status_code} {login.text}")
-            return
-        client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-        patient = f"P{client_no + 1:06d}"
+    try:
         for n in range(1, 2000):
             if stop.is_set():
                 return
@@ -247,6 +250,8 @@ def _saver(
                 refused.append(f"{patient} {day}: {r.status_code} {r.text}")
                 return
             acked.append((patient, day))
+    finally:
+        client.close()
 
 
 def test_web_saves_acknowledged_before_a_kill_are_all_kept(
@@ -256,8 +261,10 @@ def test_web_saves_acknowledged_before_a_kill_are_all_kept(
     acked: list[tuple[str, str]] = []
     refused: list[str] = []
     stop = threading.Event()
+    clients = [_logged_in(base) for _ in range(4)]  # log-ins hash slowly: all before the saves
     savers = [
-        threading.Thread(target=_saver, args=(base, i, acked, refused, stop)) for i in range(4)
+        threading.Thread(target=_saver, args=(c, f"P{i + 1:06d}", acked, refused, stop))
+        for i, c in enumerate(clients)
     ]
     for t in savers:
         t.start()
