@@ -13,8 +13,9 @@ it `NAME.manifest.json` records its sha256, size, format, schema version, time a
 URL (password hidden).
 
 Restore checks the sha256 against the manifest, checks that the backup holds a jiareg
-registry (its `alembic_version` table) at a schema this jiareg knows, refuses to replace a
-registry that holds data unless forced, puts the copy back (SQLite through the backup API
+registry (its `alembic_version` table) at a schema this jiareg knows and that the audit key
+at hand is the one its trail was chained with, refuses to replace a registry that holds data
+unless forced, puts the copy back (SQLite through the backup API
 again; PostgreSQL with `pg_restore --single-transaction`, or the COPY tar in one
 transaction), migrates it to the newest schema, and finally verifies the audit trail with the
 function `jiareg audit verify` uses.
@@ -96,7 +97,11 @@ class Restored:
 
 
 def manifest_path(backup_file: Path) -> Path:
-    """Where the manifest of `backup_file` lives: beside it, `NAME.manifest.json`."""
+    """Where the manifest of `backup_file` lives: beside it, `NAME.manifest.json`.
+
+    >>> manifest_path(Path("backups/jiareg-20260601T020000Z.sqlite")).as_posix()
+    'backups/jiareg-20260601T020000Z.sqlite.manifest.json'
+    """
     return backup_file.with_name(backup_file.name + ".manifest.json")
 
 
@@ -269,7 +274,10 @@ def _checked_manifest(src: Path) -> bool:
     path = manifest_path(src)
     if not path.is_file():
         return False
-    expected = json.loads(path.read_text(encoding="utf-8"))["sha256"]
+    try:
+        expected = json.loads(path.read_text(encoding="utf-8"))["sha256"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a backup manifest (no sha256 in it)") from exc
     if _sha256(src) != expected:
         raise InputError(
             f"{src}: its sha256 differs from {path.name}; the backup is damaged or was changed"
@@ -314,9 +322,10 @@ def restore(
 ) -> Restored:
     """Put the backup `src` back into the registry at `url`, then verify its audit trail.
 
-    Refuses (InputError, nothing changed) when the file is not a whole jiareg backup, when
-    its schema is newer than this jiareg, when it is for the other database engine, and
-    when the target registry holds data and `force` is not set.
+    Refuses, with nothing changed, when the file is not a whole jiareg backup, when its
+    schema is newer than this jiareg, when the audit key at hand is not its registry's, when
+    it is for the other database engine, and when the target registry holds data and
+    `force` is not set.
     """
     if not src.is_file():
         raise InputError(f"{src}: no such backup file")

@@ -142,7 +142,11 @@ def _dump_copy(url: str, out: Path, progress: Progress) -> None:
 
 
 def _copy_text_rows(lines: list[str]) -> list[list[str]]:
-    """COPY text format lines (up to the `\\.` end mark) as rows of fields."""
+    """COPY text format lines (up to the `\\.` end mark) as rows of fields.
+
+    >>> _copy_text_rows(["0002", "\\\\.", "ignored"])
+    [['0002']]
+    """
     rows = []
     for line in lines:
         if line == "\\.":
