@@ -5,26 +5,40 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 export JIAREG_TEST_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup demo test lint bench clean
+# Workers for pytest-xdist; Spark, demo and browser tests each stay on one worker (xdist_group).
+JOBS    ?= 2
+FAST    := not spark and not browser and not pdf
+
+.PHONY: setup system-deps demo test test-fast lint bench clean
 
 setup: $(STAMP)   ## create .venv and install jiareg with every extra (idempotent)
 
 $(STAMP): pyproject.toml
+	@echo "setup 1/3: virtualenv in $(VENV)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
-	$(BIN)/python -m pip install --quiet -e '.[spark,test,dev]'
+	@echo "setup 2/3: pip 25.3"
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip==25.3
+	@echo "setup 3/3: jiareg and its pinned dependencies (about 1.7 GB with Spark; a few minutes)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[spark,test,dev]'
 	touch $(STAMP)
+
+system-deps:     ## the Debian packages the tests need (installs as root, else says how)
+	scripts/system-deps.sh
 
 demo: setup      ## build the demo registry, run the founding study, write demo-output/
 	$(BIN)/jiareg demo --out demo-output
 
-test: setup      ## run the whole suite (SQLite, PostgreSQL, Spark local, browser)
-	$(BIN)/python -m pytest
+test: setup system-deps  ## run the whole suite (SQLite, PostgreSQL, Spark local, browser, PDF)
+	$(BIN)/python -m pytest -n $(JOBS)
 
-lint: setup      ## ruff + mypy --strict
+test-fast: setup ## the suite without Spark, browser and PDF tests (under a minute)
+	$(BIN)/python -m pytest -n $(JOBS) -m "$(FAST)"
+
+lint: setup      ## ruff + mypy --strict + the import-linter layering contracts
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	PYTHONPATH=src $(BIN)/lint-imports
 
 bench: setup     ## benchmarks: rows/s and ratios to baselines measured in the same run
 	$(BIN)/python -m bench

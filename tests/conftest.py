@@ -1,68 +1,78 @@
-"""Fixtures shared by the whole suite: real PostgreSQL and real Spark, never mocks.
+"""Fixtures shared by the whole suite: real PostgreSQL, real Spark and the demo, never mocks.
 
-- `pg_url`: a fresh PostgreSQL database for this test session (created, then dropped), from
+- `pg_url`: a fresh PostgreSQL database for this test session (per xdist worker), from
   JIAREG_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres).
-- `fresh_pg_url`: a fresh database per test, for tests that need an empty registry.
+- `fresh_pg_url`: a fresh empty database per test (not initialised).
+- `pg_template`: a database migrated to the newest schema once per session, for fixtures
+  that clone a registry per test with `CREATE DATABASE ... TEMPLATE` (tests/web/conftest.py).
 - `module_pg_url`: a fresh database per test module (e.g. one bulk load shared by its tests).
-- `spark`: one local-mode SparkSession for the whole run (start ≈ 5 s).
+- `spark`: one local-mode SparkSession for the run (start ≈ 5 s).
+- `backend`: the columnar rules' engines (DuckDB, PostgreSQL, Spark) behind one interface,
+  after the ibis project's conftest: an Ibis connection and `load(arrow) -> table`.
+- `demo`: `jiareg demo` run once per session: (output folder, results.json).
+
+Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), the Spark tests share one worker
+(one SparkSession) and the demo tests another (one demo build): see `pytest_collection_modifyitems`.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-
-PG_ADMIN_URL = os.environ.get("JIAREG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _sqlalchemy_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+from tests.support.backends import Backend, connect_backend
+from tests.support.postgres import create_database, drop_database, sqlalchemy_url
 
 
-def _create_database() -> str:
-    import psycopg
-
-    name = f"jiareg_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
-def _drop_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id with the smallest parameters (`JIAREG_ARGON2_FAST=1`, read by
+    `jiareg.store.users.hasher`, inherited by the CLI subprocesses tests start): same code
+    path, milliseconds instead of ~50 ms. Hashes carry their parameters, so checks still verify
+    what was stored."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JIAREG_ARGON2_FAST", "1")
+        yield
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """SQLAlchemy URL (postgresql+psycopg://...) of a database private to this test session."""
-    url = _create_database()
-    yield _sqlalchemy_url(url)
-    _drop_database(url)
+    url = create_database()
+    yield sqlalchemy_url(url)
+    drop_database(url)
 
 
 @pytest.fixture()
 def fresh_pg_url() -> Iterator[str]:
     """SQLAlchemy URL of a brand-new empty database, dropped after the test."""
-    url = _create_database()
-    yield _sqlalchemy_url(url)
-    _drop_database(url)
+    url = create_database()
+    yield sqlalchemy_url(url)
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """Name of a database migrated to the newest schema once per session (per xdist worker)."""
+    from jiareg.store.engine import get_engine, init_db
+
+    url = create_database()
+    init_db(sqlalchemy_url(url))
+    get_engine(sqlalchemy_url(url)).dispose()  # a template must have no connections
+    yield url.rsplit("/", 1)[1]
+    drop_database(url)
 
 
 @pytest.fixture(scope="module")
 def module_pg_url() -> Iterator[str]:
     """SQLAlchemy URL of a database private to one test module, dropped after it."""
-    url = _create_database()
-    yield _sqlalchemy_url(url)
-    _drop_database(url)
+    url = create_database()
+    yield sqlalchemy_url(url)
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +84,52 @@ def spark() -> Iterator[Any]:
     session = spark_session("local[2]")
     yield session
     session.stop()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("duckdb"),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow]),
+    ]
+)
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each engine the columnar rules run on: an Ibis connection and a way to load Arrow."""
+    yield from connect_backend(request.param, request)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """`jiareg demo --out DIR`, built once per session: (DIR, its results.json)."""
+    from typer.testing import CliRunner
+
+    from jiareg.cli import app
+
+    out = tmp_path_factory.mktemp("demo")
+    outcome = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+    return out, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+_PY4J_SOCKETS = (
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Make every item's node id unique (xdist schedules by id). Keep the one-per-session
+    costs once under xdist: Spark tests share a worker (one
+    SparkSession), demo tests another (one demo build). Spark tests may leave py4j's gateway
+    sockets to the garbage collector (pyspark's, not ours): only there is that ResourceWarning
+    not an error."""
+    for item in items:
+        if not item.nodeid.endswith(f"::{item.name}"):
+            # schemathesis 4.32 names each API operation's item but keeps one node id (it sets
+            # `_nodeid`, which pytest 9 no longer reads); xdist's loadgroup runs one item per
+            # id, so the operation goes into the id as in a parametrised test.
+            item._id = item.parent.id.child(item.name)
+        if item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+            item.add_marker(pytest.mark.filterwarnings(_PY4J_SOCKETS))
+        elif "demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo"))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.derive.test_acr_pedi import (
+from tests.support.acr_pedi_vectors import (
     OUT_OF_RANGE,
     VARIABLES,
     acr_vectors,

@@ -6,28 +6,17 @@ real statistics, and each one below is the poster's (issue #4 §5).
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from jiareg.cli import app
 from jiareg.demo import COHORT_DIR
 from jiareg.derive.dosing import label_dose
 from jiareg.ingest import read_template
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("demo")
-    outcome = CliRunner().invoke(app, ["demo", "--out", str(out)])
-    assert outcome.exit_code == 0, outcome.output
-    return out, json.loads((out / "results.json").read_text())
+pytestmark = [pytest.mark.slow, pytest.mark.pdf]  # `demo` (tests/conftest.py) writes report.pdf
 
 
 def test_writes_the_three_files(demo: tuple[Path, dict[str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""The demo end to end: `run_demo` writes a report whose every section and number is there.
+"""The demo end to end (the session's `demo` fixture): every section and number of its report.
 
 Runs the real pipeline once (template import into SQLite, the founding protocol on DuckDB,
 write_report) and checks report.html and report.pdf against results.json.
@@ -6,20 +6,17 @@ write_report) and checks report.html and report.pdf against results.json.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from jiareg.report.render import LIKERT_CAVEAT, write_report
-from jiareg.services.demo import run_demo
 from jiareg.study.run import run_study
 from jiareg.synth.generate import generate_chunk
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.pdf]
 ROOT = Path(__file__).resolve().parents[2]
 
 SECTIONS = (
@@ -36,13 +33,6 @@ SECTIONS = (
     "adverse-events",
     "provenance",
 )
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(out)
-    return out, json.loads((out / "results.json").read_text())
 
 
 def _pdf_text(path: Path) -> str:

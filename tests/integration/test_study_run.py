@@ -61,6 +61,7 @@ def test_founding_protocol_on_a_synthetic_registry(synthetic: dict[str, pa.Table
     assert set(r["prior_anti_tnf"]) <= {"etanercept", "adalimumab", "infliximab"}
 
 
+@pytest.mark.pdf  # `jiareg study run` writes report.pdf
 def test_cli_study_run_on_sqlite_and_empty_cohort(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     import_path(COHORT_DIR, db)
@@ -133,6 +134,7 @@ def _cli_results(tmp_path: Path, *args: str) -> dict[str, Any]:
     return results
 
 
+@pytest.mark.pdf  # `jiareg study run` writes report.pdf
 def test_cli_study_run_on_a_snapshot_equals_the_registry(
     demo_cut: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -175,6 +177,7 @@ def test_cli_study_run_refuses_conflicting_sources(
 
 @pytest.mark.spark
 @pytest.mark.slow
+@pytest.mark.pdf  # `jiareg study run` writes report.pdf
 def test_cli_study_run_on_spark_reads_the_snapshot(
     demo_cut: tuple[str, Path], tmp_path: Path, spark: Any
 ) -> None:

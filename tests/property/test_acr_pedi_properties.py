@@ -19,10 +19,12 @@ from tests.property.strategies import core_set_pairs
 from jiareg.derive.acr_pedi import (
     ACR_PEDI_LEVELS,
     AcrPediResult,
-    acr_pedi_columns,
     acr_pedi_level,
     acr_pedi_response,
     acr_pedi_sjia_response,
+)
+from jiareg.derive.acr_pedi_columnar import (
+    acr_pedi_columns,
     acr_pedi_unit_columns,
     core_set_units,
     first_visit_pairs,

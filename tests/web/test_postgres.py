@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import PASSWORD, build_registry
+from tests.web.conftest import PASSWORD
 
 from jiareg.web.app import create_app
 
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture()
-def pg_client(fresh_pg_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(build_registry(fresh_pg_url))) as client:
+def pg_client(pg_db_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(pg_db_url)) as client:
         yield client
 
 
@@ -61,12 +61,12 @@ def test_postgres_registry_end_to_end(pg_client: TestClient) -> None:
     assert trail[0]["username"] == "clin_a" and trail[0]["table"] == "visits"
 
 
-def test_postgres_throttle_is_atomic_and_sessions_are_shared(fresh_pg_url: str) -> None:
+def test_postgres_throttle_is_atomic_and_sessions_are_shared(pg_db_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from jiareg.store.audit_replay import verify_registry
 
-    url = build_registry(fresh_pg_url)
+    url = pg_db_url
     passwords = [f"wrong guess {i}" for i in range(40)]
     passwords[24] = PASSWORD
 

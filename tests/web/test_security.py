@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import PASSWORD, Login
+from tests.web.conftest import PASSWORD, Clock, Login
 
 API_ROUTES = [
     ("GET", "/api/me"),
@@ -85,15 +84,20 @@ def test_repeated_failures_from_one_address_lock_that_address(
         assert r.status_code == 429
 
 
-def test_lockout_ends(app_factory: Callable[..., TestClient]) -> None:
-    with app_factory(max_login_failures=2, lockout_seconds=1.5) as c:
+def test_lockout_ends(app_factory: Callable[..., TestClient], clock: Clock) -> None:
+    with app_factory(max_login_failures=2, lockout_seconds=60) as c:
         for _ in range(2):
             c.post("/api/login", json={"username": "clin_a", "password": "nope"})
         assert (
             c.post("/api/login", json={"username": "clin_a", "password": PASSWORD}).status_code
             == 429
         )
-        time.sleep(1.6)
+        clock.advance(59)
+        assert (
+            c.post("/api/login", json={"username": "clin_a", "password": PASSWORD}).status_code
+            == 429
+        )
+        clock.advance(2)
         assert (
             c.post("/api/login", json={"username": "clin_a", "password": PASSWORD}).status_code
             == 200
@@ -109,21 +113,23 @@ def test_logout_ends_the_session(client: TestClient, login: Login) -> None:
     assert client.get("/api/patients").status_code == 401
 
 
-def test_sessions_expire_when_idle(app_factory: Callable[..., TestClient]) -> None:
-    with app_factory(session_idle_seconds=0.3) as c:
+def test_sessions_expire_when_idle(app_factory: Callable[..., TestClient], clock: Clock) -> None:
+    with app_factory(session_idle_seconds=300) as c:
         c.post("/api/login", json={"username": "clin_a", "password": PASSWORD})
         assert c.get("/api/me").status_code == 200
-        time.sleep(0.45)
+        clock.advance(301)
         assert c.get("/api/me").status_code == 401
 
 
-def test_sessions_have_an_absolute_lifetime(app_factory: Callable[..., TestClient]) -> None:
-    with app_factory(session_idle_seconds=0.5, session_absolute_seconds=1.2) as c:
+def test_sessions_have_an_absolute_lifetime(
+    app_factory: Callable[..., TestClient], clock: Clock
+) -> None:
+    with app_factory(session_idle_seconds=300, session_absolute_seconds=720) as c:
         c.post("/api/login", json={"username": "clin_a", "password": PASSWORD})
         for _ in range(3):  # activity keeps the idle clock from running out ...
             assert c.get("/api/me").status_code == 200
-            time.sleep(0.3)
-        time.sleep(0.4)  # ... but not past the absolute limit (about 1.3 s in)
+            clock.advance(240)
+        clock.advance(1)  # ... but not past the absolute limit (721 s in)
         assert c.get("/api/me").status_code == 401
 
 

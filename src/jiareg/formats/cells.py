@@ -3,7 +3,9 @@
 A reader (template CSV/XLSX, REDCap export, FHIR bundle) returns `RawTable`s: one template
 table's cells as text (empty cell = null, surrounding blanks removed) with where each row came
 from, so validation (`jiareg.ingest.validate`) never depends on the format. A writer turns
-stored tables back into the same text cells (`table_text`).
+stored tables back into the same text cells (`table_text`); the template's CSVs quote text
+that a spreadsheet would run as a formula, and its reader takes the quote off
+(`unquoted_cells`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,9 +21,12 @@ import pyarrow.compute as pc
 from jiareg.errors import ImportRowError
 from jiareg.formats.template.dictionary import TemplateTable
 
-__all__ = ["Place", "RawTable", "table_text", "text_cells", "utf8_text"]
+__all__ = ["Place", "RawTable", "table_text", "text_cells", "unquoted_cells", "utf8_text"]
 
 _BOM = b"\xef\xbb\xbf"
+_FORMULA_RE: Final = r"^'*[=+\-@\t\r]"
+"""Text a spreadsheet may run as a formula (=, +, -, @, tab, CR first; OWASP "CSV
+injection"), or such text already behind quotes, which gets one more to round-trip."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +92,17 @@ def text_cells(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
+def unquoted_cells(column: pa.Array) -> pa.Array:
+    """Cells with the quote `table_text(..., spreadsheet_safe=True)` added taken off again:
+    one leading `'` when quotes then =, +, -, @, tab or CR follow.
+
+    >>> unquoted_cells(pa.array(["'=1+1", "''-x", "'ok", "=2", None])).to_pylist()
+    ['=1+1', "'-x", "'ok", '=2', None]
+    """
+    quoted = pc.match_substring_regex(column, "^'" + _FORMULA_RE[1:])
+    return pc.if_else(quoted, pc.utf8_slice_codeunits(column, 1), column)
+
+
 def utf8_text(path: Path, problems: list[ImportRowError]) -> str | None:
     """The file's text (a UTF-8 BOM removed), or None after reporting where it is not UTF-8."""
     data = path.read_bytes()
@@ -106,17 +123,30 @@ def utf8_text(path: Path, problems: list[ImportRowError]) -> str | None:
         return None
 
 
-def _text(col: pa.Array) -> pa.Array:
+def _text(col: pa.Array, spreadsheet_safe: bool) -> pa.Array:
     if pa.types.is_boolean(col.type):
         return pc.if_else(col, "yes", "no")
+    if spreadsheet_safe and pa.types.is_string(col.type):
+        formula = pc.match_substring_regex(col, _FORMULA_RE)
+        return pc.if_else(formula, pc.binary_join_element_wise("'", col, ""), col)
     return col.cast(pa.string())
 
 
-def table_text(table: pa.Table) -> list[list[str]]:
+def table_text(table: pa.Table, *, spreadsheet_safe: bool = False) -> list[list[str]]:
     """The rows of `table` as template text cells (empty string for missing).
+
+    With `spreadsheet_safe`, a text cell a spreadsheet would run as a formula (it starts
+    with =, +, -, @, tab or CR) gets a leading `'` (OWASP); so does such a cell already
+    behind quotes, so that `unquoted_cells` restores every cell exactly. Numbers, dates and
+    flags are never quoted.
 
     >>> table_text(pa.table({"esr": [4.2, None], "fever": [True, None]}))
     [['4.2', 'yes'], ['', '']]
+    >>> table_text(pa.table({"n": [-1.5], "t": ["=HYPERLINK()"]}), spreadsheet_safe=True)
+    [['-1.5', "'=HYPERLINK()"]]
     """
-    columns = [pc.fill_null(_text(c.combine_chunks()), "").to_pylist() for c in table.columns]
+    columns = [
+        pc.fill_null(_text(c.combine_chunks(), spreadsheet_safe), "").to_pylist()
+        for c in table.columns
+    ]
     return [list(row) for row in zip(*columns, strict=True)]

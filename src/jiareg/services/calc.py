@@ -31,7 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS, acr_pedi_columns
+from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS
+from jiareg.derive.acr_pedi_columnar import acr_pedi_columns
 from jiareg.derive.activity import STATE_VERSIONS, visit_activity_exprs
 from jiareg.derive.chaq import CHAQ_DOMAINS, CHAQ_ITEMS, chaq_di_table
 from jiareg.derive.config import ChaqScoring, CutoffSet, MissingMode, ZeroBaselineWorsening

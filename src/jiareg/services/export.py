@@ -23,12 +23,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jiareg.errors import InputError
-from jiareg.formats.cells import table_text
 from jiareg.formats.fhir.write import write_fhir
 from jiareg.formats.redcap.write import write_project, write_redcap
 from jiareg.formats.sources import Format
 from jiareg.formats.template.dictionary import TABLES
-from jiareg.formats.template.write import write_csv, write_template
+from jiareg.formats.template.write import write_table, write_template
 from jiareg.store.engine import deidentification_key
 from jiareg.store.snapshot import read_tables
 
@@ -93,6 +92,8 @@ def export_registry(
     """Write every registry table as template CSVs in `folder` (optionally de-identified).
 
     Rows are ordered by their natural key, so two exports of the same registry are identical.
+    Text a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+cmd|...`) is written with
+    a leading `'`, which the template reader takes off again.
     """
     tables = read_tables(url)
     if deidentify:
@@ -102,7 +103,7 @@ def export_registry(
     for spec in TABLES:
         table = tables[spec.name]
         path = folder / spec.file
-        write_csv(path, table.column_names, table_text(table))
+        write_table(path, table)
         written.append(path)
     return written
 

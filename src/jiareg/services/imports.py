@@ -28,12 +28,16 @@ from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
 from jiareg.store.load import TableChange, ensure_sites, upsert_table
 from jiareg.store.snapshot import read_table
-from jiareg.store.users import Action, UserInfo, require
+from jiareg.store.users import Action, UserInfo, can, require
 
-__all__ = ["LOAD_ORDER", "ImportSummary", "import_path", "load_validated"]
+__all__ = ["LOAD_ORDER", "ImportSummary", "import_path", "load_validated", "os_user"]
 
 LOAD_ORDER: Final = tuple(t.name for t in TABLES)
 """The tables in the order an import loads them (its progress steps)."""
+_NOT_YOURS: Final = (
+    "a new patient_id or that of a patient you may change: no patient you may change has this id"
+)
+"""What an import says of a stored patient the user may not change (as for no patient)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,32 +54,72 @@ class ImportSummary:
         return sum(t.inserted + t.updated for t in self.tables)
 
 
-def _os_user() -> str:
+def os_user() -> str:
+    """The audit name of the operating-system user running the CLI (`os:NAME`)."""
     try:
         return f"os:{getpass.getuser()}"
     except (KeyError, OSError):
         return "os:unknown"
 
 
-def _patient_sites(registry_patients: pa.Table, valid: Mapping[str, ValidTable]) -> pa.Table:
-    """patient_id -> site for the registry, overridden by the import's patients."""
-    registry = registry_patients.select(["patient_id", "site"])
+def _visible(registry_patients: pa.Table, user: UserInfo | None, action: Action) -> pa.Table:
+    """The stored patients whose site `user` may `action` (every one for None)."""
+    if user is None:
+        return registry_patients
+    sites = registry_patients.column("site")
+    allowed = [s for s in pc.unique(sites).to_pylist() if can(user, action, site=s)]
+    return registry_patients.filter(pc.is_in(sites, value_set=pa.array(allowed, pa.string())))
+
+
+def _check_patients(
+    raws: list[RawTable],
+    valid: Mapping[str, ValidTable],
+    registry_patients: pa.Table,
+    visible: pa.Table,
+    problems: Problems,
+) -> None:
+    """Report imported patients the user may not change, and site changes (for anyone).
+
+    A stored patient the user has no right at is reported like a patient that does not
+    exist, so an import tells nothing about other sites. A stored patient's site is never
+    changed by an import: a move is `move_patient`, an admin's audited action.
+    """
     if "patients" not in valid:
-        return registry
-    imported = valid["patients"].data.select(["patient_id", "site"])
-    keep = pc.invert(pc.is_in(registry.column("patient_id"), value_set=imported.column(0)))
-    return pa.concat_tables([imported, registry.filter(keep)])
+        return
+    raw = next(r for r in raws if r.spec.name == "patients")
+    data = valid["patients"].data
+    pid = data.column("patient_id").combine_chunks()
+    stored = registry_patients.column("patient_id")
+    shown = visible.column("patient_id")
+    hidden = pc.and_(pc.is_in(pid, value_set=stored), pc.invert(pc.is_in(pid, value_set=shown)))
+    problems.add_mask(raw, hidden, "patient_id", pid, _NOT_YOURS)
+    stored_site = visible.column("site").combine_chunks().take(pc.index_in(pid, value_set=shown))
+    moved = pc.not_equal(data.column("site").combine_chunks(), stored_site)
+    problems.add_mask(
+        raw,
+        moved,
+        "site",
+        raw.data.column("site").combine_chunks(),
+        "the patient's stored site (an import never moves a patient: an admin does, "
+        "with `jiareg patient move`)",
+    )
 
 
 def _authorise(
-    registry_patients: pa.Table,
+    visible: pa.Table,
     user: UserInfo | None,
     action: Action,
     valid: Mapping[str, ValidTable],
 ) -> None:
+    """`user` may `action` at every site involved: the stored site of each stored patient,
+    the imported site of each new one (`_check_patients` has refused site changes)."""
     if user is None:
         return
-    sites = _patient_sites(registry_patients, valid)
+    sites = visible.select(["patient_id", "site"])
+    if "patients" in valid:
+        imported = valid["patients"].data.select(["patient_id", "site"])
+        new = pc.invert(pc.is_in(imported.column("patient_id"), value_set=sites.column(0)))
+        sites = pa.concat_tables([sites, imported.filter(new).cast(sites.schema)])
     ids = pc.unique(
         pa.concat_arrays(
             [v.data.column("patient_id").combine_chunks() for v in valid.values()]
@@ -103,14 +147,16 @@ def load_validated(
 
     `registry_patients` holds at least the stored patients the raws refer to; `stored(name)`
     at least the stored rows of `name` sharing a key with the raws (what the upsert diffs).
+    A stored patient at a site where `user` may not `action` is reported as a row problem,
+    like an unknown patient; a stored patient's site never changes here (`move_patient`).
     """
-    valid = validate_tables(
-        raws, registry_patients, problems, patients_unreadable=patients_unreadable
-    )
+    visible = _visible(registry_patients, user, action)
+    valid = validate_tables(raws, visible, problems, patients_unreadable=patients_unreadable)
+    _check_patients(raws, valid, registry_patients, visible, problems)
     problems.raise_if_any()
-    _authorise(registry_patients, user, action, valid)
+    _authorise(visible, user, action, valid)
     warnings = dose_warnings(valid, conn)
-    username = user.username if user else _os_user()
+    username = user.username if user else os_user()
     changes = []
     if "patients" in valid:
         ensure_sites(

@@ -103,6 +103,8 @@ def run_study(
     registry = {name: con.table(name) for name in names}
 
     with ExitStack() as cached:
+        if engine == "postgres":  # the run's own connection (Spark's session is shared)
+            cached.callback(con.disconnect)
 
         def keep(expr: Table) -> Table:
             return _materialise(con, expr, cached)

@@ -1,82 +1,21 @@
-"""JADAS, CHAQ and inactive disease: the columnar forms give the SPEC answers on PostgreSQL
-and Spark too (DuckDB runs in the unit tests). Same checks as the unit tests, other engines."""
+"""Inactive disease and active joint counts: the columnar forms give the scalar rules' answers
+on every engine (DuckDB, PostgreSQL, Spark). JADAS and CHAQ run on every engine in their unit
+tests, through the same `backend` fixture."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import ibis
 import pyarrow as pa
-import pytest
-from tests.unit.derive.test_chaq import check_chaq_columnar
-from tests.unit.derive.test_jadas import check_jadas_columnar, check_state_reason_columnar
+from tests.support.backends import Backend
 
 from jiareg.derive.coreset import Global
 from jiareg.derive.inactive import inactive_disease, inactive_disease_visits_expr
 from jiareg.derive.joints import JointExam, active_joint_count, active_joint_counts_table
 
 
-@dataclass(frozen=True)
-class Engine:
-    """Run an expression (`execute`) and put an Arrow table on the engine (`table`)."""
-
-    execute: Callable[[Any], Any]
-    table: Callable[[pa.Table], Any]
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow]),
-    ]
-)
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """A real PostgreSQL database or the local SparkSession.
-
-    On Spark, tables go through `createDataFrame(arrow)` and a temp view: ibis 12's pyspark
-    memtable turns an int64 column holding nulls into all-NULL (checked: [1, None] came back
-    as [NaN, NaN]).
-    """
-    if request.param == "postgres":
-        from sqlalchemy.engine import make_url
-
-        url = make_url(request.getfixturevalue("pg_url"))
-        con = ibis.postgres.connect(
-            host=url.host, port=url.port, user=url.username, database=url.database
-        )
-        yield Engine(con.execute, ibis.memtable)
-        con.disconnect()
-    else:
-        session = request.getfixturevalue("spark")
-        con = ibis.pyspark.connect(session)
-
-        def table(data: pa.Table) -> Any:
-            name = f"h2_{uuid.uuid4().hex[:10]}"
-            session.createDataFrame(data).createOrReplaceTempView(name)
-            return con.table(name)
-
-        yield Engine(con.execute, table)  # no disconnect: it would stop the shared session
-
-
-def test_jadas_vectors(engine: Engine) -> None:
-    check_jadas_columnar(engine.execute, engine.table)
-
-
-def test_jadas_state_reasons(engine: Engine) -> None:
-    """R-JADAS-2 states and the reasons for none (systemic features first) on this engine."""
-    check_state_reason_columnar(engine.execute, engine.table)
-
-
-@pytest.mark.parametrize("scoring", ["original", "without_aids_help"])
-def test_chaq_vectors(engine: Engine, scoring: str) -> None:
-    check_chaq_columnar(engine.execute, scoring, engine.table)
-
-
-def test_inactive_disease_boundaries(engine: Engine) -> None:
+def test_inactive_disease_boundaries(backend: Backend) -> None:
     base: dict[str, Any] = {
         "active_joints": 0,
         "fever": False,
@@ -107,7 +46,7 @@ def test_inactive_disease_boundaries(engine: Engine) -> None:
         {"uveitis_active": True},
     ]
     rows = [{**base, **c, "n": i} for i, c in enumerate(changes)]
-    t = engine.table(
+    t = backend.load(
         pa.Table.from_pylist(
             rows,
             schema=pa.schema(
@@ -136,7 +75,7 @@ def test_inactive_disease_boundaries(engine: Engine) -> None:
         )
     )
     for criteria in ("wallace2004", "acr2011"):
-        out = engine.execute(
+        out = backend.execute(
             t.select(t.n, cid=inactive_disease_visits_expr(t, criteria=criteria)).order_by("n")
         )
         for row, got in zip(rows, out.cid, strict=True):
@@ -148,7 +87,7 @@ def test_inactive_disease_boundaries(engine: Engine) -> None:
             assert (None if got is None or got != got else bool(got)) == expected, (criteria, row)
 
 
-def test_active_joint_counts(engine: Engine) -> None:
+def test_active_joint_counts(backend: Backend) -> None:
     exams = [
         JointExam("knee", "left", swollen=True),
         JointExam("mtp1", "right", swollen=False, limited_motion=True, tender=True),
@@ -177,8 +116,8 @@ def test_active_joint_counts(engine: Engine) -> None:
         }
         for e in exams
     ]
-    t = engine.table(pa.Table.from_pylist(rows, schema=schema))
-    row = engine.execute(active_joint_counts_table(t)).iloc[0]
+    t = backend.load(pa.Table.from_pylist(rows, schema=schema))
+    row = backend.execute(active_joint_counts_table(t)).iloc[0]
     assert [active_joint_count(exams, size) for size in (None, 27, 71)] == [None, 1, None]
     assert row.active_joints_27 == 1
     for column in ("active_joints_any", "active_joints_71"):

@@ -104,7 +104,7 @@ def test_save_record_merges_validates_and_audits(db_url: str, tmp_path: Path) ->
             user=NURSE,
             reason="typo",
         )
-    with pytest.raises(AccessDenied):
+    with pytest.raises(ImportErrors, match="'P3'; expected a patient_id among"):  # as unknown
         save_record(
             db_url,
             "visits",

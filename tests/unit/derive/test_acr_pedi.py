@@ -2,90 +2,42 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Mapping
 from datetime import date
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from tests.support.acr_pedi_vectors import (
+    OUT_OF_RANGE,
+    VARIABLES,
+    acr_vectors,
+    config_of,
+    core_set,
+    expected_result,
+)
+from tests.support.backends import Backend
 
 from jiareg.derive.acr_pedi import (
     ACR_PEDI_LEVELS,
     AcrPediResult,
-    acr_pedi_columns,
     acr_pedi_level,
     acr_pedi_response,
     acr_pedi_sjia_level,
     acr_pedi_sjia_response,
-    acr_pedi_unit_columns,
     classify_variable,
+)
+from jiareg.derive.acr_pedi_columnar import (
+    acr_pedi_columns,
+    acr_pedi_unit_columns,
     core_set_units,
     first_visit_pairs,
 )
 from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
 from jiareg.derive.exact import to_fraction
 from jiareg.errors import DerivationError
-
-VECTORS = Path(__file__).parents[2] / "vectors" / "acr_pedi.csv"
-SHORT = {"NE": "NOT_EVALUABLE"}
-# vector column stem -> template column name
-VARIABLES = {
-    "pga": "phys_global",
-    "par": "parent_global",
-    "chaq": "chaq",
-    "ajc": "active_joints",
-    "lom": "lom_joints",
-    "esr": "esr",
-}
-# Two SPEC §11.1 rows hold values outside their variable's domain: A18 a follow-up parent
-# global of 11 on the 0-10 scale (R-CORESET-2.1), A30 a follow-up lom count of 13.01 (joint
-# counts are whole numbers, R-CORESET-1). The scalar core set (and the CLI) reject them; the
-# Ibis expressions do not validate (ingest does), so the columnar tests still check their
-# results. "A18-par10" and "A30-esr" restate them with in-domain values and the same counts.
-OUT_OF_RANGE = {
-    "A18": "global 11 is outside the 0-10 scale",
-    "A18-cc": "global 11 is outside the 0-10 scale",
-    "A30": "lom_joints 1301/100 is not a whole number",
-}
-
-
-def acr_vectors() -> list[dict[str, str]]:
-    """Rows of tests/vectors/acr_pedi.csv (SPEC §11.1 and jiareg boundary rows)."""
-    with VECTORS.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def expected_result(row: Mapping[str, str]) -> str:
-    return SHORT.get(row["result"], row["result"])
-
-
-def config_of(row: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "zero_baseline_worsening": row["zero_baseline_worsening"] or "any_increase",
-        "acr_missing_mode": row["acr_missing_mode"] or "determinate",
-    }
-
-
-def core_set(row: Mapping[str, str], visit: str) -> CoreSet:
-    """The baseline ("b") or follow-up ("f") core set of one vector row."""
-
-    def joints(stem: str) -> Any:
-        value = to_fraction(row[f"{visit}_{stem}"])
-        return value.numerator if value is not None and value.denominator == 1 else value
-
-    return CoreSet(
-        phys_global=Global.parse(row[f"{visit}_pga"], row[f"{visit}_pga_scale"]),
-        parent_global=Global.parse(row[f"{visit}_par"], row[f"{visit}_par_scale"]),
-        chaq=to_fraction(row[f"{visit}_chaq"]),
-        active_joints=joints("ajc"),
-        lom_joints=joints("lom"),
-        esr=to_fraction(row[f"{visit}_esr"]),
-    )
 
 
 def _float(text: str) -> float | None:
@@ -184,23 +136,8 @@ def test_columnar_duckdb_matches_vector(
         assert got[f"r{lv}"] == scalar.result.value
 
 
-@pytest.mark.postgres
-def test_columnar_on_postgresql(pg_url: str) -> None:
-    con = ibis.connect(pg_url.replace("postgresql+psycopg://", "postgres://", 1))
-    try:
-        t = con.create_table("acr_pedi_vectors", vectors_table(ROWS), overwrite=True)
-        check_engine(con, t)
-    finally:
-        con.disconnect()
-
-
-@pytest.mark.spark
-@pytest.mark.slow
-def test_columnar_on_spark(spark: Any) -> None:
-    # Spark DataFrame straight from Arrow: an ibis memtable goes through pandas (None → NaN).
-    spark.createDataFrame(vectors_table(ROWS)).createOrReplaceTempView("acr_pedi_vectors")
-    con = ibis.pyspark.connect(spark)
-    check_engine(con, con.table("acr_pedi_vectors"))
+def test_columnar_on_every_engine(backend: Backend) -> None:
+    check_engine(backend.con, backend.load(vectors_table(ROWS)))
 
 
 # --- jiareg boundary cases beyond the vector file -----------------------------------------

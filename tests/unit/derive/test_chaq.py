@@ -11,6 +11,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pytest
+from tests.support.backends import Backend
 
 from jiareg.derive.chaq import (
     CHAQ_DOMAINS,
@@ -22,7 +23,9 @@ from jiareg.derive.chaq import (
 from jiareg.derive.exact import UNITS
 from jiareg.errors import DerivationError
 
-VECTORS = list(csv.DictReader((Path(__file__).parents[2] / "vectors" / "chaq.csv").open()))
+VECTORS = list(
+    csv.DictReader((Path(__file__).parents[2] / "vectors" / "chaq.csv").read_text().splitlines())
+)
 DOMAIN_BY_COLUMN = dict(
     zip(["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"], CHAQ_DOMAINS, strict=True)
 )
@@ -102,8 +105,8 @@ def check_chaq_columnar(
 
 
 @pytest.mark.parametrize("scoring", ["original", "without_aids_help"])
-def test_chaq_vectors_columnar_equals_scalar(scoring: str) -> None:
-    check_chaq_columnar(lambda expr: expr.execute(), scoring)
+def test_chaq_vectors_columnar_equals_scalar(backend: Backend, scoring: str) -> None:
+    check_chaq_columnar(backend.execute, scoring, backend.load)
 
 
 def test_min_domains_option() -> None:

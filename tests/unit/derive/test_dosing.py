@@ -377,7 +377,7 @@ def test_columnar_null_route_is_iv_and_null_weight_gives_null(duckdb_con: Any) -
 
 
 AGE_ROWS = list(
-    csv.DictReader((VECTORS.parent / "dosing_age.csv").open(newline="", encoding="utf-8"))
+    csv.DictReader((VECTORS.parent / "dosing_age.csv").read_text(encoding="utf-8").splitlines())
 )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pytest
+from tests.support.backends import Backend
 
 from jiareg.derive.coreset import Global
 from jiareg.derive.exact import to_fraction
@@ -35,7 +36,9 @@ from jiareg.derive.jadas_states import (
 )
 from jiareg.errors import DerivationError
 
-VECTORS = list(csv.DictReader((Path(__file__).parents[2] / "vectors" / "jadas.csv").open()))
+VECTORS = list(
+    csv.DictReader((Path(__file__).parents[2] / "vectors" / "jadas.csv").read_text().splitlines())
+)
 IDS = [r["id"] for r in VECTORS]
 VERSION = {
     "JADAS10": "jadas10",
@@ -156,8 +159,8 @@ def check_jadas_columnar(
             )
 
 
-def test_jadas_vectors_columnar() -> None:
-    check_jadas_columnar(lambda expr: expr.execute())
+def test_jadas_vectors_columnar(backend: Backend) -> None:
+    check_jadas_columnar(backend.execute, backend.load)
 
 
 def test_likert_rescale_flag() -> None:
@@ -361,8 +364,9 @@ def check_state_reason_columnar(
         assert (got_reason if isinstance(got_reason, str) else None) == reason, rows[i]
 
 
-def test_state_and_reason_columnar_equal_scalar() -> None:
-    check_state_reason_columnar(lambda expr: expr.execute())
+def test_state_and_reason_columnar_equal_scalar(backend: Backend) -> None:
+    """R-JADAS-2 states and the reasons for none (systemic features first) on each engine."""
+    check_state_reason_columnar(backend.execute, backend.load)
 
 
 @pytest.mark.parametrize(

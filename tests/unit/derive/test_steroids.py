@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.backends import Backend
 
 from jiareg.derive.config import ClinicalConfig
 from jiareg.derive.exact import to_fraction
@@ -139,21 +140,8 @@ def _check_engine(con: Any, table: Any) -> None:
         assert (got["plain"], got["per_kg"]) == (plain.category, per_kg.category), (b, f, bw, fw)
 
 
-@pytest.mark.postgres
-def test_columnar_on_postgresql(pg_url: str) -> None:
-    con = ibis.connect(pg_url.replace("postgresql+psycopg://", "postgres://", 1))
-    try:
-        _check_engine(con, con.create_table("steroid_grid", _engine_table(), overwrite=True))
-    finally:
-        con.disconnect()
-
-
-@pytest.mark.spark
-@pytest.mark.slow
-def test_columnar_on_spark(spark: Any) -> None:
-    spark.createDataFrame(_engine_table()).createOrReplaceTempView("steroid_grid")
-    con = ibis.pyspark.connect(spark)
-    _check_engine(con, con.table("steroid_grid"))
+def test_columnar_on_every_engine(backend: Backend) -> None:
+    _check_engine(backend.con, backend.load(_engine_table()))
 
 
 @pytest.mark.parametrize("row", DECIMAL_ROWS, ids=[r["id"] for r in DECIMAL_ROWS])

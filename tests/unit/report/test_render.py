@@ -34,6 +34,7 @@ def pdf_text(path: Path) -> str:
     ).stdout
 
 
+@pytest.mark.pdf  # WeasyPrint renders report.pdf
 def test_writes_html_and_pdf(study_result, tmp_path: Path) -> None:
     html_path, pdf_path = write_report(study_result, tmp_path / "out")
     assert (html_path.name, pdf_path.name) == ("report.html", "report.pdf")
@@ -58,6 +59,7 @@ def test_html_is_self_contained_with_every_section(study_result) -> None:
     assert "ACR Pedi missing-data mode: determinate" in html
 
 
+@pytest.mark.pdf  # WeasyPrint renders report.pdf
 def test_pdf_has_the_sections_and_page_numbers(study_result, tmp_path: Path) -> None:
     _, pdf_path = write_report(study_result, tmp_path)
     text = pdf_text(pdf_path)

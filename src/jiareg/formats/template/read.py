@@ -2,8 +2,11 @@
 
 Each table comes back as text cells (empty cell = null, surrounding spaces removed) with the
 row number a person sees in the file (CSV: the line, header = 1; workbook: the sheet row).
-Problems with a whole file (not UTF-8, missing or unknown columns, unknown file) are
-reported like cell problems, with row 1 (the header) or the offending line.
+Problems with a whole file (not UTF-8, missing or unknown columns, unknown file, more rows
+than allowed) are reported like cell problems, with row 1 (the header) or the offending line.
+A workbook that unpacks to more than allowed is refused before it is opened
+(`jiareg.formats.template.limits`). A cell that an export quoted against spreadsheet
+formulas (`'=...`) loses that one quote (`jiareg.formats.cells.unquoted_cells`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from jiareg.errors import ImportRowError, InputError
-from jiareg.formats.cells import RawTable, text_cells, utf8_text
+from jiareg.formats.cells import RawTable, text_cells, unquoted_cells, utf8_text
 from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
+from jiareg.formats.template.limits import (
+    ImportLimits,
+    check_workbook,
+    import_limits,
+    too_many_rows,
+)
 
 __all__ = ["read_path"]
 
@@ -67,7 +76,9 @@ def _header_problems(
     return ok
 
 
-def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -> RawTable | None:
+def _read_csv(
+    spec: TemplateTable, path: Path, problems: list[ImportRowError], limits: ImportLimits
+) -> RawTable | None:
     file = path.name
     text = utf8_text(path, problems)
     if text is None:
@@ -121,9 +132,13 @@ def _read_csv(spec: TemplateTable, path: Path, problems: list[ImportRowError]) -
         )
         return None
     problems.extend(bad_rows)
+    over = too_many_rows(file, parsed.num_rows, limits)
+    if over is not None:
+        problems.append(over)
+        return None
     if not _header_problems(spec, file, parsed.column_names, problems):
         return None
-    columns = [text_cells(parsed.column(n)) for n in spec.names]
+    columns = [unquoted_cells(text_cells(parsed.column(n))) for n in spec.names]
     rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
     if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
         rows = pa.array([0] * parsed.num_rows, pa.int64())
@@ -144,9 +159,12 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(path: Path, problems: list[ImportRowError], unreadable: set[str]) -> list[RawTable]:
+def _read_xlsx(
+    path: Path, problems: list[ImportRowError], unreadable: set[str], limits: ImportLimits
+) -> list[RawTable]:
     import openpyxl
 
+    check_workbook(path, limits)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -181,6 +199,11 @@ def _read_xlsx(path: Path, problems: list[ImportRowError], unreadable: set[str])
             cells: list[list[str | None]] = [[] for _ in header]
             numbers: list[int] = []
             for number, values in enumerate(rows_iter, start=2):
+                over = too_many_rows(file, number - 1, limits)
+                if over is not None:
+                    problems.append(over)
+                    unreadable.add(spec.name)
+                    break
                 texts = [_cell_text(v) for v in values[: len(header)]]
                 if all(t is None or t.strip() == "" for t in texts):
                     continue
@@ -188,8 +211,12 @@ def _read_xlsx(path: Path, problems: list[ImportRowError], unreadable: set[str])
                 for i, text in enumerate(texts):
                     cells[i].append(text)
                 numbers.append(number)
+            if spec.name in unreadable:
+                continue
             by_name = dict(zip(header, cells, strict=True))
-            columns = [text_cells(pa.array(by_name[n], pa.string())) for n in spec.names]
+            columns = [
+                unquoted_cells(text_cells(pa.array(by_name[n], pa.string()))) for n in spec.names
+            ]
             out.append(
                 RawTable(
                     spec,
@@ -212,12 +239,13 @@ def read_path(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str
     """
     problems: list[ImportRowError] = []
     unreadable: set[str] = set()
+    limits = import_limits()
     if path.is_file() and path.suffix.lower() == ".xlsx":
-        raws = _read_xlsx(path, problems, unreadable)
+        raws = _read_xlsx(path, problems, unreadable, limits)
     elif path.is_file() and path.suffix.lower() == ".csv":
-        raws = _read_folder(path.parent, problems, unreadable, only=path.name)
+        raws = _read_folder(path.parent, problems, unreadable, limits, only=path.name)
     elif path.is_dir():
-        raws = _read_folder(path, problems, unreadable)
+        raws = _read_folder(path, problems, unreadable, limits)
     else:
         raise InputError(f"{path}: expected a folder of template CSV files or an .xlsx workbook")
     order = [t.name for t in TABLES]
@@ -226,7 +254,12 @@ def read_path(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str
 
 
 def _read_folder(
-    folder: Path, problems: list[ImportRowError], unreadable: set[str], *, only: str | None = None
+    folder: Path,
+    problems: list[ImportRowError],
+    unreadable: set[str],
+    limits: ImportLimits,
+    *,
+    only: str | None = None,
 ) -> list[RawTable]:
     known = {t.file: t for t in TABLES}
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv")
@@ -248,7 +281,7 @@ def _read_folder(
                 )
             )
             continue
-        raw = _read_csv(spec, path, problems)
+        raw = _read_csv(spec, path, problems, limits)
         if raw is None:
             unreadable.add(spec.name)
         else:

@@ -8,6 +8,7 @@ Regenerate after changing the dictionary (a test fails while the page is out of 
 from __future__ import annotations
 
 from jiareg.formats.template.dictionary import DEFAULT_SCALE, TABLES, Column, TemplateTable
+from jiareg.formats.template.limits import ROWS_ENV, XLSX_MB_ENV, ImportLimits
 
 __all__ = ["template_reference"]
 
@@ -52,6 +53,7 @@ def template_reference() -> str:
     >>> template_reference().splitlines()[0]
     '# Import template reference'
     """
+    limits = ImportLimits()
     lines = [
         "# Import template reference",
         "",
@@ -72,6 +74,20 @@ def template_reference() -> str:
         "and FHIR R4 bundles (`--format fhir`) are read into these same tables and checked by",
         "the same rules; their mapping is in",
         "[the import how-to](../how-to/import-data.md#2a-from-redcap---format-redcap).",
+        "",
+        f"Limits: at most {limits.rows:,} rows per file or sheet (`{ROWS_ENV}`); a",
+        f"workbook may unpack to at most {limits.xlsx_mb:g} MB of XML (`{XLSX_MB_ENV}`) in at",
+        f"most {limits.xlsx_members} files. A larger table is split over several imports.",
+        "",
+        "## Exports and spreadsheets",
+        "",
+        "`jiareg export` writes these same files. A text cell starting with `=`, `+`, `-`, `@`,",
+        "a tab or a carriage return is written with a leading `'` (`'=HYPERLINK(...)`), so a",
+        "spreadsheet shows it instead of running it as a formula (OWASP CSV injection); so is",
+        "a text cell of quotes followed by one of those. Numbers, dates and flags are never",
+        "quoted (`-1.5` stays a number). On import one leading `'` is taken off a cell whose",
+        "next characters are quotes and then one of those, so an export re-imports to the",
+        "same registry.",
         "",
     ]
     for spec in TABLES:

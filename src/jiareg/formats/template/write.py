@@ -1,9 +1,11 @@
-"""Write the empty template: one CSV per table and `template.xlsx`.
+"""Write the empty template (one CSV per table and `template.xlsx`) and template CSVs of data.
 
 Cells are written as the template reads them (`jiareg.formats.cells.table_text`): dates
 YYYY-MM-DD, numbers in their shortest decimal form (4.2, 130, 0.875), flags yes/no, missing =
-empty. The workbook has one sheet per table, a note on each header with the unit and the
-allowed values, and drop-down lists for coded columns.
+empty; a text cell starting with =, +, -, @, tab or CR gets a leading `'` so that a
+spreadsheet shows it instead of running it (OWASP "CSV injection"). The workbook has one
+sheet per table, a note on each header with the unit and the allowed values, and drop-down
+lists for coded columns.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import csv
 from pathlib import Path
 from typing import Final
 
+import pyarrow as pa
+
+from jiareg.formats.cells import table_text
 from jiareg.formats.template.dictionary import TABLES, Column, TemplateTable
 
-__all__ = ["write_csv", "write_template"]
+__all__ = ["write_csv", "write_table", "write_template"]
 
 WORKBOOK: Final = "template.xlsx"
 LISTS_SHEET: Final = "_lists"
@@ -27,6 +32,12 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def write_table(path: Path, table: pa.Table) -> None:
+    """Write a table as one template CSV, text that a spreadsheet would run as a formula
+    quoted (`table_text(..., spreadsheet_safe=True)`; the template reader unquotes it)."""
+    write_csv(path, table.column_names, table_text(table, spreadsheet_safe=True))
 
 
 def _note(col: Column, spec: TemplateTable) -> str:

@@ -1,6 +1,6 @@
 """Endpoint kind `acr_pedi`: ACR Pedi responders at a timepoint or during follow-up.
 
-The per-visit rule is `jiareg.derive.acr_pedi.acr_pedi_columns` (SPEC R-ACRPEDI, the TENDER
+The per-visit rule is `jiareg.derive.acr_pedi_columnar.acr_pedi_columns` (SPEC R-ACRPEDI, the TENDER
 sJIA variant R-ACRPEDI-4); `responses` scores every follow-up visit against the patient's
 baseline visit as one Ibis table. Responders get a Clopper–Pearson exact 95 % CI
 (`jiareg.stats.clopper_pearson`).
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from jiareg.derive.acr_pedi import acr_pedi_columns
+from jiareg.derive.acr_pedi_columnar import acr_pedi_columns
 from jiareg.derive.coreset import CORE_SET_COLUMNS
 from jiareg.stats import clopper_pearson
 from jiareg.study.endpoints.base import (

@@ -44,6 +44,8 @@ router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 _TABLE_FILES: Final = frozenset(f"{t.name}.csv" for t in TABLES)
 _MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
+_MAX_NAME_BYTES: Final = 255
+"""The longest file name a file system stores (the upload is written under its name)."""
 _ONE_FILE: Final[dict[str, str]] = {"redcap": ".csv", "fhir": ".json"}
 """Formats read from one file, and that file's suffix."""
 _REPORT_CSP: Final = (
@@ -80,6 +82,11 @@ def _locked_import(
 
 def _check_name(name: str, fmt: Format, count: int) -> None:
     """The uploaded file's name fits the chosen format (InputError otherwise)."""
+    if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
+        raise InputError(
+            f"{name[:40]}...: file name longer than {_MAX_NAME_BYTES} bytes; "
+            "rename the file and upload it again"
+        )
     suffix = _ONE_FILE.get(fmt)
     if suffix is not None:
         if count != 1 or not name.lower().endswith(suffix):

@@ -1,0 +1,1 @@
+"""Helpers shared by unit and integration tests (no test file imports another)."""
