@@ -17,10 +17,10 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from tests.conftest import _create_database, _drop_database
 from tests.integration.test_faults import (
     PASSWORD,
     cli_env,
@@ -28,20 +28,26 @@ from tests.integration.test_faults import (
     jiareg,
     sqlite_url,
     start_import,
+    write_synthetic,
 )
+from tests.support.postgres import create_database, drop_database
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # a 3,000-patient import, twice
 
 Registry = Callable[[], str]
 SCHEMA: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 200-patient synthetic registry in the template format."""
-    root = tmp_path_factory.mktemp("synth")
-    jiareg(cli_env(root), "synth", "--patients", "200", "--seed", "2", "--out", str(root / "s"))
-    return root / "s"
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A 200-patient registry and a 3,000-patient one holding it (`write_synthetic`)."""
+    return write_synthetic(tmp_path_factory.mktemp("synth"))
+
+
+@pytest.fixture(scope="module")
+def small(synthetic: tuple[Path, Path]) -> Path:
+    """The 200-patient registry in the template format."""
+    return synthetic[0]
 
 
 @pytest.fixture()
@@ -50,12 +56,12 @@ def new_pg_registry() -> Iterator[Registry]:
     made: list[str] = []
 
     def make() -> str:
-        made.append(_create_database())
+        made.append(create_database())
         return made[-1]
 
     yield make
     for url in made:
-        _drop_database(url)
+        drop_database(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -74,22 +80,26 @@ def new_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
     return make
 
 
+def _sql(path: Path, statement: str) -> None:
+    """Run one statement on a SQLite file and commit."""
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(statement)
+
+
 def _registry(env: dict[str, str], url: str, data: Path) -> str:
     """`url` made a registry holding `data` (its schema is in `SCHEMA[url]`)."""
     SCHEMA[url] = jiareg(env, "init", "--db", url).stdout.rsplit("(schema ", 1)[1].split(")")[0]
     jiareg(env, "import", str(data), "--db", url)
     if url.startswith("sqlite"):  # as `jiareg serve` runs it: readers beside one writer
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
+        _sql(Path(url.removeprefix("sqlite:///")), "PRAGMA journal_mode = WAL")
     return url
 
 
 def test_a_backup_taken_during_an_import_restores_the_registry_before_it(
-    new_registry: Registry, small: Path, tmp_path: Path
+    new_registry: Registry, synthetic: tuple[Path, Path], tmp_path: Path
 ) -> None:
     env = cli_env(tmp_path)
-    large = tmp_path / "large"
-    jiareg(env, "synth", "--patients", "3000", "--out", str(large))
+    small, large = synthetic
     source = _registry(env, new_registry(), small)
     before = exported(env, source, tmp_path / "before")
 
@@ -159,17 +169,14 @@ def test_restore_refuses_what_is_not_a_whole_jiareg_backup_of_a_known_schema(
     target = sqlite_url(tmp_path / "target")
 
     other = tmp_path / "other.sqlite"
-    with sqlite3.connect(other) as conn:
-        conn.execute("CREATE TABLE notes (x)")
+    _sql(other, "CREATE TABLE notes (x)")
     changed = tmp_path / "changed.sqlite"
     shutil.copy(backup, changed)
     shutil.copy(tmp_path / "backup.sqlite.manifest.json", tmp_path / "changed.sqlite.manifest.json")
-    with sqlite3.connect(changed) as conn:
-        conn.execute("UPDATE visits SET esr = 99")
+    _sql(changed, "UPDATE visits SET esr = 99")
     newer = tmp_path / "newer.sqlite"
     shutil.copy(backup, newer)
-    with sqlite3.connect(newer) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    _sql(newer, "UPDATE alembic_version SET version_num = '9999'")
 
     expected = {
         other: "not a jiareg registry (no alembic_version table",

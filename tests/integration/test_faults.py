@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a 3,000-patient import, killed
 
 PASSWORD = "seven quiet otters sing at dawn"
 AUDIT_KEY = "fault-and-backup-tests-audit-key-0123456789abcdef"
@@ -81,15 +81,34 @@ def sqlite_url(tmp: Path) -> str:
     return f"sqlite:///{tmp / 'registry.db'}"
 
 
+def write_synthetic(root: Path) -> tuple[Path, Path]:
+    """(a 200-patient registry, a 3,000-patient one holding the same patients), as template
+    folders under `root`.
+
+    The large one is `jiareg synth --patients 3000`; the small one its first 200 patients
+    (the same sites: an import never moves a patient) with every recorded ESR changed, so
+    that importing the large one into the small one adds 2,800 patients and updates visits.
+    """
+    small, large = root / "small", root / "large"
+    jiareg(cli_env(root), "synth", "--patients", "3000", "--out", str(large))
+    small.mkdir()
+    kept = {f"P{n:06d}" for n in range(1, 201)}
+    for file in sorted(large.glob("*.csv")):
+        with file.open(encoding="utf-8", newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row["patient_id"] in kept]
+        if file.name == "visits.csv":
+            rows = [{**r, "esr": "1" if r["esr"] != "1" else "2"} if r["esr"] else r for r in rows]
+        with (small / file.name).open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return small, large
+
+
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(a 200-patient registry, a 3,000-patient one whose first 200 ids are the same)."""
-    root = tmp_path_factory.mktemp("synth")
-    env = cli_env(root)
-    small, large = root / "small", root / "large"
-    jiareg(env, "synth", "--patients", "200", "--seed", "2", "--out", str(small))
-    jiareg(env, "synth", "--patients", "3000", "--seed", "0", "--out", str(large))
-    return small, large
+    """`write_synthetic`'s two registries, once per module."""
+    return write_synthetic(tmp_path_factory.mktemp("synth"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
