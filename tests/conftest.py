@@ -111,6 +111,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
     return out, json.loads((out / "results.json").read_text(encoding="utf-8"))
 
 
+SPARK_TIMEOUT_S = 600
 _PY4J_SOCKETS = (
     "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
 )
@@ -121,7 +122,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     costs once under xdist: Spark tests share a worker (one
     SparkSession), demo tests another (one demo build). Spark tests may leave py4j's gateway
     sockets to the garbage collector (pyspark's, not ours): only there is that ResourceWarning
-    not an error."""
+    not an error. A Spark test gets `SPARK_TIMEOUT_S` instead of the 120 s of every other test:
+    its first query plans and compiles in the JVM, which on 2 busy cores took 153 s, and a
+    timeout that kills a Spark call leaves the worker's one SparkSession unusable."""
     for item in items:
         if not item.nodeid.endswith(f"::{item.name}"):
             # schemathesis 4.32 names each API operation's item but keeps one node id (it sets
@@ -131,5 +134,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("spark"):
             item.add_marker(pytest.mark.xdist_group("spark"))
             item.add_marker(pytest.mark.filterwarnings(_PY4J_SOCKETS))
+            if not item.get_closest_marker("timeout"):
+                item.add_marker(pytest.mark.timeout(SPARK_TIMEOUT_S))
         elif "demo" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("demo"))

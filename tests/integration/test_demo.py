@@ -7,14 +7,16 @@ real statistics, and each one below is the poster's (issue #4 §5).
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jiareg.demo import COHORT_DIR
+from jiareg.demo import COHORT_DIR, FOUNDING_PROTOCOL
 from jiareg.derive.dosing import label_dose
 from jiareg.ingest import read_template
+from jiareg.study.run import run_study
 
 pytestmark = [pytest.mark.slow, pytest.mark.pdf]  # `demo` (tests/conftest.py) writes report.pdf
 
@@ -83,8 +85,31 @@ def test_steroids_and_safety(demo: tuple[Path, dict[str, Any]]) -> None:
         "reduced_by_half_or_more": 0,
         "stopped": 0,
     }
-    assert r["endpoints"]["steroids"]["categories"] == {"NO_CHANGE": 2, "REDUCED_LT50": 4}
+    steroids = r["endpoints"]["steroids"]
+    # "During the treatment, 4 patients reduced dose (< 50 %)": over the time on tocilizumab
+    assert steroids["at"] == "on_treatment"
+    assert steroids["categories"] == {"NO_CHANGE": 2, "REDUCED_LT50": 4}
+    assert steroids["lowest_below_baseline"] == 4
+    assert r["config"]["tnf_failure_source"] == "recorded"
     assert r["adverse_events"] == 0
+
+
+def test_steroid_change_at_month_1_would_miss_the_later_reduction() -> None:
+    """DEMO-04 reduces after month 1 (SPEC §12b.10: the figure is over the time on treatment);
+    each period stops the day before the next starts, so no visit sees two doses."""
+    tables = read_template(COHORT_DIR)
+    result = run_study(FOUNDING_PROTOCOL, tables=tables)
+    rows = result.tables["steroids"]
+    month_1 = rows[(rows["timepoint"] == "month_1") & (rows["peq_mg_day"] > 0)]
+    base = rows[(rows["timepoint"] == "baseline") & (rows["peq_mg_day"] > 0)]
+    lower = (
+        month_1.set_index("patient_id")["peq_mg_day"] < base.set_index("patient_id")["peq_mg_day"]
+    )
+    assert int(lower.sum()) == 3
+    steroids = read_template(COHORT_DIR)["steroids"].to_pylist()
+    for a, b in pairwise(steroids):
+        if a["patient_id"] == b["patient_id"] and a["stop_date"] is not None:
+            assert (b["start_date"] - a["stop_date"]).days == 1
 
 
 def test_provenance(demo: tuple[Path, dict[str, Any]]) -> None:

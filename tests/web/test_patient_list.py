@@ -21,7 +21,8 @@ LATE_VISIT = {
         "fever": "no",
         "rash": "no",
         "serositis": "no",
-        "hepatosplenomegaly": "no",
+        "hepatomegaly": "no",
+        "splenomegaly": "no",
         "lymphadenopathy": "no",
     }
 }

@@ -17,7 +17,7 @@ from jiareg.web.homunculus import HEIGHT, WIDTH, joint_spots
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 CATEGORY = {"oligo": "oligo_persistent", "poly": "poly_rf_neg"}
-SYSTEMIC_FLAGS = ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy")
+SYSTEMIC_FLAGS = ("fever", "rash", "serositis", "hepatomegaly", "splenomegaly", "lymphadenopathy")
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -137,6 +137,23 @@ def test_likert_global_makes_jadas_not_computable(login: Login) -> None:
     }
     scores = login("clin_a").post("/api/scores", json=body).json()
     assert scores["jadas10"] is None and scores["jadas10_reason"] == "global_on_likert_scale"
+
+
+def test_likert_globals_are_the_reason_even_for_sjia_with_features_unassessed(
+    login: Login,
+) -> None:
+    body = {
+        "category": "systemic",
+        "phys_global": "2",
+        "phys_global_scale": "0-3",
+        "parent_global": "1",
+        "parent_global_scale": "0-3",
+        "active_joints": 0,
+        "esr": "20",
+    }
+    scores = login("clin_a").post("/api/scores", json=body).json()
+    assert scores["cjadas10_state_reason"] == "global_on_likert_scale"
+    assert scores["cjadas10_why"] == "globals on the 0–3 scale can't enter JADAS"
 
 
 def test_homunculus_joints_fill_the_counts(login: Login) -> None:

@@ -35,3 +35,14 @@ def test_timeline_is_well_formed_svg_with_a_point_per_visit_and_series(login: Lo
     ):
         assert title in texts
     assert {"etanercept", "tocilizumab", "secondary failure"} <= set(texts)
+
+
+def test_a_single_visit_timeline_has_a_date_axis(login: Login) -> None:
+    client = login("clin_a")
+    visit = {"visit": {"visit_date": "2024-01-10", "active_joints": "1"}}
+    person = {"patient_id": "A-010", "site": "A", "sex": "F", "birth_date": "2014-05-06"}
+    assert client.post("/api/patients", json=person).status_code == 201
+    assert client.post("/api/patients/A-010/visits", json=visit).status_code == 201
+    root = ET.fromstring(client.get("/patients/A-010/timeline.svg").content)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "Jan 2024" in texts or "2024" in texts or "Dec 2023" in texts, texts

@@ -84,7 +84,7 @@ def test_redcap_and_fhir_files_import_through_the_browser(
     assert "A-003" in client.get("/api/patients").text
     wrong = _upload(client, {"visits.csv": VISIT_HEADER}, "fhir")
     assert wrong.status_code == 422
-    assert "visits.csv: a fhir import is one .json file" in wrong.text
+    assert "visits.csv: a fhir import is one .json or .ndjson file" in wrong.text
 
 
 def test_import_refuses_other_files_and_other_sites(login: Login) -> None:

@@ -13,7 +13,19 @@ from typer._click import Context  # typer 0.29 vendors click; its Group API take
 from typer.core import TyperGroup
 
 from jiareg import __version__
-from jiareg.cli import admin, audit_cmd, calc, dose, parquet, patients, serve, study, synth, users
+from jiareg.cli import (
+    admin,
+    audit_cmd,
+    calc,
+    dose,
+    mapping,
+    parquet,
+    patients,
+    serve,
+    study,
+    synth,
+    users,
+)
 from jiareg.cli import backup as backup_cmd
 from jiareg.errors import JiaregError
 
@@ -58,7 +70,8 @@ def _root(
     """Registry and outcome studies for juvenile idiopathic arthritis on biologics."""
 
 
-for _module in (calc, dose, admin, patients, audit_cmd, users, study, synth, parquet, serve):
+_MODULES = (calc, dose, admin, mapping, patients, audit_cmd, users, study, synth, parquet, serve)
+for _module in _MODULES:
     _module.register(app)
 backup_cmd.register(app)
 

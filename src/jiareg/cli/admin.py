@@ -37,24 +37,43 @@ def import_(
     format_: Format | None = typer.Option(
         None,
         "--format",
-        help="template, redcap (raw CSV export) or fhir (R4 Bundle JSON); "
-        "default: fhir for a .json file, else template.",
+        help="template, redcap (raw CSV export) or fhir (R4 Bundle, NDJSON or a folder); "
+        "default: fhir for .json/.ndjson, else template.",
     ),
     user: str | None = typer.Option(
         None, "--user", help="Act as this registry user (their role and site are checked)."
     ),
     reason: str | None = typer.Option(None, "--reason", help="Why (default: the file name)."),
+    site: str | None = typer.Option(
+        None, "--site", help="FHIR: the site of patients without a managingOrganization."
+    ),
+    skip_unmapped: bool = typer.Option(
+        False, "--skip-unmapped", help="FHIR: import what maps; list what was skipped."
+    ),
+    date_format: str | None = typer.Option(
+        None, "--date-format", help="Read dates not written YYYY-MM-DD in this format (%d/%m/%Y)."
+    ),
+    decimal_comma: bool = typer.Option(False, "--decimal-comma", help="Read 0,5 as 0.5."),
+    mapping: Path | None = typer.Option(
+        None,
+        "--map",
+        help="A mapping file: import someone else's CSV, .xlsx or REDCap export through it "
+        "(draft one with `jiareg map suggest`).",
+    ),
 ) -> None:
     """Validate and load template files, a REDCap export or a FHIR bundle; all-or-nothing.
 
     Every problem is listed as FILE:ROW: column 'x' = 'v'; expected ..., and then nothing
     is written (exit 1). REDCap and FHIR problems also name the record and event, or the
     resource. Dose warnings are printed but do not block. Re-importing changes nothing.
+    Cells read leniently (`female` as F, `RoActemra` as tocilizumab, `n/a` as empty) are
+    listed as `read as:` lines. `--map` reads someone else's CSV, workbook or REDCap export
+    through a mapping file (draft one with `jiareg map suggest`).
 
     Example: jiareg import clinic-export/ --db sqlite:///clinic.db
     """
     from jiareg.services.admin import get_user
-    from jiareg.services.imports import LOAD_ORDER, import_path
+    from jiareg.services.imports import LOAD_ORDER, CellOptions, import_path
 
     acting = get_user(db, user) if user else None
     names = list(LOAD_ORDER)
@@ -72,15 +91,47 @@ def import_(
         def step(table: str) -> None:
             bar.update(task, description=f"loading {table}", completed=names.index(table))
 
-        summary = import_path(path, db, user=acting, reason=reason, progress=step, format=format_)
+        summary = import_path(
+            path,
+            db,
+            user=acting,
+            reason=reason,
+            progress=step,
+            format=format_,
+            site=site,
+            skip_unmapped=skip_unmapped,
+            options=CellOptions(date_format, decimal_comma),
+            mapping=mapping,
+        )
         bar.update(task, completed=len(names))
     for warning in summary.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    for line in (*(f"skipped {s}" for s in summary.skipped), *summary.notes):
+        typer.echo(line)
+    for note in summary.normalised:
+        typer.echo(f"read as: {note}", err=True)
+    if summary.ignored:
+        typer.echo(_ignored_line(summary.ignored))
     for change in summary.tables:
         typer.echo(
             f"{change.table}: {change.inserted} added, {change.updated} updated, "
             f"{change.unchanged} unchanged"
         )
+
+
+def _ignored_line(ignored: tuple[tuple[str, int], ...]) -> str:
+    """`ignored: 3 source fields the mapping leaves out (a, b, c; 2 hold data), 2 REDCap
+    form-status or survey columns` (the first 8 fields named)."""
+    status = [n for n, _ in ignored if n.endswith(("_complete", "_timestamp")) or "redcap_" in n]
+    fields = [(n, c) for n, c in ignored if n not in status]
+    named = ", ".join(n for n, _ in fields[:8]) + (
+        f", ... {len(fields) - 8} more" if len(fields) > 8 else ""
+    )
+    filled = sum(1 for _, c in fields if c)
+    parts = [f"{len(fields)} source fields the mapping leaves out ({named}; {filled} hold data)"]
+    if status:
+        parts.append(f"{len(status)} REDCap form-status or survey columns")
+    return "ignored: " + ", ".join(parts)
 
 
 def template(

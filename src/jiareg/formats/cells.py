@@ -51,7 +51,8 @@ class RawTable:
     holds each data row's number in that file. A reader of another format (REDCap, FHIR)
     gives `locate` (row index, template column -> the cell's `Place` in its own terms) and
     `reported`, the (row index, column) cells it has already reported (a REDCap code it
-    could not translate), which validation then leaves alone.
+    could not translate), which validation then leaves alone. `notes` say how an older
+    file's columns were read (reported with the import's warnings).
     """
 
     spec: TemplateTable
@@ -60,6 +61,7 @@ class RawTable:
     rows: pa.Array
     locate: Callable[[int, str], Place] | None = None
     reported: frozenset[tuple[int, str]] = field(default_factory=frozenset)
+    notes: tuple[str, ...] = ()
 
     def row_number(self, index: int) -> int:
         """The row a person finds row `index` at (CSV line, sheet row or bundle entry)."""

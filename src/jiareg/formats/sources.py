@@ -22,12 +22,12 @@ Format = Literal["template", "redcap", "fhir"]
 
 
 def detect_format(path: Path) -> Format:
-    """The format of `path` when none is given: `fhir` for a .json file, else `template`.
+    """The format of `path` when none is given: `fhir` for .json/.ndjson, else `template`.
 
     >>> detect_format(Path("bundle.json")), detect_format(Path("visits.csv"))
     ('fhir', 'template')
     """
-    return "fhir" if path.suffix.lower() == ".json" else "template"
+    return "fhir" if path.suffix.lower() in (".json", ".ndjson") else "template"
 
 
 def read_source(

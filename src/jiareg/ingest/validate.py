@@ -8,11 +8,18 @@ own scale, decimals (Contract 1), duplicate natural keys in a file, patients tha
 the import or the registry), dates on or after birth, stop on or after start.
 
 `read_template` reads and validates a file without a registry (Contract 2).
+
+Before the checks, each cell is read as a person plainly meant it (`jiareg.ingest.lenient`:
+codes in any case and common words, drugs by brand name, `n/a` as empty, dates in
+`CellOptions.date_format`, decimal commas), and every such reading is counted in
+`Problems.normalisations` for the import summary. A drug not in `jiareg.vocab.DRUGS` is an
+error, and every refused code names the closest codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -25,10 +32,24 @@ from jiareg.errors import ImportErrors, ImportRowError
 from jiareg.formats.cells import RawTable
 from jiareg.formats.sources import Format, read_source
 from jiareg.formats.template.dictionary import DEFAULT_SCALE, Column, TemplateTable, scale_decimals
+from jiareg.ingest.lenient import (
+    CellOptions,
+    Normalisation,
+    code_hint,
+    date_hint,
+    drug_hint,
+    drug_lookup,
+    is_drug,
+    number_hint,
+    prepare,
+    replace_values,
+)
 from jiareg.store.snapshot import arrow_schema
 
 __all__ = [
     "MAX_REPORTED",
+    "CellOptions",
+    "Normalisation",
     "Problems",
     "ValidTable",
     "check_cells",
@@ -47,11 +68,24 @@ _CONTROL_RE: Final = r"[\x00-\x1f\x7f]"
 
 @dataclass
 class Problems:
-    """Collects problems in file order; keeps at most `MAX_REPORTED` and counts the rest."""
+    """One validation run: collects problems in file order (keeps at most `MAX_REPORTED` and
+    counts the rest) and the cells it normalised, read with `options`."""
 
     items: list[tuple[int, int, ImportRowError]] = field(default_factory=list)
     total: int = 0
     _files: dict[str, int] = field(default_factory=dict)
+    options: CellOptions = field(default_factory=CellOptions)
+    _normalised: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+
+    def normalise(self, file: str, column: str, source: str, target: str, count: int) -> None:
+        """Record that `count` cells of `column` read `source` as `target`."""
+        if count:
+            self._normalised[(file, column, source, target)] += count
+
+    def normalisations(self) -> tuple[Normalisation, ...]:
+        """Every normalisation recorded, by file, column and count (most first)."""
+        items = sorted(self._normalised.items(), key=lambda kv: (kv[0][:2], -kv[1], kv[0]))
+        return tuple(Normalisation(*k, count=n) for k, n in items)
 
     def add(self, problem: ImportRowError) -> None:
         """Record one problem."""
@@ -60,9 +94,15 @@ class Problems:
         self.items.append((order, problem.row, problem))
 
     def add_mask(
-        self, raw: RawTable, bad: pa.Array, column: str, values: pa.Array, expected: str
+        self,
+        raw: RawTable,
+        bad: pa.Array,
+        column: str,
+        values: pa.Array,
+        expected: str | Callable[[object], str],
     ) -> None:
-        """Record every row where `bad` is true (null counts as fine)."""
+        """Record every row where `bad` is true (null counts as fine); `expected` may depend
+        on the cell's value (a "did you mean")."""
         idx = pc.indices_nonzero(pc.fill_null(bad, False))
         if raw.reported:
             idx = pa.array(
@@ -74,7 +114,8 @@ class Problems:
         head = idx[:MAX_REPORTED]
         shown = values.take(head).to_pylist()
         for index, value in zip(head.to_pylist(), shown, strict=True):
-            self.add(raw.problem(index, column, value, expected))
+            words = expected if isinstance(expected, str) else expected(value)
+            self.add(raw.problem(index, column, value, words))
         self.total += n - len(head)
 
     def raise_if_any(self) -> None:
@@ -100,13 +141,27 @@ def _match(text: pa.Array, pattern: str) -> pa.Array:
     return pc.match_substring_regex(text, pattern)
 
 
+def _drug(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.Array:
+    """Drug names by generic or brand name; a drug not in `jiareg.vocab.DRUGS` is an error."""
+    out, bad, tally = replace_values(text, drug_lookup)
+    for (source, target), count in tally.items():
+        problems.normalise(raw.file, col.name, source, target, count)
+    problems.add_mask(raw, bad, col.name, text, drug_hint)
+    return pc.if_else(bad, pa.scalar(None, pa.string()), out)
+
+
 def _cell(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.Array:
     """Check one column's cells; return the typed column (bad cells become null)."""
+    text = prepare(
+        col, text, problems.options, lambda *c: problems.normalise(raw.file, col.name, *c)
+    )
     present = pc.is_valid(text)
     if col.required:
         problems.add_mask(
             raw, pc.invert(present), col.name, text, f"a value (required); {col.expected()}"
         )
+    if is_drug(col):
+        return _drug(col, text, raw, problems)
     if col.kind == "text":
         bad = pc.or_(pc.greater(pc.utf8_length(text), col.max_length), _match(text, _CONTROL_RE))
         if col.pattern:
@@ -115,20 +170,19 @@ def _cell(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.
         return pc.if_else(bad, pa.scalar(None, pa.string()), text)
     if col.kind == "code":
         bad = pc.invert(pc.is_in(text, value_set=pa.array(col.codes)))
-        problems.add_mask(raw, pc.and_(present, bad), col.name, text, col.expected())
+        problems.add_mask(raw, pc.and_(present, bad), col.name, text, code_hint(col))
         if col.blank is not None:
             return pc.fill_null(text, col.blank)
         return pc.if_else(bad, pa.scalar(None, pa.string()), text)
     if col.kind == "flag":
-        low = pc.utf8_lower(text)
-        bad = pc.invert(pc.is_in(low, value_set=pa.array(col.codes)))
-        problems.add_mask(raw, pc.and_(present, bad), col.name, text, col.expected())
-        return pc.if_else(bad, pa.scalar(None, pa.bool_()), pc.equal(low, "yes"))
+        bad = pc.invert(pc.is_in(text, value_set=pa.array(col.codes)))
+        problems.add_mask(raw, pc.and_(present, bad), col.name, text, code_hint(col))
+        return pc.if_else(bad, pa.scalar(None, pa.bool_()), pc.equal(text, "yes"))
     if col.kind == "date":
         parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
         same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
         ok = pc.and_(_match(text, _DATE_RE), pc.fill_null(same, False))
-        problems.add_mask(raw, pc.and_(present, pc.invert(ok)), col.name, text, col.expected())
+        problems.add_mask(raw, pc.and_(present, pc.invert(ok)), col.name, text, date_hint(col))
         return pc.if_else(ok, parsed, pa.scalar(None, parsed.type)).cast(pa.date32())
     return _number(col, text, raw, problems)
 
@@ -137,7 +191,9 @@ def _number(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> p
     present = pc.is_valid(text)
     pattern = _COUNT_RE if col.kind == "count" else _NUMBER_RE
     ok = pc.fill_null(_match(text, pattern), False)
-    problems.add_mask(raw, pc.and_(present, pc.invert(ok)), col.name, text, col.expected())
+    problems.add_mask(
+        raw, pc.and_(present, pc.invert(ok)), col.name, text, lambda v: number_hint(col, v)
+    )
     if col.kind == "number" and not col.scaled_by:
         too_fine = _match(text, rf"\.\d{{{col.decimals + 1},}}$")
         problems.add_mask(raw, pc.and_(ok, too_fine), col.name, text, col.expected())
@@ -305,14 +361,16 @@ def validate_tables(
     return valid
 
 
-def read_template(path: Path | str, *, format: Format | None = None) -> dict[str, pa.Table]:
+def read_template(
+    path: Path | str, *, format: Format | None = None, options: CellOptions | None = None
+) -> dict[str, pa.Table]:
     """The validated tables of a template folder or workbook (or a REDCap export or FHIR
     bundle, see `import_path`'s `format`), without a registry (Contract 2).
 
     Patients must be in the same files; raises `ImportErrors` like an import.
     """
     raws, file_problems, unreadable = read_source(Path(path), format)
-    problems = Problems()
+    problems = Problems(options=options or CellOptions())
     for problem in file_problems:
         problems.add(problem)
     valid = validate_tables(

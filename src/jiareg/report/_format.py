@@ -41,9 +41,16 @@ def variable_label(variable: str, globals_scale: str) -> str:
 def timepoint_label(name: str) -> str:
     """A protocol timepoint name as words.
 
+    `on_treatment` (a steroid change over the time on the index drug, SPEC §12b.10) reads as
+    the end of that time.
+
     >>> timepoint_label("month_1"), timepoint_label("before_infusion_3")
     ('month 1', 'before infusion 3')
+    >>> timepoint_label("on_treatment")
+    'the end of the time on treatment'
     """
+    if name == "on_treatment":
+        return "the end of the time on treatment"
     return name.replace("_", " ")
 
 

@@ -19,6 +19,7 @@ from jiareg.report.narrative import results_paragraph
 from jiareg.report.tables import core_set_table
 from jiareg.stats.describe import QUANTILE_METHOD
 from jiareg.stats.paired import ZERO_METHOD_TEXT
+from jiareg.study.prior_failure import SOURCE_LABELS
 
 if TYPE_CHECKING:
     from jiareg.study.endpoints.common import Range
@@ -164,9 +165,31 @@ def methods(result: StudyResult, numbers: ReportNumbers) -> list[str]:
         "(Garwood) Poisson 95 % CI.",
         "Small numbers are shown as they are (no cell suppression).",
     ]
+    if protocol.eligibility.prior_failure is not None:
+        source = SOURCE_LABELS[config.tnf_failure_source]
+        items.insert(1, f"Earlier failure (R-TNF-FAIL): {source}.")
+    if numbers.steroids is not None:
+        items.append(_steroid_method(numbers.steroids.at, protocol.baseline))
     if protocol.globals_scale == "0-3":
         items.append(LIKERT_CAVEAT)
     return items
+
+
+def _steroid_method(at: str, baseline: str) -> str:
+    """How the steroid change was measured (SPEC §12b.6, §12b.10)."""
+    doses = (
+        "Corticosteroids: daily prednisone equivalent of oral and other daily records (IV "
+        "pulses and joint injections apart), a record counting through its stop date; "
+    )
+    if at == "on_treatment":
+        return doses + (
+            "change from the first to the last infusion day, the lowest dose reached between "
+            "them reported beside it."
+        )
+    return (
+        doses
+        + f"change from the {timepoint_label(baseline)} visit to the {timepoint_label(at)} visit."
+    )
 
 
 def _range(stat: Range) -> str:

@@ -19,10 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, inspect
 
+from jiareg.errors import InputError
 from jiareg.formats.cells import RawTable
-from jiareg.formats.sources import Format, read_source
+from jiareg.formats.fhir.read import Skipped, read_bundle
+from jiareg.formats.sources import Format, detect_format, read_source
 from jiareg.formats.template.dictionary import TABLES
-from jiareg.ingest.validate import Problems, ValidTable, validate_tables
+from jiareg.ingest.validate import CellOptions, Normalisation, Problems, ValidTable, validate_tables
 from jiareg.services.dose_check import dose_warnings
 from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
@@ -30,7 +32,7 @@ from jiareg.store.load import TableChange, ensure_sites, upsert_table
 from jiareg.store.snapshot import read_table
 from jiareg.store.users import Action, UserInfo, can, require
 
-__all__ = ["LOAD_ORDER", "ImportSummary", "import_path", "load_validated", "os_user"]
+__all__ = ["LOAD_ORDER", "CellOptions", "ImportSummary", "import_path", "load_validated", "os_user"]
 
 LOAD_ORDER: Final = tuple(t.name for t in TABLES)
 """The tables in the order an import loads them (its progress steps)."""
@@ -42,11 +44,18 @@ _NOT_YOURS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
-    """What an import did: per-table counts and the non-blocking warnings."""
+    """What an import did: per-table counts, the non-blocking warnings, the cells read
+    leniently (`normalised`: `female` -> F, ...), the source columns a mapping left out
+    (`ignored`: column -> cells); for FHIR, the resources skipped (by type and reason, with
+    counts) and notes (unit conversions, roundings)."""
 
     source: str
     tables: tuple[TableChange, ...]
     warnings: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()
+    notes: tuple[str, ...] = ()
+    normalised: tuple[Normalisation, ...] = ()
+    ignored: tuple[tuple[str, int], ...] = ()
 
     @property
     def changed(self) -> int:
@@ -155,7 +164,7 @@ def load_validated(
     _check_patients(raws, valid, registry_patients, visible, problems)
     problems.raise_if_any()
     _authorise(visible, user, action, valid)
-    warnings = dose_warnings(valid, conn)
+    warnings = (*(note for raw in raws for note in raw.notes), *dose_warnings(valid, conn))
     username = user.username if user else os_user()
     changes = []
     if "patients" in valid:
@@ -191,6 +200,10 @@ def import_path(
     reason: str | None = None,
     progress: Callable[[str], None] | None = None,
     format: Format | None = None,
+    site: str | None = None,
+    skip_unmapped: bool = False,
+    options: CellOptions | None = None,
+    mapping: Path | str | None = None,
 ) -> ImportSummary:
     """Validate and load a folder of template CSVs (or one CSV, or a workbook); all-or-nothing.
 
@@ -201,11 +214,28 @@ def import_path(
     the operating-system user running the CLI. `reason` goes into every audit entry
     (default: the file or folder name). Raises `ImportErrors` listing every problem (up to
     50, then "and N more"); the registry's data is then unchanged. A database without the
-    registry schema is initialised first (as `jiareg init` would).
+    registry schema is initialised first (as `jiareg init` would). FHIR only: `site` for
+    patients without a managingOrganization; `skip_unmapped` imports what maps, lists the rest.
+    `options` reads dates in another format or decimal commas; `mapping` (a mapping file) reads
+    someone else's CSV, workbook or REDCap export (`jiareg.formats.mapping`).
     """
     source = Path(path)
-    raws, file_problems, unreadable = read_source(source, format)
-    problems = Problems()
+    skipped: tuple[Skipped, ...] = ()
+    notes: tuple[str, ...] = ()
+    ignored: tuple[tuple[str, int], ...] = ()
+    if mapping is not None:
+        from jiareg.formats.mapping import read_mapped
+
+        if format is not None:
+            raise InputError("--format and --map: the mapping file gives the format")
+        raws, file_problems, unreadable, ignored = read_mapped(source, Path(mapping))
+    elif (format or detect_format(source)) == "fhir":
+        fhir = read_bundle(source, site=site, skip_unmapped=skip_unmapped)
+        raws, file_problems, unreadable = fhir.raws, fhir.problems, fhir.unreadable
+        skipped, notes = fhir.skipped, fhir.notes
+    else:
+        raws, file_problems, unreadable = read_source(source, format)
+    problems = Problems(options=options or CellOptions())
     for problem in file_problems:
         problems.add(problem)
     with get_engine(db_url).connect() as conn:
@@ -227,4 +257,6 @@ def import_path(
             progress=progress,
             patients_unreadable="patients" in unreadable,
         )
-    return ImportSummary(str(source), changes, warnings)
+    return ImportSummary(
+        str(source), changes, warnings, skipped, notes, problems.normalisations(), ignored
+    )

@@ -5,8 +5,11 @@ and CHAQ items): each record's cells are merged into its stored row (if any), ev
 is validated like an imported row, and all are upserted with audit entries naming the user
 and the reason in one transaction (all-or-nothing). It reads only the stored rows with the
 records' keys and the records' patients, so its cost does not grow with the registry.
-`save_record` is `save_records` for one record, `save_visit` a visit with its joints and
-CHAQ items; `delete_record` removes one record, audited.
+`save_record` is `save_records` for one record; `delete_record` removes one record, audited.
+The web app's entry and correction: `add_record` inserts a new record and never overwrites a
+stored one (`RecordExists`); `update_record` and `delete_record` take the version the user
+read and refuse a record changed since (`StaleRecord`, `jiareg.services.versions`). Every
+write is authorised at the patient's STORED site.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,12 +28,26 @@ from jiareg.formats.cells import RawTable, text_cells
 from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
 from jiareg.ingest.validate import Problems
 from jiareg.services.imports import ImportSummary, load_validated
+from jiareg.services.versions import (
+    RecordExists,
+    RecordNotFound,
+    check_version,
+    delete_children,
+)
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.load import delete_rows
 from jiareg.store.snapshot import arrow_schema, read_rows
 from jiareg.store.users import UserInfo, require
 
-__all__ = ["RecordChange", "delete_record", "save_record", "save_records", "save_visit"]
+__all__ = [
+    "RecordChange",
+    "add_record",
+    "delete_record",
+    "save_locked",
+    "save_record",
+    "save_records",
+    "update_record",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +156,26 @@ def save_records(
     items. Fields absent from a record's values keep their stored value (two users changing
     different fields of one visit both keep their change: the write lock serialises them).
     Values may be text as in the template, numbers, booleans, dates or None. The user must
-    be allowed to `enter` at every patient's site. All-or-nothing: any invalid value raises
+    be allowed to `enter` at every patient's STORED site (and at a new patient's site); a
+    patient's site is changed by admins only. All-or-nothing: any invalid value raises
     `ImportErrors` (file `<table> form`, row = the record's position among that table's
     records) and nothing is written. Only the stored rows with the records' keys and the
     records' patients are read (by primary key), never whole tables.
     """
+    with get_engine(db_url).begin() as conn:
+        write_lock(conn)
+        require_initialised(conn)
+        return save_locked(conn, records, user=user, reason=reason)
+
+
+def save_locked(
+    conn: Connection,
+    records: Sequence[tuple[str, Mapping[str, object]]],
+    *,
+    user: UserInfo,
+    reason: str,
+) -> ImportSummary:
+    """`save_records` inside the caller's write-locked transaction."""
     names = {t.name for t in TABLES}
     by_table: dict[str, list[Mapping[str, object]]] = {}
     for table_name, values in records:
@@ -155,31 +186,44 @@ def save_records(
             )
         by_table.setdefault(table_name, []).append(values)
     specs = [t for t in TABLES if t.name in by_table]
-    with get_engine(db_url).begin() as conn:
-        write_lock(conn)
-        require_initialised(conn)
-        stored: dict[str, pa.Table] = {}
-        raws: list[RawTable] = []
-        patient_ids: set[str] = set()
-        for spec in specs:
-            cells = [_form_cells(spec, v) for v in by_table[spec.name]]
-            stored[spec.name] = _stored_rows(conn, spec, cells)
-            raws.append(_form_table(spec, by_table[spec.name], cells, stored[spec.name]))
-            patient_ids |= {c["patient_id"] for c in cells if c["patient_id"] is not None}
-        patients = read_rows(
-            conn, "patients", pa.table({"patient_id": pa.array(sorted(patient_ids), pa.string())})
-        )
-        changes, warnings = load_validated(
-            conn,
-            raws,
-            Problems(),
-            registry_patients=patients,
-            stored=stored.__getitem__,
-            user=user,
-            action="enter",
-            reason=reason,
-        )
+    stored: dict[str, pa.Table] = {}
+    raws: list[RawTable] = []
+    patient_ids: set[str] = set()
+    for spec in specs:
+        cells = [_form_cells(spec, v) for v in by_table[spec.name]]
+        stored[spec.name] = _stored_rows(conn, spec, cells)
+        raws.append(_form_table(spec, by_table[spec.name], cells, stored[spec.name]))
+        patient_ids |= {c["patient_id"] for c in cells if c["patient_id"] is not None}
+    patients = read_rows(
+        conn, "patients", pa.table({"patient_id": pa.array(sorted(patient_ids), pa.string())})
+    )
+    _authorise_stored(patients, by_table.get("patients", []), user)
+    changes, warnings = load_validated(
+        conn,
+        raws,
+        Problems(),
+        registry_patients=patients,
+        stored=stored.__getitem__,
+        user=user,
+        action="enter",
+        reason=reason,
+    )
     return ImportSummary("form", changes, warnings)
+
+
+def _authorise_stored(
+    patients: pa.Table, new_patients: Sequence[Mapping[str, object]], user: UserInfo
+) -> None:
+    """`enter` at each stored patient's site: a record's new values never decide where the
+    user may write. Moving a patient to another site is a registry-wide fix (admins)."""
+    sites = dict(zip(*patients.select(["patient_id", "site"]).to_pydict().values(), strict=True))
+    for site in sorted(set(sites.values())):
+        require(user, "enter", site=site)
+    for values in new_patients:
+        old = sites.get(str(values.get("patient_id")))
+        new = values.get("site")
+        if old is not None and new is not None and str(new).strip() != old:
+            require(user, "fix", site=None)
 
 
 def save_record(
@@ -208,10 +252,13 @@ def delete_record(
     *,
     user: UserInfo,
     reason: str,
+    version: str | None = None,
 ) -> bool:
     """Delete one record by its natural key (a data manager's or admin's `fix`); audited.
 
-    Returns False when no such record exists. Deleting a patient who still has records is
+    Returns False when no such record exists. With `version` (the one the user last read,
+    `jiareg.services.versions`), a record changed since is refused (`StaleRecord`). A visit
+    goes with its joint exams and CHAQ items. Deleting a patient who still has records is
     refused by the database (StoreError).
     """
     spec = table(table_name)
@@ -233,8 +280,13 @@ def delete_record(
             return False
         site = read_rows(conn, "patients", doomed.select(["patient_id"]).slice(0, 1))
         require(user, "fix", site=site.column("site")[0].as_py() if site.num_rows else None)
+        row = doomed.to_pylist()[0]
+        if version is not None:
+            check_version(conn, table_name, row, version)
         try:
             with conn.begin_nested():
+                if table_name == "visits":
+                    delete_children(conn, row, keep=(), username=user.username, reason=reason)
                 delete_rows(
                     conn,
                     table_name,
@@ -251,41 +303,96 @@ def delete_record(
     return True
 
 
-def save_visit(
-    db_url: str,
-    user: UserInfo,
-    patient_id: str,
-    visit: dict[str, Any],
+def _key_cells(spec: TemplateTable, values: Mapping[str, object]) -> dict[str, str | None]:
+    return {k: _form_cells(spec, {k: values.get(k)})[k] for k in spec.key}
+
+
+def _change(table_name: str, summary: ImportSummary) -> RecordChange:
+    change = next(t for t in summary.tables if t.table == table_name)
+    action = "insert" if change.inserted else "update" if change.updated else "none"
+    return RecordChange(table_name, action, summary.warnings)
+
+
+def add_record(
+    db_url: str | None,
+    table_name: str,
+    values: Mapping[str, object],
     *,
-    joint_exams: list[dict[str, Any]],
-    chaq_items: list[dict[str, Any]],
+    user: UserInfo,
     reason: str,
-) -> tuple[str, ...]:
-    """Validate and write one visit with its joints and CHAQ items as `user`, in one
-    transaction; audited.
+    children: Sequence[tuple[str, Mapping[str, object]]] = (),
+) -> RecordChange:
+    """Insert a NEW record (with its `children`, e.g. a visit's joints and CHAQ items).
 
-    The records go through `save_records` (the import's rules and the store's permission
-    check): any invalid record raises `ImportErrors` and nothing, not even the visit, is
-    written. Returns the non-blocking warnings.
+    Raises `RecordExists` and writes nothing when a record with its key is stored (a visit
+    on a date that has one is never overwritten: the user edits that visit instead).
     """
-    records = _visit_records(patient_id, visit, visit.get("visit_date"), joint_exams, chaq_items)
-    return save_records(db_url, records, user=user, reason=reason).warnings
+    spec = table(table_name)
+    with get_engine(db_url).begin() as conn:
+        write_lock(conn)
+        require_initialised(conn)
+        cells = _key_cells(spec, values)
+        if _find(spec, cells, _stored_rows(conn, spec, [cells])).num_rows:
+            raise RecordExists(table_name, cells)
+        parent = _parent_key(spec, cells)
+        kids = [(name, {**c, **parent}) for name, c in children]
+        summary = save_locked(conn, [(table_name, values), *kids], user=user, reason=reason)
+    return _change(table_name, summary)
 
 
-def _visit_records(
-    patient_id: str,
-    visit: dict[str, Any],
-    visit_date: object,
-    joint_exams: list[dict[str, Any]],
-    chaq_items: list[dict[str, Any]],
-) -> list[tuple[str, dict[str, Any]]]:
-    records = [("visits", {**visit, "patient_id": patient_id})]
-    records += [
-        ("joint_exams", {**j, "patient_id": patient_id, "visit_date": visit_date})
-        for j in joint_exams
-    ]
-    records += [
-        ("chaq_items", {**c, "patient_id": patient_id, "visit_date": visit_date})
-        for c in chaq_items
-    ]
-    return records
+def update_record(
+    db_url: str | None,
+    table_name: str,
+    key: Mapping[str, object],
+    values: Mapping[str, object],
+    *,
+    version: str,
+    user: UserInfo,
+    reason: str,
+    children: Sequence[tuple[str, Mapping[str, object]]] | None = None,
+) -> RecordChange:
+    """Change the stored record with `key` to `values` (fields not given keep their value).
+
+    `version` is the one the user last read (`jiareg.services.versions.record_version`); a
+    record changed since is refused with `StaleRecord` (both versions) and nothing is
+    written. A key field cannot change (delete the record and enter it anew). For a visit,
+    `children` (joint exams and CHAQ items) replace the stored ones when given. Raises
+    `RecordNotFound` when no record has `key`.
+    """
+    spec = table(table_name)
+    cells = _key_cells(spec, key)
+    for k in spec.key:
+        if k in values and _key_cells(spec, {**key, k: values[k]})[k] != cells[k]:
+            raise ImportRowError(
+                file=f"{table_name} form",
+                row=1,
+                column=k,
+                value=values[k],
+                expected=f"{cells[k]} (a key field: delete the record and enter it anew)",
+            )
+    with get_engine(db_url).begin() as conn:
+        write_lock(conn)
+        require_initialised(conn)
+        current = _find(spec, cells, _stored_rows(conn, spec, [cells]))
+        if current.num_rows == 0:
+            raise RecordNotFound(table_name, cells)
+        row = current.to_pylist()[0]
+        check_version(conn, table_name, row, version)
+        records = [(table_name, {**values, **{k: row[k] for k in spec.key}})]
+        if children is not None:
+            keep = [(name, {**c, **_parent_key(spec, row)}) for name, c in children]
+            require(user, "enter", site=_site(conn, row["patient_id"]))
+            delete_children(conn, row, keep=keep, username=user.username, reason=reason)
+            records += keep
+        summary = save_locked(conn, records, user=user, reason=reason)
+    return _change(table_name, summary)
+
+
+def _parent_key(spec: TemplateTable, row: Mapping[str, object]) -> dict[str, object]:
+    """The key fields a record's children repeat (a visit's patient_id and visit_date)."""
+    return {k: row[k] for k in spec.key}
+
+
+def _site(conn: Connection, patient_id: str) -> str | None:
+    found = read_rows(conn, "patients", pa.table({"patient_id": [patient_id]}))
+    return str(found.column("site")[0].as_py()) if found.num_rows else None

@@ -6,11 +6,14 @@ must be now (no row at all when it is null, i.e. deleted). Every row of the temp
 the same canonical JSON the writers audit (`audit.row_json`) and compared with that. A
 change made directly in the database (an UPDATE of `patients.birth_date`, a deleted visit,
 a user made admin) therefore fails verification, naming the first row that differs. Entries
-of other tables (`events`: log-ins and log-outs) change no data and are skipped.
+of other tables (`events`: log-ins and log-outs) change no data and are skipped. Entries
+recorded before a schema change are read as the migration carried the row over.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -85,7 +88,32 @@ def _expected(log: pa.Table) -> dict[str, dict[str, tuple[str | None, int]]]:
     for key, (after, seq) in out["users"].items():
         if after is not None and '"disabled":' not in after:  # recorded before schema 0002
             out["users"][key] = (after[:-1] + ',"disabled":false}', seq)
+    for table, upgrade in _BEFORE_0003.items():
+        for key, (after, seq) in out[table].items():
+            if after is not None:
+                out[table][key] = (upgrade(after), seq)
     return out
+
+
+def _visit_before_0003(after: str) -> str:
+    """A visit recorded before schema 0003 as migration 0003 carried it over: the combined
+    organ flag as both flags, no laboratory upper limits."""
+    if '"hepatosplenomegaly":' not in after:
+        return after
+    split = _COMBINED.sub(r'"hepatomegaly":\1,"splenomegaly":\1', after)
+    return split[:-1] + ',"esr_uln":null,"crp_uln":null}'
+
+
+def _steroid_before_0003(after: str) -> str:
+    """A steroid period recorded before schema 0003 (no route) as migration 0003 made it: oral."""
+    return after if '"route":' in after else after[:-1] + ',"route":"oral"}'
+
+
+_COMBINED: Final = re.compile(r'"hepatosplenomegaly":(true|false|null)')
+_BEFORE_0003: Final[dict[str, Callable[[str], str]]] = {
+    "visits": _visit_before_0003,
+    "steroids": _steroid_before_0003,
+}
 
 
 def _compare(table: str, current: pa.Table, expected: dict[str, tuple[str | None, int]]) -> None:

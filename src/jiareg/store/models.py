@@ -86,10 +86,13 @@ class Visit(Base):
     fever: Mapped[bool | None] = mapped_column(Boolean)
     rash: Mapped[bool | None] = mapped_column(Boolean)
     serositis: Mapped[bool | None] = mapped_column(Boolean)
-    hepatosplenomegaly: Mapped[bool | None] = mapped_column(Boolean)
+    hepatomegaly: Mapped[bool | None] = mapped_column(Boolean)
+    splenomegaly: Mapped[bool | None] = mapped_column(Boolean)
     lymphadenopathy: Mapped[bool | None] = mapped_column(Boolean)
     uveitis_active: Mapped[bool | None] = mapped_column(Boolean)
     morning_stiffness_min: Mapped[float | None] = mapped_column(Double)
+    esr_uln: Mapped[float | None] = mapped_column(Double)
+    crp_uln: Mapped[float | None] = mapped_column(Double)
 
 
 class Treatment(Base):
@@ -127,6 +130,7 @@ class Steroid(Base):
     daily_dose_mg: Mapped[float] = mapped_column(Double)
     start_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     stop_date: Mapped[dt.date | None] = mapped_column(Date)
+    route: Mapped[str | None] = mapped_column(String(16))
 
 
 class AdverseEvent(Base):

@@ -2,7 +2,8 @@
 
 Every step is an Ibis table of `patient_id`s (the patients still in), built from the previous
 step with a semi-join, so `run.py` can count each step (CONSORT-style) and the last step is the
-cohort. Pure Ibis; nothing executes here.
+cohort. Pure Ibis; nothing executes here, except a prior failure derived from the visits
+(`jiareg.study.prior_failure`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from jiareg.study.prior_failure import SOURCE_LABELS, failed_before_index
 
 if TYPE_CHECKING:
     from ibis.expr.types import Table
@@ -49,7 +52,8 @@ def eligibility_steps(
 
     `index` has one row per patient given the exposure drug (with `index_date`); `baseline`
     has the baseline visit of each such patient. A prior failure is a course of a qualifying
-    drug that started before the index date and stopped for a qualifying reason. `keep` is
+    drug that started before the index date and failed for a qualifying reason, recorded or
+    derived from the visits as `config.tnf_failure_source` says (`.prior_failure`). `keep` is
     applied to each step's patients before the next step filters them (`run.py` computes each
     step once on the engine, so no engine plans a chain of five nested IN subqueries).
     """
@@ -78,18 +82,12 @@ def eligibility_steps(
 
     if rules.prior_failure is not None:
         prior = rules.prior_failure
-        treatments = tables["treatments"]
-        failed = treatments.filter(
-            treatments.drug.isin(list(prior.drug_list))
-            & treatments.stop_reason.isin(list(prior.template_stop_reasons))
-        )
-        before = failed.join(index, failed.patient_id == index.patient_id).filter(
-            lambda t: t.start_date < t.index_date
-        )
+        before = failed_before_index(tables, index, protocol)
         current = keep(within(current, _ids(before)))
         what = prior.drug_class.replace("_", "-") if prior.drug_class else "/".join(prior.drugs)
         reasons = " or ".join(r.replace("_", " ") for r in prior.stop_reasons)
-        label = f"earlier {what} course stopped for {reasons}"
+        source = SOURCE_LABELS[protocol.config.tnf_failure_source]
+        label = f"earlier {what} course stopped for {reasons} ({source})"
         steps.append(EligibilityStep(label, "prior_failure", current))
 
     if rules.require_baseline:

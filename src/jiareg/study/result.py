@@ -65,6 +65,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "peq_mg_day",
         "peq_mg_kg_day",
         "change_category",
+        "lowest_peq_mg_day",
     ),
     "adverse_events": (
         "patient_id",
@@ -119,7 +120,10 @@ class StudyResult:
       visit there. patient_id, timepoint, visit_date, peq_mg_day and peq_mg_kg_day
       (prednisone-equivalent daily dose on that date, 0.0 when none), change_category (R-STEROID-3
       category relative to baseline: NOT_ON_STEROIDS, DISCONTINUED, REDUCED_GE50,
-      REDUCED_LT50, NO_CHANGE, INCREASED; None at baseline itself).
+      REDUCED_LT50, NO_CHANGE, INCREASED; None at baseline itself). A steroid-change
+      endpoint `at: on_treatment` adds one row per patient with timepoint `on_treatment`,
+      visit_date = the last day on the index drug, its dose and category, and
+      lowest_peq_mg_day (the lowest dose on the drug; None on the timepoint rows).
     - `adverse_events`: events of cohort patients with onset on or after the index date.
       patient_id, onset_date, day, term, grade, serious, related_drug, outcome.
     - `attrition`: the CONSORT-style flow, one row per eligibility step in protocol order.

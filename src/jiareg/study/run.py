@@ -237,6 +237,7 @@ def _collect_frames(
         visits=at_timepoints,
         steroid_doses=doses,
         responses=scored,
+        index=within(index, cohort),
     )
     for endpoint in protocol.endpoints:
         plan = kind_of(endpoint).plan

@@ -153,4 +153,5 @@ def _steroid_table(steroid_doses: pd.DataFrame) -> pd.DataFrame:
         for peq, weight in zip(doses["peq_mg_day"], doses["weight_kg"], strict=True)
     ]
     doses["change_category"] = None
+    doses["lowest_peq_mg_day"] = float("nan")
     return doses

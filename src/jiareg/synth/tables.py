@@ -123,7 +123,7 @@ def visits_table(ctx: Context, c: Courses, days: CourseDays, n_visits: IntArray)
         "fever": 0.75,
         "rash": 0.5,
         "serositis": 0.08,
-        "hepatosplenomegaly": 0.15,
+        "organomegaly": 0.15,
         "lymphadenopathy": 0.25,
     }
     columns: dict[str, pa.Array] = {
@@ -148,13 +148,21 @@ def visits_table(ctx: Context, c: Courses, days: CourseDays, n_visits: IntArray)
         "crp": masked(exact_tenths(crp.astype(np.int64)), valid["crp"], pa.float64()),
     }
     for name, p in features.items():
-        columns[name] = masked(systemic & (rng.random(nv) < p * activity), flags, pa.bool_())
+        draw, bound = rng.random(nv), p * activity
+        if name != "organomegaly":
+            columns[name] = masked(systemic & (draw < bound), flags, pa.bool_())
+            continue
+        # the same draw splits it: liver only 30 %, both 50 %, spleen only 20 % (jiareg choice)
+        spleen = (draw >= 0.3 * bound) & (draw < bound)
+        columns["hepatomegaly"] = masked(systemic & (draw < 0.8 * bound), flags, pa.bool_())
+        columns["splenomegaly"] = masked(systemic & spleen, flags, pa.bool_())
     oligo = np.isin(category, m.OLIGO)
     uveitis = rng.random(nv) < np.where(oligo, 0.04, 0.01)
     columns["uveitis_active"] = masked(uveitis, valid["uveitis_active"], pa.bool_())
     columns["morning_stiffness_min"] = masked(
         stiffness, valid["morning_stiffness_min"], pa.float64()
     )
+    columns["esr_uln"] = columns["crp_uln"] = pa.nulls(nv, pa.float64())  # configured defaults
     return pa.table(columns)
 
 
@@ -288,6 +296,7 @@ def steroids_table(ctx: Context, c: Courses, days: CourseDays, n_visits: IntArra
             "daily_dose_mg": pa.array(dose / 2, pa.float64()),
             "start_date": date_array(start),
             "stop_date": date_array(stop, ~open_end),
+            "route": pa.array(["oral"] * len(patient), pa.string()),  # daily tapering doses
         }
     )
 

@@ -11,11 +11,13 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiareg import __version__
 from jiareg.errors import AccessDenied, JiaregError
@@ -24,8 +26,12 @@ from jiareg.store.queries import Registry
 from jiareg.web.deps import LoginRequired, WebState
 from jiareg.web.problems import problem_rows
 from jiareg.web.routes.api import router as api_router
+from jiareg.web.routes.forms import router as forms_router
+from jiareg.web.routes.pages import html_error
 from jiareg.web.routes.pages import router as pages_router
+from jiareg.web.routes.records import router as records_router
 from jiareg.web.routes.tools import router as tools_router
+from jiareg.web.routes.visits import router as visits_router
 from jiareg.web.routes.work import router as work_router
 from jiareg.web.security import (
     ClientAddressMiddleware,
@@ -94,7 +100,6 @@ def create_app(
         https=https,
         work_dir=work_dir or Path(tempfile.mkdtemp(prefix="jiareg-web-")),
         runs=StudyRuns(runs_dir or default_runs_dir(db_url)),
-        viewers={},
     )
     app.state.secret_key = secret_key or secrets.token_urlsafe(32)
     app.add_middleware(SecurityHeadersMiddleware, https=https)
@@ -102,16 +107,23 @@ def create_app(
     app.add_middleware(ClientAddressMiddleware, trusted_proxy=trust_proxy)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(api_router)
+    app.include_router(records_router)
+    app.include_router(forms_router)
     app.include_router(pages_router)
+    app.include_router(visits_router)
     app.include_router(tools_router)
     app.include_router(work_router)
 
+    app.add_exception_handler(StarletteHTTPException, html_error)
+
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
     @app.exception_handler(AccessDenied)
     async def _denied(request: Request, exc: AccessDenied) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return await html_error(request, StarletteHTTPException(403, str(exc)))
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(JiaregError)

@@ -46,8 +46,6 @@ class WebState:
     https: bool
     work_dir: Path
     runs: StudyRuns
-    viewers: dict[str, Viewer]
-    """Written by the log-in routes; never read (the user is read from the registry)."""
 
 
 class LoginRequired(Exception):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from jiareg.services.versions import VISIT_CHILDREN, record_version
 from jiareg.store.queries import Registry
 from jiareg.web.access import Viewer
 from jiareg.web.scores import visit_scores
@@ -161,10 +162,25 @@ def _cached_detail(registry: Registry, viewer: Viewer, patient: dict[str, Any]) 
 
 def _detail(registry: Registry, viewer: Viewer, patient: dict[str, Any]) -> dict[str, Any]:
     record = registry.record(patient["patient_id"])
+    _add_versions(record)
     shown = registry.public_id(viewer, patient["patient_id"])
     for rows in record.values():
         for row in rows:
             row["patient_id"] = shown
     for visit in record["visits"]:
         visit["scores"] = visit_scores(visit, patient["ilar_category"])
-    return {"patient": registry.deidentify(viewer, patient), **record}
+    person = registry.deidentify(viewer, patient)
+    person["version"] = record_version(patient)
+    return {"patient": person, **record}
+
+
+def _add_versions(record: dict[str, list[dict[str, Any]]]) -> None:
+    """Give each record its `version` (a visit's covers its joint exams and CHAQ items)."""
+    children: dict[object, list[dict[str, Any]]] = {}
+    for name in VISIT_CHILDREN:
+        for row in record[name]:
+            children.setdefault(row["visit_date"], []).append(row)
+    for name, rows in record.items():
+        for row in rows:
+            kids = children.get(row["visit_date"], []) if name == "visits" else []
+            row["version"] = record_version(row, kids)

@@ -53,6 +53,7 @@ _MONTH_NAMES: Final = [
     "Dec",
 ]
 
+_MIN_SPAN_DAYS: Final = 62
 Series = tuple[str, str, str, Callable[[dict[str, Any]], Any]]  # key, label, colour, value
 
 
@@ -66,7 +67,8 @@ def _span(detail: dict[str, Any]) -> tuple[date, date]:
         today = date.today()
         return today - timedelta(days=30), today
     lo, hi = min(dates), max(dates)
-    pad = timedelta(days=max(7, (hi - lo).days // 30))
+    # at least two months shown, so even a single date has a month tick on the axis
+    pad = timedelta(days=max(7, (hi - lo).days // 30, (_MIN_SPAN_DAYS - (hi - lo).days) // 2))
     return lo - pad, hi + pad
 
 

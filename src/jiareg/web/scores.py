@@ -25,15 +25,34 @@ from jiareg.derive.chaq import chaq_di, format_chaq_di
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
 from jiareg.derive.exact import to_fraction
+from jiareg.derive.jadas import GLOBAL_ON_LIKERT_SCALE
 from jiareg.derive.joints import JointExam, active_joint_count
 from jiareg.derive.systemic import SystemicFeatures, systemic_active
 from jiareg.errors import DerivationError
 from jiareg.jsonable import json_number
 from jiareg.store.queries import Registry
 
-__all__ = ["JointIn", "ScoreRequest", "live_scores", "visit_scores"]
+__all__ = ["REASONS", "JointIn", "ScoreRequest", "live_scores", "visit_scores"]
 
-_SYSTEMIC: Final = ("fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy")
+REASONS: Final = {
+    GLOBAL_ON_LIKERT_SCALE: "globals on the 0–3 scale can't enter JADAS",
+    "systemic_features_present": "not applicable (active systemic features)",
+    "systemic_features_unknown": "not applicable (systemic features not assessed)",
+    "missing_component": "a component is missing",
+    "score_missing": "a component is missing",
+    "unknown_course": "no cut-offs without the ILAR category",
+    "no_cutoffs": "no cut-offs for this version",
+}
+"""Why a score or state is missing, in words (`<version>_why`). A global on the 0–3 Likert
+scale cannot enter JADAS (SPEC R-CORESET-2.3, §12b.9): that reason comes before any other."""
+_SYSTEMIC: Final = (
+    "fever",
+    "rash",
+    "serositis",
+    "hepatomegaly",
+    "splenomegaly",
+    "lymphadenopathy",
+)
 Number = str | float | int | None
 
 
@@ -71,7 +90,8 @@ class ScoreRequest(BaseModel):
     fever: bool | None = None
     rash: bool | None = None
     serositis: bool | None = None
-    hepatosplenomegaly: bool | None = None
+    hepatomegaly: bool | None = None
+    splenomegaly: bool | None = None
     lymphadenopathy: bool | None = None
     joint_exams: list[JointIn] = Field(default_factory=list, max_length=71)
     chaq_items: dict[str, int | None] = Field(default_factory=dict, max_length=30)
@@ -130,11 +150,15 @@ def _jadas_block(core: CoreSet, values: Mapping[str, Any], category: str | None)
     out: dict[str, Any] = {}
     for version, score in activity.scores.items():
         state = activity.states[version]
+        why = state.reason
+        if score.reason == GLOBAL_ON_LIKERT_SCALE:  # no score at all: that is the first reason
+            why = GLOBAL_ON_LIKERT_SCALE
         out[version] = json_number(score.score, places=3)
         out[f"{version}_missing"] = list(score.missing)
         out[f"{version}_reason"] = score.reason
         out[f"{version}_state"] = state.state
-        out[f"{version}_state_reason"] = state.reason
+        out[f"{version}_state_reason"] = why
+        out[f"{version}_why"] = REASONS.get(why or score.reason or "", None)
     out["course"] = activity.course
     out["systemic_features_present"] = activity.systemic_features_present
     out["cutoff_set"] = DEFAULT_CONFIG.jadas_cutoff_set

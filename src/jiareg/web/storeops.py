@@ -8,13 +8,21 @@ translates between the web's `Viewer` and their users, and queues writers.
 from __future__ import annotations
 
 import threading
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from jiareg.services import admin, records
 from jiareg.store.queries import audit_entries
 from jiareg.web.access import Viewer
 
-__all__ = ["WRITERS", "audit_entries", "authenticate", "save_visit"]
+__all__ = [
+    "WRITERS",
+    "add_record",
+    "audit_entries",
+    "authenticate",
+    "delete_record",
+    "update_record",
+]
 
 WRITERS: Final = threading.BoundedSemaphore(2)
 """Writers queue here rather than in the database: the registry serialises writes anyway
@@ -28,24 +36,58 @@ def authenticate(db_url: str, username: str, password: str) -> Viewer | None:
     return None if user is None else Viewer.of(user)
 
 
-def save_visit(
+def add_record(
     db_url: str,
     who: Viewer,
-    patient_id: str,
-    visit: dict[str, Any],
+    table_name: str,
+    values: Mapping[str, object],
     *,
-    joint_exams: list[dict[str, Any]],
-    chaq_items: list[dict[str, Any]],
     reason: str,
-) -> tuple[str, ...]:
-    """`jiareg.services.records.save_visit` as `who`, queued behind `WRITERS`."""
+    children: Sequence[tuple[str, Mapping[str, object]]] = (),
+) -> records.RecordChange:
+    """`jiareg.services.records.add_record` as `who`, queued behind `WRITERS`."""
     with WRITERS:
-        return records.save_visit(
+        return records.add_record(
+            db_url, table_name, values, user=who.user, reason=reason, children=children
+        )
+
+
+def update_record(
+    db_url: str,
+    who: Viewer,
+    table_name: str,
+    key: Mapping[str, object],
+    values: Mapping[str, object],
+    *,
+    version: str,
+    reason: str,
+    children: Sequence[tuple[str, Mapping[str, object]]] | None = None,
+) -> records.RecordChange:
+    """`jiareg.services.records.update_record` as `who`, queued behind `WRITERS`."""
+    with WRITERS:
+        return records.update_record(
             db_url,
-            who.user,
-            patient_id,
-            visit,
-            joint_exams=joint_exams,
-            chaq_items=chaq_items,
+            table_name,
+            key,
+            values,
+            version=version,
+            user=who.user,
             reason=reason,
+            children=children,
+        )
+
+
+def delete_record(
+    db_url: str,
+    who: Viewer,
+    table_name: str,
+    key: Mapping[str, object],
+    *,
+    version: str,
+    reason: str,
+) -> bool:
+    """`jiareg.services.records.delete_record` as `who`, queued behind `WRITERS`."""
+    with WRITERS:
+        return records.delete_record(
+            db_url, table_name, key, user=who.user, reason=reason, version=version
         )

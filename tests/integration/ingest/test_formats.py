@@ -244,8 +244,8 @@ def _spoil_fhir(doc: dict[str, Any], case: str) -> tuple[int, str]:
         )
     if case == "weight-in-pounds":
         i, r = _entry(doc, "P1-2020-01-10-weight-kg")
-        r["valueQuantity"]["code"] = "[lb_av]"
-        return i, f"column 'entry[{i}].resource.valueQuantity.code' = '[lb_av]'; expected kg (UCUM)"
+        r["valueQuantity"] = {"value": 70.5, "unit": "lb"}  # no UCUM code: never read as kg
+        return i, f"column 'entry[{i}].resource.valueQuantity.code' = 'lb'; expected a UCUM code"
     if case == "unknown-code":
         i, r = _entry(doc, "P1-2020-01-10-crp")
         r["code"]["coding"][0]["code"] = "8310-5"

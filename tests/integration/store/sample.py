@@ -14,11 +14,11 @@ P3,CBA,F,2011-11-30,oligo_extended,2013-01-20
     "visits.csv": """\
 patient_id,visit_date,weight_kg,height_cm,phys_global,phys_global_scale,parent_global,\
 parent_global_scale,chaq,active_joints,lom_joints,esr,crp,fever,rash,serositis,\
-hepatosplenomegaly,lymphadenopathy,uveitis_active,morning_stiffness_min
-P1,2020-01-10,25.5,130,6,0-10,5.5,,1.25,8,4,45,12.5,yes,no,no,no,no,no,30
-P1,2020-02-10,26,130.5,4.2,0-10,3,0-10,0.875,3,2,20,3,no,no,no,no,no,no,
-P2,2020-01-15,40,150,2,0-3,50,0-100,0.5,5,5,30,,no,no,,,,no,10
-P3,2021-03-03,31.25,140,1.5,,2,,0.125,1,0,12,0.4,no,no,no,no,no,yes,0
+hepatomegaly,splenomegaly,lymphadenopathy,uveitis_active,morning_stiffness_min,esr_uln,crp_uln
+P1,2020-01-10,25.5,130,6,0-10,5.5,,1.25,8,4,45,12.5,yes,no,no,yes,no,no,no,30,,
+P1,2020-02-10,26,130.5,4.2,0-10,3,0-10,0.875,3,2,20,3,no,no,no,no,no,no,no,,,
+P2,2020-01-15,40,150,2,0-3,50,0-100,0.5,5,5,30,,no,no,,,,,no,10,,
+P3,2021-03-03,31.25,140,1.5,,2,,0.125,1,0,12,0.4,no,no,no,no,no,no,yes,0,25,5
 """,
     "treatments.csv": """\
 patient_id,drug,route,start_date,stop_date,stop_reason
@@ -32,9 +32,9 @@ P1,tocilizumab,2020-01-10,306,25.5
 P1,tocilizumab,2020-01-24,306,25.5
 """,
     "steroids.csv": """\
-patient_id,drug,daily_dose_mg,start_date,stop_date
-P1,prednisone,10,2019-06-01,2020-01-31
-P1,prednisone,5,2020-02-01,
+patient_id,drug,daily_dose_mg,start_date,stop_date,route
+P1,prednisone,10,2019-06-01,2020-01-31,oral
+P1,prednisone,5,2020-02-01,,
 """,
     "adverse_events.csv": """\
 patient_id,onset_date,term,grade,serious,related_drug,outcome

@@ -112,7 +112,7 @@ def test_changed_value_updates_the_row_and_audits_before_and_after(
     init_db(db_url)
     import_path(write_folder(tmp_path / "a"), db_url)
     files = spoiled("visits.csv", ",45,12.5,", ",38,12.5,")
-    files["visits.csv"] += "P2,2020-03-01,41,151,1,0-3,40,0-100,0.25,2,2,18,,no,no,,,,no,\n"
+    files["visits.csv"] += "P2,2020-03-01,41,151,1,0-3,40,0-100,0.25,2,2,18,,no,no,,,,,no,,,\n"
     summary = import_path(write_folder(tmp_path / "b", files), db_url, reason="corrected ESR")
     visits = {c.table: c for c in summary.tables}["visits"]
     assert (visits.inserted, visits.updated, visits.unchanged) == (1, 1, 3)

@@ -96,7 +96,7 @@ def _many_visits(folder: Path) -> Path:
     """The sample registry plus MANY_VISITS more visits of P3 (one a day from 2012)."""
     day = dt.date(2012, 1, 1)
     extra = "".join(
-        f"P3,{day + dt.timedelta(days=i)},40,150,2,0-10,5,0-10,0.5,1,0,10,,no,no,,,,no,0\n"
+        f"P3,{day + dt.timedelta(days=i)},40,150,2,0-10,5,0-10,0.5,1,0,10,,no,no,,,,,no,0,,\n"
         for i in range(MANY_VISITS)
     )
     return write_folder(folder, {**GOOD, "visits.csv": GOOD["visits.csv"] + extra})

@@ -94,7 +94,7 @@ def test_global_on_0_100_and_its_boundaries_pass(tmp_path: Path) -> None:
 
 def test_duplicate_key_names_both_rows(tmp_path: Path) -> None:
     files = dict(GOOD)
-    files["visits.csv"] += "P1,2020-01-10,25.5,,,,,,,,,,,,,,,,,\n"
+    files["visits.csv"] += "P1,2020-01-10,25.5,,,,,,,,,,,,,,,,,,,,\n"
     assert _problems(tmp_path, files) == [
         "visits.csv:6: column 'patient_id+visit_date' = 'P1|2020-01-10'; expected a key not "
         "already used in this file (row 2 has it)"

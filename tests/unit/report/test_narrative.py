@@ -28,7 +28,8 @@ def test_poster_paragraph(study_result) -> None:
     assert "CHAQ above 0.5: 3 patients at baseline and 1 patient at month 1." in text
     assert "Fever or rash: 1 patient at baseline and none at month 1." in text
     assert (
-        "6 patients took systemic corticosteroids at baseline; 4 had a lower dose at month 1, "
+        "6 patients took systemic corticosteroids at baseline; 4 had a lower dose at the end of "
+        "the time on treatment, "
         "all by less than 50 %." in text
     )
     assert text.endswith("per 100 patient-years).")
@@ -72,8 +73,8 @@ def test_steroids_none_reduced(make_result) -> None:
         }
     )
     assert (
-        "1 patient took systemic corticosteroids at baseline; none had a lower dose at month 1."
-        in paragraph(result)
+        "1 patient took systemic corticosteroids at baseline; none had a lower dose at the end "
+        "of the time on treatment." in paragraph(result)
     )
 
 
@@ -88,8 +89,9 @@ def test_steroids_some_halved_and_stopped(make_result) -> None:
             }
         }
     )
-    assert "all of them had a lower dose at month 1 (3 by 50 % or more, 1 stopped)." in paragraph(
-        result
+    assert (
+        "all of them had a lower dose at the end of the time on treatment (3 by 50 % or more, "
+        "1 stopped)." in paragraph(result)
     )
 
 

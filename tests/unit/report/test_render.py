@@ -151,3 +151,19 @@ def test_protocol_with_only_the_core_set(study_result) -> None:
     assert html.count("not an endpoint of this protocol") == 2  # steroids, adverse events
     assert "From baseline to month 1, median active joints fell from 11 to 4" in html
     assert "CHAQ above" not in html and "ACR Pedi 30 at" not in html
+
+
+def test_methods_name_the_failure_source_and_the_steroid_window(study_result) -> None:
+    html = render_html(study_result)
+    assert "Earlier failure (R-TNF-FAIL): recorded stop reason." in html
+    assert "change from the first to the last infusion day" in html
+    assert "At the end of the time on treatment: " in html.replace("<td>", "")
+    derived = study_result.protocol.model_copy(
+        update={
+            "config": study_result.protocol.config.model_copy(
+                update={"tnf_failure_source": "derived"}
+            )
+        }
+    )
+    html = render_html(replace(study_result, protocol=derived))
+    assert "Earlier failure (R-TNF-FAIL): derived from the visits." in html

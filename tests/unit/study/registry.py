@@ -99,8 +99,15 @@ class Registry:
         return self
 
     def steroid(
-        self, pid: str, drug: str, mg: float, start: int, stop: int | None = None
+        self,
+        pid: str,
+        drug: str,
+        mg: float,
+        start: int,
+        stop: int | None = None,
+        route: str | None = "oral",
     ) -> Registry:
+        """A steroid period from day `start` through day `stop` (inclusive; None = ongoing)."""
         self.rows["steroids"].append(
             {
                 "patient_id": pid,
@@ -108,6 +115,7 @@ class Registry:
                 "daily_dose_mg": mg,
                 "start_date": day(start),
                 "stop_date": None if stop is None else day(stop),
+                "route": route,
             }
         )
         return self

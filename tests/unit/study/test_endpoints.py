@@ -94,13 +94,14 @@ def test_fever_or_rash_and_the_sjia_variant(registry: Registry, tmp_path: Path) 
 def test_steroid_change_categories(registry: Registry, tmp_path: Path) -> None:
     for pid in ("LT50", "HALF", "STOP", "SAME", "UP", "NONE", "METHYL"):
         registry.patient(pid).visit(pid, 0).visit(pid, 30)
-    registry.steroid("LT50", "prednisone", 20, -100, 21).steroid("LT50", "prednisone", 15, 21)
-    registry.steroid("HALF", "prednisone", 20, -100, 30).steroid("HALF", "prednisone", 10, 30)
+    # a stop date is the last day at the dose (SPEC §12b.6): the next period starts the day after
+    registry.steroid("LT50", "prednisone", 20, -100, 20).steroid("LT50", "prednisone", 15, 21)
+    registry.steroid("HALF", "prednisone", 20, -100, 29).steroid("HALF", "prednisone", 10, 30)
     registry.steroid("STOP", "prednisolone", 10, -100, 10)
     registry.steroid("SAME", "prednisone", 5, -100)
-    registry.steroid("UP", "prednisone", 5, -100, 30).steroid("UP", "prednisone", 10, 30)
+    registry.steroid("UP", "prednisone", 5, -100, 29).steroid("UP", "prednisone", 10, 30)
     # 8 mg methylprednisolone = 10 mg prednisone (factor 5/4); the new 5 mg prednisone on day 30
-    registry.steroid("METHYL", "methylprednisolone", 8, -100, 30)
+    registry.steroid("METHYL", "methylprednisolone", 8, -100, 29)
     registry.steroid("METHYL", "prednisone", 5, 30)
     results = _run(registry, tmp_path)
     assert results["steroids"] == {
@@ -116,6 +117,70 @@ def test_steroid_change_categories(registry: Registry, tmp_path: Path) -> None:
         "REDUCED_GE50": 2,
         "REDUCED_LT50": 1,
     }
+
+
+def test_a_visit_on_the_stop_date_still_sees_the_dose(registry: Registry, tmp_path: Path) -> None:
+    """SPEC §12b.6: `stop_date` is the last day at the dose (was: 0 mg → "discontinued")."""
+    registry.patient("LAST").visit("LAST", 0).visit("LAST", 30)
+    registry.steroid("LAST", "prednisone", 10, -100, 30)
+    results = _run(registry, tmp_path, "config: {steroid_basis: mg_day}\n")
+    assert results["endpoints"]["steroids"]["categories"] == {"NO_CHANGE": 1}
+    assert results["steroids"]["stopped"] == 0
+
+
+def test_pulses_and_joint_injections_are_not_daily_doses(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """SPEC §12b.6, R-STEROID-2.2: only oral and other routes count toward the daily dose."""
+    for pid in ("PULSE", "JOINT", "OTHER", "NONE"):
+        registry.patient(pid).visit(pid, 0).visit(pid, 30)
+    registry.steroid("PULSE", "methylprednisolone", 500, -2, 0, route="iv_pulse")
+    registry.steroid("JOINT", "triamcinolone", 40, 0, 0, route="intra_articular")
+    registry.steroid("OTHER", "prednisone", 10, -100, route="other")
+    registry.steroid("NONE", "prednisone", 10, -100, route=None)  # older data: oral
+    results = _run(registry, tmp_path, "config: {steroid_basis: mg_day}\n")
+    assert results["steroids"]["baseline_users"] == 2
+    assert results["endpoints"]["steroids"]["categories"] == {"NO_CHANGE": 2}
+
+
+ON_TREATMENT = PROTOCOL.replace(
+    "{id: steroids, kind: steroid_change, at: month_1}",
+    "{id: steroids, kind: steroid_change, at: on_treatment}",
+)
+
+
+def test_steroid_change_over_the_time_on_treatment(registry: Registry, tmp_path: Path) -> None:
+    """SPEC §12b.10: baseline (first infusion) vs the last day on the drug (last infusion);
+    month 1 is not the end. Infusions every 14 days, 8 of them: days 0 … 98."""
+    for pid in ("LATE", "EARLY", "DIP", "STOP"):
+        registry.patient(pid, infusions=8).visit(pid, 0).visit(pid, 30)
+    registry.steroid("LATE", "prednisone", 20, -100, 59).steroid("LATE", "prednisone", 15, 60)
+    registry.steroid("EARLY", "prednisone", 20, -100, 9).steroid("EARLY", "prednisone", 5, 10, 39)
+    registry.steroid("EARLY", "prednisone", 20, 40)  # back up: the last dose decides
+    registry.steroid("DIP", "prednisone", 10, -100, 49).steroid("DIP", "prednisone", 4, 50, 69)
+    registry.steroid("DIP", "prednisone", 8, 70)
+    registry.steroid("STOP", "prednisone", 10, -100, 98)  # its last day is the last infusion's
+    path = tmp_path / "p.yaml"
+    path.write_text(ON_TREATMENT + "config: {steroid_basis: mg_day}\n")
+    result = run_study(path, tables=registry.tables())
+    results = result.results.to_json()
+    assert results["steroids"] == {
+        "baseline_users": 4,
+        "reduced": 2,
+        "reduced_by_half_or_more": 0,
+        "stopped": 0,
+    }
+    details = results["endpoints"]["steroids"]
+    assert details["at"] == "on_treatment"
+    assert details["categories"] == {"NO_CHANGE": 2, "REDUCED_LT50": 2}
+    assert details["lowest_below_baseline"] == 3  # LATE, EARLY (5 mg) and DIP (4 mg)
+    table = result.tables["steroids"]
+    rows = table[table["timepoint"] == "on_treatment"].set_index("patient_id")
+    assert rows.loc["DIP", "lowest_peq_mg_day"] == 4.0
+    assert rows.loc["DIP", "peq_mg_day"] == 8.0
+    assert rows.loc["STOP", "change_category"] == "NO_CHANGE"
+    month_1 = _run(registry, tmp_path, "config: {steroid_basis: mg_day}\n")
+    assert month_1["steroids"]["reduced"] == 1  # only EARLY had reduced by day 30
 
 
 def test_mg_kg_day_basis_uses_each_visits_weight(registry: Registry, tmp_path: Path) -> None:
@@ -153,7 +218,8 @@ def test_inactive_disease_at_each_timepoint(registry: Registry, tmp_path: Path) 
         "esr": 12.0,
         "crp": 3.0,
         "serositis": False,
-        "hepatosplenomegaly": False,
+        "hepatomegaly": False,
+        "splenomegaly": False,
         "lymphadenopathy": False,
         "uveitis_active": False,
         "morning_stiffness_min": 15.0,
@@ -201,3 +267,39 @@ def test_a_visit_on_an_infusion_day_comes_before_that_infusion(
     assert (details["responder_ids"], details["nonresponders"]) == (["ON"], 2)
     assert details["not_evaluable"] == 1  # TWO: no 3rd infusion
     assert result.results.to_json()["acr_pedi_30"]["responders"] == 4
+
+
+PRIOR = """\
+title: prior failure source
+eligibility:
+  exposure: {drug: tocilizumab}
+  prior_failure: {drug_class: anti_tnf, stop_reasons: [primary_failure, secondary_failure]}
+timepoints:
+  - {name: baseline, window: {from_day: -30, to_day: 0}, pick: last}
+endpoints:
+  - {id: adverse_events, kind: adverse_events}
+"""
+
+
+def test_prior_anti_tnf_failure_recorded_derived_or_either(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """R-TNF-FAIL: the protocol's `tnf_failure_source` decides which earlier courses failed.
+    Etanercept ran from day -400 to -100; its assessment visit is near day -400 + 84."""
+    registry.patient("RECORDED", prior="secondary_failure").visit("RECORDED", 0)
+    registry.patient("FROM_VISITS", prior="other").visit("FROM_VISITS", 0)
+    registry.visit("FROM_VISITS", -401).visit("FROM_VISITS", -316)  # the same core set: no response
+    registry.patient("NEITHER", prior="other").visit("NEITHER", 0)
+    path = tmp_path / "p.yaml"
+    found = {}
+    for source in ("recorded", "derived", "either"):
+        path.write_text(PRIOR + f"config: {{tnf_failure_source: {source}}}\n")
+        result = run_study(path, tables=registry.tables())
+        found[source] = set(result.tables["patients"]["patient_id"])
+        step = result.tables["attrition"]["step"].iloc[-2]
+        assert step.endswith(")") and ("derived" in step) == (source != "recorded")
+    assert found == {
+        "recorded": {"RECORDED"},
+        "derived": {"FROM_VISITS"},
+        "either": {"RECORDED", "FROM_VISITS"},
+    }

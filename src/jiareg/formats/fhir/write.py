@@ -5,6 +5,13 @@ Resource ids are made from the template's keys (`Patient/DEMO-01`, `Encounter/DE
 id (e.g. with `_`) becomes `p-` + 16 hex digits of its SHA-256, and the patient_id itself is
 always in `Patient.identifier` (system `patient-id`). Numbers are written as the template
 writes them, so the registry round-trips exactly.
+
+Standard R4 beside jiareg's own codes: weight and height carry category `vital-signs` and the
+base vital-signs profiles in `meta.profile` (R4 requires both for LOINC 29463-7 and 8302-2),
+ESR and CRP category `laboratory`; drugs carry ATC and RxNorm codings (from `jiareg.vocab`),
+the JIA Condition SNOMED CT 410502007 and, where one exists, an ICD-10-CM code; a CHAQ item
+without a score carries `dataAbsentReason` not-applicable. The bundle ends with the
+CodeSystem resources of jiareg's own codes (`terminology.py`).
 """
 
 from __future__ import annotations
@@ -21,13 +28,23 @@ import pyarrow as pa
 
 from jiareg.formats.cells import table_text
 from jiareg.formats.fhir import codes as fc
+from jiareg.formats.fhir.terminology import code_systems
 from jiareg.formats.template.dictionary import table
+from jiareg.vocab import DRUG_BY_NAME
 
 __all__ = ["write_fhir"]
 
 Json = dict[str, Any]
 _FHIR_ID: Final = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _GENDER: Final = {"F": "female", "M": "male"}
+_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+_ABSENT: Final = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+_PROFILES: Final = {
+    "weight_kg": "http://hl7.org/fhir/StructureDefinition/bodyweight",
+    "height_cm": "http://hl7.org/fhir/StructureDefinition/bodyheight",
+}
+"""R4's vital-signs profiles of the observations jiareg writes (FHIR R4 §8.2 Vital Signs)."""
+_LABS: Final = ("esr", "crp")
 
 
 def _id(*parts: str) -> str:
@@ -83,12 +100,33 @@ def _patients(tables: Mapping[str, pa.Table]) -> list[Json]:
                 "resourceType": "Condition",
                 "id": _id(pid, "jia"),
                 "subject": _subject(pid),
-                "code": _coding(fc.ILAR, p["ilar_category"]),
+                "code": _category(p["ilar_category"]),
             }
             if p["onset_date"]:
                 condition["onsetDateTime"] = p["onset_date"]
             out.append(condition)
     return out
+
+
+def _category(category: str) -> Json:
+    """jiareg's ILAR code, then SNOMED CT JIA and the ICD-10-CM code where there is one."""
+    codings = [{"system": fc.ILAR, "code": category}] if category else []
+    codings.append({"system": fc.SNOMED, "code": fc.SNOMED_JIA})
+    if category in fc.ILAR_ICD10_CM:
+        codings.append({"system": fc.ICD10_CM, "code": fc.ILAR_ICD10_CM[category]})
+    return {"coding": codings}
+
+
+def _kind(column: str) -> Json:
+    """category (and meta.profile) of a visit column's Observation, where R4 has one."""
+    if column in _PROFILES:
+        return {
+            "meta": {"profile": [_PROFILES[column]]},
+            "category": [_coding(_CATEGORY, "vital-signs")],
+        }
+    if column in _LABS:
+        return {"category": [_coding(_CATEGORY, "laboratory")]}
+    return {}
 
 
 def _observation_value(column: str, value: str, visit: Mapping[str, str]) -> Json:
@@ -133,6 +171,7 @@ def _visits(tables: Mapping[str, pa.Table]) -> list[Json]:
                 {
                     "resourceType": "Observation",
                     "id": _id(pid, when, column.replace("_", "-")),
+                    **_kind(column),
                     "status": "final",
                     "code": _coding(system, code),
                     "subject": _subject(pid),
@@ -145,7 +184,15 @@ def _visits(tables: Mapping[str, pa.Table]) -> list[Json]:
 
 
 def _medication(drug: str) -> Json:
-    return {"coding": [{"system": fc.DRUG, "code": drug}], "text": drug}
+    """jiareg's drug code, then ATC and RxNorm (`jiareg.vocab`) for a drug jiareg knows."""
+    codings = [{"system": fc.DRUG, "code": drug}]
+    known = DRUG_BY_NAME.get(drug)
+    if known is not None:
+        codings += [
+            {"system": fc.ATC, "code": known.atc},
+            {"system": fc.RXNORM, "code": known.rxnorm},
+        ]
+    return {"coding": codings, "text": drug}
 
 
 def _statements(tables: Mapping[str, pa.Table]) -> list[Json]:
@@ -181,6 +228,8 @@ def _statements(tables: Mapping[str, pa.Table]) -> list[Json]:
                     "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
                     "doseAndRate": [{"doseQuantity": dose}],
                 }
+                if t["route"]:
+                    dosage["route"] = _coding(fc.ROUTE, t["route"])
             if dosage:
                 statement["dosage"] = [dosage]
             out.append(statement)
@@ -276,6 +325,8 @@ def _examinations(tables: Mapping[str, pa.Table]) -> list[Json]:
         }
         if c["score"]:
             item["valueInteger"] = int(c["score"])
+        else:
+            item["dataAbsentReason"] = _coding(_ABSENT, "not-applicable")
         if c["aid"]:
             item["component"] = [_flag(fc.CHAQ_AID, c["aid"])]
         out.append(item)
@@ -291,6 +342,7 @@ def write_fhir(tables: Mapping[str, pa.Table], path: Path) -> Path:
         *_administrations(tables),
         *_adverse_events(tables),
         *_examinations(tables),
+        *code_systems(),
     ]
     bundle = {
         "resourceType": "Bundle",

@@ -18,7 +18,7 @@ from typing import Final, Literal
 
 from jiareg.derive.chaq import CHAQ_ITEMS
 from jiareg.derive.coreset import CHAQ_MAX, SCALE_MAX, SCALE_MAX_DECIMALS, SCALES
-from jiareg.vocab import ILAR_CATEGORIES, SEXES, STOP_REASONS, TREATMENT_ROUTES
+from jiareg.vocab import ILAR_CATEGORIES, SEXES, STEROID_ROUTES, STOP_REASONS, TREATMENT_ROUTES
 
 __all__ = [
     "DEFAULT_SCALE",
@@ -27,6 +27,7 @@ __all__ = [
     "ROUTES",
     "SEXES",
     "SIDES",
+    "STEROID_ROUTES",
     "STOP_REASONS",
     "TABLES",
     "Column",
@@ -218,7 +219,8 @@ TABLES: Final[tuple[TemplateTable, ...]] = (
             _flag("fever", "Fever attributable to sJIA."),
             _flag("rash", "Rash attributable to sJIA."),
             _flag("serositis", "Serositis."),
-            _flag("hepatosplenomegaly", "Hepatomegaly and/or splenomegaly."),
+            _flag("hepatomegaly", "Enlarged liver."),
+            _flag("splenomegaly", "Enlarged spleen (counts against inactive disease)."),
             _flag("lymphadenopathy", "Generalised lymph node enlargement."),
             _flag("uveitis_active", "Active uveitis."),
             Column(
@@ -228,6 +230,22 @@ TABLES: Final[tuple[TemplateTable, ...]] = (
                 unit="min",
                 minimum=0,
                 maximum=1440,
+            ),
+            Column(
+                "esr_uln",
+                "number",
+                "The laboratory's upper limit of normal ESR; empty = the configured default.",
+                unit="mm/h",
+                minimum=0,
+                maximum=200,
+            ),
+            Column(
+                "crp_uln",
+                "number",
+                "The laboratory's upper limit of normal CRP; empty = the configured default.",
+                unit="mg/L",
+                minimum=0,
+                maximum=500,
             ),
         ),
         key=("patient_id", "visit_date"),
@@ -286,6 +304,13 @@ TABLES: Final[tuple[TemplateTable, ...]] = (
             ),
             _date("start_date", "First day at this dose.", required=True),
             _date("stop_date", "Last day at this dose; empty while ongoing."),
+            Column(
+                "route",
+                "code",
+                "Route: oral and other (daily systemic) count toward the daily prednisone "
+                "equivalent, IV pulses and joint injections do not; empty = oral.",
+                codes=STEROID_ROUTES,
+            ),
         ),
         key=("patient_id", "drug", "start_date"),
         after_birth=("start_date",),

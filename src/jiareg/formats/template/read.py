@@ -7,6 +7,9 @@ than allowed) are reported like cell problems, with row 1 (the header) or the of
 A workbook that unpacks to more than allowed is refused before it is opened
 (`jiareg.formats.template.limits`). A cell that an export quoted against spreadsheet
 formulas (`'=...`) loses that one quote (`jiareg.formats.cells.unquoted_cells`).
+A CSV whose header is semicolon-separated (European Excel) is read with `;`; a folder
+whose `template.xlsx` holds data beside header-only CSVs is read from the workbook.
+Older files' columns are read as `.older` says.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from jiareg.formats.template.limits import (
     import_limits,
     too_many_rows,
 )
+from jiareg.formats.template.older import OLDER_COLUMNS, read_older, upgraded_header
 
 __all__ = ["read_path"]
 
@@ -113,9 +117,11 @@ def _read_csv(
         parsed = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(use_threads=False),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=_invalid),
+            parse_options=pacsv.ParseOptions(
+                delimiter=_delimiter(text), invalid_row_handler=_invalid
+            ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in spec.names},
+                column_types={n: pa.string() for n in (*spec.names, *OLDER_COLUMNS)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -136,13 +142,74 @@ def _read_csv(
     if over is not None:
         problems.append(over)
         return None
-    if not _header_problems(spec, file, parsed.column_names, problems):
+    header = parsed.column_names
+    if not _header_problems(spec, file, upgraded_header(spec, header), problems):
         return None
-    columns = [unquoted_cells(text_cells(parsed.column(n))) for n in spec.names]
+    given = {n: unquoted_cells(text_cells(parsed.column(n))) for n in header}
+    columns, notes = read_older(spec, file, given, parsed.num_rows)
     rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
     if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
         rows = pa.array([0] * parsed.num_rows, pa.int64())
-    return RawTable(spec, file, pa.Table.from_arrays(columns, names=list(spec.names)), rows)
+    data = pa.Table.from_arrays(columns, names=list(spec.names))
+    return RawTable(spec, file, data, rows, notes=notes)
+
+
+def _delimiter(text: str) -> str:
+    """`;` for a file whose header is semicolon-separated (European Excel's "CSV"), else `,`.
+
+    >>> _delimiter("patient_id;site;sex\\nP1;BA;F\\n"), _delimiter("patient_id,site\\n")
+    (';', ',')
+    """
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _has_rows(text: str) -> bool:
+    """True when a CSV's text holds a data row (a line after the header with a cell)."""
+    return any(line.strip(" \t\r,;") for line in text.split("\n")[1:])
+
+
+def _workbook_filled(path: Path, limits: ImportLimits) -> bool:
+    """True when a sheet of the workbook holds a data row below its header."""
+    import openpyxl
+
+    check_workbook(path, limits)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise InputError(f"{path}: cannot read the workbook ({exc})") from exc
+    try:
+        for sheet in book.worksheets:
+            rows = sheet.iter_rows(min_row=2, values_only=True)
+            if not sheet.title.startswith("_") and any(
+                any(v is not None and str(v).strip() for v in row) for row in rows
+            ):
+                return True
+    finally:
+        book.close()
+    return False
+
+
+def _folder_workbook(folder: Path, limits: ImportLimits) -> Path | None:
+    """The folder's `template.xlsx` when it, not the CSVs beside it, holds the data.
+
+    A filled workbook beside empty (header-only) CSVs is what `jiareg template DIR` then
+    filling in the workbook leaves; both filled is ambiguous, so it is an error.
+    """
+    book = folder / "template.xlsx"
+    if not book.is_file() or not _workbook_filled(book, limits):
+        return None
+    filled = [
+        p.name
+        for p in sorted(folder.glob("*.csv"))
+        if _has_rows(p.read_text(encoding="utf-8", errors="replace"))
+    ]
+    if filled:
+        raise InputError(
+            f"{folder}: both template.xlsx and {', '.join(filled)} hold data; import one: "
+            f"`jiareg import {book}`, or move the workbook out to import the CSV files"
+        )
+    return book
 
 
 def _cell_text(value: object) -> str | None:
@@ -193,7 +260,7 @@ def _read_xlsx(
             header = [_cell_text(v) or "" for v in (header_cells or ())]
             while header and header[-1] == "":
                 header.pop()
-            if not _header_problems(spec, file, header, problems):
+            if not _header_problems(spec, file, upgraded_header(spec, header), problems):
                 unreadable.add(spec.name)
                 continue
             cells: list[list[str | None]] = [[] for _ in header]
@@ -214,15 +281,17 @@ def _read_xlsx(
             if spec.name in unreadable:
                 continue
             by_name = dict(zip(header, cells, strict=True))
-            columns = [
-                unquoted_cells(text_cells(pa.array(by_name[n], pa.string()))) for n in spec.names
-            ]
+            given = {
+                n: unquoted_cells(text_cells(pa.array(v, pa.string()))) for n, v in by_name.items()
+            }
+            columns, notes = read_older(spec, file, given, len(numbers))
             out.append(
                 RawTable(
                     spec,
                     file,
                     pa.Table.from_arrays(columns, names=list(spec.names)),
                     pa.array(numbers, pa.int64()),
+                    notes=notes,
                 )
             )
     finally:
@@ -244,6 +313,8 @@ def read_path(path: Path) -> tuple[list[RawTable], list[ImportRowError], set[str
         raws = _read_xlsx(path, problems, unreadable, limits)
     elif path.is_file() and path.suffix.lower() == ".csv":
         raws = _read_folder(path.parent, problems, unreadable, limits, only=path.name)
+    elif path.is_dir() and (book := _folder_workbook(path, limits)) is not None:
+        raws = _read_xlsx(book, problems, unreadable, limits)
     elif path.is_dir():
         raws = _read_folder(path, problems, unreadable, limits)
     else:

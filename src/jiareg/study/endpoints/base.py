@@ -83,7 +83,9 @@ class PlanInputs:
 
     `visits`: the cohort's visit chosen at each timepoint (with `timepoint`, `day`, globals on
     the reported scale); `steroid_doses`: prednisone-equivalent dose at each of those visits;
-    `responses`: ACR Pedi of every follow-up visit; `registry`: the registry's tables.
+    `responses`: ACR Pedi of every follow-up visit; `registry`: the registry's tables;
+    `index`: each cohort patient's index_date (first administration of the exposure drug),
+    last_date (its last administration) and n_administrations.
     """
 
     protocol: Protocol
@@ -91,6 +93,7 @@ class PlanInputs:
     visits: Table
     steroid_doses: Table
     responses: Table
+    index: Table
 
 
 @dataclass(slots=True)

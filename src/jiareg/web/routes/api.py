@@ -1,4 +1,5 @@
-"""The JSON API (INTERFACE.md, "Web API"): log-in, patients, visits, live scores, dose, audit.
+"""The JSON API (INTERFACE.md, "Web API"): log-in, patients, live scores, dose, audit (the
+writes are `jiareg.web.routes.records`).
 
 Every route but `/api/login` needs a session; unsafe methods also need the session's CSRF token
 in the `X-CSRF-Token` header. A patient the user may not see is a 404 with the same body as a
@@ -22,7 +23,6 @@ from jiareg.web.patients import (
     PatientFilters,
     json_array,
     list_scope,
-    patient_detail,
     patient_detail_json,
     patient_list,
 )
@@ -65,10 +65,7 @@ def start_session(request: Request, response: Response, who: Viewer) -> Me:
     web = state(request)
     old = request.cookies.get(COOKIE)
     web.sessions.end(old)
-    if old:
-        web.viewers.pop(old, None)
     session = web.sessions.create(username=who.username, now=time.monotonic())
-    web.viewers[session.token] = who
     response.set_cookie(
         COOKIE,
         session.token,
@@ -117,8 +114,6 @@ def logout(request: Request, who: AnyViewer) -> Response:
     web = state(request)
     token = request.cookies.get(COOKIE)
     web.sessions.end(token)
-    if token:
-        web.viewers.pop(token, None)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/", secure=web.https, httponly=True, samesite="strict")
     return response
@@ -193,57 +188,6 @@ def get_patient(
     if body is None:
         raise not_found()
     return Response(body, media_type="application/json")
-
-
-class VisitIn(BaseModel):
-    """A visit as entered in the form: template column names of `visits`, plus optional
-    per-joint findings and CHAQ items. Values are strings or numbers as typed; the store
-    validates them with the same rules as an import."""
-
-    model_config = ConfigDict(extra="forbid")
-    visit: dict[str, str | int | float | bool | None]
-    joint_exams: list[dict[str, str | bool | None]] = Field(default_factory=list, max_length=71)
-    chaq_items: list[dict[str, str | int | bool | None]] = Field(
-        default_factory=list, max_length=30
-    )
-    reason: str = Field("entered in the web form", max_length=500)
-
-
-@router.post(
-    "/patients/{patient_id}/visits",
-    status_code=201,
-    responses={
-        401: {"description": "not logged in"},
-        403: {"description": "read-only role or bad CSRF token"},
-        404: {"description": NOT_FOUND},
-        422: {"description": "the visit failed validation (nothing was saved)"},
-    },
-)
-def add_visit(
-    request: Request,
-    who: AnyViewer,
-    patient_id: Annotated[str, Field(max_length=100)],
-    body: VisitIn,
-) -> dict[str, Any]:
-    """Save a visit through the store's validation; it lands in the audit trail with the user."""
-    web = state(request)
-    patient = web.registry.resolve(who, patient_id)
-    if patient is None:
-        raise not_found()
-    if not who.may("enter", patient["site"]):
-        raise HTTPException(status_code=403, detail=f"the {who.role} role may not enter data")
-    warnings = storeops.save_visit(
-        web.db_url,
-        who,
-        patient["patient_id"],
-        dict(body.visit),
-        joint_exams=body.joint_exams,
-        chaq_items=body.chaq_items,
-        reason=body.reason,
-    )
-    detail = patient_detail(web.registry, who, patient_id)
-    assert detail is not None
-    return {**detail, "warnings": list(warnings)}
 
 
 @router.post("/scores", responses={401: {"description": "not logged in"}})

@@ -3,31 +3,24 @@ form, which has no session yet, carries a signed, time-limited token instead."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jiareg.derive.chaq import CHAQ_DOMAINS
-from jiareg.derive.coreset import SCALES
 from jiareg.derive.systemic import ILAR_CATEGORIES
-from jiareg.errors import InputError
-from jiareg.formats.template.dictionary import table
-from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, page_viewer, state
-from jiareg.web.homunculus import HEIGHT, WIDTH, joint_spots
 from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
 from jiareg.web.plots import timeline_svg
-from jiareg.web.problems import problem_rows
 from jiareg.web.routes.api import MAX_PAGE, check_login, start_session
 
-__all__ = ["router"]
+__all__ = ["html_error", "router"]
 
 router = APIRouter(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
@@ -50,6 +43,28 @@ def render(
     )
 
 
+_HEADINGS: Final = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Not valid"}
+
+
+async def html_error(request: Request, exc: Exception) -> Response:
+    """An HTTP error as an HTML page for the pages, as FastAPI's JSON for the API."""
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith("/api/") or exc.status_code not in _HEADINGS:
+        return await http_exception_handler(request, exc)
+    return state(request).templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "viewer": None,
+            "status": exc.status_code,
+            "heading": _HEADINGS[exc.status_code],
+            "message": str(exc.detail).capitalize() + ".",
+        },
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
 def _login_signer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.secret_key, salt="jiareg-login")
 
@@ -64,11 +79,20 @@ def home() -> RedirectResponse:
     return RedirectResponse("/patients", status_code=303)
 
 
+LOGIN_ERRORS: Final = {
+    "expired": "Your session has ended: please log in again.",
+    "disabled": "This account is disabled: ask an administrator.",
+    "required": "Please log in to continue.",
+}
+"""`/login?error=CODE`: only these fixed messages are shown (never the query's text)."""
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/patients", error: str | None = None) -> Response:
     token = _login_signer(request).dumps("login")
+    message = LOGIN_ERRORS.get(error or "")
     return render(
-        request, "login.html", None, login_token=token, next=_safe_next(next), error=error
+        request, "login.html", None, login_token=token, next=_safe_next(next), error=message
     )
 
 
@@ -107,8 +131,6 @@ def logout_form(request: Request, who: PageViewer) -> Response:
     web = state(request)
     token = request.cookies.get(COOKIE)
     web.sessions.end(token)
-    if token:
-        web.viewers.pop(token, None)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", secure=web.https, httponly=True, samesite="strict")
     return response
@@ -174,10 +196,45 @@ def _detail_or_404(request: Request, who: Viewer, patient_id: str) -> dict[str, 
     return detail
 
 
+SAVED: Final = {
+    "visit": "Visit of {} saved.",
+    "treatments": "Biologic course saved.",
+    "administrations": "Infusion saved.",
+    "steroids": "Steroid period saved.",
+    "adverse_events": "Adverse event saved.",
+    "patients": "Patient saved.",
+    "deleted": "Record deleted.",
+}
+"""The flash messages after a save (`?saved=KIND`): fixed texts, never the query's."""
+
+
+def flash(params: Mapping[str, str]) -> str | None:
+    """The message after a redirect from a save; only fixed texts (a date is checked)."""
+    kind = params.get("saved") or params.get("unchanged")
+    if kind not in SAVED:
+        return None
+    if "unchanged" in params:
+        return "Nothing changed: the values were already stored."
+    on = params.get("date", "")
+    try:
+        on = date.fromisoformat(on).isoformat()
+    except ValueError:
+        on = ""
+    return SAVED[kind].format(on)
+
+
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(request: Request, who: PageViewer, patient_id: str) -> Response:
     detail = _detail_or_404(request, who, patient_id)
-    return render(request, "patient.html", who, nav="patients", d=detail, pid=patient_id)
+    return render(
+        request,
+        "patient.html",
+        who,
+        nav="patients",
+        d=detail,
+        pid=patient_id,
+        flash=flash(request.query_params),
+    )
 
 
 @router.get("/patients/{patient_id}/timeline.svg")
@@ -190,96 +247,3 @@ def timeline(request: Request, who: PageViewer, patient_id: str) -> Response:
         media_type="image/svg+xml",
         headers={"Content-Security-Policy": csp, "Cache-Control": "private, max-age=60"},
     )
-
-
-VISIT_FIELDS: Final = tuple(n for n in table("visits").names if n != "patient_id")
-FLAGS: Final = tuple(c.name for c in table("visits").columns if c.kind == "flag")
-
-
-def _visit_page(
-    request: Request,
-    who: Viewer,
-    patient_id: str,
-    form: dict[str, str],
-    problems: list[dict[str, Any]],
-    status: int = 200,
-) -> Response:
-    detail = _detail_or_404(request, who, patient_id)
-    if not who.may_write:
-        raise HTTPException(status_code=403, detail=f"the {who.role} role is read-only")
-    return render(
-        request,
-        "visit_new.html",
-        who,
-        status=status,
-        nav="patients",
-        d=detail,
-        pid=patient_id,
-        form=form,
-        problems=problems,
-        scales=SCALES,
-        flags=FLAGS,
-        chaq_domains=CHAQ_DOMAINS,
-        spots=joint_spots(),
-        hw=WIDTH,
-        hh=HEIGHT,
-    )
-
-
-@router.get("/patients/{patient_id}/visits/new", response_class=HTMLResponse)
-def visit_form(request: Request, who: PageViewer, patient_id: str) -> Response:
-    form = dict.fromkeys(VISIT_FIELDS, "")
-    form.update(
-        visit_date=date.today().isoformat(), phys_global_scale="0-10", parent_global_scale="0-10"
-    )
-    return _visit_page(request, who, patient_id, form, [])
-
-
-def _chaq_rows(form: Mapping[str, Any]) -> list[dict[str, Any]]:
-    aids = {k.removeprefix("aid:") for k in form if k.startswith("aid:")}
-    rows = []
-    for domain, items in CHAQ_DOMAINS.items():
-        for item in items:
-            score = form.get(f"chaq:{item}")
-            if isinstance(score, str) and score != "":
-                rows.append({"item": item, "score": score, "aid": domain in aids})
-    return rows
-
-
-@router.post("/patients/{patient_id}/visits/new")
-async def visit_submit(request: Request, who: PageViewer, patient_id: str) -> Response:
-    raw = await request.form()
-    form = {k: v for k, v in raw.items() if isinstance(v, str)}
-    # the database work blocks: off the event loop, like the sync routes
-    return await run_in_threadpool(_save_visit_form, request, who, patient_id, form)
-
-
-def _save_visit_form(
-    request: Request, who: Viewer, patient_id: str, form: dict[str, str]
-) -> Response:
-    visit = {k: form.get(k, "") for k in VISIT_FIELDS}
-    try:
-        joints = json.loads(form.get("joint_exams") or "[]")
-        if not isinstance(joints, list):
-            raise ValueError
-    except ValueError:
-        raise HTTPException(status_code=422, detail="joint_exams must be a JSON list") from None
-    web = state(request)
-    patient = web.registry.resolve(who, patient_id)
-    if patient is None:
-        raise HTTPException(status_code=404, detail="patient not found")
-    if not who.may("enter", patient["site"]):
-        raise HTTPException(status_code=403, detail=f"the {who.role} role may not enter data")
-    try:
-        storeops.save_visit(
-            web.db_url,
-            who,
-            patient["patient_id"],
-            visit,
-            joint_exams=joints,
-            chaq_items=_chaq_rows(form),
-            reason="entered in the web form",
-        )
-    except InputError as exc:
-        return _visit_page(request, who, patient_id, visit, problem_rows(exc), status=422)
-    return RedirectResponse(f"/patients/{patient_id}", status_code=303)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -146,4 +146,20 @@ def audit_page(
         entries=entries,
         patient_id=patient_id,
         changes=_changes,
+        when=local_time,
     )
+
+
+def local_time(ts: str) -> str:
+    """An audit time (ISO 8601, UTC) in the server's local time, to the minute.
+
+    >>> import os, time
+    >>> os.environ["TZ"] = "UTC"; time.tzset()
+    >>> local_time("2026-12-05T23:14:25.470437+00:00")
+    '2026-12-05 23:14'
+    """
+    try:
+        moment = datetime.fromisoformat(ts)
+    except ValueError:
+        return ts
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")

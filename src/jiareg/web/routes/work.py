@@ -13,6 +13,7 @@ import json
 import secrets
 import shutil
 import threading
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Final
@@ -30,7 +31,7 @@ from fastapi.responses import (
 from jiareg.errors import InputError, JiaregError
 from jiareg.formats.sources import Format
 from jiareg.formats.template.dictionary import TABLES
-from jiareg.services.imports import ImportSummary, import_path
+from jiareg.services.imports import CellOptions, ImportSummary, import_path
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows
@@ -46,7 +47,8 @@ _TABLE_FILES: Final = frozenset(f"{t.name}.csv" for t in TABLES)
 _MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
 _MAX_NAME_BYTES: Final = 255
 """The longest file name a file system stores (the upload is written under its name)."""
-_ONE_FILE: Final[dict[str, str]] = {"redcap": ".csv", "fhir": ".json"}
+_ONE_FILE: Final[dict[str, tuple[str, ...]]] = {"redcap": (".csv",), "fhir": (".json", ".ndjson")}
+_MAPPED_SOURCE: Final = (".csv", ".xlsx", ".xml")
 """Formats read from one file, and that file's suffix."""
 _REPORT_CSP: Final = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
@@ -72,25 +74,61 @@ def import_form(request: Request, who: PageViewer) -> Response:
     return render(request, "import.html", who, nav="import", tables=sorted(_TABLE_FILES))
 
 
+@dataclass(frozen=True, slots=True)
+class _ImportOptions:
+    """What the import form asks besides the files (the CLI's options of the same names)."""
+
+    fmt: Format
+    site: str | None
+    skip_unmapped: bool
+    options: CellOptions
+    mapping: Path | None
+
+
 def _locked_import(
-    source: Path, db_url: str, who: Viewer, reason: str, fmt: Format
+    source: Path, db_url: str, who: Viewer, reason: str, how: _ImportOptions
 ) -> ImportSummary:
     """`import_path` as one of the bounded writers (blocks: call it off the event loop)."""
     with WRITERS:
-        return import_path(source, db_url, user=who.user, reason=reason, format=fmt)
+        return import_path(
+            source,
+            db_url,
+            user=who.user,
+            reason=reason,
+            format=None if how.mapping else how.fmt,
+            site=how.site,
+            skip_unmapped=how.skip_unmapped,
+            options=how.options,
+            mapping=how.mapping,
+        )
 
 
-def _check_name(name: str, fmt: Format, count: int) -> None:
-    """The uploaded file's name fits the chosen format (InputError otherwise)."""
+def _check_length(name: str) -> None:
     if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
         raise InputError(
             f"{name[:40]}...: file name longer than {_MAX_NAME_BYTES} bytes; "
             "rename the file and upload it again"
         )
-    suffix = _ONE_FILE.get(fmt)
-    if suffix is not None:
-        if count != 1 or not name.lower().endswith(suffix):
-            raise InputError(f"{name or 'a file'}: a {fmt} import is one {suffix} file")
+
+
+def _check_name(name: str, fmt: Format, count: int, mapped: bool) -> None:
+    """The uploaded file's name fits the chosen format (InputError otherwise)."""
+    _check_length(name)
+    if mapped:
+        if count != 1 or not name.lower().endswith(_MAPPED_SOURCE):
+            raise InputError(
+                f"{name or 'a file'}: a mapped import is one .csv, .xlsx or .xml file "
+                "(a flat CSV, a workbook, a REDCap export or a REDCap ODM export)"
+            )
+        return
+    suffixes = _ONE_FILE.get(fmt)
+    if suffixes is not None:
+        ndjson = fmt == "fhir" and name.lower().endswith(".ndjson")
+        if not name.lower().endswith(suffixes) or (count != 1 and not ndjson):
+            raise InputError(
+                f"{name or 'a file'}: a {fmt} import is one {' or '.join(suffixes)} file"
+                + (" (or several .ndjson files of a bulk export)" if fmt == "fhir" else "")
+            )
     elif name not in _TABLE_FILES and not name.endswith(".xlsx"):
         raise InputError(
             f"{name or 'a file'}: expected one of {', '.join(sorted(_TABLE_FILES))} "
@@ -104,25 +142,45 @@ async def import_upload(
     who: PageViewer,
     files_: Annotated[list[UploadFile], File(alias="files")],
     fmt: Annotated[Format, Form(alias="format")] = "template",
+    mapping_file: Annotated[UploadFile | None, File(alias="mapping")] = None,
+    site: Annotated[str, Form(max_length=64)] = "",
+    skip_unmapped: Annotated[bool, Form()] = False,
+    date_format: Annotated[str, Form(max_length=40)] = "",
+    decimal_comma: Annotated[bool, Form()] = False,
 ) -> Response:
     _import_allowed(who)
     web = state(request)
     folder = web.work_dir / f"import-{secrets.token_hex(8)}"
-    folder.mkdir(parents=True)
+    data_dir = folder / "data"
+    data_dir.mkdir(parents=True)
+    mapped = mapping_file is not None and bool(mapping_file.filename)
     try:
         names = []
         for upload in files_:
             name = Path(upload.filename or "").name
-            _check_name(name, fmt, len(files_))
-            data = await upload.read(_MAX_UPLOAD_BYTES + 1)
-            if len(data) > _MAX_UPLOAD_BYTES:
-                raise InputError(f"{name}: larger than {_MAX_UPLOAD_BYTES // 2**20} MiB")
-            (folder / name).write_bytes(data)
+            _check_name(name, fmt, len(files_), mapped)
+            (data_dir / name).write_bytes(await _read(upload, name))
             names.append(name)
-        single = len(names) == 1 and (fmt != "template" or names[0].endswith(".xlsx"))
-        source = folder / names[0] if single else folder
-        reason = f"web import by {who.username} ({fmt}): {', '.join(sorted(names))}"
-        summary = await run_in_threadpool(_locked_import, source, web.db_url, who, reason, fmt)
+        mapping: Path | None = None
+        if mapping_file is not None and mapped:
+            mapping_name = Path(mapping_file.filename or "").name
+            _check_length(mapping_name)
+            if not mapping_name.lower().endswith((".yaml", ".yml")):
+                raise InputError(f"{mapping_name}: a mapping file is a .yaml file")
+            mapping = folder / mapping_name
+            mapping.write_bytes(await _read(mapping_file, mapping_name))
+        single = len(names) == 1 and (mapped or fmt != "template" or names[0].endswith(".xlsx"))
+        source = data_dir / names[0] if single else data_dir
+        how = _ImportOptions(
+            fmt,
+            site.strip() or None,
+            skip_unmapped,
+            CellOptions(date_format.strip() or None, decimal_comma),
+            mapping,
+        )
+        label = "mapped" if mapped else fmt
+        reason = f"web import by {who.username} ({label}): {', '.join(sorted(names))}"
+        summary = await run_in_threadpool(_locked_import, source, web.db_url, who, reason, how)
     except JiaregError as exc:
         rows = problem_rows(exc)
         return render(
@@ -140,6 +198,13 @@ async def import_upload(
     return render(
         request, "import.html", who, nav="import", tables=sorted(_TABLE_FILES), summary=summary
     )
+
+
+async def _read(upload: UploadFile, name: str) -> bytes:
+    data = await upload.read(_MAX_UPLOAD_BYTES + 1)
+    if len(data) > _MAX_UPLOAD_BYTES:
+        raise InputError(f"{name}: larger than {_MAX_UPLOAD_BYTES // 2**20} MiB")
+    return data
 
 
 def _study_allowed(who: Viewer) -> None:

@@ -3,6 +3,15 @@
 // only collects what was typed, sends it, and shows the answer.
 "use strict";
 
+// table rows that stand for a record open it on click (the first cell's link does the same
+// for the keyboard)
+document.querySelectorAll("tr[data-href]").forEach((row) => {
+  row.addEventListener("click", (event) => {
+    if (event.target.closest("a, button")) return;
+    window.location.href = row.dataset.href;
+  });
+});
+
 (function () {
   const form = document.getElementById("visit-form");
   if (!form) return;
@@ -11,7 +20,7 @@
   const STATES = ["normal", "active", "limited", "active and limited"];
   const FIELDS = ["phys_global", "phys_global_scale", "parent_global", "parent_global_scale",
     "active_joints", "lom_joints", "esr", "chaq", "fever", "rash", "serositis",
-    "hepatosplenomegaly", "lymphadenopathy"];
+    "hepatomegaly", "splenomegaly", "lymphadenopathy"];
 
   function flag(value) {
     return value === "yes" ? true : value === "no" ? false : null;
@@ -38,7 +47,8 @@
     for (const name of FIELDS) {
       const el = form.elements[name];
       const value = el.value.trim();
-      if (["fever", "rash", "serositis", "hepatosplenomegaly", "lymphadenopathy"].includes(name)) {
+      if (["fever", "rash", "serositis", "hepatomegaly", "splenomegaly",
+        "lymphadenopathy"].includes(name)) {
         body[name] = flag(value);
       } else if (value !== "") {
         body[name] = value;
@@ -58,8 +68,9 @@
     document.getElementById(id).textContent = text;
   }
 
-  function fmt(value, missing) {
+  function fmt(value, missing, why) {
     if (value !== null && value !== undefined) return String(value);
+    if (why && !(missing && missing.length)) return why;
     return missing && missing.length ? "needs " + missing.join(", ") : "—";
   }
 
@@ -75,15 +86,11 @@
     if (mine !== serial) return; // a newer answer is on its way
     if (!response.ok) { show("score-note", "Scores unavailable (" + response.status + ")."); return; }
     const s = await response.json();
-    show("score-jadas10", fmt(s.jadas10, s.jadas10_missing));
-    show("score-cjadas10", fmt(s.cjadas10, s.cjadas10_missing));
+    show("score-jadas10", fmt(s.jadas10, s.jadas10_missing, s.jadas10_why));
+    show("score-cjadas10", fmt(s.cjadas10, s.cjadas10_missing, s.cjadas10_why));
     const state = s.cjadas10_state;
     const stateEl = document.getElementById("score-state");
-    const why = {
-      systemic_features_present: "not applicable (active systemic features)",
-      systemic_features_unknown: "not applicable (systemic features not assessed)",
-    }[s.cjadas10_state_reason];
-    stateEl.textContent = state || why || "—";
+    stateEl.textContent = state || s.cjadas10_why || "—";
     stateEl.className = state ? "state state-" + state : "";
     const acr = s.acr_pedi || {};
     show("score-acr", acr.level !== null && acr.level !== undefined
@@ -114,10 +121,8 @@
     const key = circle.dataset.joint + "|" + circle.dataset.side;
     const state = ((joints.get(key) || 0) + 1) % 4;
     joints.set(key, state);
-    circle.classList.remove("active", "limited", "both");
-    if (state) circle.classList.add(["", "active", "limited", "both"][state]);
-    const label = circle.querySelector("title").textContent;
-    circle.setAttribute("aria-label", label + ": " + STATES[state]);
+    paint(circle, state);
+    form.dispatchEvent(new Event("input"));  // a marked joint is unsaved typing too
     document.getElementById("joint_exams").value = JSON.stringify(jointExams());
     const asked = jointExams();
     if (asked.length === 0) {
@@ -128,6 +133,46 @@
     schedule();
   }
 
+  function paint(circle, state) {
+    circle.classList.remove("active", "limited", "both");
+    if (state) circle.classList.add(["", "active", "limited", "both"][state]);
+    const label = circle.querySelector("title").textContent;
+    circle.setAttribute("aria-label", label + ": " + STATES[state]);
+  }
+
+  // the joints already marked (a stored visit, or a refused save) come back in the hidden field
+  let marked = [];
+  try { marked = JSON.parse(document.getElementById("joint_exams").value || "[]"); } catch (e) { marked = []; }
+  for (const j of marked) {
+    const active = j.swollen === true || j.tender === true || j.painful_motion === true;
+    const state = (active ? 1 : 0) + (j.limited_motion === true ? 2 : 0);
+    const circle = document.querySelector(
+      '#homunculus .joint[data-joint="' + CSS.escape(j.joint) + '"][data-side="' + CSS.escape(j.side || "") + '"]');
+    if (!circle || !state) continue;
+    joints.set(j.joint + "|" + (j.side || ""), state);
+    paint(circle, state);
+  }
+  if (marked.length) {
+    const n = jointExams();
+    show("joint-counts", n.filter((j) => j.swollen).length + " active, " +
+      n.filter((j) => j.limited_motion).length + " limited (from the homunculus)");
+  }
+
+  // a date that already has a visit: offer that visit instead of a new one
+  const dates = new Set((form.dataset.dates || "").split(" ").filter(Boolean));
+  const dateInput = form.elements.visit_date;
+  const exists = document.getElementById("date-exists");
+  function checkDate() {
+    if (!exists) return;
+    const taken = dates.has(dateInput.value);
+    exists.hidden = !taken;
+    if (taken) {
+      document.getElementById("date-exists-link").href =
+        "/patients/" + encodeURIComponent(form.dataset.patient) + "/visits/" + dateInput.value;
+    }
+  }
+  if (exists) { dateInput.addEventListener("change", checkDate); checkDate(); }
+
   document.querySelectorAll("#homunculus .joint").forEach((circle) => {
     circle.addEventListener("click", () => cycle(circle));
     circle.addEventListener("keydown", (event) => {
@@ -137,4 +182,48 @@
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
   schedule();
+})();
+
+// the infusion form: the label dose for this child and whether the typed dose is off it
+// (GET /api/patients/{id}/dose-check, the derive/ dosing rules)
+(function () {
+  const form = document.querySelector('#record-form[data-table="administrations"]');
+  if (!form) return;
+  const out = document.getElementById("dose-check");
+  let serial = 0;
+  async function check() {
+    const drug = form.elements.drug.value.trim();
+    const weight = form.elements.weight_kg.value.trim();
+    if (!drug || !weight) { out.hidden = true; return; }
+    const mine = ++serial;
+    const query = new URLSearchParams({ drug: drug, weight_kg: weight, dose_mg: form.elements.dose_mg.value.trim() });
+    const response = await fetch("/api/patients/" + encodeURIComponent(form.dataset.patient) +
+      "/dose-check?" + query, { credentials: "same-origin" });
+    if (mine !== serial || !response.ok) return;
+    const c = await response.json();
+    out.hidden = false;
+    if (c.problem) { out.textContent = c.problem; return; }
+    const label = c.expected_mg === null ? "no label dose" : "label dose " + c.expected_mg + " mg (" + c.route + ")";
+    out.textContent = label + (c.flags.length ? " — warning: " + c.meanings.join("; ") : " — the dose matches the label");
+    out.classList.toggle("dose-warning", c.flags.includes("DOSE_DEVIATION"));
+  }
+  form.addEventListener("input", () => { clearTimeout(form.pending); form.pending = setTimeout(check, 150); });
+  check();
+})();
+
+// leaving a form with unsaved typing asks first (the browser's own "leave page?" question)
+(function () {
+  const forms = document.querySelectorAll("#visit-form, #record-form");
+  if (!forms.length) return;
+  let dirty = false;
+  forms.forEach((f) => {
+    f.addEventListener("input", () => { dirty = true; });
+    f.addEventListener("change", (event) => { if (event.isTrusted) dirty = true; });
+    f.addEventListener("submit", () => { dirty = false; });
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
 })();
