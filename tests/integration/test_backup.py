@@ -5,7 +5,7 @@ A backup taken while an import is writing holds the registry as it was before th
 the source did, and the restore ends with the audit verification. Restore refuses a registry
 holding data without --force, a file that is not a jiareg backup, a file changed since its
 manifest, a schema newer than this jiareg, a backup chained with another audit key than the
-one at hand, and the other engine's backup. Without pg_dump on
+one at hand, and the other engine's backup; a backup of an older schema is migrated. Without pg_dump on
 PATH the PostgreSQL backup falls back to COPY; restoring a pg_dump file without pg_restore
 names the missing program. Everything runs through the `jiareg` command.
 """
@@ -217,3 +217,30 @@ def test_postgresql_without_pg_dump_backs_up_through_copy(
     restored = jiareg(no_client, "restore", str(tmp_path / "copy.tar"), "--db", target).stdout
     assert f"pg_copy, schema {SCHEMA[source]}" in restored and "audit log intact" in restored
     assert exported(env, target, tmp_path / "t") == exported(env, source, tmp_path / "s")
+
+
+def test_a_backup_of_an_older_schema_is_migrated_on_restore(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from jiareg.services.backup_pg import MIGRATIONS
+
+    env = cli_env(tmp_path)
+    (tmp_path / "old").mkdir()
+    old = sqlite_url(tmp_path / "old")  # as a jiareg of the first schema left it
+    engine = create_engine(old)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    engine.dispose()
+    jiareg(env, "backup", str(tmp_path / "old.sqlite"), "--db", old)
+
+    restored = jiareg(env, "restore", str(tmp_path / "old.sqlite"), "--db", sqlite_url(tmp_path))
+    now = jiareg(env, "init", "--db", sqlite_url(tmp_path)).stdout  # already migrated: a no-op
+    head = now.rsplit("(schema ", 1)[1].split(")")[0]
+    assert head != "0001"
+    assert f"(sqlite, schema 0001, migrated to {head})" in restored.stdout
+    assert "audit log intact: 0 entries" in restored.stdout
