@@ -350,7 +350,11 @@ def restore(
         backup_pg.restore_dump(src, sa_url, progress)
     else:
         backup_pg.restore_copy(src, sa_url, revision, progress)
-    migrated = init_db(sa_url) if revision != _scripts().get_current_head() else revision
+    migrated = revision
+    if revision != _scripts().get_current_head():
+        progress(f"migrating schema {revision}", 0, 0)
+        migrated = init_db(sa_url)
+    progress("verifying the audit trail", 0, 0)
     try:
         verified = verify_registry(sa_url)
     except StoreError as exc:
