@@ -6,7 +6,7 @@ subprocesses that are really killed (SIGKILL: no handler, no clean-up, no commit
 - an import of a 3,000-patient synthetic registry, killed once it is writing (its progress
   bar, shown on a pseudo-terminal, says "loading <table>", which it says inside the
   import's transaction): afterwards `jiareg export` gives byte for byte what it gave before
-  the import (all-or-nothing, updates of existing patients included), `jiareg audit verify`
+  the import (all-or-nothing, updates of stored visits included), `jiareg audit verify`
   passes and the same import then runs to the end;
 - `jiareg serve` receiving visit saves from four clients, killed while saves are in flight:
   every save the server acknowledged (201) is in the registry afterwards, and
