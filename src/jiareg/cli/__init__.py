@@ -26,6 +26,7 @@ from jiareg.cli import (
     synth,
     users,
 )
+from jiareg.cli import backup as backup_cmd
 from jiareg.errors import JiaregError
 
 
@@ -72,6 +73,7 @@ def _root(
 _MODULES = (calc, dose, admin, mapping, patients, audit_cmd, users, study, synth, parquet, serve)
 for _module in _MODULES:
     _module.register(app)
+backup_cmd.register(app)
 
 
 def main() -> None:
