@@ -16,6 +16,7 @@ from jiareg import __version__
 from jiareg.cli import (
     admin,
     audit_cmd,
+    backup,
     calc,
     dose,
     mapping,
@@ -26,7 +27,6 @@ from jiareg.cli import (
     synth,
     users,
 )
-from jiareg.cli import backup as backup_cmd
 from jiareg.errors import JiaregError
 
 
@@ -70,10 +70,22 @@ def _root(
     """Registry and outcome studies for juvenile idiopathic arthritis on biologics."""
 
 
-_MODULES = (calc, dose, admin, mapping, patients, audit_cmd, users, study, synth, parquet, serve)
+_MODULES = (
+    calc,
+    dose,
+    admin,
+    mapping,
+    patients,
+    audit_cmd,
+    users,
+    backup,
+    study,
+    synth,
+    parquet,
+    serve,
+)
 for _module in _MODULES:
     _module.register(app)
-backup_cmd.register(app)
 
 
 def main() -> None:
