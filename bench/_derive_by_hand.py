@@ -15,9 +15,9 @@ import polars as pl
 import pyarrow as pa
 
 from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS
-from jiareg.derive.coreset import CORE_SET_VARIABLES
 from jiareg.derive.exact import UNITS
 from jiareg.derive.jadas import ESR_CEILING_MM_H, ESR_FLOOR_MM_H
+from jiareg.vocab import CORE_SET_VARIABLES
 
 __all__ = ["duckdb_sql", "duckdb_sql_derive", "polars_derive"]
 

@@ -28,8 +28,8 @@ import pyarrow.csv as pacsv
 from bench._data import row
 from bench._tree_rss import PeakRss
 from jiareg.derive.acr_pedi import ACR_PEDI_LEVELS
-from jiareg.derive.coreset import CORE_SET_VARIABLES
 from jiareg.derive.exact import UNITS
+from jiareg.vocab import CORE_SET_VARIABLES
 
 SEED = 20111
 SIZES = {True: 100_000, False: 1_000_000}

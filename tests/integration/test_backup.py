@@ -1,13 +1,13 @@
 """`jiareg backup` and `jiareg restore` (INTERFACE.md), on SQLite and PostgreSQL.
 
-A backup taken while an import is writing holds the registry as it was before the import
-(one snapshot, never a mix); restored into an empty registry it exports byte for byte like
-the source did, and the restore ends with the audit verification. Restore refuses a registry
-holding data without --force, a file that is not a jiareg backup, a file changed since its
-manifest, a schema newer than this jiareg, a backup chained with another audit key than the
-one at hand, and the other engine's backup; a backup of an older schema is migrated. Without pg_dump on
-PATH the PostgreSQL backup falls back to COPY; restoring a pg_dump file without pg_restore
-names the missing program. Everything runs through the `jiareg` command.
+A backup taken while an import is writing holds the registry as it was before the import (one
+snapshot, never a mix); restored into an empty registry it exports byte for byte like the source
+did, and the restore ends with the audit verification. Restore refuses a registry holding data
+without --force, a file that is not a jiareg backup, a file changed since its manifest, a schema
+newer than this jiareg, a backup chained with another audit key than the one at hand, and the
+other engine's backup; a backup of an older schema is migrated. Without pg_dump on PATH the
+PostgreSQL backup falls back to COPY; restoring a pg_dump file without pg_restore names the
+missing program. Everything runs through the `jiareg` command.
 """
 
 from __future__ import annotations

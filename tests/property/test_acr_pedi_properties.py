@@ -29,7 +29,8 @@ from jiareg.derive.acr_pedi_columnar import (
     core_set_units,
     first_visit_pairs,
 )
-from jiareg.derive.coreset import CORE_SET_COLUMNS, CORE_SET_VARIABLES, CoreSet, Global
+from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
+from jiareg.vocab import CORE_SET_VARIABLES
 
 CONFIGS = st.fixed_dictionaries(
     {

@@ -16,9 +16,10 @@ from jiareg.derive.acr_pedi_columnar import (
     core_set_units,
     first_visit_pairs,
 )
-from jiareg.derive.coreset import CORE_SET_VARIABLES, CoreSet, Global
+from jiareg.derive.coreset import CoreSet, Global
 from jiareg.derive.exact import to_fraction
 from jiareg.derive.jadas import jadas_from_globals, jadas_globals_expr
+from jiareg.vocab import CORE_SET_VARIABLES
 
 COLUMNS = (*CORE_SET_VARIABLES, "phys_global_scale", "parent_global_scale")
 

@@ -20,16 +20,13 @@ from fractions import Fraction
 from typing import Any, Final, Literal
 
 from jiareg.derive.config import DEFAULT_CONFIG
-from jiareg.derive.coreset import (
-    CORE_SET_VARIABLES,
-    CoreSet,
-    comparable_globals,
-)
+from jiareg.derive.coreset import CoreSet, comparable_globals
 from jiareg.derive.exact import (
     improved_by_at_least,
     worsened_by_more_than,
 )
 from jiareg.errors import DerivationError
+from jiareg.vocab import CORE_SET_VARIABLES
 
 __all__ = [
     "ACR_PEDI_LEVELS",

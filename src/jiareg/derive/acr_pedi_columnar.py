@@ -30,15 +30,13 @@ from jiareg.derive.acr_pedi import (
     ZeroBaselineWorsening,
 )
 from jiareg.derive.config import DEFAULT_CONFIG
-from jiareg.derive.coreset import (
-    CORE_SET_VARIABLES,
-)
 from jiareg.derive.exact import (
     UNITS,
     improved_by_at_least,
     units_expr,
     worsened_by_more_than,
 )
+from jiareg.vocab import CORE_SET_VARIABLES
 
 __all__ = ["acr_pedi_columns", "acr_pedi_unit_columns", "core_set_units", "first_visit_pairs"]
 

@@ -35,12 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CORE_SET_COLUMNS",
-    "CORE_SET_VARIABLES",
-    "SCALES",
-    "SCALE_MAX",
     "CoreSet",
     "Global",
-    "Scale",
     "comparable_globals",
     "comparable_globals_expr",
     "global_0_10",
@@ -49,8 +45,6 @@ __all__ = [
     "likert_rescaled_expr",
 ]
 
-# CORE_SET_VARIABLES, SCALES, SCALE_MAX and Scale are `jiareg.vocab`'s, re-exported here for
-# the rules that read them with the core set.
 SCALE_MAX_DECIMALS: Final[dict[Scale, int]] = {"0-10": 3, "0-3": 2, "0-100": 2}
 """Most decimals a value may carry on each scale (see the module docstring)."""
 

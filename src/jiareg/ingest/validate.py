@@ -27,7 +27,6 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jiareg.derive.coreset import SCALE_MAX
 from jiareg.errors import ImportErrors, ImportRowError
 from jiareg.formats.cells import RawTable
 from jiareg.formats.sources import Format, read_source
@@ -45,6 +44,7 @@ from jiareg.ingest.lenient import (
     replace_values,
 )
 from jiareg.store.snapshot import arrow_schema
+from jiareg.vocab import SCALE_MAX
 
 __all__ = [
     "MAX_REPORTED",

@@ -9,7 +9,6 @@ import pyarrow as pa
 import pytest
 
 from jiareg.derive.coreset import (
-    CORE_SET_VARIABLES,
     CoreSet,
     Global,
     comparable_globals,
@@ -20,6 +19,7 @@ from jiareg.derive.coreset import (
     likert_rescaled_expr,
 )
 from jiareg.errors import DerivationError, JiaregError
+from jiareg.vocab import CORE_SET_VARIABLES
 
 F = Fraction
 

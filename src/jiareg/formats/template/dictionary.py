@@ -17,8 +17,16 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from jiareg.derive.chaq import CHAQ_ITEMS
-from jiareg.derive.coreset import CHAQ_MAX, SCALE_MAX, SCALE_MAX_DECIMALS, SCALES
-from jiareg.vocab import ILAR_CATEGORIES, SEXES, STEROID_ROUTES, STOP_REASONS, TREATMENT_ROUTES
+from jiareg.derive.coreset import CHAQ_MAX, SCALE_MAX_DECIMALS
+from jiareg.vocab import (
+    ILAR_CATEGORIES,
+    SCALE_MAX,
+    SCALES,
+    SEXES,
+    STEROID_ROUTES,
+    STOP_REASONS,
+    TREATMENT_ROUTES,
+)
 
 __all__ = [
     "DEFAULT_SCALE",

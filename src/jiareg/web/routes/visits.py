@@ -18,10 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jiareg.derive.chaq import CHAQ_DOMAINS
-from jiareg.derive.coreset import SCALES
 from jiareg.errors import InputError
 from jiareg.formats.template.dictionary import table
 from jiareg.services.versions import RecordExists, StaleRecord
+from jiareg.vocab import SCALES
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.chaq_questions import DOMAIN_TITLES, QUESTIONS
