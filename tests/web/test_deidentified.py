@@ -83,3 +83,26 @@ def test_no_route_shows_a_researcher_a_birth_date_or_a_registry_id(
         admin = _logged_in(client, "admin")  # identified roles get the registry's ids
         ids = admin.get(f"/study/{RUN}/results.json").json()
         assert ids["endpoints"]["acr_pedi_30"]["responder_ids"] == ["A-001", "B-001"]
+
+
+def test_a_researchers_patient_list_is_in_pseudonym_order_not_registry_id_order(
+    app_factory: Callable[..., TestClient],
+) -> None:
+    """Issue 12, finding 4: a list sorted by real id maps pseudonyms back to sequential ids."""
+    shown = [pseudonym(pid, KEY.encode()) for pid in REAL_IDS]
+    assert shown != sorted(shown)  # the key gives an order unlike the registry ids'
+    with app_factory(pseudonym_key=KEY) as client:
+        c = _logged_in(client, "res")
+        listed = [row["patient_id"] for row in c.get("/api/patients").json()]
+        assert listed == sorted(shown)
+        paged = [
+            c.get(f"/api/patients?limit=1&offset={i}").json()[0]["patient_id"] for i in (0, 1, 2)
+        ]
+        assert paged == sorted(shown)
+        page = c.get("/patients").text
+        assert [page.index(p) for p in sorted(shown)] == sorted(page.index(p) for p in shown)
+    with app_factory(pseudonym_key=KEY) as client:  # identified roles: registry-id order
+        listed = [
+            row["patient_id"] for row in _logged_in(client, "admin").get("/api/patients").json()
+        ]
+        assert listed == sorted(REAL_IDS)
