@@ -56,6 +56,7 @@ _COUNTS: Final = frozenset(
 """Keys whose number is a count of patients (or of their events) wherever they appear."""
 _COUNT_TABLES: Final = frozenset({"categories", "sex", "prior_anti_tnf", "timepoints", "counts"})
 """Keys whose value maps a group to a count of patients."""
+_AGES: Final = ("age_years", "disease_duration_years")
 _DERIVED: Final = frozenset({"proportion", "ci95", "rate_per_100py", "rate_ci95"})
 """Numbers computed from a dictionary's counts: withheld (null) beside a suppressed count."""
 
@@ -82,12 +83,7 @@ def _floored(stats: RangeIqr) -> RangeIqr:
 def whole_year_ages(results: Results) -> Results:
     """`results` with `age_years` and `disease_duration_years` (median, quartiles, min, max)
     floored to whole years, as completed years of age are counted."""
-    return results.model_copy(
-        update={
-            "age_years": _floored(results.age_years),
-            "disease_duration_years": _floored(results.disease_duration_years),
-        }
-    )
+    return results.model_copy(update={k: _floored(getattr(results, k)) for k in _AGES})
 
 
 def deidentify(results: Results, pseudonym: Callable[[str], str]) -> Results:
@@ -147,7 +143,8 @@ def suppress_small_counts(results: dict[str, Any]) -> dict[str, Any]:
 
 def researcher_view(results: dict[str, Any]) -> dict[str, Any]:
     """A results.json (parsed, its ids already the reader's pseudonyms) as a researcher
-    downloads it: each `responder_ids` list sorted, small counts suppressed."""
+    downloads it: each `responder_ids` list sorted, ages in whole years (for runs written
+    before they were), small counts suppressed."""
 
     def ordered(value: Any) -> Any:
         if isinstance(value, dict):
@@ -157,4 +154,11 @@ def researcher_view(results: dict[str, Any]) -> dict[str, Any]:
             }
         return [ordered(v) for v in value] if isinstance(value, list) else value
 
-    return suppress_small_counts(ordered(results))
+    out = ordered(results)
+    for name in _AGES:
+        if isinstance(out.get(name), dict):
+            out[name] = {
+                k: math.floor(v) if isinstance(v, float) and math.isfinite(v) else v
+                for k, v in out[name].items()
+            }
+    return suppress_small_counts(out)
