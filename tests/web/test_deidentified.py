@@ -132,8 +132,10 @@ def test_a_researchers_results_json_suppresses_counts_below_five(
                 "ci95": [0.07, 0.7],
                 "responder_ids": ["A-001"],
             },
-            "adverse_events": {"events": 0},
+            "adverse_events": {"kind": "adverse_events", "events": 0, "by_term": {"rash": 2}},
+            "chaq_over_0_5": {"kind": "chaq_over", "counts": {"baseline": 6, "month_1": 1}},
         },
+        "chaq_over_0_5": {"baseline": 6, "month_1": 1},
     }
     (tmp_path / "runs" / RUN / "results.json").write_text(json.dumps(results), encoding="utf-8")
     with app_factory(pseudonym_key=KEY, runs_dir=tmp_path / "runs") as client:
@@ -145,5 +147,7 @@ def test_a_researchers_results_json_suppresses_counts_below_five(
     assert (details["responders"], details["proportion"], details["level"]) == ("<5", None, 30)
     assert (got["adverse_events"], details["not_evaluable"]) == (0, 0)  # zero is no small cell
     assert got["age_years"] == {"median": 10, "min": 4, "max": 16}  # whole years, no "<5"
+    assert got["chaq_over_0_5"] == {"baseline": 6, "month_1": "<5"}
+    assert got["endpoints"]["adverse_events"]["by_term"] == {"rash": "<5"}
     with app_factory(pseudonym_key=KEY, runs_dir=tmp_path / "runs") as client:
         assert _logged_in(client, "admin").get(f"/study/{RUN}/results.json").json() == results

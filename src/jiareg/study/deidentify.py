@@ -51,11 +51,28 @@ _COUNTS: Final = frozenset(
         "serious",
         "n_pairs",
         "n_zero",
+        "n_events",
+        "at_risk",
+        "censored",
+        "baseline_users",
+        "reduced",
+        "reduced_by_half_or_more",
+        "stopped",
+        "no_visit_at_timepoint",
+        "undetermined",
+        "lowest_below_baseline",
+        "inactive",
+        "not_inactive",
+        "unknown",
     }
 )
 """Keys whose number is a count of patients (or of their events) wherever they appear."""
-_COUNT_TABLES: Final = frozenset({"categories", "sex", "prior_anti_tnf", "timepoints", "counts"})
-"""Keys whose value maps a group to a count of patients."""
+_COUNT_TABLES: Final = frozenset(
+    {"categories", "sex", "prior_anti_tnf", "timepoints", "counts", "by_term"}
+)
+"""Keys whose value maps a group to a count of patients (or events)."""
+_COUNT_HEADLINES: Final = frozenset({"chaq_over", "systemic_features", "inactive_disease"})
+"""Endpoint kinds whose headline maps each timepoint to a count of patients."""
 _AGES: Final = ("age_years", "disease_duration_years")
 _DERIVED: Final = frozenset({"proportion", "ci95", "rate_per_100py", "rate_ci95"})
 """Numbers computed from a dictionary's counts: withheld (null) beside a suppressed count."""
@@ -127,15 +144,17 @@ def suppress_small_counts(results: dict[str, Any]) -> dict[str, Any]:
     """A results.json (parsed) with every count of 1 to 4 patients or events shown as "<5".
 
     Counts are the values under the keys of `_COUNTS` and of the group tables `_COUNT_TABLES`,
-    and an endpoint's headline when it is a count (or a table of counts). Zero stays 0. A
-    proportion or confidence interval beside a suppressed count is withheld (null).
+    and an endpoint's headline when it is a count (or, for `_COUNT_HEADLINES`, a table of
+    counts). Zero stays 0. A proportion, rate or confidence interval beside a suppressed count
+    is withheld (null); other complementary counts are not suppressed (no secondary
+    suppression: docs/reference/deidentification.md).
     """
     out: dict[str, Any] = _suppressed(results)
     endpoints = results.get("endpoints", {})
-    for name in endpoints:
+    for name, details in endpoints.items():
         headline = out.get(name)
         if isinstance(headline, int) or (
-            isinstance(headline, dict) and headline == endpoints[name].get("counts")
+            isinstance(headline, dict) and details.get("kind") in _COUNT_HEADLINES
         ):
             out[name] = _suppressed(headline, counts=True)
     return out
