@@ -128,7 +128,9 @@ def demo_cut(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 def _cli_results(tmp_path: Path, *args: str) -> dict[str, Any]:
     out = tmp_path / "-".join(a.strip("-") for a in args if a.startswith("--"))
-    done = CliRunner().invoke(app, ["study", "run", str(FOUNDING), *args, "--out", str(out)])
+    done = CliRunner().invoke(
+        app, ["study", "run", str(FOUNDING), *args, "--identified", "--out", str(out)]
+    )
     assert done.exit_code == 0, done.output
     results: dict[str, Any] = json.loads((out / "results.json").read_text())
     return results

@@ -75,7 +75,8 @@ def test_no_route_shows_a_researcher_a_birth_date_or_a_registry_id(
                 assert secret not in response.text, (where, secret)
         assert all(p in bodies["/api/patients"].text for p in shown)
         results = bodies[f"/study/{RUN}/results.json"].json()
-        assert results["endpoints"]["acr_pedi_30"]["responder_ids"] == [shown[0], shown[2]]
+        # in pseudonym order: the registry's order would map them back to ids (issue 12)
+        assert results["endpoints"]["acr_pedi_30"]["responder_ids"] == sorted([shown[0], shown[2]])
         patient = bodies[f"/api/patients/{shown[0]}"].json()["patient"]
         assert "birth_date" not in patient and patient["birth_year"] == 2012
 
@@ -83,3 +84,70 @@ def test_no_route_shows_a_researcher_a_birth_date_or_a_registry_id(
         admin = _logged_in(client, "admin")  # identified roles get the registry's ids
         ids = admin.get(f"/study/{RUN}/results.json").json()
         assert ids["endpoints"]["acr_pedi_30"]["responder_ids"] == ["A-001", "B-001"]
+
+
+def test_a_researchers_patient_list_is_in_pseudonym_order_not_registry_id_order(
+    app_factory: Callable[..., TestClient],
+) -> None:
+    """Issue 12, finding 4: a list sorted by real id maps pseudonyms back to sequential ids."""
+    shown = [pseudonym(pid, KEY.encode()) for pid in REAL_IDS]
+    assert shown != sorted(shown)  # the key gives an order unlike the registry ids'
+    with app_factory(pseudonym_key=KEY) as client:
+        c = _logged_in(client, "res")
+        listed = [row["patient_id"] for row in c.get("/api/patients").json()]
+        assert listed == sorted(shown)
+        paged = [
+            c.get(f"/api/patients?limit=1&offset={i}").json()[0]["patient_id"] for i in (0, 1, 2)
+        ]
+        assert paged == sorted(shown)
+        page = c.get("/patients").text
+        assert [page.index(p) for p in sorted(shown)] == sorted(page.index(p) for p in shown)
+    with app_factory(pseudonym_key=KEY) as client:  # identified roles: registry-id order
+        listed = [
+            row["patient_id"] for row in _logged_in(client, "admin").get("/api/patients").json()
+        ]
+        assert listed == sorted(REAL_IDS)
+
+
+def test_a_researchers_results_json_suppresses_counts_below_five(
+    app_factory: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    """Issue 12, build item 5: small cells (< 5) suppressed in what researchers download."""
+    _finished_run(tmp_path / "runs")
+    results = {
+        "n": 9,
+        "categories": {"systemic": 7, "poly_rf_neg": 2},
+        "sex": {"F": 9},
+        "age_years": {"median": 10.5, "min": 4.73, "max": 16},  # (a run before whole years)
+        "acr_pedi_30": {"responders": 3, "n": 9, "ci95": [0.07, 0.7]},
+        "adverse_events": 0,
+        "endpoints": {
+            "acr_pedi_30": {
+                "level": 30,
+                "responders": 3,
+                "nonresponders": 6,
+                "not_evaluable": 0,
+                "n": 9,
+                "proportion": 0.33,
+                "ci95": [0.07, 0.7],
+                "responder_ids": ["A-001"],
+            },
+            "adverse_events": {"kind": "adverse_events", "events": 0, "by_term": {"rash": 2}},
+            "chaq_over_0_5": {"kind": "chaq_over", "counts": {"baseline": 6, "month_1": 1}},
+        },
+        "chaq_over_0_5": {"baseline": 6, "month_1": 1},
+    }
+    (tmp_path / "runs" / RUN / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    with app_factory(pseudonym_key=KEY, runs_dir=tmp_path / "runs") as client:
+        got = _logged_in(client, "res").get(f"/study/{RUN}/results.json").json()
+    assert got["n"] == 9 and got["sex"] == {"F": 9}
+    assert got["categories"] == {"systemic": 7, "poly_rf_neg": "<5"}
+    assert got["acr_pedi_30"] == {"responders": "<5", "n": 9, "ci95": None}
+    details = got["endpoints"]["acr_pedi_30"]
+    assert (details["responders"], details["proportion"], details["level"]) == ("<5", None, 30)
+    assert (got["adverse_events"], details["not_evaluable"]) == (0, 0)  # zero is no small cell
+    assert got["age_years"] == {"median": 10, "min": 4, "max": 16}  # whole years, no "<5"
+    assert got["chaq_over_0_5"] == {"baseline": 6, "month_1": "<5"}
+    assert got["endpoints"]["adverse_events"]["by_term"] == {"rash": "<5"}
+    with app_factory(pseudonym_key=KEY, runs_dir=tmp_path / "runs") as client:
+        assert _logged_in(client, "admin").get(f"/study/{RUN}/results.json").json() == results

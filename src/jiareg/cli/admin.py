@@ -159,6 +159,12 @@ def export(
         "--deidentify",
         help="Pseudonymous ids, per-patient date shifts, ages in months instead of birth dates.",
     ),
+    no_suppress: bool = typer.Option(
+        False,
+        "--no-suppress",
+        help="With --deidentify: keep sites, sexes and categories held by fewer than 5 "
+        "patients (default: written as <5).",
+    ),
     format_: Format = typer.Option(
         "template",
         "--format",
@@ -174,7 +180,7 @@ def export(
     """
     from jiareg.services.export import export as export_to
 
-    written = export_to(db, folder, fmt=format_, deidentify=deidentify)
+    written = export_to(db, folder, fmt=format_, deidentify=deidentify, suppress=not no_suppress)
     for path in written:
         typer.echo(str(path))
 

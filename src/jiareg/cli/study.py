@@ -83,6 +83,12 @@ def run(
         help="Spark master URL for --engine spark, e.g. spark://head:7077 "
         "(default: env JIAREG_SPARK_MASTER, else local[2]).",
     ),
+    identified: bool = typer.Option(
+        False,
+        "--identified",
+        help="Keep registry ids in results.json (default: research pseudonyms; "
+        "a --snapshot run needs this).",
+    ),
 ) -> None:
     """Run a study protocol on a registry; write results.json, report.html and report.pdf.
 
@@ -115,6 +121,7 @@ def run(
             snapshot_dir=snapshot,
             spark_master=spark_master,
             progress=step,
+            identified=identified,
         )
     typer.echo(f"{result.results.n} patients; wrote {out / 'results.json'}, {html}, {pdf}")
 

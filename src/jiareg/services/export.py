@@ -8,6 +8,9 @@ De-identified export (`deidentify=True`), for researchers:
   same keyed hash), so intervals within a patient are kept;
 - `patients.birth_date` is replaced by `age_at_onset_months` and `visits.csv` gains
   `age_months` (completed months at the visit), computed from the true dates.
+- small cells: a `site`, `sex` or `ilar_category` held by fewer than 5 patients is written
+  as `<5` (`suppress=False`, `jiareg export --deidentify --no-suppress`, keeps them; the rule
+  and its source: docs/reference/deidentification.md).
 The key is the registry's own secret (created by `jiareg init`) unless one is given, so
 repeated exports use the same pseudonyms. De-identified files are not re-importable.
 """
@@ -30,10 +33,13 @@ from jiareg.formats.template.dictionary import TABLES
 from jiareg.formats.template.write import write_table, write_template
 from jiareg.store.engine import deidentification_key
 from jiareg.store.snapshot import read_tables
+from jiareg.study.deidentify import SMALL_CELL, SUPPRESSED, research_id
 
 __all__ = ["export", "export_registry", "write_empty_template"]
 
 _MAX_SHIFT_DAYS: Final = 182
+_QUASI_IDENTIFIERS: Final = ("site", "sex", "ilar_category")
+"""Patient columns that, when rare, single a patient out (suppressed below SMALL_CELL)."""
 
 
 def _keyed(key: bytes, purpose: str, ids: list[str]) -> list[bytes]:
@@ -53,7 +59,7 @@ def _months(born: pa.Array, when: pa.Array) -> pa.Array:
 def _deidentify(tables: dict[str, pa.Table], key: bytes) -> dict[str, pa.Table]:
     patients = tables["patients"]
     ids = patients.column("patient_id").to_pylist()
-    pseudo = pa.array(["R" + d.hex()[:16] for d in _keyed(key, "id", ids)], pa.string())
+    pseudo = pa.array([research_id(key, i) for i in ids], pa.string())
     shift = pa.array(
         [
             int.from_bytes(d[:4], "big") % (2 * _MAX_SHIFT_DAYS + 1) - _MAX_SHIFT_DAYS
@@ -86,10 +92,36 @@ def _deidentify(tables: dict[str, pa.Table], key: bytes) -> dict[str, pa.Table]:
     return out
 
 
+def _suppress_small_cells(patients: pa.Table) -> pa.Table:
+    """`patients` with each quasi-identifier value held by fewer than SMALL_CELL patients
+    written as "<5"."""
+    for name in _QUASI_IDENTIFIERS:
+        column = patients.column(name).combine_chunks()
+        counts = column.value_counts()
+        rare = pa.array(
+            [
+                v.as_py()
+                for v, n in zip(counts.field(0), counts.field(1), strict=True)
+                if n.as_py() < SMALL_CELL and v.is_valid
+            ],
+            column.type,
+        )
+        hidden = pc.fill_null(pc.is_in(column, value_set=rare), False)
+        shown = pc.if_else(hidden, pa.scalar(SUPPRESSED, column.type), column)
+        patients = patients.set_column(patients.schema.get_field_index(name), name, shown)
+    return patients
+
+
 def export_registry(
-    url: str | None, folder: Path, *, deidentify: bool = False, key: bytes | None = None
+    url: str | None,
+    folder: Path,
+    *,
+    deidentify: bool = False,
+    key: bytes | None = None,
+    suppress: bool = True,
 ) -> list[Path]:
-    """Write every registry table as template CSVs in `folder` (optionally de-identified).
+    """Write every registry table as template CSVs in `folder` (optionally de-identified;
+    then with small cells suppressed unless not `suppress`).
 
     Rows are ordered by their natural key, so two exports of the same registry are identical.
     Text a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+cmd|...`) is written with
@@ -98,6 +130,8 @@ def export_registry(
     tables = read_tables(url)
     if deidentify:
         tables = _deidentify(tables, key or deidentification_key(url))
+        if suppress:
+            tables["patients"] = _suppress_small_cells(tables["patients"])
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for spec in TABLES:
@@ -109,7 +143,12 @@ def export_registry(
 
 
 def export(
-    url: str | None, folder: Path, *, fmt: Format = "template", deidentify: bool = False
+    url: str | None,
+    folder: Path,
+    *,
+    fmt: Format = "template",
+    deidentify: bool = False,
+    suppress: bool = True,
 ) -> list[Path]:
     """Write the registry into `folder` in `fmt`: template CSVs (`export_registry`),
     `redcap.csv` (a REDCap raw export) or `bundle.json` (a FHIR R4 collection Bundle).
@@ -117,7 +156,7 @@ def export(
     Only the template format can be de-identified (InputError otherwise).
     """
     if fmt == "template":
-        return export_registry(url, folder, deidentify=deidentify)
+        return export_registry(url, folder, deidentify=deidentify, suppress=suppress)
     if deidentify:
         raise InputError("--deidentify writes the template format only (--format template)")
     if fmt == "redcap":

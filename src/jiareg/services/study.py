@@ -8,14 +8,19 @@ study stage (`jiareg.study.run`) is the only code that executes the plan.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
+from jiareg.errors import InputError
 from jiareg.report.render import write_report
+from jiareg.store.engine import deidentification_key
 from jiareg.store.snapshot import read_tables
 from jiareg.study.backends import ENGINES, Engine, SnapshotTable, write_snapshot
+from jiareg.study.deidentify import deidentify, research_id, whole_year_ages
 from jiareg.study.protocol_file import protocol_json_schema
 from jiareg.study.result import StudyResult
-from jiareg.study.run import Progress, run_study
+from jiareg.study.run import Progress, run_study, write_results
 
 __all__ = [
     "ENGINES",
@@ -36,20 +41,36 @@ def run_and_report(
     snapshot_dir: Path | None = None,
     spark_master: str | None = None,
     progress: Progress | None = None,
+    identified: bool = False,
 ) -> tuple[StudyResult, Path, Path]:
     """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`.
 
-    Returns the result and the paths of the HTML and PDF reports.
+    They are de-identified (`jiareg.study.deidentify.deidentify`: responder ids as the
+    registry's research pseudonyms, whole-year ages) unless `identified`, which keeps the
+    registry ids (ages stay whole years). A de-identified run needs the registry's key, so
+    reads `db_url`, not a snapshot (InputError). Returns the result as written and the paths
+    of the HTML and PDF reports.
     """
+    if not identified and snapshot_dir is not None:
+        raise InputError(
+            "de-identified results need the registry's key: run on the registry (--db), "
+            "or ask for identified results (--identified)"
+        )
     result = run_study(
         protocol,
         db_url,
         engine,
-        out_dir,
         snapshot_dir=snapshot_dir,
         spark_master=spark_master,
         progress=progress,
     )
+    results = (
+        whole_year_ages(result.results)
+        if identified
+        else deidentify(result.results, partial(research_id, deidentification_key(db_url)))
+    )
+    result = replace(result, results=results)
+    write_results(result, out_dir)
     if progress is not None:
         progress("writing report.html and report.pdf")
     html, pdf = write_report(result, out_dir)

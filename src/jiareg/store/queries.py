@@ -208,6 +208,14 @@ class Registry:
             return pseudonym(patient_id, self.pseudonym_key)
         return patient_id
 
+    def in_shown_order(self, viewer: Viewer, rows: list[T], shown: Callable[[T], str]) -> list[T]:
+        """`rows` (in registry-id order) in the order of the ids this viewer sees them by:
+        pseudonym order for researchers, so a list's order never maps pseudonyms back to the
+        (often sequential) registry ids (issue 12, finding 4)."""
+        if not viewer.deidentified or self.pseudonym_key is None:
+            return rows
+        return sorted(rows, key=shown)
+
     def deidentify(self, viewer: Viewer, patient: dict[str, Any]) -> dict[str, Any]:
         """The patient row as this viewer may see it."""
         out = dict(patient)

@@ -61,8 +61,9 @@ class ListRow:
 def patient_summaries(
     registry: Registry, viewer: Viewer, filters: PatientFilters
 ) -> list[dict[str, Any]]:
-    """One row per visible patient matching `filters`, ordered by patient_id, de-identified
-    for researchers. Read-only: the rows are shared with other requests."""
+    """One row per visible patient matching `filters`, ordered by the id the viewer sees
+    (`Registry.in_shown_order`: pseudonym order for researchers), de-identified for them.
+    Read-only: the rows are shared with other requests."""
     return [r.row for r in patient_list(registry, viewer, filters)[1]]
 
 
@@ -80,7 +81,9 @@ def patient_list(
     )
     matching = registry.cached(
         ("patients", *list_scope(viewer, filters)),
-        lambda: [r for r in rows if _matches(r.row, filters)],
+        lambda: registry.in_shown_order(
+            viewer, [r for r in rows if _matches(r.row, filters)], lambda r: r.row["patient_id"]
+        ),
         version,
     )
     return version, matching

@@ -151,7 +151,7 @@ def list_patients(
     offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many first")] = 0,
 ) -> Response:
     """The patients this user may see, with their current biologic and latest cJADAS10 state,
-    ordered by id; `limit` and `offset` page through them."""
+    ordered by the id shown (pseudonyms for researchers); `limit` and `offset` page them."""
     filters = PatientFilters(q=q, site=site, category=category, biologic=biologic, state=state_)
     registry = state(request).registry
     version, rows = patient_list(registry, who, filters)

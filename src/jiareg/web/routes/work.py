@@ -32,6 +32,7 @@ from jiareg.errors import InputError, JiaregError
 from jiareg.formats.sources import Format
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.services.imports import CellOptions, ImportSummary, import_path
+from jiareg.study.deidentify import researcher_view
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows
@@ -232,7 +233,8 @@ def _run(job: StudyJob, protocol: Path, db_url: str) -> None:
 
     error: str | None = "the study stopped unexpectedly"
     try:
-        run_and_report(protocol, db_url, job.out_dir, progress=job.step)
+        # identified for admins; researchers get the de-identified view (`study_file`)
+        run_and_report(protocol, db_url, job.out_dir, progress=job.step, identified=True)
         error = None
     except JiaregError as exc:
         error = str(exc)
@@ -281,8 +283,9 @@ def study_file(request: Request, who: PageViewer, job_id: str, name: str) -> Res
     if not path.is_file():
         raise HTTPException(status_code=404, detail="no such file")
     if name == "results.json":  # responder ids etc.: pseudonyms for researchers when set
-        results = json.loads(path.read_bytes())
-        shown = state(request).registry.public_ids_in(who, results)
+        shown = state(request).registry.public_ids_in(who, json.loads(path.read_bytes()))
+        if who.deidentified:  # in pseudonym order, small counts suppressed (issue 12)
+            shown = researcher_view(shown)
         return JSONResponse(
             shown, headers={"Content-Disposition": 'attachment; filename="results.json"'}
         )
