@@ -8,6 +8,7 @@ change it, with a reason kept in the audit trail.
 from __future__ import annotations
 
 import pyarrow as pa
+from sqlalchemy import Connection
 
 from jiareg.errors import AccessDenied, InputError
 from jiareg.formats.template.dictionary import table
@@ -56,17 +57,26 @@ def move_patient(
         old = stored.column("site")[0].as_py()
         if old == site:
             raise InputError(f"patient {patient_id!r} is already at site {site!r}")
-        ensure_sites(conn, pa.array([site], pa.string()), username=username, reason=reason)
-        moved = stored.set_column(
-            stored.column_names.index("site"), "site", pa.array([site], pa.string())
-        )
-        upsert_table(
-            conn,
-            "patients",
-            table("patients").key,
-            moved,
-            existing=stored,
-            username=username,
-            reason=reason,
-        )
+        move_locked(conn, stored, site, username=username, reason=reason)
     return str(old)
+
+
+def move_locked(
+    conn: Connection, stored: pa.Table, new_site: str, *, username: str, reason: str
+) -> None:
+    """Move the one stored patient row `stored` to `new_site` inside the caller's
+    write-locked transaction (the site added if new); audited as an update of the row."""
+    site = _check_site(new_site)
+    ensure_sites(conn, pa.array([site], pa.string()), username=username, reason=reason)
+    moved = stored.set_column(
+        stored.column_names.index("site"), "site", pa.array([site], pa.string())
+    )
+    upsert_table(
+        conn,
+        "patients",
+        table("patients").key,
+        moved,
+        existing=stored,
+        username=username,
+        reason=reason,
+    )

@@ -28,6 +28,7 @@ from jiareg.formats.cells import RawTable, text_cells
 from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
 from jiareg.ingest.validate import Problems
 from jiareg.services.imports import ImportSummary, load_validated
+from jiareg.services.patients import move_locked
 from jiareg.services.versions import (
     RecordExists,
     RecordNotFound,
@@ -37,7 +38,7 @@ from jiareg.services.versions import (
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.load import delete_rows
 from jiareg.store.snapshot import arrow_schema, read_rows
-from jiareg.store.users import UserInfo, require
+from jiareg.store.users import UserInfo, can, require
 
 __all__ = [
     "RecordChange",
@@ -214,15 +215,16 @@ def save_locked(
 def _authorise_stored(
     patients: pa.Table, new_patients: Sequence[Mapping[str, object]], user: UserInfo
 ) -> None:
-    """`enter` at each stored patient's site: a record's new values never decide where the
-    user may write. Moving a patient to another site is a registry-wide fix (admins)."""
+    """A record's new values never decide where the user may write: the import's rules
+    (`load_validated`) answer a stored patient at a site the user may not `enter` at exactly
+    like an unknown one, and never change a stored patient's site. Here only a site change of
+    a patient the user may see is refused, as the admins' action it is (`move_patient`)."""
     sites = dict(zip(*patients.select(["patient_id", "site"]).to_pydict().values(), strict=True))
-    for site in sorted(set(sites.values())):
-        require(user, "enter", site=site)
     for values in new_patients:
         old = sites.get(str(values.get("patient_id")))
         new = values.get("site")
-        if old is not None and new is not None and str(new).strip() != old:
+        changed = old is not None and new is not None and str(new).strip() != old
+        if changed and can(user, "enter", site=old):
             require(user, "fix", site=None)
 
 
@@ -378,6 +380,10 @@ def update_record(
             raise RecordNotFound(table_name, cells)
         row = current.to_pylist()[0]
         check_version(conn, table_name, row, version)
+        if table_name == "patients" and _moves(row, values):
+            require(user, "fix", site=None)  # an admin's action, audited with the reason
+            move_locked(conn, current, str(values["site"]), username=user.username, reason=reason)
+            values = {**values, "site": str(values["site"]).strip()}
         records = [(table_name, {**values, **{k: row[k] for k in spec.key}})]
         if children is not None:
             keep = [(name, {**c, **_parent_key(spec, row)}) for name, c in children]
@@ -386,6 +392,12 @@ def update_record(
             records += keep
         summary = save_locked(conn, records, user=user, reason=reason)
     return _change(table_name, summary)
+
+
+def _moves(row: Mapping[str, object], values: Mapping[str, object]) -> bool:
+    """Whether an edit of a patient's row names another site than the stored one."""
+    new = values.get("site")
+    return new is not None and str(new).strip() != row["site"]
 
 
 def _parent_key(spec: TemplateTable, row: Mapping[str, object]) -> dict[str, object]:

@@ -24,7 +24,7 @@ _NURSE = {
     "P1;RoActemra;IV;10/01/2020;;\n"
     "P2;Enbrel;subcutaneous;01/02/2019;30/11/2019;Primary failure\n",
     "visits.csv": GOOD["visits.csv"].splitlines()[0].replace(",", ";")
-    + "\nP1;10/01/2020;25,5;130;6;;5,5;;1,25;8;4;45;12,5;Yes;no;no;NA;no;no;30\n",
+    + "\nP1;10/01/2020;25,5;130;6;;5,5;;1,25;8;4;45;12,5;Yes;no;no;NA;no;no;no;30;;\n",
 }
 
 

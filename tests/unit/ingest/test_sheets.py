@@ -174,7 +174,7 @@ def test_european_excel_file_with_everything(tmp_path: Path) -> None:
         "patients.csv": "patient_id;site;sex;birth_date;ilar_category;onset_date\n"
         "P1;BA;female;01/03/2010;Systemic;n/a\n",
         "visits.csv": GOOD["visits.csv"].splitlines()[0].replace(",", ";")
-        + "\nP1;10/01/2020;25,5;130;6;;5,5;;1,25;8;4;45;12,5;Yes;no;no;no;no;no;30\n",
+        + "\nP1;10/01/2020;25,5;130;6;;5,5;;1,25;8;4;45;12,5;Yes;no;no;no;no;no;no;30;;\n",
     }
     options = CellOptions(date_format="%d/%m/%Y", decimal_comma=True)
     tables = read_template(write_folder(tmp_path / "in", files), options=options)
