@@ -18,6 +18,7 @@ from jiareg.cli import (
     audit_cmd,
     calc,
     dose,
+    dq,
     mapping,
     parquet,
     patients,
@@ -69,7 +70,20 @@ def _root(
     """Registry and outcome studies for juvenile idiopathic arthritis on biologics."""
 
 
-_MODULES = (calc, dose, admin, mapping, patients, audit_cmd, users, study, synth, parquet, serve)
+_MODULES = (
+    calc,
+    dose,
+    dq,
+    admin,
+    mapping,
+    patients,
+    audit_cmd,
+    users,
+    study,
+    synth,
+    parquet,
+    serve,
+)
 for _module in _MODULES:
     _module.register(app)
 
