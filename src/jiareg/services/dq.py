@@ -192,7 +192,7 @@ def open_locked(
         "opened_by": username,
         "opened_at": _now(),
     }
-    new_id = conn.execute(insert(_Q).values(**values)).inserted_primary_key[0]  # type: ignore[index]
+    new_id = conn.execute(insert(DqQuery).values(**values).returning(_Q.c.id)).scalar_one()
     query = _fetch(conn, int(new_id))
     assert query is not None
     _audit(conn, username, f"query opened: {query.text}", None, query)
@@ -256,10 +256,10 @@ def _change(
             require(user, "fix", site=before.site)
             if before.status == "closed":
                 raise StoreError(f"query {query_id} is closed already")
-        conn.execute(update(_Q).where(_Q.c.id == query_id).values(**values))
+        conn.execute(update(DqQuery).where(_Q.c.id == query_id).values(**values))
         after = _fetch(conn, query_id)
         assert after is not None
-        reason = f"query {action}ed" + (f": {after.answer}" if action == "answer" else "")
+        reason = f"query answered: {after.answer}" if action == "answer" else "query closed"
         _audit(conn, user.username, reason, before, after)
     return after
 
