@@ -24,6 +24,8 @@ from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state, viewer
 from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
 from jiareg.web.routes.pages import render
+from jiareg.web.routes.tools import local_time
+from jiareg.web.routes.visits import shown
 from jiareg.web.routes.work import shipped_protocols
 
 __all__ = ["api_router", "router"]
@@ -92,7 +94,7 @@ def queries_page(
         return _csv("queries", QUERY_COLUMNS + _MORE_COLUMNS, [_row(q) for q in shown])
     return render(
         request, "queries.html", who, nav="queries", queries=shown,
-        counts=dq.counts(every), chosen=chosen,
+        counts=dq.counts(every), chosen=chosen, when=local_time,
     )  # fmt: skip
 
 
@@ -100,7 +102,7 @@ def queries_page(
 def query_page(request: Request, who: PageViewer, query_id: int) -> Response:
     query = _query_or_404(state(request).db_url, query_id, who)
     return render(
-        request, "query.html", who, nav="queries", q=query,
+        request, "query.html", who, nav="queries", q=query, when=local_time,
         may_answer=query.status == "open" and who.may("enter", query.site),
         may_close=query.status != "closed" and who.role in ("admin", "data_manager")
         and who.may("fix", query.site),
@@ -145,7 +147,7 @@ def visit_queries_page(
     ]
     return render(
         request, "queries_visit.html", who, nav="queries", pid=patient_id, on=visit_date,
-        values=[(c, visit.get(c)) for c in _VISIT_VALUES], queries=queries,
+        values=[(c, shown(visit.get(c))) for c in _VISIT_VALUES], queries=queries,
         may_open=who.role in ("admin", "data_manager") and who.may("fix", detail["patient"]["site"])
         if detail else False,
     )  # fmt: skip
