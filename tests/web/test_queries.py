@@ -139,3 +139,27 @@ def test_missing_report_lists_the_gaps(login: Login, db_url: str) -> None:
     assert rows[0] == ["patient_id", "site", "timepoint", "window", "visit_date", "missing"]
     assert ["A-001", "A", "month_1", "days 14 to 45", "2019-07-27", "esr"] in rows
     assert login("clin_b").get(f"/reports/missing?protocol={PROTOCOL}").status_code == 403
+
+
+def test_query_ids_out_of_range_are_not_found(login: Login) -> None:
+    client = login("admin")
+    assert client.get("/queries/99999999999999999999").status_code == 422
+    assert client.post("/api/queries/0/close").status_code == 422
+    assert client.post("/api/queries/7/close").status_code == 404
+
+
+def test_the_workflow_on_postgresql(pg_db_url: str) -> None:
+    from jiareg.services import dq
+
+    dm, clin = UserInfo("dm_a", "data_manager", "A"), UserInfo("clin_a", "clinician", "A")
+    query = dq.open_query(
+        pg_db_url, user=dm, table_name="visits", key=VISIT, column="esr", text="?"
+    )
+    dq.answer_query(pg_db_url, query.id, user=clin, answer="ok")
+    assert dq.close_query(pg_db_url, query.id, user=dm).status == "closed"
+    assert dq.counts(dq.list_queries(pg_db_url, user=clin)) == {
+        "open": 0,
+        "answered": 0,
+        "closed": 1,
+    }
+    assert verify_registry(pg_db_url).entries > 0

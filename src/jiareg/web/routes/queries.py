@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -34,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["queries"])
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 ApiViewer = Annotated[Viewer, Depends(viewer)]
+QueryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 QUERY_COLUMNS: Final = ("id", "patient_id", "site", "table", "record", "column", "value", "query")
 _MORE_COLUMNS: Final = ("status", "opened_by", "opened_at", "answer", "answered_by", "closed_by")
 PATIENT_COLUMNS: Final = (
@@ -67,7 +68,7 @@ def _row(q: dq.Query) -> list[Any]:
     ]  # fmt: skip
 
 
-def _query_or_404(db_url: str, query_id: int, who: Viewer) -> dq.Query:
+def _query_or_404(db_url: str, query_id: QueryId, who: Viewer) -> dq.Query:
     query = dq.get_query(db_url, query_id, user=who.user)
     if query is None:
         raise HTTPException(status_code=404, detail="query not found")
@@ -99,7 +100,7 @@ def queries_page(
 
 
 @router.get("/queries/{query_id}", response_class=HTMLResponse)
-def query_page(request: Request, who: PageViewer, query_id: int) -> Response:
+def query_page(request: Request, who: PageViewer, query_id: QueryId) -> Response:
     query = _query_or_404(state(request).db_url, query_id, who)
     return render(
         request, "query.html", who, nav="queries", q=query, when=local_time,
@@ -111,7 +112,10 @@ def query_page(request: Request, who: PageViewer, query_id: int) -> Response:
 
 @router.post("/queries/{query_id}/answer")
 def answer_form(
-    request: Request, who: PageViewer, query_id: int, answer: Annotated[str, Form(max_length=2000)]
+    request: Request,
+    who: PageViewer,
+    query_id: QueryId,
+    answer: Annotated[str, Form(max_length=2000)],
 ) -> Response:
     try:
         dq.answer_query(state(request).db_url, query_id, user=who.user, answer=answer)
@@ -121,7 +125,7 @@ def answer_form(
 
 
 @router.post("/queries/{query_id}/close")
-def close_form(request: Request, who: PageViewer, query_id: int) -> Response:
+def close_form(request: Request, who: PageViewer, query_id: QueryId) -> Response:
     try:
         dq.close_query(state(request).db_url, query_id, user=who.user)
     except StoreError as exc:
@@ -263,7 +267,7 @@ def api_open(request: Request, who: ApiViewer, body: NewQuery) -> dict[str, Any]
 
 
 @api_router.post("/queries/{query_id}/answer", responses=_ERRORS)
-def api_answer(request: Request, who: ApiViewer, query_id: int, body: Answer) -> dict[str, Any]:
+def api_answer(request: Request, who: ApiViewer, query_id: QueryId, body: Answer) -> dict[str, Any]:
     """Answer an open query (a clinician or data manager at the patient's site)."""
     try:
         return dq.answer_query(
@@ -274,7 +278,7 @@ def api_answer(request: Request, who: ApiViewer, query_id: int, body: Answer) ->
 
 
 @api_router.post("/queries/{query_id}/close", responses=_ERRORS)
-def api_close(request: Request, who: ApiViewer, query_id: int) -> dict[str, Any]:
+def api_close(request: Request, who: ApiViewer, query_id: QueryId) -> dict[str, Any]:
     """Close a query (admin, or the data manager of the patient's site)."""
     try:
         return dq.close_query(state(request).db_url, query_id, user=who.user).as_dict()
