@@ -135,3 +135,12 @@ def test_a_visit_missing_in_a_window_is_reported(url: str) -> None:
         ("A-001", "month_1", None, "no visit"),
         ("A-001", "before_infusion_3", None, "no visit"),
     ]
+
+
+def test_a_query_changed_in_the_database_fails_verification(url: str) -> None:
+    query = dq.open_query(url, user=DM_A, table_name="visits", key=VISIT, column="esr", text="?")
+    verify_registry(url)
+    with get_engine(url).begin() as conn:
+        conn.execute(text("UPDATE dq_queries SET status = 'closed' WHERE id = :i"), {"i": query.id})
+    with pytest.raises(StoreError, match="dq_queries row"):
+        verify_registry(url)
