@@ -4,7 +4,7 @@ Contract 2 (docs/explanation/architecture.md): `patients`, `visits`, `treatments
 `administrations`, `steroids`, `adverse_events`, `joint_exams` and `chaq_items` hold exactly the
 template columns; each table's primary key is its natural key, so a study reads the same names
 on SQLite, PostgreSQL, DuckDB and Spark. Bookkeeping tables: `sites`, `users`, `audit_log`,
-`settings`, `web_sessions`, `login_attempts`.
+`settings`, `web_sessions`, `login_attempts`, `dq_queries` (data-quality queries).
 
 Numbers are DOUBLE PRECISION (float64); exactness comes from Contract 1. Dates are DATE (ISO
 text on SQLite). Flags are BOOLEAN. Counts are INTEGER.
