@@ -28,7 +28,9 @@ def test_open_answer_close_a_query(server: str, browser: object) -> None:
     reviewer.locator("#visit-queries-link").click()
     check(reviewer, "queries-visit")
     reviewer.locator("#open-esr").locator("xpath=..").locator("summary").click()
-    reviewer.get_by_label("Query on esr", exact=True).fill("ESR fell from 60 to 20 in a month: please confirm")
+    reviewer.get_by_label("Query on esr", exact=True).fill(
+        "ESR fell from 60 to 20 in a month: please confirm"
+    )
     reviewer.locator("#open-esr").get_by_role("button", name="Open").click()
     expect(reviewer.locator("#query-status")).to_have_text("open")
     expect(reviewer.locator("#query-value")).to_have_text("20")
