@@ -19,6 +19,7 @@ from jiareg.cli import (
     backup,
     calc,
     dose,
+    dq,
     mapping,
     parquet,
     patients,
@@ -73,6 +74,7 @@ def _root(
 _MODULES = (
     calc,
     dose,
+    dq,
     admin,
     mapping,
     patients,

@@ -2,7 +2,8 @@
 
 Replaying the trail: for each (table, row key) the newest entry's `after` is what the row
 must be now (no row at all when it is null, i.e. deleted). Every row of the template tables,
-`sites` and `users` (its `REPLAYED_USER_COLUMNS`, never the password hash) is rendered with
+`sites`, `users` (its `REPLAYED_USER_COLUMNS`, never the password hash) and `dq_queries` (the
+data-quality queries of `jiareg.services.dq`) is rendered with
 the same canonical JSON the writers audit (`audit.row_json`) and compared with that. A
 change made directly in the database (an UPDATE of `patients.birth_date`, a deleted visit,
 a user made admin) therefore fails verification, naming the first row that differs. Entries
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, text
 from jiareg.errors import StoreError
 from jiareg.store.audit import check_chain, row_json
 from jiareg.store.engine import get_engine, require_initialised
-from jiareg.store.models import CLINICAL_TABLES
+from jiareg.store.models import CLINICAL_TABLES, DqQuery
 from jiareg.store.snapshot import read_table
 
 __all__ = ["REPLAYED_USER_COLUMNS", "Verified", "user_rows", "verify_registry"]
@@ -37,6 +38,7 @@ _KEYS: Final[dict[str, tuple[str, ...]]] = {
     },
     "sites": ("site",),
     "users": ("username",),
+    "dq_queries": ("id",),
 }
 
 
@@ -74,6 +76,14 @@ def _current(conn: Connection, table: str) -> pa.Table:
         return pa.table({"site": pa.array(sites, pa.string())})
     if table == "users":
         return user_rows(conn)
+    if table == "dq_queries":
+        cols = [c.name for c in DqQuery.__table__.columns]
+        rows = conn.execute(text(f"SELECT {', '.join(cols)} FROM dq_queries ORDER BY id")).all()
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
+        types = {"id": pa.int64()}
+        return pa.table(
+            {c: pa.array(v, types.get(c, pa.string())) for c, v in zip(cols, values, strict=True)}
+        )
     return read_table(conn, table)
 
 

@@ -4,7 +4,7 @@ Contract 2 (docs/explanation/architecture.md): `patients`, `visits`, `treatments
 `administrations`, `steroids`, `adverse_events`, `joint_exams` and `chaq_items` hold exactly the
 template columns; each table's primary key is its natural key, so a study reads the same names
 on SQLite, PostgreSQL, DuckDB and Spark. Bookkeeping tables: `sites`, `users`, `audit_log`,
-`settings`, `web_sessions`, `login_attempts`.
+`settings`, `web_sessions`, `login_attempts`, `dq_queries` (data-quality queries).
 
 Numbers are DOUBLE PRECISION (float64); exactness comes from Contract 1. Dates are DATE (ISO
 text on SQLite). Flags are BOOLEAN. Counts are INTEGER.
@@ -24,6 +24,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ChaqItem",
+    "DqQuery",
     "JointExam",
     "LoginAttempt",
     "Patient",
@@ -228,6 +229,31 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_log_patient_id", "patient_id"),)
+
+
+class DqQuery(Base):
+    """A data-quality query on one stored value (jiareg.services.dq): opened, answered, closed.
+
+    `record_key` is the record's natural key as canonical JSON; `value_shown` the value as it
+    was when the query was opened (the stored value may change after the answer).
+    """
+
+    __tablename__ = "dq_queries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+    table_name: Mapped[str] = mapped_column(String(32))
+    record_key: Mapped[str] = mapped_column(Text)
+    column_name: Mapped[str] = mapped_column(String(64))
+    value_shown: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), index=True)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[str] = mapped_column(String(32))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[str | None] = mapped_column(String(32))
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[str | None] = mapped_column(String(32))
 
 
 class Setting(Base):

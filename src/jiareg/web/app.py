@@ -29,6 +29,8 @@ from jiareg.web.routes.api import router as api_router
 from jiareg.web.routes.forms import router as forms_router
 from jiareg.web.routes.pages import html_error
 from jiareg.web.routes.pages import router as pages_router
+from jiareg.web.routes.queries import api_router as queries_api_router
+from jiareg.web.routes.queries import router as queries_router
 from jiareg.web.routes.records import router as records_router
 from jiareg.web.routes.tools import router as tools_router
 from jiareg.web.routes.visits import router as visits_router
@@ -113,6 +115,8 @@ def create_app(
     app.include_router(visits_router)
     app.include_router(tools_router)
     app.include_router(work_router)
+    app.include_router(queries_api_router)
+    app.include_router(queries_router)
 
     app.add_exception_handler(StarletteHTTPException, html_error)
 

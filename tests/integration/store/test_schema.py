@@ -12,8 +12,8 @@ from jiareg.store.snapshot import TABLE_NAMES, read_tables
 
 
 def test_init_creates_every_table_and_is_idempotent(db_url: str) -> None:
-    assert init_db(db_url) == "0003"
-    assert init_db(db_url) == "0003"
+    assert init_db(db_url) == "0004"
+    assert init_db(db_url) == "0004"
     names = set(inspect(get_engine(db_url)).get_table_names())
     assert set(TABLE_NAMES) | {"sites", "users", "audit_log", "settings"} <= names
 
