@@ -76,7 +76,14 @@ def test_a_nurse_enters_and_corrects_every_record_without_losing_data(
     page.get_by_label("Physician global", exact=True).fill("4")
     page.get_by_label("Parent/patient global", exact=True).fill("3")
     page.get_by_label("ESR (mm/h)").fill("250")  # above the 0-200 range: refused
-    for feature in ("fever", "rash", "serositis", "hepatomegaly", "splenomegaly", "lymphadenopathy"):
+    for feature in (
+        "fever",
+        "rash",
+        "serositis",
+        "hepatomegaly",
+        "splenomegaly",
+        "lymphadenopathy",
+    ):
         page.locator(f"#{feature}").select_option("no")
     page.locator('circle[data-joint="knee"][data-side="left"]').click()  # active
     page.locator('circle[data-joint="wrist"][data-side="right"]').click()
