@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -71,3 +72,14 @@ def test_audit_log_filters_by_user_date_and_shows_reads(app_factory: Factory, db
     run = runner.invoke(app, ["audit", "log", "A-001", "--db", db_url, "--action", "insert"])
     assert run.exit_code == 0, run.output
     assert "A-001" in run.output and "B-001" not in run.output
+
+
+def test_an_export_is_an_access_event(db_url: str, tmp_path: Path) -> None:
+    run = CliRunner().invoke(app, ["export", str(tmp_path / "out"), "--db", db_url])
+    assert run.exit_code == 0, run.output
+    with get_engine(db_url).connect() as conn:
+        row = conn.execute(
+            text("SELECT username, action, address, detail FROM access_events")
+        ).one()
+    assert row[0].startswith("os:") and row[1:3] == ("export", "cli")
+    assert row[3].startswith("template to ")

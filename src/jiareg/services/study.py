@@ -11,7 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jiareg.report.render import write_report
+from jiareg.store.access import record_access
+from jiareg.store.engine import get_engine
 from jiareg.store.snapshot import read_tables
+from jiareg.store.users import os_user
 from jiareg.study.backends import ENGINES, Engine, SnapshotTable, write_snapshot
 from jiareg.study.protocol_file import protocol_json_schema
 from jiareg.study.result import StudyResult
@@ -36,10 +39,13 @@ def run_and_report(
     snapshot_dir: Path | None = None,
     spark_master: str | None = None,
     progress: Progress | None = None,
+    by: str | None = None,
+    address: str = "cli",
 ) -> tuple[StudyResult, Path, Path]:
     """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`.
 
-    Returns the result and the paths of the HTML and PDF reports.
+    Returns the result and the paths of the HTML and PDF reports. A run over the registry
+    (not a snapshot) is an access event of `by` (default the OS user) from `address`.
     """
     result = run_study(
         protocol,
@@ -53,6 +59,14 @@ def run_and_report(
     if progress is not None:
         progress("writing report.html and report.pdf")
     html, pdf = write_report(result, out_dir)
+    if snapshot_dir is None:
+        record_access(
+            get_engine(db_url),
+            username=by or os_user(),
+            action="study_run",
+            address=address,
+            detail=f"{protocol.name} on {engine}",
+        )
     return result, html, pdf
 
 
