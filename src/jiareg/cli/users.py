@@ -1,4 +1,5 @@
-"""`jiareg user`: add, list, disable, enable, remove, passwd (INTERFACE.md).
+"""`jiareg user`: add, list, disable, enable, remove, passwd (INTERFACE.md); totp and
+totp-admins for the optional second factor.
 
 Changes are audited as the OS user running the command; disabling or removing a user, or
 setting a new password, ends that user's web sessions at once.
@@ -123,6 +124,44 @@ def user_passwd(
 
     set_password(db, name, _read_password())
     typer.echo(f"password of {name} changed (logged out everywhere)")
+
+
+@user_app.command("totp")
+def user_totp(
+    name: str = typer.Argument(..., help="Login name."),
+    off: bool = typer.Option(False, "--off", help="Remove the user's second factor."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Enrol a TOTP second factor: prints the otpauth:// URI once (scan it into an
+    authenticator app); from then on log-in asks for the 6-digit code. --off removes it.
+
+    Example: jiareg user totp ana
+    """
+    from jiareg.services.admin import disable_totp, enrol_totp
+
+    if off:
+        disable_totp(db, name)
+        typer.echo(f"second factor of {name} removed")
+        return
+    uri = enrol_totp(db, name)
+    typer.echo(f"second factor of {name} enrolled; scan this now (it is not shown again):")
+    typer.echo(uri)
+
+
+@user_app.command("totp-admins")
+def user_totp_admins(
+    required: bool = typer.Argument(..., help="on: admins must use TOTP; off: optional."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Require (on) or not (off) a second factor for every admin's log-in
+    (setting `totp_required_for_admins`; enrol the admins first).
+
+    Example: jiareg user totp-admins on
+    """
+    from jiareg.services.admin import require_for_admins
+
+    require_for_admins(db, required)
+    typer.echo(f"TOTP for admins: {'required' if required else 'optional'}")
 
 
 def register(app: typer.Typer) -> None:

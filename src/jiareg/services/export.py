@@ -31,8 +31,10 @@ from jiareg.formats.redcap.write import write_project, write_redcap
 from jiareg.formats.sources import Format
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.formats.template.write import write_table, write_template
-from jiareg.store.engine import deidentification_key
+from jiareg.store.access import record_access
+from jiareg.store.engine import deidentification_key, get_engine
 from jiareg.store.snapshot import read_tables
+from jiareg.store.users import os_user
 from jiareg.study.deidentify import SMALL_CELL, SUPPRESSED, research_id
 
 __all__ = ["export", "export_registry", "write_empty_template"]
@@ -149,19 +151,28 @@ def export(
     fmt: Format = "template",
     deidentify: bool = False,
     suppress: bool = True,
+    by: str | None = None,
+    address: str = "cli",
 ) -> list[Path]:
     """Write the registry into `folder` in `fmt`: template CSVs (`export_registry`),
     `redcap.csv` (a REDCap raw export) or `bundle.json` (a FHIR R4 collection Bundle).
 
-    Only the template format can be de-identified (InputError otherwise).
+    Only the template format can be de-identified (InputError otherwise). The export is an
+    access event of `by` (default the OS user) from `address`.
     """
     if fmt == "template":
-        return export_registry(url, folder, deidentify=deidentify, suppress=suppress)
-    if deidentify:
+        written = export_registry(url, folder, deidentify=deidentify, suppress=suppress)
+    elif deidentify:
         raise InputError("--deidentify writes the template format only (--format template)")
-    if fmt == "redcap":
-        return [write_redcap(read_tables(url), folder / "redcap.csv")]
-    return [write_fhir(read_tables(url), folder / "bundle.json")]
+    elif fmt == "redcap":
+        written = [write_redcap(read_tables(url), folder / "redcap.csv")]
+    else:
+        written = [write_fhir(read_tables(url), folder / "bundle.json")]
+    detail = f"{fmt}{' de-identified' if deidentify else ''} to {folder}"
+    record_access(
+        get_engine(url), username=by or os_user(), action="export", address=address, detail=detail
+    )
+    return written
 
 
 def write_empty_template(folder: Path) -> list[Path]:

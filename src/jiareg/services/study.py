@@ -14,8 +14,10 @@ from pathlib import Path
 
 from jiareg.errors import InputError
 from jiareg.report.render import write_report
-from jiareg.store.engine import deidentification_key
+from jiareg.store.access import record_access
+from jiareg.store.engine import deidentification_key, get_engine
 from jiareg.store.snapshot import read_tables
+from jiareg.store.users import os_user
 from jiareg.study.backends import ENGINES, Engine, SnapshotTable, write_snapshot
 from jiareg.study.deidentify import deidentify, research_id, whole_year_ages
 from jiareg.study.protocol_file import protocol_json_schema
@@ -42,6 +44,8 @@ def run_and_report(
     spark_master: str | None = None,
     progress: Progress | None = None,
     identified: bool = False,
+    by: str | None = None,
+    address: str = "cli",
 ) -> tuple[StudyResult, Path, Path]:
     """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`.
 
@@ -49,7 +53,8 @@ def run_and_report(
     registry's research pseudonyms, whole-year ages) unless `identified`, which keeps the
     registry ids (ages stay whole years). A de-identified run needs the registry's key, so
     reads `db_url`, not a snapshot (InputError). Returns the result as written and the paths
-    of the HTML and PDF reports.
+    of the HTML and PDF reports. A run over the registry (not a snapshot) is an access event
+    of `by` (default the OS user) from `address`.
     """
     if not identified and snapshot_dir is not None:
         raise InputError(
@@ -74,6 +79,14 @@ def run_and_report(
     if progress is not None:
         progress("writing report.html and report.pdf")
     html, pdf = write_report(result, out_dir)
+    if snapshot_dir is None:
+        record_access(
+            get_engine(db_url),
+            username=by or os_user(),
+            action="study_run",
+            address=address,
+            detail=f"{protocol.name} on {engine}",
+        )
     return result, html, pdf
 
 

@@ -4,7 +4,8 @@ Contract 2 (docs/explanation/architecture.md): `patients`, `visits`, `treatments
 `administrations`, `steroids`, `adverse_events`, `joint_exams` and `chaq_items` hold exactly the
 template columns; each table's primary key is its natural key, so a study reads the same names
 on SQLite, PostgreSQL, DuckDB and Spark. Bookkeeping tables: `sites`, `users`, `audit_log`,
-`settings`, `web_sessions`, `login_attempts`, `dq_queries` (data-quality queries).
+`settings`, `web_sessions`, `login_attempts`, `dq_queries` (data-quality queries),
+`access_events`.
 
 Numbers are DOUBLE PRECISION (float64); exactness comes from Contract 1. Dates are DATE (ISO
 text on SQLite). Flags are BOOLEAN. Counts are INTEGER.
@@ -19,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "CLINICAL_TABLES",
+    "AccessEvent",
     "Administration",
     "AdverseEvent",
     "AuditEntry",
@@ -184,6 +186,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     site: Mapped[str | None] = mapped_column(String(64), ForeignKey("sites.site"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    """The TOTP second factor's base32 secret (never shown after enrolment), or None."""
 
 
 class WebSession(Base):
@@ -254,6 +258,22 @@ class DqQuery(Base):
     answered_at: Mapped[str | None] = mapped_column(String(32))
     closed_by: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class AccessEvent(Base):
+    """One read or log-in event (jiareg.store.access): who, when, what, from where.
+
+    Not in the chained `audit_log`: reads change no data, so there is nothing to replay.
+    """
+
+    __tablename__ = "access_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[str] = mapped_column(String(32), index=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    patient_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    address: Mapped[str] = mapped_column(String(64))
 
 
 class Setting(Base):

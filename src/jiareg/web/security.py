@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, text
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiareg.store.audit import log_event
+from jiareg.store.access import record_access
 
 __all__ = [
     "CLIENT_ADDRESS",
@@ -77,15 +77,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _event(writer: Engine, username: str, action: str, subject: str) -> None:
-    with writer.begin() as conn:
-        log_event(
-            conn,
-            username=username,
-            action=action,
-            subject=subject,
-            reason=f"from {CLIENT_ADDRESS.get()}",
-        )
+def _event(writer: Engine, username: str, action: str, detail: str = "") -> None:
+    """An access event (`jiareg.store.access`) from the current request's address."""
+    record_access(
+        writer, username=username, action=action, address=CLIENT_ADDRESS.get(), detail=detail
+    )
 
 
 @dataclass
@@ -93,7 +89,8 @@ class SessionStore:
     """Sessions in the registry's `web_sessions` table, shared by every worker process.
 
     An idle timeout and an absolute lifetime (seconds); only the token's SHA-256 is stored.
-    Log-ins and log-outs are audited with who, when and from which address.
+    Log-ins and log-outs are access events (`jiareg.store.access`) with who, when and from
+    which address.
     """
 
     writer: Engine
@@ -117,7 +114,7 @@ class SessionStore:
                 text("DELETE FROM web_sessions WHERE last_seen < :idle OR created < :old"),
                 {"idle": at - self.idle_seconds, "old": at - self.absolute_seconds},
             )
-        _event(self.writer, username, "login", username)
+        _event(self.writer, username, "login")
         return session
 
     def get(self, token: str | None, *, now: float) -> Session | None:
@@ -159,7 +156,7 @@ class SessionStore:
     def end(self, token: str | None) -> None:
         """Log out: forget the session (audited)."""
         if token and (username := self._drop(_digest(token))) is not None:
-            _event(self.writer, username, "logout", username)
+            _event(self.writer, username, "logout")
 
 
 @dataclass
@@ -233,9 +230,9 @@ class LoginThrottle:
             )
         return 0
 
-    def failed(self, username: str, address: str, *, now: float) -> None:
-        """A wrong password (already counted by `retry_after`): audited."""
-        _event(self.writer, username[:64], "failed", username)
+    def failed(self, username: str, why: str = "wrong password") -> None:
+        """A failed log-in (already counted by `retry_after`): an access event."""
+        _event(self.writer, username, "login_failed", why)
 
     def succeeded(self, username: str) -> None:
         """A correct password: clear this (user, address), give back the address's attempt."""

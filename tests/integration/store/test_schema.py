@@ -12,10 +12,10 @@ from jiareg.store.snapshot import TABLE_NAMES, read_tables
 
 
 def test_init_creates_every_table_and_is_idempotent(db_url: str) -> None:
-    assert init_db(db_url) == "0004"
-    assert init_db(db_url) == "0004"
+    assert init_db(db_url) == "0005"
+    assert init_db(db_url) == "0005"
     names = set(inspect(get_engine(db_url)).get_table_names())
-    assert set(TABLE_NAMES) | {"sites", "users", "audit_log", "settings"} <= names
+    assert set(TABLE_NAMES) | {"sites", "users", "audit_log", "settings", "access_events"} <= names
 
 
 def test_read_tables_has_contract_types_on_an_empty_registry(db_url: str) -> None:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from jiareg.services import admin
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, state, viewer
@@ -27,11 +28,13 @@ from jiareg.web.patients import (
     patient_list,
 )
 from jiareg.web.scores import ScoreRequest, live_scores
+from jiareg.web.security import CLIENT_ADDRESS
 
-__all__ = ["MAX_PAGE", "NOT_FOUND", "router"]
+__all__ = ["MAX_PAGE", "NOT_FOUND", "NO_TOTP", "router", "viewed"]
 
 router = APIRouter(prefix="/api", tags=["api"])
 NOT_FOUND: Final = "patient not found"
+NO_TOTP: Final = "admins must use a second factor: ask another admin to run `jiareg user totp NAME`"
 MAX_PAGE: Final = 1000
 """The largest `limit` of a patient-list page."""
 
@@ -44,6 +47,7 @@ class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1000)
+    totp: str | None = Field(default=None, max_length=16)
 
 
 class Me(BaseModel):
@@ -78,8 +82,20 @@ def start_session(request: Request, response: Response, who: Viewer) -> Me:
     return Me(username=who.username, role=who.role, site=who.site, csrf_token=session.csrf)
 
 
-def check_login(request: Request, username: str, password: str) -> Viewer:
-    """The user behind a correct password; 429 while locked out, 401 when wrong."""
+def viewed(request: Request, who: Viewer, patient_id: str) -> None:
+    """Record that `who` viewed a patient's record (an access event, with the address)."""
+    admin.record_access(
+        state(request).sessions.writer,
+        username=who.username,
+        action="view_patient",
+        address=CLIENT_ADDRESS.get(),
+        patient_id=patient_id,
+    )
+
+
+def check_login(request: Request, username: str, password: str, totp: str | None) -> Viewer:
+    """The user behind a correct password and, when they have one, TOTP code; 429 while
+    locked out, 401 when wrong, 403 for an admin who must enrol a second factor first."""
     web = state(request)
     address = request.client.host if request.client else "unknown"
     now = time.monotonic()
@@ -92,9 +108,16 @@ def check_login(request: Request, username: str, password: str) -> Viewer:
         )
     who = storeops.authenticate(web.db_url, username, password)
     if who is None:
-        web.throttle.failed(username, address, now=now)
+        web.throttle.failed(username)
         raise HTTPException(status_code=401, detail="wrong username or password")
+    verdict = admin.check_code(web.db_url, who.username, who.role, totp)
+    if verdict == "wrong_code":
+        web.throttle.failed(username, "wrong or missing one-time code")
+        raise HTTPException(status_code=401, detail="wrong or missing one-time code")
     web.throttle.succeeded(username)
+    if verdict == "not_enrolled":
+        web.throttle.failed(username, "admin without a second factor")
+        raise HTTPException(status_code=403, detail=NO_TOTP)
     return who
 
 
@@ -104,7 +127,7 @@ def check_login(request: Request, username: str, password: str) -> Viewer:
 )
 def login(credentials: Credentials, request: Request, response: Response) -> Me:
     """Log in with a username and password; sets the HttpOnly session cookie."""
-    who = check_login(request, credentials.username, credentials.password)
+    who = check_login(request, credentials.username, credentials.password, credentials.totp)
     return start_session(request, response, who)
 
 
@@ -187,6 +210,7 @@ def get_patient(
     body = patient_detail_json(state(request).registry, who, patient_id)
     if body is None:
         raise not_found()
+    viewed(request, who, patient_id)
     return Response(body, media_type="application/json")
 
 

@@ -18,7 +18,7 @@ from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, page_viewer, state
 from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
 from jiareg.web.plots import timeline_svg
-from jiareg.web.routes.api import MAX_PAGE, check_login, start_session
+from jiareg.web.routes.api import MAX_PAGE, check_login, start_session, viewed
 
 __all__ = ["html_error", "router"]
 
@@ -103,13 +103,14 @@ def login_form(
     password: Annotated[str, Form(max_length=1000)],
     csrf_token: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "/patients",
+    totp: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     try:
         _login_signer(request).loads(csrf_token, max_age=_LOGIN_TOKEN_SECONDS)
     except BadSignature:
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token") from None
     try:
-        who = check_login(request, username, password)
+        who = check_login(request, username, password, totp or None)
     except HTTPException as exc:
         token = _login_signer(request).dumps("login")
         return render(
@@ -226,6 +227,7 @@ def flash(params: Mapping[str, str]) -> str | None:
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(request: Request, who: PageViewer, patient_id: str) -> Response:
     detail = _detail_or_404(request, who, patient_id)
+    viewed(request, who, patient_id)
     return render(
         request,
         "patient.html",

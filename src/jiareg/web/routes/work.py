@@ -37,6 +37,7 @@ from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows
 from jiareg.web.routes.pages import render
+from jiareg.web.security import CLIENT_ADDRESS
 from jiareg.web.storeops import WRITERS
 from jiareg.web.studyruns import StudyJob
 
@@ -228,13 +229,21 @@ def study_page(request: Request, who: PageViewer) -> Response:
     )
 
 
-def _run(job: StudyJob, protocol: Path, db_url: str) -> None:
+def _run(job: StudyJob, protocol: Path, db_url: str, by: str, address: str) -> None:
     from jiareg.services.study import run_and_report
 
     error: str | None = "the study stopped unexpectedly"
     try:
         # identified for admins; researchers get the de-identified view (`study_file`)
-        run_and_report(protocol, db_url, job.out_dir, progress=job.step, identified=True)
+        run_and_report(
+            protocol,
+            db_url,
+            job.out_dir,
+            progress=job.step,
+            identified=True,
+            by=by,
+            address=address,
+        )
         error = None
     except JiaregError as exc:
         error = str(exc)
@@ -252,7 +261,9 @@ def study_start(
         raise HTTPException(status_code=422, detail=f"unknown protocol {protocol!r}")
     job_id, job = state(request).runs.start(protocol)
     threading.Thread(
-        target=_run, args=(job, shipped[protocol], state(request).db_url), daemon=True
+        target=_run,
+        args=(job, shipped[protocol], state(request).db_url, who.username, CLIENT_ADDRESS.get()),
+        daemon=True,
     ).start()
     return RedirectResponse(f"/study/{job_id}", status_code=303)
 

@@ -1,0 +1,156 @@
+"""Access events: who read what, logged in, logged out or failed to, when and from where.
+
+Issue #12: record views, exports, study runs and every log-in, log-out and failed log-in
+leave one row in `access_events` (UTC time, user, action, patient, detail, client address).
+They are kept apart from the MAC-chained `audit_log` on purpose: the trail records changes,
+and `jiareg audit verify` replays it to rebuild the data; a read changes nothing, so it has
+nothing to replay, and a log-in per request burst would only lengthen the chain and serialise
+readers behind the writers' lock. This module also reads the chained trail with filters
+(`trail_entries`, read-only) for `jiareg audit log`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import Connection, Engine, text
+
+from jiareg.store.audit import AuditRecord
+from jiareg.store.engine import get_engine, require_initialised
+
+__all__ = [
+    "ACCESS_ACTIONS",
+    "AccessRow",
+    "Filters",
+    "access_events",
+    "record_access",
+    "trail_entries",
+]
+
+ACCESS_ACTIONS: Final = frozenset(
+    {
+        "view_patient",
+        "export",
+        "study_run",
+        "login",
+        "login_failed",
+        "logout",
+        "totp_enrol",
+        "totp_off",
+    }
+)
+"""What an access event may say."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRow:
+    """One access event as stored."""
+
+    id: int
+    ts: str
+    username: str
+    action: str
+    patient_id: str | None
+    detail: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What `jiareg audit log` keeps: every given field must match (dates inclusive, UTC)."""
+
+    patient_id: str | None = None
+    username: str | None = None
+    action: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def where(self) -> tuple[str, dict[str, object]]:
+        """The SQL WHERE clause (or "") and its parameters; `ts` is ISO text, so text order
+        is time order."""
+        terms: list[str] = []
+        params: dict[str, object] = {}
+        for column, value in (
+            ("patient_id", self.patient_id),
+            ("username", self.username),
+            ("action", self.action),
+        ):
+            if value is not None:
+                terms.append(f"{column} = :{column}")
+                params[column] = value
+        if self.since is not None:
+            terms.append("ts >= :since")
+            params["since"] = self.since.isoformat()
+        if self.until is not None:
+            terms.append("ts < :until")
+            params["until"] = (self.until + dt.timedelta(days=1)).isoformat()
+        return ("WHERE " + " AND ".join(terms) if terms else ""), params
+
+
+def now_utc() -> str:
+    """The current time as ISO text (UTC, seconds)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def record_access(
+    target: Engine | Connection,
+    *,
+    username: str,
+    action: str,
+    address: str,
+    patient_id: str | None = None,
+    detail: str = "",
+) -> None:
+    """Append one access event (its own transaction when given an Engine)."""
+    if action not in ACCESS_ACTIONS:
+        raise ValueError(f"unknown access action {action!r}")
+    row = {
+        "ts": now_utc(),
+        "u": username[:100],
+        "a": action,
+        "p": patient_id,
+        "d": detail,
+        "addr": address[:64],
+    }
+    sql = text(
+        "INSERT INTO access_events (ts, username, action, patient_id, detail, address) "
+        "VALUES (:ts, :u, :a, :p, :d, :addr)"
+    )
+    if isinstance(target, Engine):
+        with target.begin() as conn:
+            conn.execute(sql, row)
+    else:
+        target.execute(sql, row)
+
+
+def access_events(url: str | None, filters: Filters) -> list[AccessRow]:
+    """The access events that match, oldest first."""
+    where, params = filters.where()
+    with get_engine(url).connect() as conn:
+        require_initialised(conn)
+        rows = conn.execute(
+            text(
+                "SELECT id, ts, username, action, patient_id, detail, address "
+                f"FROM access_events {where} ORDER BY id"
+            ),
+            params,
+        ).all()
+    return [AccessRow(*row) for row in rows]
+
+
+def trail_entries(url: str | None, filters: Filters) -> list[AuditRecord]:
+    """The chained trail's entries that match, oldest first (read only; the chain itself is
+    checked by `jiareg audit verify`)."""
+    where, params = filters.where()
+    with get_engine(url).connect() as conn:
+        require_initialised(conn)
+        rows = conn.execute(
+            text(
+                "SELECT seq, ts, username, action, table_name, row_key, patient_id, before, "
+                f"after, reason FROM audit_log {where} ORDER BY seq"
+            ),
+            params,
+        ).all()
+    return [AuditRecord(*row) for row in rows]

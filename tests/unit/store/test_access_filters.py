@@ -1,0 +1,48 @@
+"""`jiareg.store.access`: the filters of `jiareg audit log`, and the closed list of actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from jiareg.store.access import Filters, access_events, record_access, trail_entries
+from jiareg.store.engine import get_engine, init_db
+
+
+def test_no_filter_is_no_where_clause() -> None:
+    assert Filters().where() == ("", {})
+
+
+def test_until_includes_its_whole_day() -> None:
+    where, params = Filters(username="ana", until=dt.date(2026, 12, 6)).where()
+    assert where == "WHERE username = :username AND ts < :until"
+    assert params == {"username": "ana", "until": "2026-12-07"}
+
+
+def test_events_filter_by_patient_action_and_day(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    init_db(url)
+    writer = get_engine(url)
+    record_access(
+        writer, username="ana", action="view_patient", address="10.0.0.1", patient_id="P1"
+    )
+    record_access(writer, username="ana", action="login", address="10.0.0.1")
+    record_access(writer, username="bo", action="view_patient", address="10.0.0.2", patient_id="P2")
+    today = dt.datetime.now(dt.UTC).date()
+    found = access_events(url, Filters(action="view_patient", since=today, until=today))
+    assert [(e.username, e.patient_id, e.address) for e in found] == [
+        ("ana", "P1", "10.0.0.1"),
+        ("bo", "P2", "10.0.0.2"),
+    ]
+    assert [e.action for e in access_events(url, Filters(patient_id="P2"))] == ["view_patient"]
+    assert access_events(url, Filters(since=today + dt.timedelta(days=1))) == []
+    assert trail_entries(url, Filters(username="ana")) == []  # reads are not in the trail
+
+
+def test_an_unknown_action_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    init_db(url)
+    with pytest.raises(ValueError, match="unknown access action"):
+        record_access(get_engine(url), username="ana", action="peek", address="x")
