@@ -38,7 +38,7 @@ def stacked_bars_svg(
     totals = [sum(col) for col in zip(*drawn, strict=True)] if drawn else []
     top = _nice_max(max(totals, default=0) or 1)
     step = (_RIGHT - _LEFT) / max(len(columns), 1)
-    bar = max(step * 0.7, 1.0)
+    bar = min(max(step * 0.7, 1.0), 64.0)
     base = _TOP + _HEIGHT
 
     def y(v: float) -> float:
@@ -50,7 +50,7 @@ def stacked_bars_svg(
         f'<title id="{svg_id}-t">{escape(title)}</title>',
         f'<desc id="{svg_id}-d">{escape(desc)}</desc>',
     ]
-    for tick in (0, top / 2, top):
+    for tick in (0, top / 2, top) if top % 2 == 0 else (0, top):
         out.append(
             f'<line x1="{_LEFT}" x2="{_RIGHT}" y1="{_num(y(tick))}" y2="{_num(y(tick))}"'
             f' stroke="{_GRID if tick else _AXIS}"/>'

@@ -50,12 +50,15 @@ def shown(n: int, suppress: bool) -> int | str:
 def state_quarters(
     visits: Iterable[Mapping[str, Any]], categories: Mapping[str, str | None]
 ) -> dict[Quarter, Counter[str | None]]:
-    """Visits per cJADAS10 state (None = not scored) in each quarter with a visit."""
+    """Visits per cJADAS10 state (None = not scored) in each quarter from the first visit's
+    to the last one's."""
     out: dict[Quarter, Counter[str | None]] = {}
     for v in visits:
         state = visit_scores(v, categories.get(v["patient_id"]))["cjadas10_state"]
         out.setdefault(quarter(v["visit_date"]), Counter())[state] += 1
-    return dict(sorted(out.items()))
+    if not out:
+        return {}
+    return {q: out.get(q, Counter()) for q in _quarters(min(out), max(out))}
 
 
 def biologic_quarters(
