@@ -15,7 +15,7 @@ from typing import Any
 from jiareg.services.versions import VISIT_CHILDREN, record_version
 from jiareg.store.queries import Registry
 from jiareg.web.access import Viewer
-from jiareg.web.scores import visit_scores
+from jiareg.web.scores import visit_acr_pedi, visit_scores
 
 __all__ = [
     "ListRow",
@@ -172,6 +172,7 @@ def _detail(registry: Registry, viewer: Viewer, patient: dict[str, Any]) -> dict
             row["patient_id"] = shown
     for visit in record["visits"]:
         visit["scores"] = visit_scores(visit, patient["ilar_category"])
+        visit["acr_pedi"] = visit_acr_pedi(record, visit)
     person = registry.deidentify(viewer, patient)
     person["version"] = record_version(patient)
     return {"patient": person, **record}

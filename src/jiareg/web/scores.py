@@ -32,7 +32,7 @@ from jiareg.errors import DerivationError
 from jiareg.jsonable import json_number
 from jiareg.store.queries import Registry
 
-__all__ = ["REASONS", "JointIn", "ScoreRequest", "live_scores", "visit_scores"]
+__all__ = ["REASONS", "JointIn", "ScoreRequest", "live_scores", "visit_acr_pedi", "visit_scores"]
 
 REASONS: Final = {
     GLOBAL_ON_LIKERT_SCALE: "globals on the 0–3 scale can't enter JADAS",
@@ -186,10 +186,9 @@ def _stored_scores(values: tuple[Any, ...], category: str | None) -> dict[str, A
     return out
 
 
-def _acr_block(
-    registry: Registry, patient: dict[str, Any], core: CoreSet, on: date
-) -> dict[str, Any]:
-    record = registry.record(patient["patient_id"])
+def _acr_block(record: Mapping[str, Any], core: CoreSet, on: date) -> dict[str, Any]:
+    """ACR Pedi level on `on` against the baseline of the biologic course started last by then
+    (baseline rule: `jiareg.derive.baseline`, SPEC R-ACRPEDI-3; level: SPEC R-ACRPEDI-2/3)."""
     courses = [t for t in record["treatments"] if t["start_date"] <= on]
     if not courses:
         return {"level": None, "reason": "no biologic course started by this date"}
@@ -205,11 +204,20 @@ def _acr_block(
     out: dict[str, Any] = {"drug": course["drug"], "first_dose": first_dose}
     if base is None:
         return {**out, "level": None, "reason": f"no baseline visit in the {window} days before"}
+    out["baseline_date"] = base["visit_date"]
+    if base["visit_date"] == on:
+        return {**out, "level": None, "reason": "this is the baseline visit"}
     problems: list[dict[str, str]] = []
-    base_core = _core_set(base, problems)
-    level = acr_pedi_level(base_core, core)
+    level = acr_pedi_level(_core_set(base, problems), core)
     reason = None if level is not None else "not evaluable: too many missing variables"
-    return {**out, "baseline_date": base["visit_date"], "level": level, "reason": reason}
+    return {**out, "level": level, "reason": reason}
+
+
+def visit_acr_pedi(record: Mapping[str, Any], visit: Mapping[str, Any]) -> dict[str, Any]:
+    """ACR Pedi level of a stored visit of `record` (a `Registry.record`) against its baseline:
+    the same rule as the live form's (`live_scores`)."""
+    problems: list[dict[str, str]] = []
+    return _acr_block(record, _core_set(visit, problems), visit["visit_date"])
 
 
 def live_scores(
@@ -243,7 +251,8 @@ def live_scores(
     out = _jadas_block(core, values, category)
     out.update(joint_counts_from_exam=from_exam, chaq=chaq_out, problems=problems)
     if patient is not None and body.visit_date is not None:
-        out["acr_pedi"] = _acr_block(registry, patient, core, body.visit_date)
+        record = registry.record(patient["patient_id"])
+        out["acr_pedi"] = _acr_block(record, core, body.visit_date)
     else:
         out["acr_pedi"] = {"level": None, "reason": "needs a patient and a visit date"}
     return out

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from jiareg.derive.dose_flags import FLAG_MEANINGS
 from jiareg.derive.dosing import DRUGS, check_administered_dose, label_dose
@@ -16,9 +17,10 @@ from jiareg.jsonable import json_number
 from jiareg.vocab import ILAR_CATEGORIES
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
+from jiareg.web.barchart import stacked_bars_svg
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.routes.pages import STATES, render
-from jiareg.web.scores import visit_scores
+from jiareg.web.trends import biologic_quarters, shown, state_quarters
 
 __all__ = ["router"]
 
@@ -69,55 +71,122 @@ def dose_page(
     )
 
 
-def _year_states(
-    visits: list[dict[str, Any]], categories: dict[str, str | None]
-) -> list[tuple[int, Counter[str | None]]]:
-    """cJADAS10 state at each patient's last visit of each year, counted per year."""
-    last: dict[tuple[str, int], dict[str, Any]] = {}
-    for v in visits:  # ordered by patient, then date
-        last[(v["patient_id"], v["visit_date"].year)] = v
-    years: dict[int, Counter[str | None]] = {}
-    for (pid, year), v in last.items():
-        state_ = visit_scores(v, categories.get(pid))["cjadas10_state"]
-        years.setdefault(year, Counter())[state_] += 1
-    return sorted(years.items())
+_STATE_COLOURS: Final = {"ID": "#059669", "LDA": "#2563eb", "MDA": "#d97706", "HDA": "#dc2626"}
+_CLASS_COLOURS: Final = ("#2563eb", "#d97706", "#059669", "#7c3aed", "#dc2626", "#0891b2")
 
 
-def _steroid_years(steroids: list[dict[str, Any]]) -> dict[int, int]:
-    """Patients with a steroid period overlapping each year."""
-    seen: dict[int, set[str]] = {}
-    this_year = date.today().year
-    for s in steroids:
-        stop = s["stop_date"].year if s["stop_date"] else this_year
-        for year in range(s["start_date"].year, stop + 1):
-            seen.setdefault(year, set()).add(s["patient_id"])
-    return {year: len(ids) for year, ids in seen.items()}
+def _site_of(who: Viewer, sites: list[str], site: str | None) -> str | None:
+    """The site the dashboard shows (None = every site): admins and researchers choose one or
+    all, data managers and clinicians see their own only."""
+    if not who.all_sites:
+        if site not in (None, "", who.site):
+            raise HTTPException(status_code=403, detail="you see your own site only")
+        return who.site
+    if site and site not in sites:
+        raise HTTPException(status_code=404, detail=f"no site {site}")
+    return site or None
+
+
+def _last_date(*tables: list[dict[str, Any]]) -> date:
+    days = [
+        row[key]
+        for rows in tables
+        for row in rows
+        for key in ("visit_date", "date", "start_date", "stop_date")
+        if isinstance(row.get(key), date)
+    ]
+    return max(days, default=date.today())
+
+
+def _trend(
+    svg_id: str,
+    title: str,
+    counts: dict[tuple[int, int], Counter[Any]],
+    keys: list[tuple[Any, str, str]],
+    suppress: bool,
+) -> dict[str, Any]:
+    """A chart and its table: one column per quarter, one series per key (key, label, colour)."""
+    columns = [f"{y} Q{q}" for y, q in counts]
+    series = [
+        (label, colour, [shown(c.get(key, 0), suppress) for c in counts.values()])
+        for key, label, colour in keys
+    ]
+    desc = (
+        f"Stacked bars, one per calendar quarter from {columns[0]} to {columns[-1]}."
+        if columns
+        else "No data."
+    )
+    if suppress:
+        desc += " Counts of 1 to 4 are shown as <5 and not drawn."
+    return {
+        "svg": Markup(stacked_bars_svg(svg_id, title, desc, columns, series)),
+        "columns": columns,
+        "series": series,
+    }
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, who: PageViewer) -> Response:
+def dashboard(
+    request: Request,
+    who: PageViewer,
+    site: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
     registry = state(request).registry
-    patients = registry.patients(who)
+    everyone = registry.patients(who)
+    sites = sorted({p["site"] for p in everyone})
+    chosen = _site_of(who, sites, site)
+    patients = [p for p in everyone if chosen is None or p["site"] == chosen]
     visible = {p["patient_id"] for p in patients}
+
+    def rows(name: str) -> list[dict[str, Any]]:
+        return [r for r in registry.rows(who, name) if r["patient_id"] in visible]
+
     courses = {k: v for k, v in registry.open_courses().items() if k in visible}
-    steroids = registry.rows(who, "steroids")
-    visits = registry.rows(who, "visits")
+    steroids, visits, treatments = rows("steroids"), rows("visits"), rows("treatments")
+    until = _last_date(visits, treatments, rows("administrations"))
     categories = {p["patient_id"]: p["ilar_category"] for p in patients}
-    by_biologic = Counter(courses.get(p["patient_id"]) for p in patients)
+    suppress = who.deidentified
+    states = state_quarters(visits, categories)
+    state_keys = [(s, s, _STATE_COLOURS[s]) for s in STATES] + [(None, "not scored", "#9ca3af")]
+    biologics = biologic_quarters(treatments, until)
+    classes = sorted({k for c in biologics.values() for k in c})
+    class_keys = [
+        (k, k.replace("_", " "), _CLASS_COLOURS[i % len(_CLASS_COLOURS)])
+        for i, k in enumerate(classes)
+    ]
+
+    def count(n: int) -> int | str:
+        return shown(n, suppress)
+
     return render(
         request,
         "dashboard.html",
         who,
         nav="dashboard",
-        n=len(patients),
-        n_visits=len(visits),
-        on_biologic=len(courses),
-        on_steroids=len({s["patient_id"] for s in steroids if s["stop_date"] is None}),
-        by_category=Counter(p["ilar_category"] for p in patients).most_common(),
-        by_biologic=by_biologic.most_common(),
-        by_year=_year_states(visits, categories),
-        steroid_years=_steroid_years(steroids),
-        states=STATES,
+        sites=sites if who.all_sites else [],
+        site=chosen,
+        suppress=suppress,
+        n=count(len(patients)),
+        n_visits=count(len(visits)),
+        on_biologic=count(len(courses)),
+        on_steroids=count(len({s["patient_id"] for s in steroids if s["stop_date"] is None})),
+        by_category=[
+            (k, count(n)) for k, n in Counter(p["ilar_category"] for p in patients).most_common()
+        ],
+        by_biologic=[
+            (k, count(n))
+            for k, n in Counter(courses.get(p["patient_id"]) for p in patients).most_common()
+        ],
+        states_trend=_trend(
+            "states-chart", "Visits per cJADAS10 state by quarter", states, state_keys, suppress
+        ),
+        biologic_trend=_trend(
+            "biologic-chart",
+            "Patients on each biologic class by quarter",
+            biologics,
+            class_keys,
+            suppress,
+        ),
     )
 
 
