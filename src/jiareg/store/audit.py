@@ -3,7 +3,8 @@
 Every insert, update and delete made through jiareg (import, web, CLI) appends one entry:
 who (`username`), when (`ts`, UTC), what (`action`, `table_name`, `row_key`, `patient_id`),
 `before` and `after` (the row as canonical JSON, or null) and why (`reason`: the import file
-or a person's reason).
+or a person's reason). A write of many rows (an import) appends batch entries instead, each
+holding up to `audit_batch.BATCH_ROWS` rows' keys and JSON (`jiareg.store.audit_batch`).
 
 Chain: `hash = HMAC-SHA256(key, prev_hash + payload)`, where `payload` is the canonical JSON
 array `[seq, ts, username, action, table_name, row_key, patient_id, before, after, reason]`
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
+from jiareg.store.audit_batch import batch_rows
 from jiareg.store.audit_key import audit_key
 from jiareg.store.bulk import bulk_insert
 from jiareg.store.engine import get_engine, require_initialised, write_lock
@@ -355,11 +357,26 @@ def log_event(conn: Connection, *, username: str, action: str, subject: str, rea
 
 
 def patient_history(url: str | None, patient_id: str) -> list[AuditRecord]:
-    """Every audit entry about one patient, oldest first."""
+    """Every audit entry about one patient, oldest first; a batch entry (`audit_batch`) gives
+    one record per row of the patient's, each with the batch's seq."""
+    needle = '"patient_id":' + str(_encoded(patient_id))
     with get_engine(url).connect() as conn:
         require_initialised(conn)
-        log = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id})
-    return [
+        find = "instr" if conn.dialect.name == "sqlite" else "strpos"
+        own = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id})
+        batches = _read_log(
+            conn,
+            f"WHERE patient_id IS NULL AND row_key LIKE '[%' AND {find}(row_key, :n) > 0",
+            {"n": needle},
+        )
+    records = [
         AuditRecord(**{k: v for k, v in row.items() if k not in ("prev_hash", "hash")})
-        for row in log.to_pylist()
+        for row in own.to_pylist()
     ]
+    for entry in batches.to_pylist():
+        for key, before, after in batch_rows(entry["row_key"], entry["before"], entry["after"]):
+            if needle in key:  # canonical JSON: the patient's own id, never a prefix of one
+                fields = {k: v for k, v in entry.items() if k not in ("prev_hash", "hash")}
+                fields.update(row_key=key, patient_id=patient_id, before=before, after=after)
+                records.append(AuditRecord(**fields))
+    return sorted(records, key=lambda r: r.seq)

@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol, TypeVar, cast
 from sqlalchemy import Engine, RowMapping, Table, func, select
 
 from jiareg.formats.template.dictionary import TABLES
+from jiareg.store.audit_batch import batch_entries, batch_patients
 from jiareg.store.models import Base
 
 __all__ = ["Registry", "Viewer", "audit_entries", "pseudonym"]
@@ -125,7 +126,9 @@ class Registry:
     def patient_version(self, patient_id: str) -> int:
         """One patient's change marker: their last audit-trail entry (0 if none)."""
         log = Base.metadata.tables["audit_log"]
-        stmt = select(func.coalesce(func.max(log.c.seq), 0)).where(log.c.patient_id == patient_id)
+        stmt = select(func.coalesce(func.max(log.c.seq), 0)).where(
+            (log.c.patient_id == patient_id) | batch_entries(log)  # an import's batch: anyone
+        )
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -154,7 +157,7 @@ class Registry:
             .distinct()
         )
         with self.engine.connect() as conn:
-            return set(conn.execute(stmt).scalars())
+            return set(conn.execute(stmt).scalars()) | batch_patients(conn, log, since)
 
     def per_patient(
         self, key: Hashable, compute: Callable[[Collection[str] | None], dict[str, T]]
