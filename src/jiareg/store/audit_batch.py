@@ -64,9 +64,9 @@ def join_batches(values: pa.Array, size: int = BATCH_ROWS) -> pa.Array:
     ['[\\n{"a":1},\\n{"a":2}\\n]', '[\\n{"a":3}\\n]']
     """
     n = len(values)
-    offsets = pa.array([*range(0, n, size), n], pa.int32())
+    offsets = pa.array([*range(0, n, size), n], pa.int64())
     lists = pa.LargeListArray.from_arrays(offsets, values.cast(pa.large_string()))
-    joined = pc.binary_join(lists, _SEP)
+    joined = pc.binary_join(lists, pa.scalar(_SEP, pa.large_string())).cast(pa.string())
     return pc.binary_join_element_wise(_OPEN, joined, _CLOSE, "")
 
 
