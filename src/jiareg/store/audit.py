@@ -69,6 +69,12 @@ _HASHED: Final = (
     "reason",
 )
 _RAW_JSON: Final = frozenset({"row_key", "before", "after"})
+_LARGE: Final = 1 << 20
+_LZ4: Final = text(
+    "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
+    "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+)
+"""PostgreSQL >= 14 built with lz4: compress this transaction's large texts with it."""
 _COLUMNS: Final = (
     "seq",
     "ts",
@@ -213,11 +219,14 @@ def append_entries(
         "after": after.cast(pa.string()),
         "reason": reason,
     }
-    prevs, hashes = _chain(audit_key(conn), last_hash, _payloads(fields))
+    payloads = _payloads(fields)
+    prevs, hashes = _chain(audit_key(conn), last_hash, payloads)
     columns = {k: v for k, v in fields.items() if not isinstance(v, str)}
     columns["prev_hash"] = pa.array(prevs, pa.string())
     columns["hash"] = pa.array(hashes, pa.string())
     constants = {k: v for k, v in fields.items() if isinstance(v, str)}
+    if conn.dialect.name == "postgresql" and len(payloads.buffers()[2]) > _LARGE:
+        conn.execute(_LZ4)  # batch entries: pglz costs more than writing their rows
     bulk_insert(conn, "audit_log", pa.table(columns), constants)
     head = f"{last_seq + n}:{hashes[-1]}"
     updated = conn.execute(
