@@ -26,7 +26,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
-from jiareg.store.audit_batch import batch_rows
+from jiareg.store.audit_batch import expand
 from jiareg.store.audit_key import audit_key
 from jiareg.store.bulk import bulk_insert
 from jiareg.store.engine import get_engine, require_initialised, write_lock
@@ -47,6 +47,7 @@ __all__ = [
     "json_text",
     "log_event",
     "patient_history",
+    "recent_entries",
     "rekey_legacy_chain",
     "row_json",
     "verify_chain",
@@ -69,12 +70,11 @@ _HASHED: Final = (
     "reason",
 )
 _RAW_JSON: Final = frozenset({"row_key", "before", "after"})
-_LARGE: Final = 1 << 20
+_LARGE: Final = 1 << 20  # PostgreSQL >= 14 with lz4: this transaction's big texts use it
 _LZ4: Final = text(
     "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
     "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
 )
-"""PostgreSQL >= 14 built with lz4: compress this transaction's large texts with it."""
 _COLUMNS: Final = (
     "seq",
     "ts",
@@ -365,27 +365,36 @@ def log_event(conn: Connection, *, username: str, action: str, subject: str, rea
     )
 
 
+def _records(entries: list[dict[str, Any]]) -> list[AuditRecord]:
+    return [AuditRecord(**{k: e[k] for k in _HASHED}) for e in entries]
+
+
 def patient_history(url: str | None, patient_id: str) -> list[AuditRecord]:
     """Every audit entry about one patient, oldest first; a batch entry (`audit_batch`) gives
     one record per row of the patient's, each with the batch's seq."""
-    needle = '"patient_id":' + str(_encoded(patient_id))
     with get_engine(url).connect() as conn:
         require_initialised(conn)
-        find = "instr" if conn.dialect.name == "sqlite" else "strpos"
-        own = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id})
-        batches = _read_log(
-            conn,
-            f"WHERE patient_id IS NULL AND row_key LIKE '[%' AND {find}(row_key, :n) > 0",
-            {"n": needle},
-        )
-    records = [
-        AuditRecord(**{k: v for k, v in row.items() if k not in ("prev_hash", "hash")})
-        for row in own.to_pylist()
-    ]
-    for entry in batches.to_pylist():
-        for key, before, after in batch_rows(entry["row_key"], entry["before"], entry["after"]):
-            if needle in key:  # canonical JSON: the patient's own id, never a prefix of one
-                fields = {k: v for k, v in entry.items() if k not in ("prev_hash", "hash")}
-                fields.update(row_key=key, patient_id=patient_id, before=before, after=after)
-                records.append(AuditRecord(**fields))
-    return sorted(records, key=lambda r: r.seq)
+        return _patient_records(conn, patient_id)
+
+
+def _patient_records(conn: Connection, patient_id: str) -> list[AuditRecord]:
+    needle = '"patient_id":' + str(_encoded(patient_id))
+    find = "instr" if conn.dialect.name == "sqlite" else "strpos"
+    own = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id}).to_pylist()
+    where = f"WHERE patient_id IS NULL AND row_key LIKE '[%' AND {find}(row_key, :n) > 0"
+    batches = expand(_read_log(conn, where, {"n": needle}).to_pylist(), needle)
+    return sorted(_records(own + batches), key=lambda r: r.seq)
+
+
+def recent_entries(conn: Connection, patient_id: str | None, limit: int) -> list[AuditRecord]:
+    """The newest `limit` audit records (of one patient), newest first; batch entries as
+    one record per row. Reads the log backwards in pages, so big batches are not all read."""
+    if patient_id is not None:
+        return _patient_records(conn, patient_id)[::-1][:limit]
+    out: list[AuditRecord] = []
+    upper = _head(conn)[0]
+    while len(out) < limit and upper > 0:
+        page = _read_log(conn, "WHERE seq > :l AND seq <= :u", {"l": upper - 20, "u": upper})
+        out += _records(expand(page.to_pylist()))[::-1]
+        upper -= 20
+    return out[:limit]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,6 +33,7 @@ __all__ = [
     "batch_entries",
     "batch_patients",
     "batch_rows",
+    "expand",
     "is_batch",
     "join_batches",
     "split_batch",
@@ -103,3 +104,23 @@ def batch_patients(conn: Connection, log: Table, since: int) -> set[str]:
         for text in conn.execute(stmt).scalars()
         for key in split_batch(text)
     }
+
+
+def expand(entries: list[dict[str, Any]], needle: str | None = None) -> list[dict[str, Any]]:
+    """Stored entries (dicts of the audit columns) with each batch entry replaced by one
+    entry per row: its key, patient, before and after, the batch's seq, who, when and why.
+
+    `needle` (`"patient_id":` and the id as JSON) keeps only that patient's rows of a batch;
+    canonical JSON makes the match exact (never a prefix of another id).
+    """
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        if not is_batch(entry["row_key"]):
+            out.append(entry)
+            continue
+        for key, before, after in batch_rows(entry["row_key"], entry["before"], entry["after"]):
+            if needle is None or needle in key:
+                patient = json.loads(key).get("patient_id")
+                row = {"row_key": key, "patient_id": patient, "before": before, "after": after}
+                out.append(entry | row)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from jiareg.services.imports import import_path
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.audit_replay import verify_registry
 from jiareg.store.engine import get_engine, init_db
-from jiareg.store.queries import Registry
+from jiareg.store.queries import Registry, audit_entries
 from jiareg.synth import write_registry
 
 KEY = "k" * 40
@@ -119,3 +120,20 @@ def test_a_reimport_that_changes_many_rows_records_each_before_and_after(
     web = Registry(create_engine(registry))
     assert web.changed_patients(int(str(since))) == {r["patient_id"] for r in rows}
     assert web.patient_version(pid) == _one(registry, "SELECT max(seq) FROM audit_log")
+
+
+def test_the_web_audit_list_shows_batch_rows_one_by_one(registry: str) -> None:
+    engine = create_engine(registry)
+    assert len(audit_entries(engine, patient_id=None, limit=5)) == 5
+    newest = audit_entries(engine, patient_id=None, limit=1000)
+    assert len(newest) == 326 and all(isinstance(e["after"], dict) for e in newest)
+    visits = [e for e in newest if e["table"] == "visits"]
+    assert len(visits) == 184 and len({e["seq"] for e in visits}) == 1
+    assert all(e["after"]["patient_id"] == e["patient_id"] for e in visits)
+    pid, date = _first_visit(registry)
+    mine = audit_entries(engine, patient_id=pid, limit=1000)
+    assert [e["seq"] for e in mine] == sorted((e["seq"] for e in mine), reverse=True)
+    assert {"patient_id": pid, "visit_date": date} in [
+        json.loads(e["row_key"]) for e in mine if e["table"] == "visits"
+    ]
+    assert len(mine) == len(patient_history(registry, pid))
