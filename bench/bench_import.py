@@ -12,7 +12,8 @@ Times, in this process, on SQLite and on PostgreSQL:
 
 `rows` and `rows_per_s` count visit rows (the issue's target: ≥ 100k/s on SQLite, ≥ 60k/s on
 PostgreSQL, validation and audit included); the wall time covers every table of the import.
-`load` is the machine's 1-minute load average when the step started (the machine is shared).
+`load` is the machine's 1-minute load average when the step started (the machine is shared);
+`cpu_s` this process's CPU seconds (all its threads; PostgreSQL's own work is not in it).
 """
 
 from __future__ import annotations
@@ -86,19 +87,25 @@ def raw_load(url: str, tables: dict[str, pa.Table]) -> None:
                 bulk_insert(conn, spec.name, tables[spec.name])
 
 
+def _clocks() -> tuple[float, float, float]:
+    """The 1-minute load average, this process's CPU clock and the wall clock, now."""
+    return os.getloadavg()[0], time.process_time(), time.perf_counter()
+
+
 def _row(
     name: str,
     rows: int,
-    timing: tuple[float, float],
+    timing: tuple[float, float, float],
     rss: float,
     baseline: str,
     base_s: float | None,
 ) -> dict[str, Any]:
-    seconds, load = timing
+    seconds, cpu, load = timing
     return {
         "name": name,
         "rows": rows,
         "seconds": round(seconds, 3),
+        "cpu_s": round(cpu, 3),
         "rows_per_s": round(rows / seconds),
         "ratio": None if base_s is None else round(seconds / base_s, 2),
         "baseline": baseline,
@@ -121,26 +128,26 @@ def run(quick: bool) -> list[dict[str, Any]]:
             with _database(kind, tmp) as url:
                 init_db(url)
                 with _PeakRss() as rss_raw:
-                    load_raw, start = os.getloadavg()[0], time.perf_counter()
+                    load_raw, cpu, start = _clocks()
                     raw_load(url, typed)
-                    raw_s = time.perf_counter() - start
+                    raw_s, raw_cpu = time.perf_counter() - start, time.process_time() - cpu
             with _database(kind, tmp) as url:
                 init_db(url)
                 with _PeakRss() as rss_imp:
-                    load_imp, start = os.getloadavg()[0], time.perf_counter()
+                    load_imp, cpu, start = _clocks()
                     import_path(source, url)
-                    import_s = time.perf_counter() - start
+                    import_s, import_cpu = time.perf_counter() - start, time.process_time() - cpu
                 with _PeakRss() as rss_again:
-                    load_again, start = os.getloadavg()[0], time.perf_counter()
+                    load_again, cpu, start = _clocks()
                     summary = import_path(source, url)
-                    again_s = time.perf_counter() - start
+                    again_s, again_cpu = time.perf_counter() - start, time.process_time() - cpu
                 assert summary.changed == 0
             base = f"raw {raw_name} ({kind})"
             out += [
                 _row(
                     f"raw {raw_name} {kind} (no validation, no audit)",
                     n_visits,
-                    (raw_s, load_raw),
+                    (raw_s, raw_cpu, load_raw),
                     rss_raw.peak_mb,
                     "-",
                     None,
@@ -148,7 +155,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 _row(
                     f"jiareg import {kind} (validate + upsert + audit)",
                     n_visits,
-                    (import_s, load_imp),
+                    (import_s, import_cpu, load_imp),
                     rss_imp.peak_mb,
                     base,
                     raw_s,
@@ -156,7 +163,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 _row(
                     f"jiareg re-import {kind} (unchanged: diff only)",
                     n_visits,
-                    (again_s, load_again),
+                    (again_s, again_cpu, load_again),
                     rss_again.peak_mb,
                     base,
                     raw_s,
