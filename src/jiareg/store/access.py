@@ -12,12 +12,13 @@ readers behind the writers' lock. This module also reads the chained trail with 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from sqlalchemy import Connection, Engine, text
 
-from jiareg.store.audit import AuditRecord
+from jiareg.store.audit import AuditRecord, patient_history
+from jiareg.store.audit_batch import expand
 from jiareg.store.engine import get_engine, require_initialised
 
 __all__ = [
@@ -66,6 +67,22 @@ class Filters:
     action: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+
+    def matches(self, record: AuditRecord) -> bool:
+        """Whether a trail record passes the filters (the same rules as `where`)."""
+        day = dt.date.fromisoformat(record.ts[:10])
+        return (
+            all(
+                value is None or getattr(record, column) == value
+                for column, value in (
+                    ("patient_id", self.patient_id),
+                    ("username", self.username),
+                    ("action", self.action),
+                )
+            )
+            and (self.since is None or day >= self.since)
+            and (self.until is None or day <= self.until)
+        )
 
     def where(self) -> tuple[str, dict[str, object]]:
         """The SQL WHERE clause (or "") and its parameters; `ts` is ISO text, so text order
@@ -141,8 +158,12 @@ def access_events(url: str | None, filters: Filters) -> list[AccessRow]:
 
 
 def trail_entries(url: str | None, filters: Filters) -> list[AuditRecord]:
-    """The chained trail's entries that match, oldest first (read only; the chain itself is
-    checked by `jiareg audit verify`)."""
+    """The chained trail's entries that match, oldest first, a batch entry (`audit_batch`)
+    as one record per row (read only; the chain itself is checked by `jiareg audit verify`).
+    A patient's records come from `patient_history`, which finds them inside batches too."""
+    if filters.patient_id is not None:
+        rest = replace(filters, patient_id=None)
+        return [r for r in patient_history(url, filters.patient_id) if rest.matches(r)]
     where, params = filters.where()
     with get_engine(url).connect() as conn:
         require_initialised(conn)
@@ -153,4 +174,4 @@ def trail_entries(url: str | None, filters: Filters) -> list[AuditRecord]:
             ),
             params,
         ).all()
-    return [AuditRecord(*row) for row in rows]
+    return [AuditRecord(**entry) for entry in expand([dict(row._mapping) for row in rows])]

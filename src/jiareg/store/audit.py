@@ -3,7 +3,8 @@
 Every insert, update and delete made through jiareg (import, web, CLI) appends one entry:
 who (`username`), when (`ts`, UTC), what (`action`, `table_name`, `row_key`, `patient_id`),
 `before` and `after` (the row as canonical JSON, or null) and why (`reason`: the import file
-or a person's reason).
+or a person's reason). A write of many rows (an import) appends batch entries instead, each
+holding up to `audit_batch.BATCH_ROWS` rows' keys and JSON (`jiareg.store.audit_batch`).
 
 Chain: `hash = HMAC-SHA256(key, prev_hash + payload)`, where `payload` is the canonical JSON
 array `[seq, ts, username, action, table_name, row_key, patient_id, before, after, reason]`
@@ -25,7 +26,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
+from jiareg.store.audit_batch import expand
 from jiareg.store.audit_key import audit_key
 from jiareg.store.bulk import bulk_insert
 from jiareg.store.engine import get_engine, require_initialised, write_lock
@@ -45,6 +47,7 @@ __all__ = [
     "json_text",
     "log_event",
     "patient_history",
+    "recent_entries",
     "rekey_legacy_chain",
     "row_json",
     "verify_chain",
@@ -67,6 +70,11 @@ _HASHED: Final = (
     "reason",
 )
 _RAW_JSON: Final = frozenset({"row_key", "before", "after"})
+_LARGE: Final = 1 << 20  # PostgreSQL >= 14 with lz4: this transaction's big texts use it
+_LZ4: Final = text(
+    "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
+    "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+)
 _COLUMNS: Final = (
     "seq",
     "ts",
@@ -211,11 +219,14 @@ def append_entries(
         "after": after.cast(pa.string()),
         "reason": reason,
     }
-    prevs, hashes = _chain(audit_key(conn), last_hash, _payloads(fields))
+    payloads = _payloads(fields)
+    prevs, hashes = _chain(audit_key(conn), last_hash, payloads)
     columns = {k: v for k, v in fields.items() if not isinstance(v, str)}
     columns["prev_hash"] = pa.array(prevs, pa.string())
     columns["hash"] = pa.array(hashes, pa.string())
     constants = {k: v for k, v in fields.items() if isinstance(v, str)}
+    if conn.dialect.name == "postgresql" and len(payloads.buffers()[2]) > _LARGE:
+        conn.execute(_LZ4)  # batch entries: pglz costs more than writing their rows
     bulk_insert(conn, "audit_log", pa.table(columns), constants)
     head = f"{last_seq + n}:{hashes[-1]}"
     updated = conn.execute(
@@ -354,12 +365,36 @@ def log_event(conn: Connection, *, username: str, action: str, subject: str, rea
     )
 
 
+def _records(entries: list[dict[str, Any]]) -> list[AuditRecord]:
+    return [AuditRecord(**{k: e[k] for k in _HASHED}) for e in entries]
+
+
 def patient_history(url: str | None, patient_id: str) -> list[AuditRecord]:
-    """Every audit entry about one patient, oldest first."""
+    """Every audit entry about one patient, oldest first; a batch entry (`audit_batch`) gives
+    one record per row of the patient's, each with the batch's seq."""
     with get_engine(url).connect() as conn:
         require_initialised(conn)
-        log = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id})
-    return [
-        AuditRecord(**{k: v for k, v in row.items() if k not in ("prev_hash", "hash")})
-        for row in log.to_pylist()
-    ]
+        return _patient_records(conn, patient_id)
+
+
+def _patient_records(conn: Connection, patient_id: str) -> list[AuditRecord]:
+    needle = '"patient_id":' + str(_encoded(patient_id))
+    find = "instr" if conn.dialect.name == "sqlite" else "strpos"
+    own = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id}).to_pylist()
+    where = f"WHERE patient_id IS NULL AND row_key LIKE '[%' AND {find}(row_key, :n) > 0"
+    batches = expand(_read_log(conn, where, {"n": needle}).to_pylist(), needle)
+    return sorted(_records(own + batches), key=lambda r: r.seq)
+
+
+def recent_entries(conn: Connection, patient_id: str | None, limit: int) -> list[AuditRecord]:
+    """The newest `limit` audit records (of one patient), newest first; batch entries as
+    one record per row. Reads the log backwards in pages, so big batches are not all read."""
+    if patient_id is not None:
+        return _patient_records(conn, patient_id)[::-1][:limit]
+    out: list[AuditRecord] = []
+    upper = _head(conn)[0]
+    while len(out) < limit and upper > 0:
+        page = _read_log(conn, "WHERE seq > :l AND seq <= :u", {"l": upper - 20, "u": upper})
+        out += _records(expand(page.to_pylist()))[::-1]
+        upper -= 20
+    return out[:limit]

@@ -1,13 +1,13 @@
 """`verify_registry`: the MAC chain is intact AND the data tables hold what the trail says.
 
-Replaying the trail: for each (table, row key) the newest entry's `after` is what the row
-must be now (no row at all when it is null, i.e. deleted). Every row of the template tables,
-`sites`, `users` (its `REPLAYED_USER_COLUMNS`, never the password hash) and `dq_queries` (the
-data-quality queries of `jiareg.services.dq`) is rendered with
-the same canonical JSON the writers audit (`audit.row_json`) and compared with that. A
-change made directly in the database (an UPDATE of `patients.birth_date`, a deleted visit,
-a user made admin) therefore fails verification, naming the first row that differs. Entries
-of other tables (`events`: log-ins and log-outs) change no data and are skipped. Entries
+Replaying the trail: for each (table, row key) the newest entry's `after` (a batch entry's row,
+`audit_batch`) is what the row must be now (no row at all when it is null, i.e. deleted). Every
+row of the template tables, `sites`, `users` (its `REPLAYED_USER_COLUMNS`, never the password
+hash) and `dq_queries` (the data-quality queries of `jiareg.services.dq`) is rendered with the
+same canonical JSON the writers audit (`audit.row_json`) and compared with that. A change made
+directly in the database (an UPDATE of `patients.birth_date`, a deleted visit, a user made
+admin) therefore fails verification, naming the first row that differs. Entries of other tables
+(`events`: log-ins and log-outs) change no data and are skipped. Entries
 recorded before a schema change are read as the migration carried the row over.
 """
 
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
 from jiareg.store.audit import check_chain, row_json
+from jiareg.store.audit_batch import batch_rows, is_batch
 from jiareg.store.engine import get_engine, require_initialised
 from jiareg.store.models import CLINICAL_TABLES, DqQuery
 from jiareg.store.snapshot import read_table
@@ -93,7 +94,11 @@ def _expected(log: pa.Table) -> dict[str, dict[str, tuple[str | None, int]]]:
     columns = ("table_name", "row_key", "after", "seq")
     for table, key, after, seq in zip(*(log.column(c).to_pylist() for c in columns), strict=True):
         rows = out.get(table)
-        if rows is not None:
+        if rows is None:
+            continue
+        if is_batch(key):
+            rows.update((k, (a, seq)) for k, _, a in batch_rows(key, None, after))
+        else:
             rows[key] = (after, seq)
     for key, (after, seq) in out["users"].items():
         if after is not None and '"disabled":' not in after:  # recorded before schema 0002

@@ -14,6 +14,9 @@ from sqlalchemy import Connection
 
 __all__ = ["bulk_delete", "bulk_insert", "bulk_update", "paused_gc"]
 
+_FEW = 100
+"""PostgreSQL: up to this many rows are inserted as parameters, more by COPY."""
+
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
@@ -83,6 +86,18 @@ def _sqlite_literal(value: str) -> str:
     return "'" + value.replace("\x00", "").replace("'", "''") + "'"
 
 
+def _pg_insert(conn: Connection, name: str, table: pa.Table) -> None:
+    """COPY, or for a few rows (batch audit entries of megabytes each) an INSERT whose
+    values are bound as parameters: the server stores them without parsing them as CSV."""
+    if table.num_rows > _FEW:
+        _copy_in(conn, name, table)
+        return
+    cols = ", ".join(_q(conn, c) for c in table.column_names)
+    marks = ", ".join(["%s"] * table.num_columns)
+    sql = f"INSERT INTO {_q(conn, name)} ({cols}) VALUES ({marks})"
+    conn.exec_driver_sql(sql, _python_rows(table, dates_as_text=False))
+
+
 def bulk_insert(
     conn: Connection, name: str, table: pa.Table, constants: Mapping[str, str] | None = None
 ) -> None:
@@ -97,7 +112,7 @@ def bulk_insert(
     if conn.dialect.name == "postgresql":
         for column, value in constants.items():
             table = table.append_column(column, pa.array([value] * table.num_rows, pa.string()))
-        _copy_in(conn, name, table)
+        _pg_insert(conn, name, table)
         return
     names = [*table.column_names, *constants]
     cols = ", ".join(_q(conn, c) for c in names)

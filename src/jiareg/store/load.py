@@ -4,8 +4,9 @@ Per table: rows whose key is new are inserted; rows whose key exists with any di
 are updated (audit `before`/`after`); identical rows are left alone (no write, no audit). The
 comparison is vectorised (an Arrow join on the key) against the stored rows the caller read:
 the whole table for an import, only the rows with the incoming keys (`read_rows`) for a
-form's records. Writes are bulk (`store.bulk`), audit entries too, all inside the caller's
-transaction: an import, or a form's records, is one transaction.
+form's records. Writes are bulk (`store.bulk`), audit entries too (an import's as batch
+entries, `store.audit_batch`), all inside the caller's transaction: an import, or a form's
+records, is one transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection
 
 from jiareg.store.audit import append_entries, row_json
+from jiareg.store.audit_batch import BATCH_MIN, join_batches
 from jiareg.store.bulk import bulk_delete, bulk_insert, bulk_update
 from jiareg.store.snapshot import arrow_schema, read_rows
 
@@ -51,17 +53,27 @@ def _audit(
     username: str,
     reason: str,
 ) -> None:
+    """One entry per row, or batch entries (`audit_batch`) for `BATCH_MIN` rows or more."""
     n = rows.num_rows
+    keys = row_json(rows.select(list(key)))
+    after = row_json(rows)
+    old = row_json(before) if before is not None else None
+    if n >= BATCH_MIN:
+        keys, after = join_batches(keys), join_batches(after)
+        old = join_batches(old) if old is not None else None
+        patient_id: pa.Array = pa.nulls(len(keys), pa.string())
+    else:
+        patient_id = rows.column("patient_id").combine_chunks()
     append_entries(
         conn,
         username=username,
         reason=reason,
         table_name=name,
         action=action,
-        row_key=row_json(rows.select(list(key))),
-        patient_id=rows.column("patient_id").combine_chunks(),
-        before=row_json(before) if before is not None else pa.nulls(n, pa.string()),
-        after=row_json(rows),
+        row_key=keys,
+        patient_id=patient_id,
+        before=old if old is not None else pa.nulls(len(keys), pa.string()),
+        after=after,
     )
 
 

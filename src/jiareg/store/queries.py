@@ -21,6 +21,8 @@ from typing import Any, Final, Protocol, TypeVar, cast
 from sqlalchemy import Engine, RowMapping, Table, func, select
 
 from jiareg.formats.template.dictionary import TABLES
+from jiareg.store.audit import recent_entries
+from jiareg.store.audit_batch import batch_entries, batch_patients
 from jiareg.store.models import Base
 
 __all__ = ["Registry", "Viewer", "audit_entries", "pseudonym"]
@@ -125,7 +127,9 @@ class Registry:
     def patient_version(self, patient_id: str) -> int:
         """One patient's change marker: their last audit-trail entry (0 if none)."""
         log = Base.metadata.tables["audit_log"]
-        stmt = select(func.coalesce(func.max(log.c.seq), 0)).where(log.c.patient_id == patient_id)
+        stmt = select(func.coalesce(func.max(log.c.seq), 0)).where(
+            (log.c.patient_id == patient_id) | batch_entries(log)  # an import's batch: anyone
+        )
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -154,7 +158,7 @@ class Registry:
             .distinct()
         )
         with self.engine.connect() as conn:
-            return set(conn.execute(stmt).scalars())
+            return set(conn.execute(stmt).scalars()) | batch_patients(conn, log, since)
 
     def per_patient(
         self, key: Hashable, compute: Callable[[Collection[str] | None], dict[str, T]]
@@ -338,25 +342,22 @@ class Registry:
 
 
 def audit_entries(engine: Engine, *, patient_id: str | None, limit: int) -> list[dict[str, Any]]:
-    """The newest audit-trail entries (optionally of one patient), newest first."""
-    log = Base.metadata.tables["audit_log"]
-    stmt = select(log).order_by(log.c.seq.desc()).limit(limit)
-    if patient_id is not None:
-        stmt = stmt.where(log.c.patient_id == patient_id)
+    """The newest audit-trail entries (optionally of one patient), newest first; an import's
+    batch entry as one entry per row (`jiareg.store.audit_batch`)."""
     with engine.connect() as conn:
-        rows = conn.execute(stmt).mappings().all()
+        records = recent_entries(conn, patient_id, limit)
     return [
         {
-            "seq": r["seq"],
-            "ts": r["ts"],
-            "username": r["username"],
-            "action": r["action"],
-            "table": r["table_name"],
-            "row_key": r["row_key"],
-            "patient_id": r["patient_id"],
-            "before": json.loads(r["before"]) if r["before"] else None,
-            "after": json.loads(r["after"]) if r["after"] else None,
-            "reason": r["reason"],
+            "seq": r.seq,
+            "ts": r.ts,
+            "username": r.username,
+            "action": r.action,
+            "table": r.table_name,
+            "row_key": r.row_key,
+            "patient_id": r.patient_id,
+            "before": json.loads(r.before) if r.before else None,
+            "after": json.loads(r.after) if r.after else None,
+            "reason": r.reason,
         }
-        for r in rows
+        for r in records
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import re
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,12 @@ from jiareg.errors import StoreError
 from jiareg.services.imports import import_path
 from jiareg.services.records import save_record
 from jiareg.store.audit import patient_history, verify_chain
+from jiareg.store.audit_batch import BATCH_MIN
+from jiareg.store.audit_replay import verify_registry
 from jiareg.store.engine import get_engine
 from jiareg.store.snapshot import read_tables
 from jiareg.store.users import UserInfo
+from jiareg.synth import write_registry
 
 
 def _tamper(url: str, sql: str) -> None:
@@ -98,3 +102,22 @@ def test_two_processes_updating_different_fields_lose_nothing(registry: str) -> 
     )
     assert (visit["esr"], visit["crp"]) == (100 + n - 1, n)  # both last writes survive
     assert verify_chain(registry) == 21 + 2 * n
+
+
+def test_an_imports_batch_entries_are_replayed_on_either_database(
+    db_url: str, tmp_path: Path
+) -> None:
+    source = write_registry(tmp_path / "synth", patients=30, visits=6, seed=3)
+    assert source["visits"] >= BATCH_MIN  # the visits are audited as one batch entry
+    import_path(tmp_path / "synth", db_url)
+    verify_registry(db_url)
+    with get_engine(db_url).connect() as conn:
+        pid, date = conn.exec_driver_sql(
+            "SELECT patient_id, visit_date FROM visits ORDER BY patient_id, visit_date LIMIT 1"
+        ).one()
+    key = f'{{"patient_id":"{pid}","visit_date":"{date}"}}'
+    assert key in [r.row_key for r in patient_history(db_url, pid) if r.table_name == "visits"]
+    where = f"patient_id = '{pid}' AND visit_date = '{date}'"
+    _tamper(db_url, f"UPDATE visits SET esr = 77 WHERE {where}")
+    with pytest.raises(StoreError, match=re.escape(f"visits row {key} differs")):
+        verify_registry(db_url)

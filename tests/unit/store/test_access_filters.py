@@ -46,3 +46,27 @@ def test_an_unknown_action_is_refused(tmp_path: Path) -> None:
     init_db(url)
     with pytest.raises(ValueError, match="unknown access action"):
         record_access(get_engine(url), username="ana", action="peek", address="x")
+
+
+def test_trail_filters_find_a_patients_rows_inside_import_batches(tmp_path: Path) -> None:
+    """An import of 100+ rows is audited as batch entries (`audit_batch`): `audit log` by
+    patient, user or action still lists that patient's rows, one record per row."""
+    from jiareg.services.imports import import_path
+    from jiareg.store.snapshot import read_tables
+    from jiareg.synth.write import write_registry
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    write_registry(tmp_path / "synth", patients=30, visits=10, seed=1)
+    import_path(tmp_path / "synth", url)
+    pid = "P000007"
+    mine = trail_entries(url, Filters(patient_id=pid))
+    tables = {r.table_name for r in mine}
+    assert {"patients", "visits"} <= tables
+    assert all(r.patient_id == pid for r in mine)
+    stored = read_tables(url)["visits"].column("patient_id").to_pylist()
+    visits = [r for r in mine if r.table_name == "visits"]
+    assert len(visits) == stored.count(pid) and all(r.action == "insert" for r in visits)
+    everyone = trail_entries(url, Filters(action="insert"))
+    assert len([r for r in everyone if r.table_name == "visits"]) == len(stored) > 100
+    today = dt.datetime.now(dt.UTC).date()
+    assert trail_entries(url, Filters(patient_id=pid, since=today + dt.timedelta(days=1))) == []
