@@ -83,6 +83,18 @@ def run(
         help="Spark master URL for --engine spark, e.g. spark://head:7077 "
         "(default: env JIAREG_SPARK_MASTER, else local[2]).",
     ),
+    tables: Path = typer.Option(
+        None,
+        "--tables",
+        help="Also write the analysis datasets (patients, timepoints: Parquet, CSV, SAS, Stata, "
+        "SPSS, data dictionary) into this folder; de-identified (pseudonyms from env "
+        "JIAREG_PSEUDONYM_KEY, else a key drawn for this run).",
+    ),
+    identified: bool = typer.Option(
+        False,
+        "--identified",
+        help="With --tables: keep patient ids and dates (administrators only).",
+    ),
 ) -> None:
     """Run a study protocol on a registry; write results.json, report.html and report.pdf.
 
@@ -90,7 +102,7 @@ def run(
 
     Examples (a registry file; a frozen snapshot on a Spark cluster):
 
-      jiareg study run protocols/tocilizumab-after-anti-tnf.yaml --out out
+      jiareg study run protocols/tocilizumab-after-anti-tnf.yaml --out out --tables out/data
 
       jiareg snapshot --out cut && jiareg study run protocols/tocilizumab-after-anti-tnf.yaml
       --snapshot cut --engine spark --spark-master spark://head:7077 --out out
@@ -102,6 +114,14 @@ def run(
     if spark_master is not None and engine != "spark":
         raise typer.BadParameter(
             "only --engine spark uses a Spark master", param_hint="--spark-master"
+        )
+    if identified and tables is None:
+        raise typer.BadParameter("--identified applies to --tables", param_hint="--identified")
+    if identified:
+        typer.echo(
+            "warning: --identified writes patient ids and dates; for registry administrators "
+            "only, keep the files inside the registry's protected storage",
+            err=True,
         )
     url = (
         None if snapshot is not None else db or os.environ.get("JIAREG_DB") or "sqlite:///jiareg.db"
@@ -115,8 +135,12 @@ def run(
             snapshot_dir=snapshot,
             spark_master=spark_master,
             progress=step,
+            tables_dir=tables,
+            identified=identified,
         )
     typer.echo(f"{result.results.n} patients; wrote {out / 'results.json'}, {html}, {pdf}")
+    if tables is not None:
+        typer.echo(f"analysis datasets and their data dictionary in {tables}")
 
 
 @study_app.command("schema")

@@ -7,12 +7,18 @@ study stage (`jiareg.study.run`) is the only code that executes the plan.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from jiareg.report.render import write_report
+from jiareg.store.queries import pseudonym
 from jiareg.store.snapshot import read_tables
 from jiareg.study.backends import ENGINES, Engine, SnapshotTable, write_snapshot
+from jiareg.study.dataset_files import write_datasets
+from jiareg.study.datasets import analysis_datasets
 from jiareg.study.protocol_file import protocol_json_schema
 from jiareg.study.result import StudyResult
 from jiareg.study.run import Progress, run_study
@@ -24,7 +30,13 @@ __all__ = [
     "protocol_json_schema",
     "run_and_report",
     "snapshot_registry",
+    "write_analysis_datasets",
 ]
+
+PSEUDONYM_KEY_ENV = "JIAREG_PSEUDONYM_KEY"
+"""The registry's pseudonym key (as for `jiareg serve`): the datasets' pseudonyms then equal
+the web's researcher view; without it each run draws a fresh key (pseudonyms link the files of
+one run, not two runs)."""
 
 
 def run_and_report(
@@ -36,8 +48,11 @@ def run_and_report(
     snapshot_dir: Path | None = None,
     spark_master: str | None = None,
     progress: Progress | None = None,
+    tables_dir: Path | None = None,
+    identified: bool = False,
 ) -> tuple[StudyResult, Path, Path]:
-    """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`.
+    """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`,
+    and with `tables_dir` the analysis datasets (`write_analysis_datasets`).
 
     Returns the result and the paths of the HTML and PDF reports.
     """
@@ -53,7 +68,27 @@ def run_and_report(
     if progress is not None:
         progress("writing report.html and report.pdf")
     html, pdf = write_report(result, out_dir)
+    if tables_dir is not None:
+        if progress is not None:
+            progress("writing the analysis datasets")
+        write_analysis_datasets(result, tables_dir, identified=identified)
     return result, html, pdf
+
+
+def write_analysis_datasets(
+    result: StudyResult, tables_dir: Path, *, identified: bool = False
+) -> list[Path]:
+    """Write the `patients` and `timepoints` datasets and their dictionary into `tables_dir`.
+
+    De-identified unless `identified`: pseudonyms from the key in env JIAREG_PSEUDONYM_KEY
+    (`PSEUDONYM_KEY_ENV`; a fresh random key when unset), no dates, ages in completed years.
+    """
+    if identified:
+        datasets = analysis_datasets(result, str, identified=True)
+    else:
+        key = os.environ.get(PSEUDONYM_KEY_ENV, "").encode() or secrets.token_bytes(32)
+        datasets = analysis_datasets(result, partial(pseudonym, key=key))
+    return write_datasets(datasets, tables_dir)
 
 
 def snapshot_registry(
