@@ -131,3 +131,37 @@ def test_identified_needs_tables_and_warns(
     assert "administrators only" in outcome.output
     patients = pd.read_parquet(tmp_path / "t" / "patients.parquet")
     assert {"patient_id", "birth_date", "index_date"} <= set(patients.columns)
+
+
+@pytest.fixture(scope="module")
+def synthetic_results() -> dict[str, Any]:
+    """The founding protocol on a seeded synthetic registry of 3000 patients (results.json)."""
+    from jiareg.study.run import run_study
+    from jiareg.synth.generate import generate_chunk
+
+    tables = generate_chunk(0, 3000, 10, seed=11, id_width=6)
+    names = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
+    return run_study(FOUNDING_PROTOCOL, tables={n: tables[n] for n in names}).results.to_json()
+
+
+def test_every_endpoint_carries_denominators_that_add_up(
+    synthetic_results: dict[str, Any],
+) -> None:
+    r = synthetic_results
+    for endpoint_id, details in r["endpoints"].items():
+        assert details["denominators"], endpoint_id
+        for place, d in details["denominators"].items():
+            assert d["cohort"] == r["n"], (endpoint_id, place)
+            assert d["evaluable"] + sum(d["not_evaluable"].values()) == d["cohort"]
+    acr = r["endpoints"]["acr_pedi_30"]
+    follow_up = acr["denominators"]["follow_up"]
+    assert follow_up["evaluable"] == r["acr_pedi_30"]["n"] == acr["n"]
+    assert sum(follow_up["not_evaluable"].values()) == acr["not_evaluable"] > 0
+    steroids = r["endpoints"]["steroids"]["denominators"]["on_treatment"]
+    not_users = steroids["not_evaluable"]["not_on_steroids_at_baseline"]
+    assert r["n"] - not_users == r["steroids"]["baseline_users"]
+    inactive = r["endpoints"]["inactive_disease"]
+    for timepoint, state in inactive["states"].items():
+        d = inactive["denominators"][timepoint]
+        assert d["evaluable"] == state["inactive"] + state["not_inactive"]
+        assert d["not_evaluable"].get("criterion_not_recorded", 0) == state["unknown"]

@@ -1,0 +1,154 @@
+"""The denominators of each endpoint: who was counted, who could not be and why.
+
+Every endpoint's `endpoints.<id>.denominators` in results.json maps each place it is measured
+(a timepoint name, `follow_up` or `on_treatment`) to `Denominators`: the cohort, the patients
+evaluable there and the others by reason, so that `evaluable + sum(not_evaluable) == cohort`
+always holds and a reader sees why, e.g., ACR Pedi 30 counts fewer patients than the cohort
+(docs/reference/results.md, "Denominators"). Computed from the same frames as the endpoints'
+numbers, after them (`jiareg.study.summarise`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from jiareg.study.endpoints import EndpointSpec, SummaryContext
+from jiareg.study.endpoints.acr_pedi import (
+    AcrPediEndpoint,
+    before_administration_days,
+    patient_outcomes,
+)
+from jiareg.study.endpoints.base import Denominators
+from jiareg.study.endpoints.chaq_over import ChaqOverEndpoint
+from jiareg.study.endpoints.common import at_timepoint, flag
+from jiareg.study.endpoints.core_set import CoreSetEndpoint
+from jiareg.study.endpoints.inactive_disease import InactiveDiseaseEndpoint
+from jiareg.study.endpoints.steroid_change import SteroidChangeDetails, SteroidChangeEndpoint
+from jiareg.study.endpoints.systemic_features import SystemicFeaturesEndpoint
+from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
+from jiareg.vocab import CORE_SET_VARIABLES, NOT_EVALUABLE
+
+__all__ = ["denominators_of"]
+
+NO_VISIT = "no_visit_at_timepoint"
+NO_FOLLOW_UP = "no_follow_up_visit"
+
+
+def _denominators(cohort: int, evaluable: int, reasons: dict[str, int]) -> Denominators:
+    kept = {reason: n for reason, n in sorted(reasons.items()) if n}
+    if evaluable + sum(kept.values()) != cohort:
+        raise AssertionError(f"denominators do not add up: {evaluable} + {kept} != {cohort}")
+    return Denominators(cohort=cohort, evaluable=evaluable, not_evaluable=kept)
+
+
+def _per_timepoint(
+    ctx: SummaryContext, names: tuple[str, ...], known: Callable[[pd.Series], bool], reason: str
+) -> dict[str, Denominators]:
+    """At each timepoint: patients whose visit row is `known`; the others without a visit or
+    with the value missing (`reason`)."""
+    cohort = len(ctx.frames["patients"])
+    out = {}
+    for name in names:
+        rows = at_timepoint(ctx.frames["visits"], name)
+        evaluable = sum(1 for _, row in rows.iterrows() if known(row))
+        out[name] = _denominators(
+            cohort, evaluable, {NO_VISIT: cohort - len(rows), reason: len(rows) - evaluable}
+        )
+    return out
+
+
+def _acr_pedi(endpoint: AcrPediEndpoint, ctx: SummaryContext) -> dict[str, Denominators]:
+    outcome = patient_outcomes(endpoint, ctx.frames)
+    scored = ctx.frames["responses"]
+    if endpoint.at != "follow_up":
+        chosen = at_timepoint(ctx.frames["visits"], endpoint.at)
+        seen = set(chosen["patient_id"])
+        absent = NO_VISIT
+    elif endpoint.before_administration is not None:
+        window = before_administration_days(
+            ctx.frames["administrations"], endpoint.before_administration
+        )
+        seen = {
+            pid
+            for pid, day in zip(scored["patient_id"], scored["day"], strict=True)
+            if pid in window and day in window[pid]
+        }
+        absent = f"no_visit_before_administration_{endpoint.before_administration}"
+    else:
+        seen, absent = set(scored["patient_id"]), NO_FOLLOW_UP
+    not_evaluable = [pid for pid, o in outcome.items() if o == NOT_EVALUABLE]
+    without = sum(1 for pid in not_evaluable if pid not in seen)
+    incomplete = (
+        "core_set_or_fever_missing" if endpoint.variant == "sjia" else "core_set_incomplete"
+    )
+    reasons = {absent: without, incomplete: len(not_evaluable) - without}
+    return {endpoint.at: _denominators(len(outcome), len(outcome) - len(not_evaluable), reasons)}
+
+
+def _time_to_response(
+    endpoint: TimeToResponseEndpoint, ctx: SummaryContext
+) -> dict[str, Denominators]:
+    cohort = len(ctx.frames["patients"])
+    rows = ctx.tables["time_to_response"]
+    evaluable = int((rows["level"] == endpoint.level).sum())
+    return {"follow_up": _denominators(cohort, evaluable, {NO_FOLLOW_UP: cohort - evaluable})}
+
+
+def _steroid_change(
+    endpoint: SteroidChangeEndpoint, details: SteroidChangeDetails, ctx: SummaryContext
+) -> dict[str, Denominators]:
+    cohort = len(ctx.frames["patients"])
+    categorised = sum(details.categories.values())
+    users = categorised + details.no_visit_at_timepoint + details.undetermined
+    reasons = {
+        "not_on_steroids_at_baseline": cohort - users,
+        NO_VISIT: details.no_visit_at_timepoint,
+        "dose_undetermined": details.undetermined,
+    }
+    return {endpoint.at: _denominators(cohort, categorised, reasons)}
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and value != value)
+
+
+def _chaq_known(row: pd.Series) -> bool:
+    return _present(row["chaq"])
+
+
+def _systemic_known(row: pd.Series) -> bool:
+    fever, rash = flag(row["fever"]), flag(row["rash"])
+    return bool(fever or rash) or (fever is False and rash is False)
+
+
+def _inactive_known(row: pd.Series) -> bool:
+    return flag(row["inactive_disease"]) is not None
+
+
+def _any_core_set(row: pd.Series) -> bool:
+    return any(_present(row[name]) for name in CORE_SET_VARIABLES)
+
+
+def denominators_of(
+    endpoint: EndpointSpec, details: Any, ctx: SummaryContext
+) -> dict[str, Denominators]:
+    """The denominators of one summarised endpoint (its details give the steroid counts)."""
+    if isinstance(endpoint, AcrPediEndpoint):
+        return _acr_pedi(endpoint, ctx)
+    if isinstance(endpoint, TimeToResponseEndpoint):
+        return _time_to_response(endpoint, ctx)
+    if isinstance(endpoint, SteroidChangeEndpoint):
+        return _steroid_change(endpoint, details, ctx)
+    if isinstance(endpoint, ChaqOverEndpoint):
+        return _per_timepoint(ctx, endpoint.at, _chaq_known, "chaq_missing")
+    if isinstance(endpoint, SystemicFeaturesEndpoint):
+        return _per_timepoint(ctx, endpoint.at, _systemic_known, "fever_or_rash_not_recorded")
+    if isinstance(endpoint, InactiveDiseaseEndpoint):
+        return _per_timepoint(ctx, endpoint.at, _inactive_known, "criterion_not_recorded")
+    if isinstance(endpoint, CoreSetEndpoint):
+        return _per_timepoint(ctx, endpoint.at, _any_core_set, "core_set_not_recorded")
+    cohort = len(ctx.frames["patients"])  # adverse events and kinds counted over the cohort
+    return {"follow_up": _denominators(cohort, cohort, {})}
