@@ -119,18 +119,25 @@ def test_statistical_files_carry_the_labels(
             ]
 
 
-def test_identified_needs_tables_and_warns(
-    demo: tuple[Path, dict[str, Any]], tmp_path: Path
-) -> None:
+def test_responder_ids_are_the_datasets_pseudonyms(tables: tuple[Path, dict[str, Any]]) -> None:
+    folder, results = tables
+    patients = pd.read_parquet(folder / "patients.parquet")
+    responders = patients.loc[patients["acr_pedi_30"] == "responder", "pseudonym"]
+    assert results["endpoints"]["acr_pedi_30"]["responder_ids"] == sorted(responders)
+
+
+def test_identified_warns_and_keeps_ids(demo: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     registry = f"sqlite:///{demo[0] / 'registry.db'}"
     base = ["study", "run", str(FOUNDING_PROTOCOL), "--db", registry, "--out", str(tmp_path)]
-    refused = CliRunner().invoke(app, [*base, "--identified"])
-    assert refused.exit_code == 2
     outcome = CliRunner().invoke(app, [*base, "--tables", str(tmp_path / "t"), "--identified"])
     assert outcome.exit_code == 0, outcome.output
     assert "administrators only" in outcome.output
     patients = pd.read_parquet(tmp_path / "t" / "patients.parquet")
     assert {"patient_id", "birth_date", "index_date"} <= set(patients.columns)
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    responders = patients.loc[patients["acr_pedi_30"] == "responder", "patient_id"]
+    assert results["endpoints"]["acr_pedi_30"]["responder_ids"] == sorted(responders)
+    assert results["endpoints"]["acr_pedi_30"] == demo[1]["endpoints"]["acr_pedi_30"]
 
 
 @pytest.fixture(scope="module")

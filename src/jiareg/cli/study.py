@@ -87,13 +87,14 @@ def run(
         None,
         "--tables",
         help="Also write the analysis datasets (patients, timepoints: Parquet, CSV, SAS, Stata, "
-        "SPSS, data dictionary) into this folder; de-identified (pseudonyms from env "
-        "JIAREG_PSEUDONYM_KEY, else a key drawn for this run).",
+        "SPSS, data dictionary) into this folder.",
     ),
     identified: bool = typer.Option(
         False,
         "--identified",
-        help="With --tables: keep patient ids and dates (administrators only).",
+        help="Write real patient ids (results.json's responders) and, with --tables, ids and "
+        "dates (administrators only). Without it they are pseudonyms (key from env "
+        "JIAREG_PSEUDONYM_KEY, else one drawn for this run).",
     ),
 ) -> None:
     """Run a study protocol on a registry; write results.json, report.html and report.pdf.
@@ -115,12 +116,10 @@ def run(
         raise typer.BadParameter(
             "only --engine spark uses a Spark master", param_hint="--spark-master"
         )
-    if identified and tables is None:
-        raise typer.BadParameter("--identified applies to --tables", param_hint="--identified")
     if identified:
         typer.echo(
-            "warning: --identified writes patient ids and dates; for registry administrators "
-            "only, keep the files inside the registry's protected storage",
+            "warning: --identified writes real patient ids (and dates with --tables); for "
+            "registry administrators only, keep the files inside the registry's protected storage",
             err=True,
         )
     url = (
@@ -136,7 +135,7 @@ def run(
             spark_master=spark_master,
             progress=step,
             tables_dir=tables,
-            identified=identified,
+            deidentify=not identified,
         )
     typer.echo(f"{result.results.n} patients; wrote {out / 'results.json'}, {html}, {pdf}")
     if tables is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -21,22 +22,20 @@ from jiareg.study.dataset_files import write_datasets
 from jiareg.study.datasets import analysis_datasets
 from jiareg.study.protocol_file import protocol_json_schema
 from jiareg.study.result import StudyResult
-from jiareg.study.run import Progress, run_study
+from jiareg.study.run import Progress, run_study, write_results
 
 __all__ = [
     "ENGINES",
     "Engine",
     "Progress",
     "protocol_json_schema",
+    "public_ids",
     "run_and_report",
     "snapshot_registry",
-    "write_analysis_datasets",
 ]
 
 PSEUDONYM_KEY_ENV = "JIAREG_PSEUDONYM_KEY"
-"""The registry's pseudonym key (as for `jiareg serve`): the datasets' pseudonyms then equal
-the web's researcher view; without it each run draws a fresh key (pseudonyms link the files of
-one run, not two runs)."""
+"""Where the registry's pseudonym key is read from (as for `jiareg serve`)."""
 
 
 def run_and_report(
@@ -49,46 +48,45 @@ def run_and_report(
     spark_master: str | None = None,
     progress: Progress | None = None,
     tables_dir: Path | None = None,
-    identified: bool = False,
+    deidentify: bool = False,
 ) -> tuple[StudyResult, Path, Path]:
     """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`,
-    and with `tables_dir` the analysis datasets (`write_analysis_datasets`).
+    and with `tables_dir` the analysis datasets (`jiareg.study.datasets`).
 
-    Returns the result and the paths of the HTML and PDF reports.
+    `deidentify` writes pseudonyms (`public_ids`) for the patient ids of results.json (the
+    responders) and of the datasets, the same pseudonym for a patient in both. Returns the
+    result and the paths of the HTML and PDF reports.
     """
     result = run_study(
         protocol,
         db_url,
         engine,
-        out_dir,
         snapshot_dir=snapshot_dir,
         spark_master=spark_master,
         progress=progress,
     )
+    public_id = public_ids() if deidentify else str
+    if deidentify:
+        result = replace(result, results=result.results.with_public_ids(public_id))
+    write_results(result, out_dir)
     if progress is not None:
         progress("writing report.html and report.pdf")
     html, pdf = write_report(result, out_dir)
     if tables_dir is not None:
         if progress is not None:
             progress("writing the analysis datasets")
-        write_analysis_datasets(result, tables_dir, identified=identified)
+        datasets = analysis_datasets(result, public_id, identified=not deidentify)
+        write_datasets(datasets, tables_dir)
     return result, html, pdf
 
 
-def write_analysis_datasets(
-    result: StudyResult, tables_dir: Path, *, identified: bool = False
-) -> list[Path]:
-    """Write the `patients` and `timepoints` datasets and their dictionary into `tables_dir`.
-
-    De-identified unless `identified`: pseudonyms from the key in env JIAREG_PSEUDONYM_KEY
-    (`PSEUDONYM_KEY_ENV`; a fresh random key when unset), no dates, ages in completed years.
+def public_ids() -> Callable[[str], str]:
+    """Patient id → pseudonym under the registry's key in env JIAREG_PSEUDONYM_KEY (the web
+    app's researcher view uses the same), or under a key drawn for this run when it is unset:
+    the pseudonyms then link the files of one run, not two runs.
     """
-    if identified:
-        datasets = analysis_datasets(result, str, identified=True)
-    else:
-        key = os.environ.get(PSEUDONYM_KEY_ENV, "").encode() or secrets.token_bytes(32)
-        datasets = analysis_datasets(result, partial(pseudonym, key=key))
-    return write_datasets(datasets, tables_dir)
+    key = os.environ.get(PSEUDONYM_KEY_ENV, "").encode() or secrets.token_bytes(32)
+    return partial(pseudonym, key=key)
 
 
 def snapshot_registry(

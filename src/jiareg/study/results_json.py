@@ -11,6 +11,7 @@ missing or renamed key is an error when read (`details`, `headline`), never an e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union
 
 from pydantic import ConfigDict, Field, TypeAdapter, model_validator
@@ -99,6 +100,19 @@ class Results(SparseResultModel):
     def headline(self, endpoint_id: str) -> object:
         """The headline (top-level value) of endpoint `endpoint_id`; KeyError when absent."""
         return self.__pydantic_extra__[endpoint_id]
+
+    def with_public_ids(self, public_id: Callable[[str], str]) -> Results:
+        """A copy whose patient ids (each endpoint's `responder_ids`) are `public_id(id)`,
+        sorted: pseudonyms for de-identified output (`jiareg.services.study`)."""
+        endpoints = {
+            key: value.model_copy(
+                update={"responder_ids": sorted(public_id(i) for i in value.responder_ids)}
+            )
+            if hasattr(value, "responder_ids")
+            else value
+            for key, value in self.endpoints.items()
+        }
+        return self.model_copy(update={"endpoints": endpoints})
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-native content of results.json."""
