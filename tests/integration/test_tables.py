@@ -172,3 +172,16 @@ def test_every_endpoint_carries_denominators_that_add_up(
         d = inactive["denominators"][timepoint]
         assert d["evaluable"] == state["inactive"] + state["not_inactive"]
         assert d["not_evaluable"].get("criterion_not_recorded", 0) == state["unknown"]
+
+
+def test_without_a_pseudonym_key_no_responder_ids_are_written(
+    demo: tuple[Path, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PSEUDONYM_KEY_ENV, raising=False)
+    registry = f"sqlite:///{demo[0] / 'registry.db'}"
+    args = ["study", "run", str(FOUNDING_PROTOCOL), "--db", registry, "--out", str(tmp_path)]
+    outcome = CliRunner().invoke(app, args)
+    assert outcome.exit_code == 0, outcome.output
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert results["endpoints"]["acr_pedi_30"]["responder_ids"] == []
+    assert results["acr_pedi_30"] == demo[1]["acr_pedi_30"]

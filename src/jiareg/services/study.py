@@ -29,7 +29,6 @@ __all__ = [
     "Engine",
     "Progress",
     "protocol_json_schema",
-    "public_ids",
     "run_and_report",
     "snapshot_registry",
 ]
@@ -53,9 +52,11 @@ def run_and_report(
     """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`,
     and with `tables_dir` the analysis datasets (`jiareg.study.datasets`).
 
-    `deidentify` writes pseudonyms (`public_ids`) for the patient ids of results.json (the
-    responders) and of the datasets, the same pseudonym for a patient in both. Returns the
-    result and the paths of the HTML and PDF reports.
+    `deidentify` replaces the patient ids of results.json (the responders) and of the datasets
+    by pseudonyms under the registry's key (env JIAREG_PSEUDONYM_KEY), the same in both. Without
+    a key results.json lists no responder ids (a key drawn per run would make two runs'
+    results.json differ) and the datasets' pseudonyms come from a key drawn for this run.
+    Returns the result and the paths of the HTML and PDF reports.
     """
     result = run_study(
         protocol,
@@ -65,9 +66,12 @@ def run_and_report(
         spark_master=spark_master,
         progress=progress,
     )
-    public_id = public_ids() if deidentify else str
+    key = os.environ.get(PSEUDONYM_KEY_ENV, "").encode() or None
+    public_id: Callable[[str], str] = str
     if deidentify:
-        result = replace(result, results=result.results.with_public_ids(public_id))
+        registry_ids = partial(pseudonym, key=key) if key else None
+        result = replace(result, results=result.results.with_public_ids(registry_ids))
+        public_id = partial(pseudonym, key=key or secrets.token_bytes(32))
     write_results(result, out_dir)
     if progress is not None:
         progress("writing report.html and report.pdf")
@@ -78,15 +82,6 @@ def run_and_report(
         datasets = analysis_datasets(result, public_id, identified=not deidentify)
         write_datasets(datasets, tables_dir)
     return result, html, pdf
-
-
-def public_ids() -> Callable[[str], str]:
-    """Patient id → pseudonym under the registry's key in env JIAREG_PSEUDONYM_KEY (the web
-    app's researcher view uses the same), or under a key drawn for this run when it is unset:
-    the pseudonyms then link the files of one run, not two runs.
-    """
-    key = os.environ.get(PSEUDONYM_KEY_ENV, "").encode() or secrets.token_bytes(32)
-    return partial(pseudonym, key=key)
 
 
 def snapshot_registry(

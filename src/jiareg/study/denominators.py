@@ -21,6 +21,7 @@ from jiareg.study.endpoints.acr_pedi import (
     before_administration_days,
     patient_outcomes,
 )
+from jiareg.study.endpoints.adverse_events import AdverseEventsEndpoint
 from jiareg.study.endpoints.base import Denominators
 from jiareg.study.endpoints.chaq_over import ChaqOverEndpoint
 from jiareg.study.endpoints.common import at_timepoint, flag
@@ -135,7 +136,8 @@ def _any_core_set(row: pd.Series) -> bool:
 def denominators_of(
     endpoint: EndpointSpec, details: Any, ctx: SummaryContext
 ) -> dict[str, Denominators]:
-    """The denominators of one summarised endpoint (its details give the steroid counts)."""
+    """The denominators of one summarised endpoint (its details give the steroid counts);
+    empty for a kind this module does not know."""
     if isinstance(endpoint, AcrPediEndpoint):
         return _acr_pedi(endpoint, ctx)
     if isinstance(endpoint, TimeToResponseEndpoint):
@@ -150,5 +152,7 @@ def denominators_of(
         return _per_timepoint(ctx, endpoint.at, _inactive_known, "criterion_not_recorded")
     if isinstance(endpoint, CoreSetEndpoint):
         return _per_timepoint(ctx, endpoint.at, _any_core_set, "core_set_not_recorded")
-    cohort = len(ctx.frames["patients"])  # adverse events and kinds counted over the cohort
-    return {"follow_up": _denominators(cohort, cohort, {})}
+    if isinstance(endpoint, AdverseEventsEndpoint):  # counted over the whole cohort
+        cohort = len(ctx.frames["patients"])
+        return {"follow_up": _denominators(cohort, cohort, {})}
+    return {}  # a kind registered elsewhere: its denominators are not known here

@@ -101,12 +101,17 @@ class Results(SparseResultModel):
         """The headline (top-level value) of endpoint `endpoint_id`; KeyError when absent."""
         return self.__pydantic_extra__[endpoint_id]
 
-    def with_public_ids(self, public_id: Callable[[str], str]) -> Results:
+    def with_public_ids(self, public_id: Callable[[str], str] | None) -> Results:
         """A copy whose patient ids (each endpoint's `responder_ids`) are `public_id(id)`,
-        sorted: pseudonyms for de-identified output (`jiareg.services.study`)."""
+        sorted (pseudonyms for de-identified output, `jiareg.services.study`); none at all
+        when `public_id` is None."""
         endpoints = {
             key: value.model_copy(
-                update={"responder_ids": sorted(public_id(i) for i in value.responder_ids)}
+                update={
+                    "responder_ids": sorted(public_id(i) for i in value.responder_ids)
+                    if public_id is not None
+                    else []
+                }
             )
             if hasattr(value, "responder_ids")
             else value

@@ -85,13 +85,16 @@ class EndpointDetails(BaseModel):
     """Base of every `endpoints.<id>` entry of results.json; each kind adds its numbers.
 
     `denominators`: where the endpoint is measured (timepoint, `follow_up`, `on_treatment`) →
-    its `Denominators`, filled after the kind's summary by `jiareg.study.summarise`.
+    its `Denominators`, filled after the kind's summary by `jiareg.study.summarise` for the
+    built-in kinds (`jiareg.study.denominators`); left out of results.json when empty.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
-    denominators: dict[str, Denominators] = Field(default_factory=dict)
+    denominators: dict[str, Denominators] = Field(
+        default_factory=dict, exclude_if=lambda value: not value
+    )
 
 
 @dataclass(frozen=True, slots=True)
