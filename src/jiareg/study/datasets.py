@@ -201,7 +201,7 @@ def _patients(result: StudyResult, public_id: Callable[[str], str], identified: 
         unit = protocol.globals_scale if unit == "protocol scale" else unit
         out.add(
             Variable(f"baseline_{name}", f"baseline {label}", "number", unit or ""),
-            [_number(baseline[name].get(pid)) for pid in ids],
+            [_number(v) for v in baseline[name].reindex(ids)],
         )
     _endpoint_columns(result, ids, out)
     return out
@@ -225,7 +225,7 @@ def _endpoint_columns(result: StudyResult, ids: list[str], out: _Columns) -> Non
                 Variable(
                     f"{endpoint.id}_event", f"ACR Pedi {endpoint.level} met in follow-up", "boolean"
                 ),
-                [_bool(rows["event"].get(pid)) for pid in ids],
+                [_bool(v) for v in rows["event"].reindex(ids)],
             )
             out.add(
                 Variable(
@@ -234,7 +234,7 @@ def _endpoint_columns(result: StudyResult, ids: list[str], out: _Columns) -> Non
                     "integer",
                     "days",
                 ),
-                [_integer(rows["day"].get(pid)) for pid in ids],
+                [_integer(v) for v in rows["day"].reindex(ids)],
             )
         elif isinstance(endpoint, SteroidChangeEndpoint):
             rows = at_timepoint(tables["steroids"], endpoint.at).set_index("patient_id")
@@ -246,7 +246,7 @@ def _endpoint_columns(result: StudyResult, ids: list[str], out: _Columns) -> Non
                     values="NOT_ON_STEROIDS, DISCONTINUED, REDUCED_GE50, "
                     "REDUCED_LT50, NO_CHANGE, INCREASED",
                 ),
-                [_text(rows["change_category"].get(pid)) for pid in ids],
+                [_text(v) for v in rows["change_category"].reindex(ids)],
             )
         elif isinstance(endpoint, InactiveDiseaseEndpoint):
             for name in endpoint.at:
@@ -255,13 +255,13 @@ def _endpoint_columns(result: StudyResult, ids: list[str], out: _Columns) -> Non
                     Variable(
                         f"{endpoint.id}_{name}", f"clinical inactive disease at {name}", "boolean"
                     ),
-                    [_bool(rows["inactive_disease"].get(pid)) for pid in ids],
+                    [_bool(v) for v in rows["inactive_disease"].reindex(ids)],
                 )
         elif isinstance(endpoint, AdverseEventsEndpoint):
             counts = tables["adverse_events"]["patient_id"].value_counts()
             out.add(
                 Variable(f"{endpoint.id}_n", "adverse events from the index date", "integer"),
-                [int(counts.get(pid, 0)) for pid in ids],
+                [int(n) for n in counts.reindex(ids, fill_value=0)],
             )
 
 
@@ -270,6 +270,8 @@ def _timepoints(result: StudyResult, public_id: Callable[[str], str], identified
     scores = result.frames["responses"].set_index(["patient_id", "visit_date"])["acr_pedi_level"]
     doses = result.tables["steroids"].set_index(["patient_id", "timepoint"])["peq_mg_day"]
     rows = visits.to_dict(orient="records")
+    by_timepoint = pd.MultiIndex.from_arrays([visits["patient_id"], visits["timepoint"]])
+    by_visit = pd.MultiIndex.from_arrays([visits["patient_id"], visits["visit_date"]])
     out = _Columns(len(rows))
     out.add(_id_variable(identified), [public_id(r["patient_id"]) for r in rows])
     out.add(
@@ -300,7 +302,7 @@ def _timepoints(result: StudyResult, public_id: Callable[[str], str], identified
     systemic = long[long["variable"] == "systemic"].set_index(["patient_id", "timepoint"])["value"]
     out.add(
         Variable("systemic_features", "fever or rash recorded", "boolean"),
-        [_bool(systemic.get((r["patient_id"], r["timepoint"]))) for r in rows],
+        [_bool(v) for v in systemic.reindex(by_timepoint)],
     )
     out.add(
         Variable("inactive_disease", "clinical inactive disease (protocol criteria)", "boolean"),
@@ -313,13 +315,13 @@ def _timepoints(result: StudyResult, public_id: Callable[[str], str], identified
             "integer",
             values="0, 30, 50, 70, 90, 100; empty at baseline or not evaluable",
         ),
-        [_integer(scores.get((r["patient_id"], r["visit_date"]))) for r in rows],
+        [_integer(v) for v in scores.reindex(by_visit)],
     )
     out.add(
         Variable(
             "steroid_peq_mg_day", "prednisone-equivalent corticosteroid dose", "number", "mg/day"
         ),
-        [_number(doses.get((r["patient_id"], r["timepoint"]))) for r in rows],
+        [_number(v) for v in doses.reindex(by_timepoint)],
     )
     return out
 

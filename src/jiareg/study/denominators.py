@@ -46,7 +46,10 @@ def _denominators(cohort: int, evaluable: int, reasons: dict[str, int]) -> Denom
 
 
 def _per_timepoint(
-    ctx: SummaryContext, names: tuple[str, ...], known: Callable[[pd.Series], bool], reason: str
+    ctx: SummaryContext,
+    names: tuple[str, ...],
+    known: Callable[[pd.DataFrame], pd.Series],
+    reason: str,
 ) -> dict[str, Denominators]:
     """At each timepoint: patients whose visit row is `known`; the others without a visit or
     with the value missing (`reason`)."""
@@ -54,7 +57,7 @@ def _per_timepoint(
     out = {}
     for name in names:
         rows = at_timepoint(ctx.frames["visits"], name)
-        evaluable = sum(1 for _, row in rows.iterrows() if known(row))
+        evaluable = int(known(rows).sum())
         out[name] = _denominators(
             cohort, evaluable, {NO_VISIT: cohort - len(rows), reason: len(rows) - evaluable}
         )
@@ -112,25 +115,23 @@ def _steroid_change(
     return {endpoint.at: _denominators(cohort, categorised, reasons)}
 
 
-def _present(value: object) -> bool:
-    return value is not None and not (isinstance(value, float) and value != value)
+def _chaq_known(rows: pd.DataFrame) -> pd.Series:
+    return rows["chaq"].notna()
 
 
-def _chaq_known(row: pd.Series) -> bool:
-    return _present(row["chaq"])
+def _systemic_known(rows: pd.DataFrame) -> pd.Series:
+    """Fever or rash recorded present, or both recorded absent (as `systemic_features`)."""
+    fever, rash = rows["fever"].map(flag), rows["rash"].map(flag)
+    present = fever.eq(True) | rash.eq(True)
+    return present | (fever.eq(False) & rash.eq(False))
 
 
-def _systemic_known(row: pd.Series) -> bool:
-    fever, rash = flag(row["fever"]), flag(row["rash"])
-    return bool(fever or rash) or (fever is False and rash is False)
+def _inactive_known(rows: pd.DataFrame) -> pd.Series:
+    return rows["inactive_disease"].map(flag).notna()
 
 
-def _inactive_known(row: pd.Series) -> bool:
-    return flag(row["inactive_disease"]) is not None
-
-
-def _any_core_set(row: pd.Series) -> bool:
-    return any(_present(row[name]) for name in CORE_SET_VARIABLES)
+def _any_core_set(rows: pd.DataFrame) -> pd.Series:
+    return rows[list(CORE_SET_VARIABLES)].notna().any(axis=1)
 
 
 def denominators_of(
