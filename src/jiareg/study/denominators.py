@@ -17,9 +17,9 @@ import pandas as pd
 
 from jiareg.study.endpoints import EndpointSpec, SummaryContext
 from jiareg.study.endpoints.acr_pedi import (
+    AcrPediDetails,
     AcrPediEndpoint,
     before_administration_days,
-    patient_outcomes,
 )
 from jiareg.study.endpoints.adverse_events import AdverseEventsEndpoint
 from jiareg.study.endpoints.base import Denominators
@@ -30,7 +30,7 @@ from jiareg.study.endpoints.inactive_disease import InactiveDiseaseEndpoint
 from jiareg.study.endpoints.steroid_change import SteroidChangeDetails, SteroidChangeEndpoint
 from jiareg.study.endpoints.systemic_features import SystemicFeaturesEndpoint
 from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
-from jiareg.vocab import CORE_SET_VARIABLES, NOT_EVALUABLE
+from jiareg.vocab import CORE_SET_VARIABLES
 
 __all__ = ["denominators_of"]
 
@@ -64,12 +64,15 @@ def _per_timepoint(
     return out
 
 
-def _acr_pedi(endpoint: AcrPediEndpoint, ctx: SummaryContext) -> dict[str, Denominators]:
-    outcome = patient_outcomes(endpoint, ctx.frames)
+def _acr_pedi(
+    endpoint: AcrPediEndpoint, details: AcrPediDetails, ctx: SummaryContext
+) -> dict[str, Denominators]:
+    """Evaluable: responders and non-responders; the others split into those without a visit
+    where the endpoint looks (never evaluable) and those whose visits could not be scored."""
     scored = ctx.frames["responses"]
+    cohort = len(ctx.frames["patients"])
     if endpoint.at != "follow_up":
-        chosen = at_timepoint(ctx.frames["visits"], endpoint.at)
-        seen = set(chosen["patient_id"])
+        seen = set(at_timepoint(ctx.frames["visits"], endpoint.at)["patient_id"])
         absent = NO_VISIT
     elif endpoint.before_administration is not None:
         window = before_administration_days(
@@ -83,13 +86,12 @@ def _acr_pedi(endpoint: AcrPediEndpoint, ctx: SummaryContext) -> dict[str, Denom
         absent = f"no_visit_before_administration_{endpoint.before_administration}"
     else:
         seen, absent = set(scored["patient_id"]), NO_FOLLOW_UP
-    not_evaluable = [pid for pid, o in outcome.items() if o == NOT_EVALUABLE]
-    without = sum(1 for pid in not_evaluable if pid not in seen)
+    without = cohort - len(seen & set(ctx.frames["patients"]["patient_id"]))
     incomplete = (
         "core_set_or_fever_missing" if endpoint.variant == "sjia" else "core_set_incomplete"
     )
-    reasons = {absent: without, incomplete: len(not_evaluable) - without}
-    return {endpoint.at: _denominators(len(outcome), len(outcome) - len(not_evaluable), reasons)}
+    reasons = {absent: without, incomplete: details.not_evaluable - without}
+    return {endpoint.at: _denominators(cohort, details.n, reasons)}
 
 
 def _time_to_response(
@@ -140,7 +142,7 @@ def denominators_of(
     """The denominators of one summarised endpoint (its details give the steroid counts);
     empty for a kind this module does not know."""
     if isinstance(endpoint, AcrPediEndpoint):
-        return _acr_pedi(endpoint, ctx)
+        return _acr_pedi(endpoint, details, ctx)
     if isinstance(endpoint, TimeToResponseEndpoint):
         return _time_to_response(endpoint, ctx)
     if isinstance(endpoint, SteroidChangeEndpoint):
