@@ -93,8 +93,9 @@ def run(
         False,
         "--identified",
         help="Write real patient ids (results.json's responders) and, with --tables, ids and "
-        "dates (administrators only). Without it they are pseudonyms (key from env "
-        "JIAREG_PSEUDONYM_KEY, else one drawn for this run).",
+        "dates (administrators only). Without it: pseudonyms under the key in env "
+        "JIAREG_PSEUDONYM_KEY; with no key, no responder ids and the datasets' pseudonyms "
+        "under a key drawn for this run.",
     ),
 ) -> None:
     """Run a study protocol on a registry; write results.json, report.html and report.pdf.
