@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jiareg.report.render import LIKERT_CAVEAT, write_report
+from jiareg.report.methods import LIKERT_CAVEAT
+from jiareg.report.render import write_report
 from jiareg.study.run import run_study
 from jiareg.synth.generate import generate_chunk
 

@@ -83,11 +83,17 @@ def run(
         help="Spark master URL for --engine spark, e.g. spark://head:7077 "
         "(default: env JIAREG_SPARK_MASTER, else local[2]).",
     ),
+    tables: Path = typer.Option(
+        None,
+        "--tables",
+        help="Also write the analysis datasets (patients, timepoints: Parquet, CSV, SAS, Stata, "
+        "SPSS, data dictionary) into this folder.",
+    ),
     identified: bool = typer.Option(
         False,
         "--identified",
-        help="Keep registry ids in results.json (default: research pseudonyms; "
-        "a --snapshot run needs this).",
+        help="Keep registry ids in results.json and, with --tables, ids and dates in the "
+        "datasets (default: the registry's research pseudonyms; a --snapshot run needs this).",
     ),
 ) -> None:
     """Run a study protocol on a registry; write results.json, report.html and report.pdf.
@@ -96,7 +102,7 @@ def run(
 
     Examples (a registry file; a frozen snapshot on a Spark cluster):
 
-      jiareg study run protocols/tocilizumab-after-anti-tnf.yaml --out out
+      jiareg study run protocols/tocilizumab-after-anti-tnf.yaml --out out --tables out/data
 
       jiareg snapshot --out cut && jiareg study run protocols/tocilizumab-after-anti-tnf.yaml
       --snapshot cut --engine spark --spark-master spark://head:7077 --out out
@@ -108,6 +114,12 @@ def run(
     if spark_master is not None and engine != "spark":
         raise typer.BadParameter(
             "only --engine spark uses a Spark master", param_hint="--spark-master"
+        )
+    if identified:
+        typer.echo(
+            "warning: --identified writes real patient ids (and dates with --tables); for "
+            "registry administrators only, keep the files inside the registry's protected storage",
+            err=True,
         )
     url = (
         None if snapshot is not None else db or os.environ.get("JIAREG_DB") or "sqlite:///jiareg.db"
@@ -122,8 +134,11 @@ def run(
             spark_master=spark_master,
             progress=step,
             identified=identified,
+            tables_dir=tables,
         )
     typer.echo(f"{result.results.n} patients; wrote {out / 'results.json'}, {html}, {pdf}")
+    if tables is not None:
+        typer.echo(f"analysis datasets and their data dictionary in {tables}")
 
 
 @study_app.command("schema")

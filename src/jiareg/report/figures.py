@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     import pandas
 
 DPI: Final = 150
+"""Sharp on screen and in print at the report's figure widths (7.2 in → about 1,080 pixels)."""
+PER_PATIENT_MAX: Final = 40
+"""Largest cohort drawn patient by patient (core-set lines, swimmer plot); larger cohorts get
+the median with its interquartile band, and the time-to-response curve instead of swimmers."""
 DAYS_PER_MONTH: Final = 365.25 / 12
 DRUG_COLOURS: Final = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377")
 
@@ -31,23 +35,44 @@ def _png(figure: Figure) -> bytes:
 def core_set_lines(
     patient_timepoints: pandas.DataFrame, timepoints: tuple[str, ...], globals_scale: str
 ) -> bytes:
-    """Small multiples: one panel per core-set variable, one grey line per patient, median black."""
+    """Small multiples, one panel per core-set variable: the median in black over one grey line
+    per patient (up to `PER_PATIENT_MAX` patients) or over the interquartile band."""
     figure = Figure(figsize=(7.2, 4.4), layout="constrained")
     axes = figure.subplots(2, 3)
     positions = {t: i for i, t in enumerate(timepoints)}
+    per_patient = patient_timepoints["patient_id"].nunique() <= PER_PATIENT_MAX
     for ax, variable in zip(axes.flat, CORE_SET_VARIABLES, strict=True):
         data = patient_timepoints[
             (patient_timepoints["variable"] == variable)
             & patient_timepoints["timepoint"].isin(timepoints)
         ]
-        for _, one in data.groupby("patient_id"):
-            one = one.assign(x=one["timepoint"].map(positions)).sort_values("x")
-            ax.plot(
-                one["x"], one["value"], color="#999999", linewidth=0.9, marker="o", markersize=2.5
+        by_timepoint = data.groupby("timepoint")["value"]
+        shown = [t for t in timepoints if t in by_timepoint.groups]
+        xs = [positions[t] for t in shown]
+        if per_patient:
+            for _, one in data.groupby("patient_id"):
+                one = one.assign(x=one["timepoint"].map(positions)).sort_values("x")
+                ax.plot(
+                    one["x"],
+                    one["value"],
+                    color="#999999",
+                    linewidth=0.9,
+                    marker="o",
+                    markersize=2.5,
+                )
+        else:
+            quartiles = by_timepoint.quantile([0.25, 0.75]).unstack()
+            ax.fill_between(
+                xs,
+                [quartiles.loc[t, 0.25] for t in shown],
+                [quartiles.loc[t, 0.75] for t in shown],
+                color="#4477aa",
+                alpha=0.25,
+                linewidth=0,
+                label="interquartile range",
             )
-        medians = data.groupby("timepoint")["value"].median()
-        xs = [positions[t] for t in timepoints if t in medians.index]
-        ys = [medians[t] for t in timepoints if t in medians.index]
+        medians = by_timepoint.median()
+        ys = [medians[t] for t in shown]
         ax.plot(xs, ys, color="black", linewidth=2.2, marker="s", markersize=4, label="median")
         ax.set_title(variable_label(variable, globals_scale), fontsize=8)
         ax.set_xticks(range(len(timepoints)), [timepoint_label(t) for t in timepoints])

@@ -15,24 +15,15 @@ import weasyprint
 from jiareg.report import figures
 from jiareg.report._format import number, percent, plural, timepoint_label
 from jiareg.report.analysis import ReportNumbers, compute
+from jiareg.report.methods import ILAR_LABELS, methods
 from jiareg.report.narrative import results_paragraph
-from jiareg.report.tables import core_set_table
-from jiareg.stats.describe import QUANTILE_METHOD
-from jiareg.stats.paired import ZERO_METHOD_TEXT
-from jiareg.study.prior_failure import SOURCE_LABELS
+from jiareg.report.tables import core_set_table, inactive_disease_rows
 
 if TYPE_CHECKING:
     from jiareg.study.endpoints.common import Range
-    from jiareg.study.protocol import Protocol
     from jiareg.study.result import StudyResult
     from jiareg.study.results_json import Results
 
-LIKERT_CAVEAT: Final = (
-    "Both global assessments are reported on a 4-point 0–3 scale. Percent changes on such a "
-    "scale are coarse (3→2 = 33 %, 2→1 = 50 %, 1→0 = 100 %; any one-step rise from 1 is a "
-    "100 % worsening), so ACR Pedi responses that rest on them should be read with care "
-    "(SPEC R-CORESET-2.4)."
-)
 STEROID_CATEGORIES: Final = (
     ("DISCONTINUED", "stopped"),
     ("REDUCED_GE50", "reduced by 50 % or more"),
@@ -92,6 +83,9 @@ def render_html(result: StudyResult) -> str:
         "responders": responder_rows(numbers),
         "steroids": steroid_rows(result, numbers),
         "adverse_events": adverse_event_rows(numbers),
+        "inactive_disease": inactive_disease_rows(result),
+        "per_patient": len(tables["patients"]) <= figures.PER_PATIENT_MAX,
+        "per_patient_max": figures.PER_PATIENT_MAX,
         "paragraph": results_paragraph(numbers),
         "sections": numbers.sections,
         "figures": {
@@ -105,14 +99,18 @@ def render_html(result: StudyResult) -> str:
                 if numbers.time_to_response is not None and numbers.time_to_response.km
                 else None
             ),
-            "swimmer": _data_uri(
-                figures.swimmer_plot(
-                    tables["patients"],
-                    tables["courses"],
-                    tables["administrations"],
-                    numbers.time_to_response,
-                    index_drug,
+            "swimmer": (
+                _data_uri(
+                    figures.swimmer_plot(
+                        tables["patients"],
+                        tables["courses"],
+                        tables["administrations"],
+                        numbers.time_to_response,
+                        index_drug,
+                    )
                 )
+                if len(tables["patients"]) <= figures.PER_PATIENT_MAX
+                else None
             ),
         },
         "provenance": provenance(results),
@@ -125,73 +123,6 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _window(protocol: Protocol, name: str) -> str:
-    tp = protocol.timepoint(name)
-    if tp.before_administration is not None:
-        where = f"after infusion {tp.before_administration - 1} up to infusion "
-        where += str(tp.before_administration)
-    elif tp.window is not None:
-        where = f"days {tp.window.from_day} to {tp.window.to_day}"
-    else:
-        where = "any day"
-    pick = {"last": "the last visit", "first": "the first visit", "nearest": "the visit nearest"}
-    chosen = pick[tp.pick] + (f" day {tp.target_day}" if tp.target_day is not None else "")
-    joiner = " " if tp.before_administration is not None else " in "
-    return f"{timepoint_label(name)}: {chosen}{joiner}{where}"
-
-
-def methods(result: StudyResult, numbers: ReportNumbers) -> list[str]:
-    """The methods box: every choice that changes a number, stated."""
-    protocol = result.protocol
-    config = protocol.config
-    wilcoxon = sorted({t.method for row in numbers.core_set for t in row.tests.values()})
-    items = [
-        "Timepoints relative to the first "
-        f"{protocol.eligibility.exposure.drug} infusion (day 0): "
-        + "; ".join(_window(protocol, t.name) for t in protocol.timepoints)
-        + ".",
-        f"ACR Pedi missing-data mode: {config.acr_missing_mode}. "
-        f"JADAS cut-off set: {config.jadas_cutoff_set}.",
-        f"Medians and quartiles: {QUANTILE_METHOD}, computed exactly on the collected values.",
-        "Paired tests: two-sided Wilcoxon signed-rank ("
-        + "; ".join(wilcoxon)
-        + "); "
-        + ZERO_METHOD_TEXT
-        + ".",
-        "Proportions: Clopper–Pearson exact 95 % CI. Time to response: Kaplan–Meier, patients "
-        "without a response censored at their last follow-up visit.",
-        "Adverse events: exposure from the first infusion to the last infusion + "
-        f"{config.risk_window_days} days; rate per 100 patient-years with the exact "
-        "(Garwood) Poisson 95 % CI.",
-        "Small numbers are shown as they are (no cell suppression).",
-    ]
-    if protocol.eligibility.prior_failure is not None:
-        source = SOURCE_LABELS[config.tnf_failure_source]
-        items.insert(1, f"Earlier failure (R-TNF-FAIL): {source}.")
-    if numbers.steroids is not None:
-        items.append(_steroid_method(numbers.steroids.at, protocol.baseline))
-    if protocol.globals_scale == "0-3":
-        items.append(LIKERT_CAVEAT)
-    return items
-
-
-def _steroid_method(at: str, baseline: str) -> str:
-    """How the steroid change was measured (SPEC §12b.6, §12b.10)."""
-    doses = (
-        "Corticosteroids: daily prednisone equivalent of oral and other daily records (IV "
-        "pulses and joint injections apart), a record counting through its stop date; "
-    )
-    if at == "on_treatment":
-        return doses + (
-            "change from the first to the last infusion day, the lowest dose reached between "
-            "them reported beside it."
-        )
-    return (
-        doses
-        + f"change from the {timepoint_label(baseline)} visit to the {timepoint_label(at)} visit."
-    )
-
-
 def _range(stat: Range) -> str:
     return f"{number(stat.median, 1)} ({number(stat.min, 1)}–{number(stat.max, 1)})"
 
@@ -199,7 +130,7 @@ def _range(stat: Range) -> str:
 def cohort_rows(results: Results) -> list[tuple[str, str]]:
     """Label/value rows describing the cohort."""
     categories = ", ".join(
-        f"{k.replace('_', ' ')} {v}" for k, v in sorted(results.categories.items())
+        f"{ILAR_LABELS.get(k, k)} {v}" for k, v in sorted(results.categories.items())
     )
     prior = sorted(results.prior_anti_tnf.items(), key=lambda kv: (-kv[1], kv[0]))
     return [
@@ -226,7 +157,7 @@ def responder_rows(numbers: ReportNumbers) -> list[tuple[str, str]]:
                     f"95 % CI {percent(prop.ci[0])}–{percent(prop.ci[1])})",
                 )
             )
-        # SPEC R-ACRPEDI-2: reports MUST show the number of NOT_EVALUABLE patients.
+        # Reports show the number of not-evaluable patients (docs/reference/acr-pedi.md).
         rows.append((f"{row.label}: not evaluable", plural(row.not_evaluable, "patient")))
     ttr = numbers.time_to_response
     if ttr is not None and ttr.km is not None:
@@ -247,7 +178,8 @@ def responder_rows(numbers: ReportNumbers) -> list[tuple[str, str]]:
 
 
 def steroid_rows(result: StudyResult, numbers: ReportNumbers) -> list[tuple[str, str]]:
-    """Baseline steroid users and the R-STEROID-3 category of each at the endpoint's timepoint."""
+    """Baseline steroid users and the change category of each at the endpoint's timepoint
+    (docs/reference/steroids.md)."""
     steroids = numbers.steroids
     if steroids is None:
         return [("Corticosteroids", "not an endpoint of this protocol")]

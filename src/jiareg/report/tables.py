@@ -7,10 +7,20 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from great_tables import GT
 
-from jiareg.report._format import median_iqr, number, p_value, timepoint_label, variable_label
+from jiareg.report._format import (
+    median_iqr,
+    number,
+    p_value,
+    percent,
+    timepoint_label,
+    variable_label,
+)
+from jiareg.study.endpoints import endpoints_of
+from jiareg.study.endpoints.inactive_disease import InactiveDiseaseDetails, InactiveDiseaseEndpoint
 
 if TYPE_CHECKING:
     from jiareg.report.analysis import ReportNumbers
+    from jiareg.study.result import StudyResult
 
 
 def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
@@ -58,3 +68,22 @@ def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
         .tab_options(table_font_size="9pt", table_width="100%")
     )
     return str(table.as_raw_html())
+
+
+def inactive_disease_rows(result: StudyResult) -> list[tuple[str, str]]:
+    """Clinical inactive disease at each timepoint of every `inactive_disease` endpoint:
+    inactive of evaluable, with the not-evaluable count (docs/reference/inactive-disease.md)."""
+    rows = []
+    for endpoint in endpoints_of(result.protocol, InactiveDiseaseEndpoint):
+        details = result.results.details(endpoint.id, InactiveDiseaseDetails)
+        for timepoint, state in details.states.items():
+            evaluable = state.inactive + state.not_inactive
+            share = percent(state.inactive / evaluable if evaluable else None)
+            rows.append(
+                (
+                    f"Clinical inactive disease at {timepoint_label(timepoint)}",
+                    f"{state.inactive}/{evaluable} ({share}); "
+                    f"not evaluable {result.results.n - evaluable}",
+                )
+            )
+    return rows

@@ -19,6 +19,8 @@ from jiareg.store.engine import deidentification_key, get_engine
 from jiareg.store.snapshot import read_tables
 from jiareg.store.users import os_user
 from jiareg.study.backends import ENGINES, Engine, SnapshotTable, write_snapshot
+from jiareg.study.dataset_files import write_datasets
+from jiareg.study.datasets import analysis_datasets
 from jiareg.study.deidentify import deidentify, research_id, whole_year_ages
 from jiareg.study.protocol_file import protocol_json_schema
 from jiareg.study.result import StudyResult
@@ -46,15 +48,18 @@ def run_and_report(
     identified: bool = False,
     by: str | None = None,
     address: str = "cli",
+    tables_dir: Path | None = None,
 ) -> tuple[StudyResult, Path, Path]:
-    """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`.
+    """Run `protocol` and write results.json, report.html and report.pdf into `out_dir`,
+    and with `tables_dir` the analysis datasets (`jiareg.study.datasets`).
 
     They are de-identified (`jiareg.study.deidentify.deidentify`: responder ids as the
     registry's research pseudonyms, whole-year ages) unless `identified`, which keeps the
-    registry ids (ages stay whole years). A de-identified run needs the registry's key, so
-    reads `db_url`, not a snapshot (InputError). Returns the result as written and the paths
-    of the HTML and PDF reports. A run over the registry (not a snapshot) is an access event
-    of `by` (default the OS user) from `address`.
+    registry ids (ages stay whole years); the analysis datasets use the same pseudonyms (or,
+    identified, the ids and dates). A de-identified run needs the registry's key, so reads
+    `db_url`, not a snapshot (InputError). Returns the result as written and the paths of the
+    HTML and PDF reports. A run over the registry (not a snapshot) is an access event of `by`
+    (default the OS user) from `address`.
     """
     if not identified and snapshot_dir is not None:
         raise InputError(
@@ -69,11 +74,12 @@ def run_and_report(
         spark_master=spark_master,
         progress=progress,
     )
-    results = (
-        whole_year_ages(result.results)
-        if identified
-        else deidentify(result.results, partial(research_id, deidentification_key(db_url)))
-    )
+    public_id: Callable[[str], str] = str
+    if identified:
+        results = whole_year_ages(result.results)
+    else:
+        public_id = partial(research_id, deidentification_key(db_url))
+        results = deidentify(result.results, public_id)
     result = replace(result, results=results)
     write_results(result, out_dir)
     if progress is not None:
@@ -87,6 +93,11 @@ def run_and_report(
             address=address,
             detail=f"{protocol.name} on {engine}",
         )
+    if tables_dir is not None:
+        if progress is not None:
+            progress("writing the analysis datasets")
+        datasets = analysis_datasets(result, public_id, identified=identified)
+        write_datasets(datasets, tables_dir)
     return result, html, pdf
 
 

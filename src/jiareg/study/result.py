@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -132,8 +132,12 @@ class StudyResult:
       endpoint. patient_id, level (ACR Pedi level), event (True when the level was met),
       day and administration_number of the first visit meeting it (of the last follow-up
       visit when censored).
+
+    `frames` — the collected per-patient frames the summaries read (`SummaryContext.frames`),
+    for the analysis datasets (`jiareg.study.datasets`); empty when a result was built without.
     """
 
     results: Results
     tables: dict[str, pandas.DataFrame]
     protocol: Protocol
+    frames: dict[str, pandas.DataFrame] = field(default_factory=dict)

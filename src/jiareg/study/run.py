@@ -142,7 +142,9 @@ def run_study(
             "engine": engine,
         }
     )
-    result = StudyResult(results=results, tables=summary.tables, protocol=protocol)
+    result = StudyResult(
+        results=results, tables=summary.tables, protocol=protocol, frames=collected
+    )
     if out_dir is not None:
         write_results(result, Path(out_dir))
     return result

@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 
 from jiareg.derive.tnf_failure import AntiTnfCourse, is_anti_tnf, patients_per_agent
+from jiareg.study.denominators import denominators_of
 from jiareg.study.endpoints import EndpointDetails, SummaryContext, kind_of
 from jiareg.study.endpoints.common import DAYS_PER_YEAR, at_timepoint, flag, range_iqr_of
 from jiareg.study.protocol import Protocol
@@ -94,9 +95,9 @@ def summarise(
     headlines: dict[str, object] = {}
     details: dict[str, EndpointDetails] = {}
     for endpoint in protocol.endpoints:
-        headlines[endpoint.id], details[endpoint.id] = kind_of(endpoint).summarise(
-            endpoint, context
-        )
+        headlines[endpoint.id], summary = kind_of(endpoint).summarise(endpoint, context)
+        counted = denominators_of(endpoint, summary, context)
+        details[endpoint.id] = summary.model_copy(update={"denominators": counted})
     fields["endpoints"] = details
     ordered = {name: _ordered(name, frame) for name, frame in tables.items()}
     return Summary(fields=fields, headlines=headlines, tables=ordered)

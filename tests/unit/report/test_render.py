@@ -9,7 +9,8 @@ import pytest
 from tests.unit.report.conftest import adverse_event_details, proportion_details
 
 from jiareg.report import write_report
-from jiareg.report.render import LIKERT_CAVEAT, render_html
+from jiareg.report.methods import LIKERT_CAVEAT
+from jiareg.report.render import render_html
 from jiareg.stats import kaplan_meier
 
 SECTIONS = (
@@ -24,6 +25,7 @@ SECTIONS = (
     "courses",
     "steroids",
     "adverse-events",
+    "inactive-disease",
     "provenance",
 )
 
@@ -55,8 +57,12 @@ def test_html_is_self_contained_with_every_section(study_result) -> None:
     assert "a" * 64 in html and "b" * 64 in html  # protocol and data sha256
     assert "11 [6–15]" in html  # active joints at baseline, median [IQR]
     assert "Clopper" in html and "Garwood" in html and "type 7" in html
-    assert "JADAS cut-off set: consolaro" in html
-    assert "ACR Pedi missing-data mode: determinate" in html
+    assert "cut-offs of Consolaro et al. (2014)" in html
+    for code_word in ("numpy", "determinate", "consolaro", "poly_rf_neg", "SPEC", "R-TNF"):
+        assert code_word not in html, code_word  # plain words and citations (issue #14)
+    assert "RF-negative polyarthritis 2" in html
+    assert "Clinical inactive disease at month 1</th><td>0/9 (0 %); not evaluable 0" in html
+    assert "counts as a responder only when the response holds even if" in html
 
 
 @pytest.mark.pdf  # WeasyPrint renders report.pdf
@@ -155,7 +161,7 @@ def test_protocol_with_only_the_core_set(study_result) -> None:
 
 def test_methods_name_the_failure_source_and_the_steroid_window(study_result) -> None:
     html = render_html(study_result)
-    assert "Earlier failure (R-TNF-FAIL): recorded stop reason." in html
+    assert "Earlier anti-TNF failure taken from the stop reason recorded for the anti-TNF" in html
     assert "change from the first to the last infusion day" in html
     assert "At the end of the time on treatment: " in html.replace("<td>", "")
     derived = study_result.protocol.model_copy(
@@ -166,4 +172,4 @@ def test_methods_name_the_failure_source_and_the_steroid_window(study_result) ->
         }
     )
     html = render_html(replace(study_result, protocol=derived))
-    assert "Earlier failure (R-TNF-FAIL): derived from the visits." in html
+    assert "Earlier anti-TNF failure taken from the visits on the anti-TNF drug." in html

@@ -9,7 +9,7 @@ baseline visit as one Ibis table. Responders get a Clopper–Pearson exact 95 % 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -41,6 +41,7 @@ __all__ = [
     "AcrProportion",
     "acr_column",
     "before_administration_days",
+    "patient_outcomes",
     "responses",
 ]
 
@@ -169,17 +170,18 @@ def _per_patient(outcomes: Iterable[str]) -> str:
     return NOT_EVALUABLE
 
 
-def summarise(
-    endpoint: AcrPediEndpoint, ctx: SummaryContext
-) -> tuple[AcrProportion | int, AcrPediDetails]:
-    """Responders (ever during follow-up, or at the timepoint's visit) with their exact CI."""
+def patient_outcomes(
+    endpoint: AcrPediEndpoint, frames: Mapping[str, pd.DataFrame]
+) -> dict[str, str]:
+    """Each cohort patient's outcome (RESPONDER, NONRESPONDER, NOT_EVALUABLE): responder at
+    any follow-up visit (in the `before_administration` window) or at the timepoint's visit."""
     column = acr_column(endpoint.level, endpoint.variant)
-    scored = ctx.frames["responses"]
-    patient_ids = list(ctx.frames["patients"]["patient_id"])
+    scored = frames["responses"]
+    patient_ids = list(frames["patients"]["patient_id"])
     if endpoint.at == "follow_up":
         if endpoint.before_administration is not None:
             window = before_administration_days(
-                ctx.frames["administrations"], endpoint.before_administration
+                frames["administrations"], endpoint.before_administration
             )
             keep = [
                 pid in window and day in window[pid]
@@ -187,12 +189,18 @@ def summarise(
             ]
             scored = scored[keep]
         grouped = scored.groupby("patient_id")[column].agg(list).to_dict()
-        outcome = {pid: _per_patient(grouped.get(pid, [])) for pid in patient_ids}
-    else:
-        chosen = at_timepoint(ctx.frames["visits"], endpoint.at)[["patient_id", "visit_date"]]
-        at = scored.merge(chosen, on=["patient_id", "visit_date"])
-        found = dict(zip(at["patient_id"], at[column], strict=True))
-        outcome = {pid: found.get(pid, NOT_EVALUABLE) for pid in patient_ids}
+        return {pid: _per_patient(grouped.get(pid, [])) for pid in patient_ids}
+    chosen = at_timepoint(frames["visits"], endpoint.at)[["patient_id", "visit_date"]]
+    at = scored.merge(chosen, on=["patient_id", "visit_date"])
+    found = dict(zip(at["patient_id"], at[column], strict=True))
+    return {pid: found.get(pid, NOT_EVALUABLE) for pid in patient_ids}
+
+
+def summarise(
+    endpoint: AcrPediEndpoint, ctx: SummaryContext
+) -> tuple[AcrProportion | int, AcrPediDetails]:
+    """Responders (ever during follow-up, or at the timepoint's visit) with their exact CI."""
+    outcome = patient_outcomes(endpoint, ctx.frames)
     counts = Counter(outcome.values())
     responders, evaluable = counts[RESPONDER], counts[RESPONDER] + counts[NONRESPONDER]
     proportion = clopper_pearson(responders, evaluable)

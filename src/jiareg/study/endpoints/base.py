@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from jiareg.study.protocol import Protocol
 
 __all__ = [
+    "Denominators",
     "EndpointDetails",
     "EndpointKind",
     "EndpointSpec",
@@ -69,12 +70,31 @@ class EndpointSpec(SpecModel):
         return (at,) if isinstance(at, str) else tuple(at)
 
 
+class Denominators(BaseModel):
+    """Who an endpoint counts at one place: `evaluable + sum(not_evaluable) == cohort`
+    (`jiareg.study.denominators`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cohort: int
+    evaluable: int
+    not_evaluable: dict[str, int]
+
+
 class EndpointDetails(BaseModel):
-    """Base of every `endpoints.<id>` entry of results.json; each kind adds its numbers."""
+    """Base of every `endpoints.<id>` entry of results.json; each kind adds its numbers.
+
+    `denominators`: where the endpoint is measured (timepoint, `follow_up`, `on_treatment`) →
+    its `Denominators`, filled after the kind's summary by `jiareg.study.summarise` for the
+    built-in kinds (`jiareg.study.denominators`); left out of results.json when empty.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
+    denominators: dict[str, Denominators] = Field(
+        default_factory=dict, exclude_if=lambda value: not value
+    )
 
 
 @dataclass(frozen=True, slots=True)
