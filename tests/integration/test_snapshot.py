@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from jiareg.cli import app
 from jiareg.ingest import read_template
 from jiareg.services.imports import import_path
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 from jiareg.study.backends import read_manifest, sha256_file
 from jiareg.synth import write_registry
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from tests.web.conftest import Login
 
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 DATA = Path(__file__).parents[1] / "data"
 

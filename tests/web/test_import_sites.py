@@ -33,7 +33,7 @@ from jiareg.services.imports import import_path
 from jiareg.services.patients import move_patient
 from jiareg.services.records import save_record
 from jiareg.store.audit import patient_history
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 from jiareg.store.users import UserInfo
 
 DM_A = UserInfo("dm_a", "data_manager", "A")

@@ -43,7 +43,7 @@ from jiareg.ingest.lenient import (
     prepare,
     replace_values,
 )
-from jiareg.store.snapshot import arrow_schema
+from jiareg.store.tables import arrow_schema
 from jiareg.vocab import SCALE_MAX
 
 __all__ = [

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from jiareg.derive.dosing import tocilizumab_check_exprs
 from jiareg.ingest.validate import MAX_REPORTED, ValidTable
-from jiareg.store.snapshot import read_table
+from jiareg.store.tables import read_table
 
 __all__ = ["dose_warnings"]
 

@@ -28,7 +28,7 @@ from jiareg.formats.template.dictionary import TABLES, table
 from jiareg.store.audit import append_entries, row_json
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.models import DqQuery, Patient
-from jiareg.store.snapshot import arrow_schema, read_rows
+from jiareg.store.tables import arrow_schema, read_rows
 from jiareg.store.users import UserInfo, can, require
 
 __all__ = [

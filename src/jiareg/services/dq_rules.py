@@ -24,7 +24,7 @@ import pyarrow as pa
 from jiareg.errors import AccessDenied
 from jiareg.services.dq import Query, open_locked
 from jiareg.store.engine import get_engine, require_initialised, write_lock
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 from jiareg.store.users import UserInfo
 from jiareg.study.backends import open_registry
 from jiareg.study.cohort import eligibility_steps, within

@@ -33,7 +33,7 @@ from jiareg.formats.template.dictionary import TABLES
 from jiareg.formats.template.write import write_table, write_template
 from jiareg.store.access import record_access
 from jiareg.store.engine import deidentification_key, get_engine
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 from jiareg.store.users import os_user
 from jiareg.study.deidentify import SMALL_CELL, SUPPRESSED, research_id
 

@@ -29,7 +29,7 @@ from jiareg.services.dose_check import dose_warnings
 from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
 from jiareg.store.load import TableChange, ensure_sites, upsert_table
-from jiareg.store.snapshot import read_table
+from jiareg.store.tables import read_table
 from jiareg.store.users import Action, UserInfo, can, require
 
 __all__ = ["LOAD_ORDER", "CellOptions", "ImportSummary", "import_path", "load_validated", "os_user"]

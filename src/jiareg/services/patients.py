@@ -15,7 +15,7 @@ from jiareg.formats.template.dictionary import table
 from jiareg.services.imports import os_user
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.load import ensure_sites, upsert_table
-from jiareg.store.snapshot import read_rows
+from jiareg.store.tables import read_rows
 from jiareg.store.users import UserInfo
 
 __all__ = ["move_patient"]

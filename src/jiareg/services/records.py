@@ -37,7 +37,7 @@ from jiareg.services.versions import (
 )
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.load import delete_rows
-from jiareg.store.snapshot import arrow_schema, read_rows
+from jiareg.store.tables import arrow_schema, read_rows
 from jiareg.store.users import UserInfo, can, require
 
 __all__ = [

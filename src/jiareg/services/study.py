@@ -16,7 +16,7 @@ from jiareg.errors import InputError
 from jiareg.report.render import write_report
 from jiareg.store.access import record_access
 from jiareg.store.engine import deidentification_key, get_engine
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 from jiareg.store.users import os_user
 from jiareg.study.backends import ENGINES, Engine, SnapshotTable, write_snapshot
 from jiareg.study.dataset_files import write_datasets

@@ -26,7 +26,7 @@ from jiareg.store.audit import check_chain, row_json
 from jiareg.store.audit_batch import batch_rows, is_batch
 from jiareg.store.engine import get_engine, require_initialised
 from jiareg.store.models import CLINICAL_TABLES, DqQuery
-from jiareg.store.snapshot import read_table
+from jiareg.store.tables import read_table
 
 __all__ = ["REPLAYED_USER_COLUMNS", "Verified", "user_rows", "verify_registry"]
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from jiareg.store.audit import append_entries, row_json
 from jiareg.store.audit_batch import BATCH_MIN, join_batches
 from jiareg.store.bulk import bulk_delete, bulk_insert, bulk_update
-from jiareg.store.snapshot import arrow_schema, read_rows
+from jiareg.store.tables import arrow_schema, read_rows
 
 __all__ = ["TableChange", "delete_rows", "ensure_sites", "upsert_table"]
 

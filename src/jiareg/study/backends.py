@@ -4,7 +4,7 @@ Every backend exposes the registry under the template's table and column names
 (architecture.md, Contract 2), so one Ibis plan runs unchanged on all three:
 
 - **duckdb**: an in-process DuckDB. Data arrives through Arrow (`tables`, or
-  `jiareg.store.snapshot.read_tables(db_url)`) or as views over the Parquet files of a
+  `jiareg.store.tables.read_tables(db_url)`) or as views over the Parquet files of a
   snapshot; DuckDB spills to a private temporary folder when a query outgrows memory.
 - **postgres**: `ibis.postgres.connect` straight onto the registry database, so the compiled
   expressions run inside PostgreSQL. `load_postgres` bulk-loads Arrow tables with `COPY`.
@@ -154,7 +154,7 @@ def open_registry(
 
 
 def _read_store(db_url: str | None) -> dict[str, pa.Table]:
-    from jiareg.store.snapshot import read_tables  # the store stage (H4); imported lazily
+    from jiareg.store.tables import read_tables  # the store stage (H4); imported lazily
 
     assert db_url is not None
     return read_tables(db_url)

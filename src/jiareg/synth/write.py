@@ -18,7 +18,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from jiareg.errors import InputError
-from jiareg.store.snapshot import arrow_schema
+from jiareg.store.tables import arrow_schema
 from jiareg.study.backends import REQUIRED_TABLES, staged_folder, write_manifest
 from jiareg.synth.generate import CHUNK_PATIENTS, generate_chunk, patient_id_width
 

@@ -20,7 +20,7 @@ from jiareg.errors import ImportErrors
 from jiareg.formats.fhir.write import write_fhir
 from jiareg.ingest import read_template
 from jiareg.services.imports import ImportSummary, import_path
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"

@@ -10,7 +10,7 @@ import pytest
 
 from jiareg.errors import ImportErrors
 from jiareg.services.imports import ImportSummary, import_path
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 PUBLIC = Path(__file__).parents[2] / "data" / "fhir" / "public"
 HL7 = PUBLIC / "hl7-r4-examples"

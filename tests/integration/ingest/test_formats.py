@@ -26,7 +26,7 @@ from jiareg.formats.redcap.write import write_project, write_redcap
 from jiareg.ingest import read_template
 from jiareg.services.imports import import_path
 from jiareg.store.engine import init_db
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 DEMO = Path(__file__).parents[3] / "src" / "jiareg" / "demo" / "cohort"
 DATA = Path(__file__).parents[3] / "src" / "jiareg" / "formats" / "redcap" / "data"

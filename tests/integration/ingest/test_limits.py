@@ -22,7 +22,7 @@ from jiareg.errors import ImportErrors, InputError
 from jiareg.formats.template.limits import ImportLimits, import_limits
 from jiareg.ingest import read_template
 from jiareg.services.imports import import_path
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 PATIENT = "P{0},BA,F,2010-03-01,systemic,2014-05-01"
 HEADER = GOOD["patients.csv"].splitlines()[0]

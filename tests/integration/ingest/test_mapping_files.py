@@ -13,7 +13,7 @@ from jiareg.cli import app
 from jiareg.errors import ImportErrors, InputError
 from jiareg.formats.mapping import load_mapping
 from jiareg.services.imports import import_path
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 _FLAT = """\
 Study No;Gender;DOB;Clinic date;Weight;Biologic;Started

@@ -11,7 +11,7 @@ import pytest
 
 from jiareg.errors import ImportErrors
 from jiareg.services.imports import ImportSummary, import_path
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 DATA = Path(__file__).parents[2] / "data" / "redcap"
 PUBLIC = DATA / "public"

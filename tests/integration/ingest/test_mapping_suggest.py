@@ -13,7 +13,7 @@ from jiareg.cli import app
 from jiareg.errors import ImportErrors
 from jiareg.formats.mapping import load_mapping
 from jiareg.services.imports import import_path
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 PUBLIC = Path(__file__).parents[2] / "data" / "redcap" / "public"
 RUNNER = CliRunner()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from jiareg.cli import app
 from jiareg.services.imports import CellOptions, import_path
 from jiareg.store.engine import init_db
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 RUNNER = CliRunner()
 

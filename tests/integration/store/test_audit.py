@@ -18,7 +18,7 @@ from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.audit_batch import BATCH_MIN
 from jiareg.store.audit_replay import verify_registry
 from jiareg.store.engine import get_engine
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 from jiareg.store.users import UserInfo
 from jiareg.synth import write_registry
 

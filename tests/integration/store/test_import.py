@@ -15,7 +15,7 @@ from jiareg.errors import ImportErrors
 from jiareg.services.imports import import_path
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import get_engine, init_db
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 
 
 def _without_column(text: str, name: str) -> str:

@@ -30,7 +30,7 @@ from jiareg.store.audit_replay import verify_registry
 from jiareg.store.bulk import bulk_insert
 from jiareg.store.engine import _alembic_config, get_engine, write_lock
 from jiareg.store.load import ensure_sites
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 from jiareg.study.run import run_study
 
 PROVENANCE = ("software_version", "protocol_sha256", "data_sha256", "engine")

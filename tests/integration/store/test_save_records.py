@@ -22,7 +22,7 @@ from jiareg.services.imports import import_path
 from jiareg.services.records import save_records
 from jiareg.store.audit import verify_chain
 from jiareg.store.engine import get_engine
-from jiareg.store.snapshot import TABLE_NAMES, read_tables
+from jiareg.store.tables import TABLE_NAMES, read_tables
 from jiareg.store.users import UserInfo
 
 NURSE = UserInfo("cleo", "clinician", "BA")

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 from jiareg.errors import StoreError
 from jiareg.store.engine import get_engine, init_db
-from jiareg.store.snapshot import TABLE_NAMES, read_tables
+from jiareg.store.tables import TABLE_NAMES, read_tables
 
 
 def test_init_creates_every_table_and_is_idempotent(db_url: str) -> None:
@@ -49,7 +49,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
 
 def test_tables_carry_the_template_names_and_types() -> None:
     from jiareg.formats.template.dictionary import TABLES
-    from jiareg.store.snapshot import arrow_schema
+    from jiareg.store.tables import arrow_schema
 
     kinds = {
         "text": pa.string(),

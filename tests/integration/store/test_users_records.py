@@ -14,7 +14,7 @@ from jiareg.services.imports import import_path
 from jiareg.services.records import delete_record, save_record
 from jiareg.store.audit import patient_history, verify_chain
 from jiareg.store.engine import get_engine, init_db
-from jiareg.store.snapshot import read_tables
+from jiareg.store.tables import read_tables
 from jiareg.store.users import UserInfo, add_user, authenticate, get_user
 
 NURSE = UserInfo("cleo", "clinician", "BA")

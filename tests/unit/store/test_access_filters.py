@@ -52,7 +52,7 @@ def test_trail_filters_find_a_patients_rows_inside_import_batches(tmp_path: Path
     """An import of 100+ rows is audited as batch entries (`audit_batch`): `audit log` by
     patient, user or action still lists that patient's rows, one record per row."""
     from jiareg.services.imports import import_path
-    from jiareg.store.snapshot import read_tables
+    from jiareg.store.tables import read_tables
     from jiareg.synth.write import write_registry
 
     url = f"sqlite:///{tmp_path / 'r.db'}"

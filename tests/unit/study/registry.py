@@ -1,7 +1,7 @@
 """A tiny registry builder for study tests: Arrow tables with the Contract 2 types.
 
 `Registry` holds rows per template table; `tables()` turns them into Arrow with the store's
-schema (`jiareg.store.snapshot.arrow_schema`), so studies read exactly what a real registry
+schema (`jiareg.store.tables.arrow_schema`), so studies read exactly what a real registry
 gives them. Days are offsets from a fixed index date, which keeps the cases readable.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from jiareg.store.snapshot import arrow_schema
+from jiareg.store.tables import arrow_schema
 
 INDEX = date(2020, 3, 2)
 TABLES = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")

@@ -11,7 +11,7 @@ import pytest
 
 from jiareg.derive.dosing import label_dose
 from jiareg.errors import InputError
-from jiareg.store.snapshot import arrow_schema
+from jiareg.store.tables import arrow_schema
 from jiareg.study.backends import REQUIRED_TABLES
 from jiareg.synth import iter_registry
 from jiareg.synth.model import CATEGORY_MIX, DATA_CUT

@@ -1,7 +1,7 @@
 """Read the registry tables into Arrow with the Contract 2 types (same names as the template).
 
 Types: dates -> date32, numbers -> float64, counts -> int64, flags -> bool, text -> string.
-Rows come ordered by the table's natural key, so two snapshots of the same data are equal.
+Rows come ordered by the table's natural key, so two reads of the same data are equal.
 `read_table` reads a whole table (imports, exports); `read_rows` only the rows with given
 natural keys (single-record writes, whose cost must not grow with the registry).
 """
