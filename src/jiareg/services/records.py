@@ -14,21 +14,20 @@ write is authorised at the patient's STORED site.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from jiareg.errors import ImportRowError, InputError, StoreError
-from jiareg.formats.cells import RawTable, text_cells
+from jiareg.formats.cells import RawTable
 from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
 from jiareg.ingest.validate import Problems
 from jiareg.services.imports import ImportSummary, load_validated
 from jiareg.services.patients import move_locked
+from jiareg.services.record_forms import find_row, form_cells, form_table, stored_rows
 from jiareg.services.versions import (
     RecordExists,
     RecordNotFound,
@@ -37,7 +36,7 @@ from jiareg.services.versions import (
 )
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.load import delete_rows
-from jiareg.store.tables import arrow_schema, read_rows
+from jiareg.store.tables import read_rows
 from jiareg.store.users import UserInfo, can, require
 
 __all__ = [
@@ -58,89 +57,6 @@ class RecordChange:
     table: str
     action: str
     warnings: tuple[str, ...]
-
-
-def _cell(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _typed_key(spec: TemplateTable, cells: Mapping[str, str | None]) -> dict[str, object] | None:
-    """The record's natural key in its stored types, or None when a key cell is missing or
-    not of its type (no stored row can match; validation reports the cell)."""
-    schema = arrow_schema(spec.name)
-    key: dict[str, object] = {}
-    for k in spec.key:
-        text = cells[k]
-        if text is None:
-            return None
-        try:
-            key[k] = pa.array([text], pa.string()).cast(schema.field(k).type)[0].as_py()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
-    return key
-
-
-def _stored_rows(
-    conn: Connection, spec: TemplateTable, cells: Sequence[Mapping[str, str | None]]
-) -> pa.Table:
-    """The stored rows of `spec` with the natural keys of `cells`, read by key."""
-    schema = arrow_schema(spec.name)
-    keys = [k for k in (_typed_key(spec, c) for c in cells) if k is not None]
-    key_schema = pa.schema([schema.field(k) for k in spec.key])
-    return read_rows(conn, spec.name, pa.Table.from_pylist(keys, schema=key_schema))
-
-
-def _find(spec: TemplateTable, cells: Mapping[str, str | None], existing: pa.Table) -> pa.Table:
-    """The stored row(s) whose natural key equals the key cells (compared as template text)."""
-    mask = pa.array([True] * existing.num_rows, pa.bool_())
-    for k in spec.key:
-        col = existing.column(k).cast(pa.string())
-        mask = pc.and_(mask, pc.fill_null(pc.equal(col, cells[k] or ""), False))
-    return existing.filter(mask)
-
-
-def _form_cells(spec: TemplateTable, values: Mapping[str, object]) -> dict[str, str | None]:
-    """A form record's cells as template text (key cells trimmed, as validation reads them)."""
-    unknown = sorted(set(values) - set(spec.names))
-    if unknown:
-        raise InputError(
-            f"{spec.name}: unknown field(s) {', '.join(unknown)}; expected " + ", ".join(spec.names)
-        )
-    cells = {n: _cell(values.get(n)) for n in spec.names}
-    for k in spec.key:
-        cells[k] = text_cells(pa.array([cells[k]], pa.string()))[0].as_py()
-    return cells
-
-
-def _form_table(
-    spec: TemplateTable,
-    records: Sequence[Mapping[str, object]],
-    cells: Sequence[dict[str, str | None]],
-    existing: pa.Table,
-) -> RawTable:
-    """The records (with their `_form_cells`) as one raw table, row i = record i, each
-    merged into its stored row: fields not given keep their stored value."""
-    rows = []
-    for values, given in zip(records, cells, strict=True):
-        current = _find(spec, given, existing)
-        if current.num_rows == 1:
-            stored = current.to_pylist()[0]
-            given = {n: given[n] if n in values else _cell(stored[n]) for n in spec.names}
-        rows.append(given)
-    data = pa.Table.from_arrays(
-        [text_cells(pa.array([r[n] for r in rows], pa.string())) for n in spec.names],
-        names=list(spec.names),
-    )
-    numbers = pa.array(range(1, len(rows) + 1), pa.int64())
-    return RawTable(spec, f"{spec.name} form", data, numbers)
 
 
 def save_records(
@@ -191,9 +107,9 @@ def save_locked(
     raws: list[RawTable] = []
     patient_ids: set[str] = set()
     for spec in specs:
-        cells = [_form_cells(spec, v) for v in by_table[spec.name]]
-        stored[spec.name] = _stored_rows(conn, spec, cells)
-        raws.append(_form_table(spec, by_table[spec.name], cells, stored[spec.name]))
+        cells = [form_cells(spec, v) for v in by_table[spec.name]]
+        stored[spec.name] = stored_rows(conn, spec, cells)
+        raws.append(form_table(spec, by_table[spec.name], cells, stored[spec.name]))
         patient_ids |= {c["patient_id"] for c in cells if c["patient_id"] is not None}
     patients = read_rows(
         conn, "patients", pa.table({"patient_id": pa.array(sorted(patient_ids), pa.string())})
@@ -273,11 +189,11 @@ def delete_record(
             value=None,
             expected="the record's key: " + ", ".join(spec.key),
         )
-    cells = _form_cells(spec, {k: key[k] for k in spec.key})
+    cells = form_cells(spec, {k: key[k] for k in spec.key})
     with get_engine(db_url).begin() as conn:
         write_lock(conn)
         require_initialised(conn)
-        doomed = _find(spec, cells, _stored_rows(conn, spec, [cells]))
+        doomed = find_row(spec, cells, stored_rows(conn, spec, [cells]))
         if doomed.num_rows == 0:
             return False
         site = read_rows(conn, "patients", doomed.select(["patient_id"]).slice(0, 1))
@@ -306,7 +222,7 @@ def delete_record(
 
 
 def _key_cells(spec: TemplateTable, values: Mapping[str, object]) -> dict[str, str | None]:
-    return {k: _form_cells(spec, {k: values.get(k)})[k] for k in spec.key}
+    return {k: form_cells(spec, {k: values.get(k)})[k] for k in spec.key}
 
 
 def _change(table_name: str, summary: ImportSummary) -> RecordChange:
@@ -334,7 +250,7 @@ def add_record(
         write_lock(conn)
         require_initialised(conn)
         cells = _key_cells(spec, values)
-        if _find(spec, cells, _stored_rows(conn, spec, [cells])).num_rows:
+        if find_row(spec, cells, stored_rows(conn, spec, [cells])).num_rows:
             raise RecordExists(table_name, cells)
         parent = _parent_key(spec, cells)
         kids = [(name, {**c, **parent}) for name, c in children]
@@ -375,7 +291,7 @@ def update_record(
     with get_engine(db_url).begin() as conn:
         write_lock(conn)
         require_initialised(conn)
-        current = _find(spec, cells, _stored_rows(conn, spec, [cells]))
+        current = find_row(spec, cells, stored_rows(conn, spec, [cells]))
         if current.num_rows == 0:
             raise RecordNotFound(table_name, cells)
         row = current.to_pylist()[0]

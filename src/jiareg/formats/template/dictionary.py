@@ -30,13 +30,9 @@ from jiareg.vocab import (
 
 __all__ = [
     "DEFAULT_SCALE",
+    "DRUG_PATTERN",
     "FLAG_VALUES",
-    "ILAR_CODES",
-    "ROUTES",
-    "SEXES",
     "SIDES",
-    "STEROID_ROUTES",
-    "STOP_REASONS",
     "TABLES",
     "Column",
     "Kind",
@@ -48,9 +44,6 @@ Kind = Literal["text", "code", "date", "number", "count", "flag"]
 """text: free text; code: one of `codes`; date: ISO YYYY-MM-DD; number: decimal (float64);
 count: whole number (int64); flag: yes/no (bool)."""
 
-ILAR_CODES: Final = ILAR_CATEGORIES
-"""ILAR categories (`jiareg.vocab`), as the template writes them (lower case)."""
-ROUTES: Final = TREATMENT_ROUTES
 SIDES: Final = ("left", "right")
 """Joint side; an empty side is a midline joint (cervical spine), stored as ''."""
 FLAG_VALUES: Final = ("yes", "no")
@@ -180,12 +173,8 @@ def _global(name: str, description: str) -> Column:
 
 
 def _scale(name: str) -> Column:
-    return Column(
-        f"{name}_scale",
-        "code",
-        f"Scale of {name}; empty means {DEFAULT_SCALE}.",
-        codes=SCALES,
-    )
+    text = f"Scale of {name}; empty means {DEFAULT_SCALE}."
+    return Column(f"{name}_scale", "code", text, codes=SCALES)
 
 
 _WEIGHT = {"unit": "kg", "minimum": 2.0, "maximum": 150.0}
@@ -199,7 +188,9 @@ TABLES: Final[tuple[TemplateTable, ...]] = (
             Column("site", "text", "Clinic (site code) the patient belongs to.", required=True),
             Column("sex", "code", "Sex: F or M.", required=True, codes=SEXES),
             _date("birth_date", "Date of birth.", required=True),
-            Column("ilar_category", "code", "ILAR category (SPEC R-SJIA-1).", codes=ILAR_CODES),
+            Column(
+                "ilar_category", "code", "ILAR category (SPEC R-SJIA-1).", codes=ILAR_CATEGORIES
+            ),
             _date("onset_date", "Date of disease onset."),
         ),
         key=("patient_id",),
@@ -265,7 +256,7 @@ TABLES: Final[tuple[TemplateTable, ...]] = (
         (
             _pid(),
             _drug("Biologic (lower-case generic name)."),
-            Column("route", "code", "Route of administration.", codes=ROUTES),
+            Column("route", "code", "Route of administration.", codes=TREATMENT_ROUTES),
             _date("start_date", "First day of the course.", required=True),
             _date("stop_date", "Last day of the course; empty while ongoing."),
             Column("stop_reason", "code", "Why the course stopped.", codes=STOP_REASONS),
