@@ -1,19 +1,19 @@
 """Web app under load on loopback: 50 concurrent clients against a real `jiareg serve`.
 
-A synthetic 1,000-patient × 20-visit registry (SQLite) is imported; `jiareg serve` runs in a
-subprocess (one uvicorn worker); 50 clients, each logged in with its own session, loop for a
-bounded time over the patient list (`GET /api/patients`, every patient: 1,000 rows, each with
-its latest cJADAS10 state), the timeline data (`GET /api/patients/{id}`), the timeline plot
-(`GET /patients/{id}/timeline.svg`, matplotlib) and a visit save
-(`POST /api/patients/{id}/visits`, validated and audited through the store). Five of the
-clients enter visits back to back, the others browse. Each save has a
+A synthetic 1,000-patient × 20-visit registry (SQLite) is imported; `jiareg serve --workers N`
+runs in a subprocess (default 2 workers sharing sessions through the registry); 50 clients, each
+logged in with its own session, loop for a bounded time over the patient list (`GET
+/api/patients`, every patient: 1,000 rows, each with its latest cJADAS10 state), the timeline
+data (`GET /api/patients/{id}`), the timeline plot (`GET /patients/{id}/timeline.svg`,
+matplotlib) and a visit save (`POST /api/patients/{id}/visits`, validated and audited through
+the store). Five of the clients enter visits back to back, the others browse. Each save has a
 unique date, so afterwards the visits table must hold exactly the initial rows plus every save
 the server acknowledged with 201: that count proves no write was lost.
 
 Run: `python -m bench web` (the runner: rows into bench/results.json, this section of
-bench/RESULTS.md) or `python -m bench.bench_web [--seconds 60] [--clients 50] [--quick]`.
-The load average of the machine is recorded at the start and the end: the figures depend on
-what else runs on the two cores.
+bench/RESULTS.md) or `python -m bench.bench_web [--seconds 60] [--clients 50] [--workers 2]
+[--quick]`. The load average of the machine is recorded at the start and the end: the figures
+depend on what else runs on the two cores.
 """
 
 from __future__ import annotations
@@ -153,7 +153,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def measure(seconds: float, clients: int, patients: int, writers: int) -> dict[str, Any]:
+def measure(
+    seconds: float, clients: int, patients: int, writers: int, workers: int = 2
+) -> dict[str, Any]:
     """One load run; the figures as a dict (see `markdown`)."""
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="jiareg-bench-web-") as tmp:
@@ -174,8 +176,11 @@ def measure(seconds: float, clients: int, patients: int, writers: int) -> dict[s
                 str(port),
                 "--runs-dir",
                 str(Path(tmp) / "runs"),
+                "--workers",
+                str(workers),
             ],
             env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            stdout=subprocess.DEVNULL,  # the access log, on as in production
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -227,6 +232,7 @@ def measure(seconds: float, clients: int, patients: int, writers: int) -> dict[s
         "visits_before": before,
         "clients": clients,
         "writers": writers,
+        "workers": workers,
         "seconds": round(elapsed, 1),
         "build_seconds": round(build_s, 1),
         "requests": len(every),
@@ -249,25 +255,13 @@ def measure(seconds: float, clients: int, patients: int, writers: int) -> dict[s
 
 
 NOTES: tuple[str, ...] = (
-    "What the server is and what bounds it. One uvicorn worker (uvloop, httptools) holds "
-    "the sessions in memory, so it is one Python process: the record, the timeline and the "
-    "list cost 1-3 ms of CPU each, and with 50 clients that never pause the latency is "
-    "mostly queueing for that process's share of the two cores, which it shares with the "
-    "load client (about a third of a core) and the other engineers' jobs (the load average "
-    "above). In the last runs of this session (the same design) p95 moved between about 230"
-    " and 290 ms as that load changed. Reads go through 40 kept read-only connections to "
-    "the registry in WAL mode (readers and the writer never wait for each other); the "
-    "patient list is kept per viewer scope and updated patient by patient from the audit "
-    "trail after a save, a record is kept until that patient changes, the timeline SVG is "
-    "written directly (~1 ms). A save (visit, validated like an import, audited) is one "
-    "transaction that reads only the rows with its keys (~10 ms standalone); at most two "
-    "saves queue for the registry's write lock at once.",
-    "",
-    "Before these changes (the previous run of this benchmark, load average 25-36): 1.1 "
-    "requests/s, p95 63 s, 25 errors, with a save reading whole tables (2.2 s standalone) "
-    "and a matplotlib timeline (0.25-0.9 s of CPU). Reaching p95 < 200 ms on this machine "
-    "needs more than one process: several uvicorn workers with the sessions and the log-in "
-    "throttle in the database (not done).",
+    "What the server is. Each uvicorn worker (uvloop, httptools) is its own Python process; "
+    "sessions, the log-in throttle and the user's current role and site are read from the "
+    "registry on every request (two primary-key reads), so any worker serves any client. "
+    "Reads go through kept read-only connections to the registry in WAL mode; a save (a "
+    "visit, validated like an import, audited) is one transaction that reads only the rows "
+    "with its keys; the registry's write lock serialises saves across workers. The load "
+    "client shares the two cores with the server (about a third of a core).",
 )
 
 
@@ -280,7 +274,8 @@ def markdown(r: dict[str, Any]) -> str:
         BEGIN,
         "## Web app under load (bench/bench_web.py)",
         "",
-        f"Loopback, one `jiareg serve` (uvicorn, 1 worker) on SQLite, {r['patients']:,} patients"
+        f"Loopback, `jiareg serve --workers {r['workers']}` (uvicorn; sessions, log-in throttle "
+        f"and user checks in the registry, access log on) on SQLite, {r['patients']:,} patients"
         f" ({r['visits_before']:,} visits), {r['clients']} concurrent logged-in clients for "
         f"{r['seconds']} s, on the shared 2-core machine (load average 1/5/15 min "
         f"{_loads(r['load_avg_start'])} at the start, {_loads(r['load_avg_end'])} at the end, "
@@ -315,8 +310,10 @@ def markdown(r: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"Target p95 < 200 ms: **{'met' if r['p95_ms'] < 200 else 'not met'}** "
-        f"(p95 {r['p95_ms']} ms).",
+        f"Targets p95 < 200 ms over all requests: **{'met' if r['p95_ms'] < 200 else 'not met'}**"
+        f" (p95 {r['p95_ms']} ms); p95 < 300 ms for saves: "
+        f"**{'met' if r['per_kind']['save']['p95_ms'] < 300 else 'not met'}** "
+        f"(p95 {r['per_kind']['save']['p95_ms']} ms).",
         "",
         *NOTES,
     ]
@@ -387,11 +384,12 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--writers", type=int, default=5, help="clients that only save visits")
+    parser.add_argument("--workers", type=int, default=2, help="jiareg serve --workers")
     parser.add_argument("--quick", action="store_true", help="10 s, 100 patients, no RESULTS.md")
     args = parser.parse_args()
     if args.quick:
-        result = measure(10, args.clients, 100, args.writers)
+        result = measure(10, args.clients, 100, args.writers, args.workers)
     else:
-        result = measure(args.seconds, args.clients, args.patients, args.writers)
+        result = measure(args.seconds, args.clients, args.patients, args.writers, args.workers)
         write_results(result)
     print(json.dumps(result, indent=2))
