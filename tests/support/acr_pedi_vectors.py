@@ -23,16 +23,6 @@ VARIABLES = {
     "lom": "lom_joints",
     "esr": "esr",
 }
-# Two SPEC §11.1 rows hold values outside their variable's domain: A18 a follow-up parent
-# global of 11 on the 0-10 scale (R-CORESET-2.1), A30 a follow-up lom count of 13.01 (joint
-# counts are whole numbers, R-CORESET-1). The scalar core set (and the CLI) reject them; the
-# Ibis expressions do not validate (ingest does), so the columnar tests still check their
-# results. "A18-par10" and "A30-esr" restate them with in-domain values and the same counts.
-OUT_OF_RANGE = {
-    "A18": "global 11 is outside the 0-10 scale",
-    "A18-cc": "global 11 is outside the 0-10 scale",
-    "A30": "lom_joints 1301/100 is not a whole number",
-}
 
 
 def acr_vectors() -> list[dict[str, str]]:

@@ -11,7 +11,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from tests.support.acr_pedi_vectors import (
-    OUT_OF_RANGE,
     VARIABLES,
     acr_vectors,
     config_of,
@@ -86,8 +85,6 @@ def check_engine(con: Any, t: Any) -> None:
     for row in rows:
         config = config_of(row)
         assert got[row["id"]][f"r{row['level']}"] == expected_result(row), row["id"]
-        if row["id"] in OUT_OF_RANGE:
-            continue
         level = acr_pedi_level(core_set(row, "b"), core_set(row, "f"), **config)
         assert got[row["id"]]["level"] == level, row["id"]
 
@@ -98,10 +95,6 @@ IDS = [r["id"] for r in ROWS]
 
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
 def test_scalar_matches_vector(row: dict[str, str]) -> None:
-    if row["id"] in OUT_OF_RANGE:
-        with pytest.raises(DerivationError, match=OUT_OF_RANGE[row["id"]]):
-            core_set(row, "f")
-        return
     response = acr_pedi_response(
         core_set(row, "b"), core_set(row, "f"), int(row["level"]), **config_of(row)
     )
@@ -127,8 +120,6 @@ def test_columnar_duckdb_matches_vector(
 ) -> None:
     got = duckdb_results[row["id"]]
     assert got[f"r{row['level']}"] == expected_result(row)
-    if row["id"] in OUT_OF_RANGE:
-        return
     level = acr_pedi_level(core_set(row, "b"), core_set(row, "f"), **config_of(row))
     assert got["level"] == level
     for lv in ACR_PEDI_LEVELS:
@@ -228,9 +219,7 @@ DEFAULT_CONFIG_ITEMS = {
     "zero_baseline_worsening": "any_increase",
     "acr_missing_mode": "determinate",
 }
-DEFAULT_ROWS = [
-    r for r in ROWS if r["id"] not in OUT_OF_RANGE and config_of(r) == DEFAULT_CONFIG_ITEMS
-]
+DEFAULT_ROWS = [r for r in ROWS if config_of(r) == DEFAULT_CONFIG_ITEMS]
 
 
 def visits_table(rows: list[dict[str, str]]) -> pa.Table:
