@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
-from tests.integration.test_faults import (
+from tests.support.cli_processes import (
     PASSWORD,
     cli_env,
     exported,
@@ -104,8 +105,12 @@ def test_a_backup_taken_during_an_import_restores_the_registry_before_it(
     before = exported(env, source, tmp_path / "before")
 
     importing = start_import(env, large, source)  # writing inside its transaction
-    jiareg(env, "backup", str(tmp_path / "during"), "--db", source)
-    assert importing.poll() is None, "the import ended before the backup did"
+    importing.send_signal(signal.SIGSTOP)  # held there, whatever the machine's speed
+    try:
+        jiareg(env, "backup", str(tmp_path / "during"), "--db", source)
+        assert importing.poll() is None, "the import ended before the backup did"
+    finally:
+        importing.send_signal(signal.SIGCONT)
     assert importing.wait(timeout=600) == 0
     jiareg(env, "backup", str(tmp_path / "after"), "--db", source)
     after = exported(env, source, tmp_path / "source-after")

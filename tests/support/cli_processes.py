@@ -1,0 +1,133 @@
+"""Running `jiareg` as a user would, in subprocesses: commands, an import held on a terminal
+while it writes, SIGKILL (the fault and backup tests)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+PASSWORD = "seven quiet otters sing at dawn"
+AUDIT_KEY = "fault-and-backup-tests-audit-key-0123456789abcdef"
+KILL_TIMEOUT_S = 120.0
+
+
+def cli_env(tmp: Path) -> dict[str, str]:
+    """The environment of every `jiareg` subprocess: this test's audit key and config home."""
+    return {
+        **os.environ,
+        "JIAREG_AUDIT_KEY": AUDIT_KEY,
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+        "PYTHONWARNINGS": "ignore",
+        "TERM": "xterm",
+    }
+
+
+def jiareg(
+    env: dict[str, str], *args: str, stdin: str | None = None, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run `jiareg ARGS` to the end; with `ok`, fail the test on a non-zero exit."""
+    run = subprocess.run(
+        [sys.executable, "-m", "jiareg", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    if ok:
+        assert run.returncode == 0, f"jiareg {' '.join(args)}: {run.stderr}"
+    return run
+
+
+def exported(env: dict[str, str], url: str, folder: Path) -> dict[str, bytes]:
+    """Every table of the registry as `jiareg export` writes it (file name -> bytes)."""
+    jiareg(env, "export", str(folder), "--db", url)
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def sqlite_url(tmp: Path) -> str:
+    return f"sqlite:///{tmp / 'registry.db'}"
+
+
+def write_synthetic(root: Path) -> tuple[Path, Path]:
+    """(a 200-patient registry, a 3,000-patient one holding the same patients), as template
+    folders under `root`.
+
+    The large one is `jiareg synth --patients 3000`; the small one its first 200 patients
+    (the same sites: an import never moves a patient) with every recorded ESR changed, so
+    that importing the large one into the small one adds 2,800 patients and updates visits.
+    """
+    small, large = root / "small", root / "large"
+    jiareg(cli_env(root), "synth", "--patients", "3000", "--out", str(large))
+    small.mkdir()
+    kept = {f"P{n:06d}" for n in range(1, 201)}
+    for file in sorted(large.glob("*.csv")):
+        with file.open(encoding="utf-8", newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row["patient_id"] in kept]
+        if file.name == "visits.csv":
+            rows = [{**r, "esr": "1" if r["esr"] != "1" else "2"} if r["esr"] else r for r in rows]
+        with (small / file.name).open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return small, large
+
+
+def start_import(env: dict[str, str], folder: Path, url: str) -> subprocess.Popen[bytes]:
+    """Start `jiareg import` on a pseudo-terminal; return once it reports loading a table.
+
+    The import draws its progress bar only on a terminal; "loading <table>" is said inside
+    the import's transaction, after validation, as each table is written.
+    """
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jiareg", "import", str(folder), "--db", url],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=child,
+        env=env,
+    )
+    os.close(child)
+    seen = b""
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    try:
+        while b"loading " not in seen:
+            assert time.monotonic() < deadline, f"no progress from the import: {seen[-500:]!r}"
+            assert proc.poll() is None, f"the import ended before writing: {seen[-500:]!r}"
+            if select.select([parent], [], [], 0.05)[0]:
+                try:
+                    seen += os.read(parent, 4096)
+                except OSError:  # the terminal closed: the process is ending
+                    time.sleep(0.05)
+    except BaseException:
+        os.close(parent)
+        raise
+    threading.Thread(target=_drain, args=(parent,), daemon=True).start()
+    return proc
+
+
+def _drain(terminal: int) -> None:
+    """Read a pseudo-terminal until its process is gone (a closed one fails its writes)."""
+    try:
+        while os.read(terminal, 4096):
+            pass
+    except OSError:  # EIO: no process holds the other end any more
+        pass
+    finally:
+        os.close(terminal)
+
+
+def sigkill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL `proc` (still running, or the test is void) and reap it."""
+    assert proc.poll() is None, "the process ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
