@@ -12,6 +12,7 @@ readers behind the writers' lock. This module also reads the chained trail with 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -23,6 +24,7 @@ from jiareg.store.engine import get_engine, require_initialised
 
 __all__ = [
     "ACCESS_ACTIONS",
+    "AccessBuffer",
     "AccessRow",
     "Filters",
     "access_events",
@@ -111,6 +113,80 @@ def now_utc() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _row(
+    username: str, action: str, address: str, patient_id: str | None, detail: str
+) -> dict[str, object]:
+    if action not in ACCESS_ACTIONS:
+        raise ValueError(f"unknown access action {action!r}")
+    return {
+        "ts": now_utc(),
+        "u": username[:100],
+        "a": action,
+        "p": patient_id,
+        "d": detail,
+        "addr": address[:64],
+    }
+
+
+_INSERT: Final = text(
+    "INSERT INTO access_events (ts, username, action, patient_id, detail, address) "
+    "VALUES (:ts, :u, :a, :p, :d, :addr)"
+)
+
+
+class AccessBuffer:
+    """Record views written in the background, a batch per transaction.
+
+    A page view must not queue for the registry's single writer behind the saves (on SQLite
+    one write transaction at a time), so the web app hands view events to this buffer: a
+    thread writes what has gathered every `interval` seconds (or at once when `close` is
+    called, as the app stops). The time of each event is taken when it happens. The price:
+    a worker killed outright (SIGKILL, power loss) loses the views of its last `interval`
+    seconds; log-ins, exports and study runs are written at once, as before.
+    """
+
+    def __init__(self, writer: Engine, interval: float = 0.5) -> None:
+        self._writer = writer
+        self._interval = interval
+        self._rows: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="access-events", daemon=True)
+        self._thread.start()
+
+    def add(
+        self,
+        *,
+        username: str,
+        action: str,
+        address: str,
+        patient_id: str | None = None,
+        detail: str = "",
+    ) -> None:
+        """Queue one access event (written within `interval` seconds)."""
+        row = _row(username, action, address, patient_id, detail)
+        with self._lock:
+            self._rows.append(row)
+
+    def flush(self) -> None:
+        """Write every queued event now, in one transaction."""
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if rows:
+            with self._writer.begin() as conn:
+                conn.execute(_INSERT, rows)
+
+    def close(self) -> None:
+        """Stop the thread and write what is left."""
+        self._stop.set()
+        self._thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.flush()
+
+
 def record_access(
     target: Engine | Connection,
     *,
@@ -121,25 +197,12 @@ def record_access(
     detail: str = "",
 ) -> None:
     """Append one access event (its own transaction when given an Engine)."""
-    if action not in ACCESS_ACTIONS:
-        raise ValueError(f"unknown access action {action!r}")
-    row = {
-        "ts": now_utc(),
-        "u": username[:100],
-        "a": action,
-        "p": patient_id,
-        "d": detail,
-        "addr": address[:64],
-    }
-    sql = text(
-        "INSERT INTO access_events (ts, username, action, patient_id, detail, address) "
-        "VALUES (:ts, :u, :a, :p, :d, :addr)"
-    )
+    row = _row(username, action, address, patient_id, detail)
     if isinstance(target, Engine):
         with target.begin() as conn:
-            conn.execute(sql, row)
+            conn.execute(_INSERT, row)
     else:
-        target.execute(sql, row)
+        target.execute(_INSERT, row)
 
 
 def access_events(url: str | None, filters: Filters) -> list[AccessRow]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
 from urllib.parse import quote
@@ -21,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiareg import __version__
 from jiareg.errors import AccessDenied, JiaregError
+from jiareg.store.access import AccessBuffer
 from jiareg.store.engine import get_engine, read_engine, use_wal
 from jiareg.store.queries import Registry
 from jiareg.web.deps import LoginRequired, WebState
@@ -49,6 +52,13 @@ __all__ = ["create_app"]
 _HERE: Final = Path(__file__).parent
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown, write the record views still buffered (`AccessBuffer`)."""
+    yield
+    app.state.web.views.close()
+
+
 def create_app(
     db_url: str,
     *,
@@ -75,6 +85,7 @@ def create_app(
     Sessions and the log-in throttle live in the registry, shared by every worker.
     """
     app = FastAPI(
+        lifespan=_lifespan,
         title="jiareg",
         version=__version__,
         description="Registry and outcome studies for JIA on biologics: the JSON API.",
@@ -95,6 +106,7 @@ def create_app(
             idle_seconds=session_idle_seconds,
             absolute_seconds=session_absolute_seconds,
         ),
+        views=AccessBuffer(get_engine(db_url)),
         throttle=LoginThrottle(
             get_engine(db_url), max_failures=max_login_failures, lockout_seconds=lockout_seconds
         ),

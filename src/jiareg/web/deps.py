@@ -11,6 +11,7 @@ from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, text
 
+from jiareg.store.access import AccessBuffer
 from jiareg.store.queries import Registry
 from jiareg.web.access import Viewer
 from jiareg.web.security import LoginThrottle, Session, SessionStore, tokens_match
@@ -41,6 +42,7 @@ class WebState:
     db_url: str
     registry: Registry
     sessions: SessionStore
+    views: AccessBuffer
     throttle: LoginThrottle
     templates: Jinja2Templates
     https: bool

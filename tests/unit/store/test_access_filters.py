@@ -70,3 +70,27 @@ def test_trail_filters_find_a_patients_rows_inside_import_batches(tmp_path: Path
     assert len([r for r in everyone if r.table_name == "visits"]) == len(stored) > 100
     today = dt.datetime.now(dt.UTC).date()
     assert trail_entries(url, Filters(patient_id=pid, since=today + dt.timedelta(days=1))) == []
+
+
+def test_buffered_views_are_written_by_the_thread_and_on_close(tmp_path: Path) -> None:
+    """Record views go through `AccessBuffer` so a page view never queues behind saves for
+    the registry's writer: written within the interval, and whatever is left on close."""
+    from jiareg.store.access import AccessBuffer
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    init_db(url)
+    views = AccessBuffer(get_engine(url), interval=3600)  # the thread never wakes in the test
+    views.add(username="ana", action="view_patient", address="10.0.0.1", patient_id="P1")
+    assert access_events(url, Filters(action="view_patient")) == []
+    views.flush()
+    assert [e.patient_id for e in access_events(url, Filters(action="view_patient"))] == ["P1"]
+    views.add(username="bo", action="view_patient", address="10.0.0.2", patient_id="P2")
+    views.close()
+    assert [e.username for e in access_events(url, Filters(action="view_patient"))] == [
+        "ana",
+        "bo",
+    ]
+    other = AccessBuffer(get_engine(url), interval=3600)
+    with pytest.raises(ValueError, match="unknown access action"):
+        other.add(username="x", action="peek", address="")
+    other.close()

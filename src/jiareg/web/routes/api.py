@@ -84,8 +84,7 @@ def start_session(request: Request, response: Response, who: Viewer) -> Me:
 
 def viewed(request: Request, who: Viewer, patient_id: str) -> None:
     """Record that `who` viewed a patient's record (an access event, with the address)."""
-    admin.record_access(
-        state(request).sessions.writer,
+    state(request).views.add(
         username=who.username,
         action="view_patient",
         address=CLIENT_ADDRESS.get(),
