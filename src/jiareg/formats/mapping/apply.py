@@ -194,8 +194,8 @@ def _cell(
     text = (
         _translate(cm, source, raw) if cm.values is not None else _choice_text(column, source, raw)
     )
-    if text is None:
-        expected = _choices(cm, source)
+
+    def refused(expected: str) -> tuple[None, bool]:
         src.problems.append(
             ImportRowError(
                 file=file,
@@ -203,10 +203,13 @@ def _cell(
                 where=where,
                 column=cm.field or "",
                 value=raw,
-                expected=f"a value that maps to {column.name}: {expected}",
+                expected=expected,
             )
         )
         return None, True
+
+    if text is None:
+        return refused(f"a value that maps to {column.name}: {_choices(cm, source)}")
     if column.kind == "date" and source is not None and source.validation.startswith("datetime"):
         text = text[:10]  # a REDCap date-time field (datetime_ymd ...): its date
     fmt = src.mapping.date_format_of(cm) if column.kind == "date" else None
@@ -215,17 +218,7 @@ def _cell(
             return dt.datetime.strptime(text, fmt).date().isoformat(), False
         except ValueError:
             if cm.date_format is not None or text != _iso(text):  # ISO is fine too
-                src.problems.append(
-                    ImportRowError(
-                        file=file,
-                        row=line,
-                        where=where,
-                        column=cm.field or "",
-                        value=raw,
-                        expected=f"a date written {fmt} (the mapping's date_format)",
-                    )
-                )
-                return None, True
+                return refused(f"a date written {fmt} (the mapping's date_format)")
     return text, False
 
 
