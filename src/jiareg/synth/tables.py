@@ -94,8 +94,11 @@ def visits_table(ctx: Context, c: Courses, days: CourseDays, n_visits: IntArray)
     crp = np.rint(np.clip(1 + 60 * (1 + systemic) * activity + rng.normal(0, 5, nv), 0.1, 250) * 10)
     stiffness = np.rint(np.clip(100 * activity + rng.normal(0, 15, nv), 0, 240) / 5) * 5
     valid = {k: rng.random(nv) >= share for k, share in m.MISSING.items()}
+    # Planted mode: the compared courses' baseline active joint count is never missing (it
+    # is a confounder the analysis adjusts for) and gets no boundary pair below.
+    valid["active_joints"][ctx.offsets[c.patient[c.compared]] + c.start_visit[c.compared]] = True
     # Exact boundaries and zero baselines at the tocilizumab baseline visit and the next one.
-    tcz = c.drug == TCZ
+    tcz = (c.drug == TCZ) & ~c.compared
     base = ctx.offsets[c.patient[tcz]] + c.start_visit[tcz]
     has_next = c.start_visit[tcz] + 1 < n_visits[c.patient[tcz]]
     u = rng.random(len(base))
