@@ -9,7 +9,7 @@ With `planted=True` (`jiareg synth --planted-effect`, `jiareg.synth.planted`) a 
 on to one *compared* course (tocilizumab or abatacept, decided later) and no biologic after
 it; no other patient gets tocilizumab or abatacept after an anti-TNF failure, so the
 comparison's cohort is exactly the compared courses. The visits after a compared course's
-start follow the same schedule whatever the drug.
+start follow the same schedule whatever the drug (monthly to month 3, then quarterly to month 12).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def plan_courses(
                 break
             failed = drug in _ANTI_TNF and reason <= STOP_REASONS.index("secondary_failure")
             if planted and failed and comparable[i] and not used & {TCZ, ABA}:
-                if stop + 1 < n_visits[i]:  # room for a visit on the compared drug
+                if stop + m.PLANTED_MIN_VISITS < n_visits[i]:  # visits on the compared drug
                     rows.append((int(i), ABA, stop, -1, ONGOING, 1.0, 1))
                 break
             tnf_failed |= failed
@@ -145,9 +145,12 @@ def _next_drug(
 
 
 def visit_days(
-    rng: np.random.Generator, n_visits: IntArray, courses: Courses
+    rng: np.random.Generator, n_visits: IntArray, courses: Courses, *, planted: bool = False
 ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Visit days since 1970 (and owner, position, offsets); first visit after onset."""
+    """Visit days since 1970 (and owner, position, offsets); first visit after onset.
+
+    `planted`: a compared course's visits come monthly three times, then every 3 months
+    (+/- 2 weeks) three times (months 6, 9 and 12), whatever the drug."""
     owner, position, offsets = ragged(n_visits)
     early = position <= 4
     gap = np.where(
@@ -158,6 +161,13 @@ def visit_days(
         idx = offsets[courses.patient[tcz]] + courses.start_visit[tcz] + step
         ok = courses.start_visit[tcz] + step < n_visits[courses.patient[tcz]]
         gap[idx[ok]] = m.TOCILIZUMAB_VISIT_GAP_DAYS
+    if planted:  # then every 3 months to month 12, on either compared drug
+        cmp = courses.compared
+        quarterly = m.PLANTED_QUARTER_DAYS + rng.integers(-14, 15, (3, int(cmp.sum())))
+        for step in (4, 5, 6):
+            idx = offsets[courses.patient[cmp]] + courses.start_visit[cmp] + step
+            ok = courses.start_visit[cmp] + step < n_visits[courses.patient[cmp]]
+            gap[idx[ok]] = quarterly[step - 4][ok]
     jitter = tcz & (rng.random(len(tcz)) < 0.1)
     j_idx = offsets[courses.patient[jitter]] + courses.start_visit[jitter] + 1
     j_ok = courses.start_visit[jitter] + 1 < n_visits[courses.patient[jitter]]

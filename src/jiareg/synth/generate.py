@@ -105,7 +105,7 @@ def draw_chunk(
     )
     n_visits = np.maximum(visits + rng.integers(-(visits // 2), visits // 2 + 1, n), 1)
     courses = plan_courses(rng, category, n_visits, planted=planted)
-    onset, vday, owner, offsets = visit_days(rng, n_visits, courses)
+    onset, vday, owner, offsets = visit_days(rng, n_visits, courses, planted=planted)
     birth = onset - (onset_age * 365.25).astype(np.int64)
     z_height, z_weight = rng.normal(0, 1, n).clip(-2.5, 2.5), rng.normal(0, 1, n).clip(-2, 3)
     ids = pa.array([f"P{first + i + 1:0{id_width}d}" for i in range(n)], pa.string())

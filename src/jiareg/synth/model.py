@@ -172,13 +172,23 @@ COMPARISON_CATEGORIES: Final[tuple[IlarCategory, ...]] = (
     "oligo_extended",
 )
 """The patients whose first anti-TNF failure is followed by tocilizumab or abatacept."""
+PLANTED_MIN_VISITS: Final = 3
+"""A failure is followed by a compared drug only with this many visits left (the monthly ones
+after its start): the patient's number of visits is drawn at the start, so this selects on
+nothing the drug changes."""
+PLANTED_QUARTER_DAYS: Final = 91  # visits at months 6, 9 and 12 on a compared drug
 PLANTED_ACTIVE_JOINTS: Final = (8.0, 5.0)  # baseline active joint count: centre, scale
 PLANTED_AGE_Y: Final = (10.0, 4.0)  # age at the index date, completed years
 PLANTED_ACTIVITY: Final = (0.5, 0.2)  # the latent baseline disease activity
 # logit P(tocilizumab) = intercept + systemic + active joints + age (measured covariates only)
-PROPENSITY_TOCILIZUMAB: Final = {"intercept": -0.4, "systemic": 2.0, "active_joints": 0.6, "age": -0.3}
+PROPENSITY_TOCILIZUMAB: Final = {
+    "intercept": -0.5,
+    "systemic": 2.5,
+    "active_joints": 1.0,
+    "age": -0.3,
+}
 # logit P(latent responder) = intercept + log(OR)·tocilizumab + systemic + activity + age
-RESPONSE_LOGIT: Final = {"intercept": 0.4, "systemic": -1.0, "activity": -0.7, "age": 0.0}
+RESPONSE_LOGIT: Final = {"intercept": 0.6, "systemic": -1.5, "activity": -1.0, "age": 0.0}
 RESPONDER_RESIDUAL: Final = (0.05, 0.45)  # residual activity reached by a latent responder
 NONRESPONDER_RESIDUAL: Final = (0.85, 1.15)  # and by a latent non-responder
 PLANTED_TAU_DAYS: Final = 45.0  # time constant of the fall in activity, on either drug
