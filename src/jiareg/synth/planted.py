@@ -229,9 +229,7 @@ def _resolve(
 
 def _only(tables: dict[str, pa.Table], ids: pa.Array) -> dict[str, pa.Table]:
     """The rows of these patients only."""
-    return {
-        name: t.filter(pc.is_in(t["patient_id"], value_set=ids)) for name, t in tables.items()
-    }
+    return {name: t.filter(pc.is_in(t["patient_id"], value_set=ids)) for name, t in tables.items()}
 
 
 def _merge(worlds: dict[str, dict[str, pa.Table]], tcz_ids: pa.Array) -> dict[str, pa.Table]:

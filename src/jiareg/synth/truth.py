@@ -35,25 +35,36 @@ import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pyarrow as pa
 
 from jiareg import __version__
+from jiareg.errors import InputError
 from jiareg.stats.drug_survival import cox_model, cumulative_incidence, kaplan_meier_by_group
 from jiareg.study.endpoints.acr_pedi import AcrPediEndpoint, patient_outcomes
 from jiareg.study.run import run_study
 from jiareg.synth import model as m
+from jiareg.synth.arrays import BoolArray
 from jiareg.synth.planted import COMPARED, PlantedChunk, PlantedEffect
 from jiareg.vocab import NOT_EVALUABLE, RESPONDER
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["TIMEPOINTS", "TRUTH_PROTOCOL", "planted_truth"]
 
-TIMEPOINTS: Final = {"month_3": (63, 119, 91), "month_6": (150, 214, 182), "month_12": (305, 425, 365)}
+TIMEPOINTS: Final = {
+    "month_3": (63, 119, 91),
+    "month_6": (150, 214, 182),
+    "month_12": (305, 425, 365),
+}
 """Each timepoint's window (from, to day) and target day; the visit nearest the target wins."""
 GLOBALS_SCALE: Final = "0-10"
 HORIZON_DAYS: Final = 365
+MIN_PER_ARM: Final = 10
+"""Fewer compared patients on a drug than this and the truth (a Cox model) is refused."""
 
 TRUTH_PROTOCOL: Final = """\
 title: planted-effect truth ({drug})
@@ -106,6 +117,13 @@ def planted_truth(
 ) -> dict[str, object]:
     """truth.json's content for a registry written in these chunks (module docstring)."""
     people = pa.concat_tables([c.patients for c in chunks]).to_pandas()
+    arms = people["assigned"].value_counts()
+    if min(arms.get(drug, 0) for drug in COMPARED) < MIN_PER_ARM:
+        raise InputError(
+            f"--planted-effect: {len(people)} patients went on to tocilizumab or abatacept "
+            f"({', '.join(f'{d} {arms.get(d, 0)}' for d in COMPARED)}); a truth needs at "
+            f"least {MIN_PER_ARM} on each: ask for more --patients (about 7 % are compared)"
+        )
     outcomes = {}
     for drug in COMPARED:
         tables = {
@@ -128,7 +146,9 @@ def planted_truth(
             "att": _contrast(y[COMPARED[0]][treated].mean(), y[COMPARED[1]][treated].mean()),
             "crude": _contrast(observed[treated].mean(), observed[~treated].mean()),
             "not_evaluable": {
-                drug: sum(outcomes[drug][name][pid] == NOT_EVALUABLE for pid in people["patient_id"])
+                drug: sum(
+                    outcomes[drug][name][pid] == NOT_EVALUABLE for pid in people["patient_id"]
+                )
                 for drug in COMPARED
             },
         }
@@ -224,11 +244,8 @@ def _contrast(p1: float, p0: float) -> dict[str, float | None]:
     }
 
 
-def _survival(people: object, treated: np.ndarray) -> dict[str, object]:
+def _survival(people: pd.DataFrame, treated: BoolArray) -> dict[str, object]:
     """The drug-survival estimands from both potential times (module docstring)."""
-    import pandas as pd
-
-    assert isinstance(people, pd.DataFrame)
     times, events, causes = {}, {}, {}
     for drug in COMPARED:
         stopped = people[f"stop_day_{drug}"].notna().to_numpy()
@@ -247,16 +264,16 @@ def _survival(people: object, treated: np.ndarray) -> dict[str, object]:
     )
     observed_t = np.where(treated, times[COMPARED[0]], times[COMPARED[1]])
     observed_e = np.where(treated, events[COMPARED[0]], events[COMPARED[1]])
-    crude = cox_model(observed_t.tolist(), observed_e.tolist(), {"tocilizumab": treated.astype(float).tolist()})
+    crude = cox_model(
+        observed_t.tolist(), observed_e.tolist(), {"tocilizumab": treated.astype(float).tolist()}
+    )
     km = kaplan_meier_by_group(
         np.concatenate([times[d] for d in COMPARED]).tolist(),
         np.concatenate([events[d] for d in COMPARED]).tolist(),
         [d for d in COMPARED for _ in range(n)],
     )
     survival = {
-        curve.group: min(
-            (p.survival for p in curve.table if p.time <= HORIZON_DAYS), default=1.0
-        )
+        curve.group: min((p.survival for p in curve.table if p.time <= HORIZON_DAYS), default=1.0)
         for curve in km.curves
     }
     incidence = {}
