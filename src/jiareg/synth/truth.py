@@ -53,7 +53,7 @@ from jiareg.vocab import NOT_EVALUABLE, RESPONDER
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["TIMEPOINTS", "TRUTH_PROTOCOL", "planted_truth"]
+__all__ = ["TIMEPOINTS", "TRUTH_PROTOCOL", "planted_truth", "truth_protocol"]
 
 TIMEPOINTS: Final = {
     "month_3": (63, 119, 91),
