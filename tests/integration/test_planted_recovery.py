@@ -25,6 +25,7 @@ from jiareg.stats.drug_survival import cox_model
 from jiareg.stats.effects import binary_effects
 from jiareg.stats.propensity import iptw_weights, propensity_scores
 from jiareg.study.datasets import analysis_datasets
+from jiareg.study.endpoints.common import at_timepoint
 from jiareg.study.run import run_study
 from jiareg.synth.planted import COMPARED, PlantedEffect
 from jiareg.synth.truth import TIMEPOINTS, truth_protocol
@@ -43,6 +44,10 @@ def _analysis_data(tables: dict[str, pa.Table]) -> pd.DataFrame:
             path.write_text(truth_protocol(drug), encoding="utf-8")
             result = run_study(path, tables=tables)
             data = analysis_datasets(result, lambda pid: pid, identified=True).patients
+            visits = result.frames["visits"]
+            for name in TIMEPOINTS:
+                chosen = at_timepoint(visits, name).set_index("patient_id")["day"]
+                data[f"{name}_day"] = chosen.reindex(data["patient_id"]).to_numpy()
             frames.append(data.assign(arm=drug))
     data = pd.concat(frames, ignore_index=True)
     courses = tables["treatments"].to_pandas()
@@ -55,20 +60,28 @@ def _analysis_data(tables: dict[str, pa.Table]) -> pd.DataFrame:
     data["stopped"] = ~pd.isna(stop)
     on_drug = np.where(data["stopped"], stop, end) - index.to_numpy()
     data["days_on_drug"] = on_drug / np.timedelta64(1, "D")
+    # Non-responder imputation (`missing: nri`): no visit, an undetermined ACR Pedi, or a stop
+    # of the drug before the timepoint's visit (before the window's first day without one).
+    for name, (from_day, _, _) in TIMEPOINTS.items():
+        before = data[f"{name}_day"].fillna(from_day)
+        stopped_before = data["stopped"] & (data["days_on_drug"] < before)
+        responder = data[f"acr_pedi_30_{name}"] == "responder"
+        data[f"nri_{name}"] = (responder & ~stopped_before).astype(int)
     return data
 
 
 def _estimates(data: pd.DataFrame) -> dict[str, dict[str, object]]:
     treated = (data["arm"] == COMPARED[0]).tolist()
     covariates = {
-        "systemic": (data["ilar_category"] == "systemic").astype(float).tolist(),
         "active_joints": data["baseline_active_joints"].astype(float).tolist(),
         "age": data["age_years"].astype(float).tolist(),
     }
+    if (data["ilar_category"] == "systemic").any():
+        covariates["systemic"] = (data["ilar_category"] == "systemic").astype(float).tolist()
     weights = iptw_weights(propensity_scores(covariates, treated).scores, treated).weights
     out: dict[str, dict[str, object]] = {}
     for name in TIMEPOINTS:
-        nri = (data[f"acr_pedi_30_{name}"] == "responder").astype(int).tolist()  # NRI
+        nri = data[f"nri_{name}"].tolist()
         out[name] = {
             "crude": binary_effects(nri, treated),
             "iptw": binary_effects(nri, treated, weights),
@@ -124,6 +137,25 @@ def test_iptw_recovers_the_true_effect_the_crude_comparison_misses(
     true_hr = estimands["drug_survival"]["marginal_hazard_ratio"]
     assert _covers(estimates["drug_survival"]["iptw"].ci, true_hr)
     assert estimates["drug_survival"]["crude"].ci[0] > true_hr
+
+
+def test_the_polyarticular_course_subgroup_is_recovered_too(
+    planted: tuple[pd.DataFrame, Truth],
+) -> None:
+    """A protocol without systemic JIA (as protocols/tocilizumab-vs-abatacept-after-anti-tnf
+    .yaml) estimates the subgroup's truth: adjusting for active joints and age recovers it."""
+    data, truth = planted
+    subgroups = truth["subgroups"]
+    assert isinstance(subgroups, dict)
+    poly = subgroups["polyarticular_course"]
+    data = data[data["ilar_category"] != "systemic"].reset_index(drop=True)
+    assert len(data) == poly["n_patients"]
+    estimates = _estimates(data)
+    for name in TIMEPOINTS:
+        ate = poly["estimands"]["acr_pedi_30"][name]["ate"]
+        assert _covers(estimates[name]["iptw"].risk_difference.ci, ate["risk_difference"]), name
+    hr = poly["estimands"]["drug_survival"]["marginal_hazard_ratio"]
+    assert _covers(estimates["drug_survival"]["iptw"].ci, hr)
 
 
 @pytest.mark.slow

@@ -10,8 +10,10 @@ each has two potential outcomes, Y(tocilizumab) and Y(abatacept):
 - **ACR Pedi 30 at months 3, 6 and 12 with non-responder imputation**: jiareg's own study run
   (`jiareg.study.run.run_study` on each version of the registry with `TRUTH_PROTOCOL`, the
   per-patient outcome of `jiareg.study.endpoints.acr_pedi.patient_outcomes`) decides
-  responder / non-responder / not evaluable at the timepoint's visit; not evaluable (no visit in
-  the window, missing core set) counts as a non-responder. The **ATE** risks are the means of
+  responder / non-responder / not evaluable at the timepoint's visit (`TIMEPOINTS`); no visit
+  in the window, an undetermined ACR Pedi, or a stop of the drug before the timepoint's visit
+  (before the window's first day without a visit) counts as non-response, the rule of `missing:
+  nri` (`jiareg.study.endpoints.missing`). The **ATE** risks are the means of
   Y(tocilizumab) and Y(abatacept) over the whole population, and the risk difference, risk
   ratio and odds ratio are contrasts of those two marginal risks (no sampling error: they are
   the population's own values). The **ATT** is the same over the patients assigned
@@ -24,6 +26,9 @@ each has two potential outcomes, Y(tocilizumab) and Y(abatacept):
   HR of a simulation); 12-month drug survival (Kaplan–Meier) and cumulative incidence by stop
   reason (Aalen–Johansen) under each drug come from the same potential times.
 
+The same estimands are given for the polyarticular-course subgroup (the compared patients
+without systemic JIA), the population of a protocol that leaves systemic JIA out.
+
 The planted OR and HR are *conditional* parameters of the latent model (`planted`, points 3
 and 4); the estimands differ from them (non-collapsibility, the noise of the measured core
 set, missing visits, stops) and are what an unbiased analysis of the registry recovers.
@@ -35,30 +40,29 @@ import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from jiareg import __version__
 from jiareg.errors import InputError
 from jiareg.stats.drug_survival import cox_model, cumulative_incidence, kaplan_meier_by_group
 from jiareg.study.endpoints.acr_pedi import AcrPediEndpoint, patient_outcomes
+from jiareg.study.endpoints.common import at_timepoint
 from jiareg.study.run import run_study
 from jiareg.synth import model as m
 from jiareg.synth.arrays import BoolArray
 from jiareg.synth.planted import COMPARED, PlantedChunk, PlantedEffect
-from jiareg.vocab import NOT_EVALUABLE, RESPONDER
-
-if TYPE_CHECKING:
-    import pandas as pd
+from jiareg.vocab import RESPONDER
 
 __all__ = ["TIMEPOINTS", "TRUTH_PROTOCOL", "planted_truth", "truth_protocol"]
 
 TIMEPOINTS: Final = {
     "month_3": (63, 119, 91),
     "month_6": (150, 214, 182),
-    "month_12": (305, 425, 365),
+    "month_12": (300, 430, 365),
 }
 """Each timepoint's window (from, to day) and target day; the visit nearest the target wins."""
 GLOBALS_SCALE: Final = "0-10"
@@ -132,26 +136,22 @@ def planted_truth(
         }
         outcomes[drug] = _acr_pedi_30(tables, drug)
     in_both = set(outcomes[COMPARED[0]]["month_3"]) & set(outcomes[COMPARED[1]]["month_3"])
+    n_generated = len(people)
     people = people[people["patient_id"].isin(in_both)].reset_index(drop=True)
     treated = (people["assigned"] == COMPARED[0]).to_numpy()
-    acr = {}
-    for name in TIMEPOINTS:
-        y = {
-            drug: np.array([outcomes[drug][name][pid] == RESPONDER for pid in people["patient_id"]])
-            for drug in COMPARED
-        }
-        observed = np.where(treated, y[COMPARED[0]], y[COMPARED[1]])
-        acr[name] = {
-            "ate": _contrast(y[COMPARED[0]].mean(), y[COMPARED[1]].mean()),
-            "att": _contrast(y[COMPARED[0]][treated].mean(), y[COMPARED[1]][treated].mean()),
-            "crude": _contrast(observed[treated].mean(), observed[~treated].mean()),
-            "not_evaluable": {
-                drug: sum(
-                    outcomes[drug][name][pid] == NOT_EVALUABLE for pid in people["patient_id"]
-                )
-                for drug in COMPARED
-            },
-        }
+    responders = {
+        (drug, name): _nri_responders(people, outcomes[drug][name], drug, name)
+        for drug in COMPARED
+        for name in TIMEPOINTS
+    }
+    poly = ~people["systemic"].to_numpy(dtype=bool)
+    subgroup = {
+        "ilar_categories": [c for c in m.COMPARISON_CATEGORIES if c != "systemic"],
+        "n_patients": int(poly.sum()),
+        f"n_{COMPARED[0]}": int((treated & poly).sum()),
+        f"n_{COMPARED[1]}": int((~treated & poly).sum()),
+        "estimands": _estimands(people, treated, responders, poly),
+    }
     return {
         "format": "jiareg-planted-truth-1",
         "definition": _definition(),
@@ -178,9 +178,7 @@ def planted_truth(
             "after an anti-TNF failure",
             "ilar_categories": list(m.COMPARISON_CATEGORIES),
             "n_patients": len(people),
-            "n_outside_cohort": int(
-                len(pa.concat_tables([c.patients for c in chunks])) - len(people)
-            ),
+            "n_outside_cohort": n_generated - len(people),
             f"n_{COMPARED[0]}": int(treated.sum()),
             f"n_{COMPARED[1]}": int((~treated).sum()),
         },
@@ -204,14 +202,51 @@ def planted_truth(
             },
             "globals_scale": GLOBALS_SCALE,
             "tnf_failure_source": "recorded",
-            "missing": "nri: not evaluable at the timepoint counts as a non-responder",
+            "missing": "nri: no visit in the window, an undetermined ACR Pedi or a stop of the "
+            "drug before the timepoint's visit (before the window's first day without a visit) "
+            "counts as non-response",
             "drug_survival": "index date to the recorded stop date; censored at the last visit",
         },
-        "estimands": {
-            "acr_pedi_30": acr,
-            "drug_survival": _survival(people, treated),
-        },
+        "estimands": _estimands(people, treated, responders, np.ones(len(people), dtype=bool)),
+        "subgroups": {"polyarticular_course": subgroup},
     }
+
+
+def _nri_responders(
+    people: pd.DataFrame, outcome: dict[str, tuple[str, int | None]], drug: str, name: str
+) -> BoolArray:
+    """Responder under non-responder imputation: a responder at the timepoint's visit who had
+    not stopped the drug before that visit (before the window's first day without a visit);
+    no visit, an undetermined ACR Pedi or a stop counts as non-response (the rule of `missing:
+    nri` in `jiareg.study.endpoints.missing`)."""
+    from_day = TIMEPOINTS[name][0]
+    flags = []
+    for pid, stop in zip(people["patient_id"], people[f"stop_day_{drug}"], strict=True):
+        code, day = outcome[pid]
+        stopped = not pd.isna(stop) and stop < (from_day if day is None else day)
+        flags.append(code == RESPONDER and not stopped)
+    return np.array(flags, dtype=bool)
+
+
+def _estimands(
+    people: pd.DataFrame,
+    treated: BoolArray,
+    responders: dict[tuple[str, str], BoolArray],
+    keep: BoolArray,
+) -> dict[str, object]:
+    """The ACR Pedi 30 and drug-survival estimands over the patients `keep` selects."""
+    acr = {}
+    t = treated[keep]
+    for name in TIMEPOINTS:
+        y1, y0 = (responders[drug, name][keep] for drug in COMPARED)
+        observed = np.where(t, y1, y0)
+        acr[name] = {
+            "ate": _contrast(y1.mean(), y0.mean()),
+            "att": _contrast(y1[t].mean(), y0[t].mean()),
+            "crude": _contrast(observed[t].mean(), observed[~t].mean()),
+        }
+    subset = people[keep].reset_index(drop=True)
+    return {"acr_pedi_30": acr, "drug_survival": _survival(subset, t)}
 
 
 def _definition() -> str:
@@ -220,14 +255,24 @@ def _definition() -> str:
     return " ".join(text.replace("**", "").split())
 
 
-def _acr_pedi_30(tables: dict[str, pa.Table], drug: str) -> dict[str, dict[str, str]]:
-    """Per timepoint, each cohort patient's ACR Pedi 30 outcome code (jiareg's study run)."""
+def _acr_pedi_30(
+    tables: dict[str, pa.Table], drug: str
+) -> dict[str, dict[str, tuple[str, int | None]]]:
+    """Per timepoint, each cohort patient's ACR Pedi 30 outcome code (jiareg's study run) and
+    the day of the timepoint's visit (None without one)."""
     with tempfile.TemporaryDirectory(prefix="jiareg-truth-") as folder:
         path = Path(folder) / f"truth-{drug}.yaml"
         path.write_text(truth_protocol(drug), encoding="utf-8")
         result = run_study(path, tables=tables)
     endpoints = {e.at: e for e in result.protocol.endpoints if isinstance(e, AcrPediEndpoint)}
-    return {name: patient_outcomes(endpoints[name], result.frames) for name in TIMEPOINTS}
+    visits = result.frames["visits"]
+    out = {}
+    for name in TIMEPOINTS:
+        chosen = at_timepoint(visits, name)
+        day = dict(zip(chosen["patient_id"], chosen["day"].astype(int), strict=True))
+        codes = patient_outcomes(endpoints[name], result.frames)
+        out[name] = {pid: (code, day.get(pid)) for pid, code in codes.items()}
+    return out
 
 
 def _contrast(p1: float, p0: float) -> dict[str, float | None]:
