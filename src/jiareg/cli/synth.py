@@ -32,13 +32,13 @@ def synth(
         None,
         "--true-or",
         help="With --planted-effect: the conditional odds ratio of response, tocilizumab vs "
-        "abatacept [default: 2.0].",
+        "abatacept (default 2.0).",
     ),
     true_hr: float | None = typer.Option(
         None,
         "--true-hr",
         help="With --planted-effect: the conditional hazard ratio of stopping the drug, "
-        "tocilizumab vs abatacept [default: 0.6].",
+        "tocilizumab vs abatacept (default 0.6).",
     ),
 ) -> None:
     """Write a synthetic JIA registry: patients, visits, biologic courses, infusions, steroids
@@ -58,8 +58,7 @@ def synth(
 
     Example: jiareg synth --patients 100000 --visits 20 --seed 7 --out synth-100k --parquet
 
-    Example: jiareg synth --patients 40000 --seed 3 --out planted --parquet --planted-effect
-    --true-or 2.0 --true-hr 0.6
+    Example: jiareg synth --patients 40000 --out planted --planted-effect --true-or 2 --true-hr 0.6
     """
     from jiareg.errors import InputError
     from jiareg.synth import write_registry
