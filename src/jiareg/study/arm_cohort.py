@@ -59,9 +59,7 @@ def _arm_tables(
     )
     index = keep(index_dates(exposure).mutate(arm=ibis.literal(arm.name, "string")))
     dated = visits_with_day(registry["visits"], index)
-    baseline = keep(
-        timepoint_visits(dated, exposure, index, protocol.timepoint(protocol.baseline))
-    )
+    baseline = keep(timepoint_visits(dated, exposure, index, protocol.timepoint(protocol.baseline)))
     return exposure, index, baseline
 
 

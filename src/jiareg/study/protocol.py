@@ -1,10 +1,11 @@
 """The study protocol: a YAML file validated into frozen pydantic models.
 
 A protocol declares who is eligible, the index date (first administration of the exposure
-drug; with `arms:`, of each patient's arm drug — `jiareg.study.arms`), the timepoints (day windows around the index date, or anchors by administration
-number) and the endpoints. Each endpoint's model comes from its kind's module
-(`jiareg.study.endpoints`); `Protocol.endpoints` accepts every registered kind. Reading the
-YAML with errors that name the file, key path and line is `jiareg.study.protocol_file`:
+drug; with `arms:`, of each patient's arm drug — `jiareg.study.arms`), the timepoints (day
+windows around the index date, or anchors by administration number) and the endpoints.
+Each endpoint's model comes from its kind's module (`jiareg.study.endpoints`);
+`Protocol.endpoints` accepts every registered kind. Reading the YAML with errors that name
+the file, key path and line is `jiareg.study.protocol_file`:
 
     protocols/x.yaml: line 12: timepoints[1].window: to_day (10) is before from_day (14)
 """
@@ -18,7 +19,7 @@ from pydantic.fields import FieldInfo
 
 from jiareg.derive.config import ClinicalConfig
 from jiareg.derive.tnf_failure import STOP_REASON_CODES
-from jiareg.study.arms import SINGLE_ARM, Arm, Comparison, Exposure, known_drug, check_design
+from jiareg.study.arms import SINGLE_ARM, Arm, Comparison, Exposure, check_design, known_drug
 from jiareg.study.endpoints import EndpointSpec, kinds, on_register
 from jiareg.study.endpoints.base import Name, SpecModel
 from jiareg.vocab import ANTI_TNF, IlarCategory, Scale

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,10 @@ import pyarrow as pa
 
 from jiareg import __version__
 from jiareg.errors import StudyError
-from jiareg.study.backends import Engine, open_registry
 from jiareg.study.arm_cohort import arm_cohort
+from jiareg.study.backends import Engine, open_registry
 from jiareg.study.cohort import EligibilityStep, within
+from jiareg.study.comparative import arm_summaries, compare
 from jiareg.study.data_hash import data_sha256
 from jiareg.study.endpoints import PlanInputs, kind_of
 from jiareg.study.endpoints.acr_pedi import responses
@@ -123,19 +125,25 @@ def run_study(
 
     step("computing statistics")
     summary = summarise(protocol, collected, attrition)
-    results = Results.model_validate(
-        {
-            **summary.fields,
-            **summary.headlines,
-            "software_version": __version__,
-            "protocol_sha256": protocol_sha256(protocol_path),
-            "data_sha256": data_sha256(summary.tables),
-            "engine": engine,
-        }
-    )
+    fields = {
+        **summary.fields,
+        **summary.headlines,
+        "software_version": __version__,
+        "protocol_sha256": protocol_sha256(protocol_path),
+        "data_sha256": data_sha256(summary.tables),
+        "engine": engine,
+    }
     result = StudyResult(
-        results=results, tables=summary.tables, protocol=protocol, frames=collected
+        results=Results.model_validate(fields),
+        tables=summary.tables,
+        protocol=protocol,
+        frames=collected,
     )
+    if protocol.arms is not None:  # the arms and their comparison read the built result
+        step("comparing the arms")
+        arms = {"arms": arm_summaries(result), "comparison": compare(result)}
+        fields |= {key: value for key, value in arms.items() if value is not None}
+        result = replace(result, results=Results.model_validate(fields))
     if out_dir is not None:
         write_results(result, Path(out_dir))
     return result
