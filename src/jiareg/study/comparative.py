@@ -175,13 +175,13 @@ def _design(
 
 def _estimate(effect: Effect) -> Estimate:
     ci = None if effect.ci is None else [_r(effect.ci[0]), _r(effect.ci[1])]
-    return Estimate(estimate=_r(effect.estimate), ci95=ci)  # type: ignore[arg-type]  # finite CI
+    return Estimate(estimate=_r(effect.estimate), ci95=ci)
 
 
 def _analysis(effects: BinaryEffects, names: tuple[str, str]) -> AnalysisEffect:
     return AnalysisEffect(
         n={names[0]: effects.n_treated, names[1]: effects.n_control},
-        risk={names[0]: _r(effects.risk_treated), names[1]: _r(effects.risk_control)},  # type: ignore[dict-item]  # finite
+        risk={names[0]: _r(effects.risk_treated), names[1]: _r(effects.risk_control)},
         risk_difference=_estimate(effects.risk_difference),
         risk_ratio=_estimate(effects.risk_ratio),
         odds_ratio=_estimate(effects.odds_ratio),
@@ -202,7 +202,7 @@ def _e_value(effects: BinaryEffects, analysis: str) -> EValueResult | None:
     value = e_value(rr.estimate, rr.ci, measure="RR")
     return EValueResult(
         analysis=analysis,
-        point=_r(value.point),  # type: ignore[arg-type]  # finite
+        point=_r(value.point),
         ci_limit=_r(value.ci_limit),
         reference=value.reference,
     )
@@ -245,8 +245,8 @@ def compare(result: StudyResult) -> ComparisonResult | None:
             stabilized=fitted.stabilized,
             trim=spec.trim,
             n_trimmed=fitted.n_trimmed,
-            ess={names[0]: _r(fitted.ess_treated), names[1]: _r(fitted.ess_control)},  # type: ignore[dict-item]  # finite
-            max_weight=_r(float(weights["iptw"].max())),  # type: ignore[arg-type]  # finite
+            ess={names[0]: _r(fitted.ess_treated), names[1]: _r(fitted.ess_control)},
+            max_weight=_r(float(weights["iptw"].max())),
             reference=fitted.reference,
         )
     if "matching" in spec.methods:
@@ -254,7 +254,7 @@ def compare(result: StudyResult) -> ComparisonResult | None:
         if matched.pairs:
             weights["matched"] = np.array(matched.weights)
         matching = MatchingSummary(
-            caliper=_r(matched.caliper),  # type: ignore[arg-type]  # finite
+            caliper=_r(matched.caliper),
             caliper_sd=spec.caliper_sd,
             pairs=len(matched.pairs),
             unmatched_treated=matched.n_unmatched_treated,
@@ -287,11 +287,11 @@ def compare(result: StudyResult) -> ComparisonResult | None:
             converged=model.converged,
             separated=model.separated,
             terms=[
-                Term(term=c.name, coef=_r(c.coef), se=_r(c.se), odds_ratio=_r(c.odds_ratio))  # type: ignore[arg-type]  # finite
+                Term(term=c.name, coef=_r(c.coef), se=_r(c.se), odds_ratio=_r(c.odds_ratio))
                 for c in model.coefficients
             ],
             score_range={
-                name: [_r(float(scores[mask].min())), _r(float(scores[mask].max()))]  # type: ignore[misc]  # finite
+                name: [_r(float(scores[mask].min())), _r(float(scores[mask].max()))]
                 for name, mask in ((names[0], treated), (names[1], ~treated))
             },
         ),

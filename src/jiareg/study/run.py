@@ -186,7 +186,7 @@ def _attrition(steps: list[EligibilityStep]) -> pd.DataFrame:
 
 def _check_not_empty(protocol: Protocol, attrition: pd.DataFrame) -> None:
     """`StudyError` naming the step that left the cohort (or an arm of it) empty."""
-    flows = [(None, attrition)]
+    flows: list[tuple[str | None, pd.DataFrame]] = [(None, attrition)]
     if protocol.arms is not None:
         shared = attrition[attrition["arm"].isna()]
         flows = [
