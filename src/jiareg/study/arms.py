@@ -170,7 +170,7 @@ def check_design(protocol: Protocol) -> None:
         for index, arm in enumerate(arms):
             if arm.name == SINGLE_ARM:
                 raise LocatedError(("arms", index, "name"), f"{SINGLE_ARM!r} names no arm")
-            if names.count(arm.name) > 1:
+            if arm.name in names[:index]:
                 raise LocatedError(("arms", index, "name"), f"arm {arm.name!r} is repeated")
     comparison = protocol.comparison
     if comparison is None:
