@@ -13,6 +13,7 @@ import pytest
 from jiareg.demo import COHORT_DIR, FOUNDING_PROTOCOL
 from jiareg.ingest import read_template
 from jiareg.report.render import render_html
+from jiareg.study.backends import load_postgres
 from jiareg.study.datasets import analysis_datasets
 from jiareg.study.result import StudyResult
 from jiareg.study.run import run_study
@@ -25,12 +26,17 @@ ENDPOINTS = ("acr_pedi_30_month_3", "acr_pedi_30_month_6", "acr_pedi_30_month_12
 
 
 @pytest.fixture(scope="module")
-def compared() -> StudyResult:
-    """The comparative protocol on 6,000 synthetic patients (abatacept after an anti-TNF
-    failure is the rarer switch: a few dozen patients)."""
+def synthetic() -> dict[str, pa.Table]:
+    """6,000 synthetic patients (abatacept after an anti-TNF failure is the rarer switch: a few
+    dozen patients)."""
     tables = generate_chunk(0, 6000, 20, seed=11, id_width=6)
-    registry: dict[str, pa.Table] = {name: tables[name] for name in TABLES}
-    return run_study(COMPARATIVE, tables=registry)
+    return {name: tables[name] for name in TABLES}
+
+
+@pytest.fixture(scope="module")
+def compared(synthetic: dict[str, pa.Table]) -> StudyResult:
+    """The comparative protocol on the synthetic registry (DuckDB)."""
+    return run_study(COMPARATIVE, tables=synthetic)
 
 
 def test_arms_and_their_flows(compared: StudyResult) -> None:
@@ -101,6 +107,19 @@ def test_report_shows_the_comparison(compared: StudyResult) -> None:
     assert "VanderWeele TJ, Ding P. Ann Intern Med 2017" in html
     assert "Multivariate Behav Res 2011;46:399-424" in html  # Austin 2011, PS and SMD 0.1
     assert len(html.encode()) < 2_000_000
+
+
+@pytest.mark.postgres
+def test_postgres_assigns_the_same_arms(
+    synthetic: dict[str, pa.Table], compared: StudyResult, fresh_pg_url: str
+) -> None:
+    load_postgres(fresh_pg_url, synthetic)
+    on_postgres = run_study(COMPARATIVE, fresh_pg_url, engine="postgres").results.to_json()
+    on_duckdb = compared.results.to_json()
+    assert on_postgres["engine"] == "postgres"
+    assert {k: v for k, v in on_postgres.items() if k != "engine"} == {
+        k: v for k, v in on_duckdb.items() if k != "engine"
+    }
 
 
 def test_a_single_arm_result_has_no_arm_keys() -> None:
