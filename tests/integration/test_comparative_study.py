@@ -15,6 +15,7 @@ from jiareg.ingest import read_template
 from jiareg.report.render import render_html
 from jiareg.study.backends import load_postgres
 from jiareg.study.datasets import analysis_datasets
+from jiareg.study.deidentify import suppress_small_counts
 from jiareg.study.result import StudyResult
 from jiareg.study.run import run_study
 from jiareg.synth.generate import generate_chunk
@@ -107,6 +108,22 @@ def test_report_shows_the_comparison(compared: StudyResult) -> None:
     assert "VanderWeele TJ, Ding P. Ann Intern Med 2017" in html
     assert "Multivariate Behav Res 2011;46:399-424" in html  # Austin 2011, PS and SMD 0.1
     assert len(html.encode()) < 2_000_000
+
+
+def test_researchers_see_small_counts_suppressed(compared: StudyResult) -> None:
+    """Counts of 1 to 4 patients in Table 1 show as "<5", their proportion withheld."""
+    shown = suppress_small_counts(compared.results.to_json())["comparison"]
+    raw = compared.results.to_json()["comparison"]
+    small = [
+        (i, arm)
+        for i, row in enumerate(raw["table1"])
+        for arm, cell in row["arms"].items()
+        if cell["count"] is not None and 0 < cell["count"] < 5
+    ]
+    assert small  # e.g. few abatacept patients on corticosteroids at baseline
+    for i, arm in small:
+        cell = shown["table1"][i]["arms"][arm]
+        assert (cell["count"], cell["mean"]) == ("<5", None)
 
 
 @pytest.mark.postgres
