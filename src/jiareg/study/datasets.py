@@ -204,12 +204,14 @@ def _patients(result: StudyResult, public_id: Callable[[str], str], identified: 
         ),
         [", ".join(prior.get(pid, ())) for pid in ids],
     )
-    index = dict(zip(ids, table["index_date"], strict=True))
+    biologics = _prior_biologics(
+        frames["courses"], dict(zip(ids, table["index_date"], strict=True))
+    )
     out.add(
         Variable(
             "n_prior_biologics", "number of biologics started before the index date", "integer"
         ),
-        [len(_prior_biologics(frames["courses"], index).get(pid, ())) for pid in ids],
+        [len(biologics.get(pid, ())) for pid in ids],
     )
     baseline = at_timepoint(frames["visits"], protocol.baseline).set_index("patient_id")
     for name, (label, unit) in CORE_SET.items():
