@@ -40,15 +40,12 @@ def _global(value: object, scale: str) -> Global | None:
     return Global(to_fraction(round(float(value), digits)), scale)  # type: ignore[arg-type]  # a number
 
 
-def _jadas10(row: pd.Series, scale: str, allow_likert: bool) -> float | None:
-    joints = row["active_joints"]
-    esr = row["esr"]
+def _jadas10(phys: object, parent: object, joints: object, esr: object, scale: str) -> float | None:
     score = jadas_from_globals(
-        _global(row["phys_global"], scale),
-        _global(row["parent_global"], scale),
-        None if _missing(joints) else int(joints),
+        _global(phys, scale),
+        _global(parent, scale),
+        None if _missing(joints) else int(joints),  # type: ignore[call-overload]  # a number
         marker=None if _missing(esr) else to_fraction(esr),
-        allow_likert_rescale=allow_likert,
     ).score
     return None if score is None else float(score)
 
@@ -64,8 +61,14 @@ def baseline_covariates(
     scale = protocol.globals_scale
     rows = baseline.reindex(ids)
     jadas: list[object] = [
-        None if _missing(row["visit_date"]) else _jadas10(row, scale, False)
-        for _, row in rows.iterrows()
+        _jadas10(*values, scale)
+        for values in zip(
+            rows["phys_global"],
+            rows["parent_global"],
+            rows["active_joints"],
+            rows["esr"],
+            strict=True,
+        )
     ]
     steroids = at_timepoint(result.tables["steroids"], protocol.baseline).set_index("patient_id")
     doses = steroids["peq_mg_day"].reindex(ids)
