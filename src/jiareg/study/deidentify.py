@@ -64,6 +64,14 @@ _COUNTS: Final = frozenset(
         "inactive",
         "not_inactive",
         "unknown",
+        # the comparison of arms (jiareg.study.comparison_json)
+        "count",
+        "evaluable",
+        "n_treated",
+        "n_left_out",
+        "n_trimmed",
+        "pairs",
+        "unmatched_treated",
     }
 )
 """Keys whose number is a count of patients (or of their events) wherever they appear."""
@@ -74,7 +82,7 @@ _COUNT_TABLES: Final = frozenset(
 _COUNT_HEADLINES: Final = frozenset({"chaq_over", "systemic_features", "inactive_disease"})
 """Endpoint kinds whose headline maps each timepoint to a count of patients."""
 _AGES: Final = ("age_years", "disease_duration_years")
-_DERIVED: Final = frozenset({"proportion", "ci95", "rate_per_100py", "rate_ci95"})
+_DERIVED: Final = frozenset({"proportion", "ci95", "rate_per_100py", "rate_ci95", "mean"})
 """Numbers computed from a dictionary's counts: withheld (null) beside a suppressed count."""
 
 
