@@ -172,3 +172,20 @@ def test_workbook_cells_read_like_csv(tmp_path: Path) -> None:
     assert [str(p) for p in info.value.problems] == [
         "book.xlsx[patients]:3: column 'sex' = 'Z'; expected one of F, M"
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("12.500", True), (".125", True), ("45.", True), ("12.5000", False), (".1255", False)],
+)
+def test_decimals_are_counted_after_the_dot(tmp_path: Path, value: str, ok: bool) -> None:
+    """The decimals check counts the digits after a well-formed number's dot (issue #11:
+    no regular expression per cell); at most 3 for esr, whatever digits come before."""
+    files = spoiled("visits.csv", ",45,12.5,", f",{value},12.5,")
+    if ok:
+        assert read_template(write_folder(tmp_path / "in", files))["visits"].num_rows == 4
+    else:
+        assert _problems(tmp_path, files) == [
+            f"visits.csv:2: column 'esr' = {value!r}; "
+            "expected a number from 0 to 200 mm/h with at most 3 decimals"
+        ]
