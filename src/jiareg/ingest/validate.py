@@ -207,19 +207,22 @@ def _number(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> p
     present = pc.is_valid(text)
     pattern = _COUNT_RE if col.kind == "count" else _NUMBER_RE
     ok = pc.fill_null(_match(text, pattern), False)
-    problems.add_mask(
-        raw, pc.and_(present, pc.invert(ok)), col.name, text, lambda v: number_hint(col, v)
-    )
+    malformed = pc.and_(present, pc.invert(ok))
+    problems.add_mask(raw, malformed, col.name, text, lambda v: number_hint(col, v))
     if col.kind == "number" and not col.scaled_by:
         too_fine = _too_fine(text, col.decimals)  # exact where `ok`: one dot, digits after
         problems.add_mask(raw, pc.and_(ok, too_fine), col.name, text, col.expected())
     target = pa.int64() if col.kind == "count" else pa.float64()
-    typed = pc.if_else(ok, text, pa.scalar(None, pa.string())).cast(target)
-    out_of_range = pa.array([False] * len(typed), pa.bool_())
-    if col.minimum is not None:
-        out_of_range = pc.or_(out_of_range, pc.less(typed, col.minimum))
+    well_formed = text
+    if pc.any(malformed).as_py():
+        well_formed = pc.if_else(ok, text, pa.scalar(None, pa.string()))
+    typed = well_formed.cast(target)
+    limits = [pc.less(typed, col.minimum)] if col.minimum is not None else []
     if col.maximum is not None:
-        out_of_range = pc.or_(out_of_range, pc.greater(typed, col.maximum))
+        limits.append(pc.greater(typed, col.maximum))
+    if not limits:
+        return typed
+    out_of_range = limits[0] if len(limits) == 1 else pc.or_(*limits)
     problems.add_mask(raw, out_of_range, col.name, text, col.expected())
     return pc.if_else(pc.fill_null(out_of_range, False), pa.scalar(None, target), typed)
 
