@@ -180,8 +180,7 @@ def _cell(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.
         return pc.if_else(bad, pa.scalar(None, pa.bool_()), pc.equal(text, "yes"))
     if col.kind == "date":
         parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-        # ISO text of the parsed day (the date cast writes exactly what strftime's
-        # %Y-%m-%d would, for every day of years 0000-9999, at 1/25 of its cost)
+        # the date cast writes what strftime's %Y-%m-%d does (years 0000-9999), 25x faster
         same = pc.equal(parsed.cast(pa.date32()).cast(pa.string()), text)
         ok = pc.and_(_match(text, _DATE_RE), pc.fill_null(same, False))
         problems.add_mask(raw, pc.and_(present, pc.invert(ok)), col.name, text, date_hint(col))
@@ -190,10 +189,8 @@ def _cell(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.
 
 
 def _too_fine(number: pa.Array, decimals: int) -> pa.Array:
-    """More than `decimals` digits after the dot, for cells that match `_NUMBER_RE`.
-
-    The same as matching `\\.\\d{decimals+1,}$` on such cells (they hold at most one dot,
-    only digits after it), without a regular expression.
+    """More than `decimals` digits after the dot: `\\.\\d{decimals+1,}$` without a regex,
+    exact for cells that match `_NUMBER_RE` (at most one dot, only digits after it).
 
     >>> _too_fine(pa.array(["1.25", "1.2", "12", ".125", None]), 1).to_pylist()
     [True, False, False, True, None]
@@ -213,10 +210,8 @@ def _number(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> p
         too_fine = _too_fine(text, col.decimals)  # exact where `ok`: one dot, digits after
         problems.add_mask(raw, pc.and_(ok, too_fine), col.name, text, col.expected())
     target = pa.int64() if col.kind == "count" else pa.float64()
-    well_formed = text
-    if pc.any(malformed).as_py():
-        well_formed = pc.if_else(ok, text, pa.scalar(None, pa.string()))
-    typed = well_formed.cast(target)
+    bad = pc.any(malformed).as_py()
+    typed = (pc.if_else(ok, text, pa.scalar(None, pa.string())) if bad else text).cast(target)
     limits = [pc.less(typed, col.minimum)] if col.minimum is not None else []
     if col.maximum is not None:
         limits.append(pc.greater(typed, col.maximum))
