@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,15 +25,14 @@ _ESCAPED_BYTES: Final = tuple(old.encode() for old, _ in _ESCAPES)
 
 
 def _may_need_escape(s: pa.Array) -> bool:
-    """Whether any character `json_text` escapes occurs in the array's data buffer.
-
-    The buffer may hold bytes outside the array (a slice): those can only give a needless
-    True, which costs the escaping pass but never changes its result.
-    """
-    data = s.buffers()[2]
-    if data is None:
+    """Whether any character `json_text` escapes occurs in the array's text bytes (those
+    between its first and last offset: a slice of a batch reads only its own rows)."""
+    offsets, data = s.buffers()[1], s.buffers()[2]
+    if data is None or offsets is None or len(s) == 0:
         return False
-    raw = data.to_pybytes()
+    bounds = np.frombuffer(offsets, dtype=np.int32)
+    first, last = int(bounds[s.offset]), int(bounds[s.offset + len(s)])
+    raw = data.slice(first, last - first).to_pybytes()
     return any(needle in raw for needle in _ESCAPED_BYTES)
 
 
