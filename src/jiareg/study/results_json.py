@@ -188,6 +188,10 @@ def results_json_schema() -> dict[str, Any]:
     value = adapter.json_schema()
     schema = Results.model_json_schema()  # the validation schema: what a results.json holds
     schema.setdefault("$defs", {}).update(value.pop("$defs", {}))
+    for definition in schema["$defs"].values():  # `Results` checks every endpoint has one
+        if "headline" in definition.get("properties", {}):
+            definition["properties"]["headline"]["pattern"] = "^/"
+            definition["required"] = sorted({*definition.get("required", ()), "headline"})
     value["description"] = (
         "An endpoint's headline, under its id: the endpoint's main numbers, stored only here "
         "(endpoints.<id> has its kind, definition, further numbers and denominators)."
