@@ -233,18 +233,19 @@ def _core_set_results(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, Any], 
             "median_difference": _float(w.median_difference),
             "method": w.method,
         }
-    return table, {
-        "kind": "core_set",
-        "headline": "/core_set",
-        "denominators": denominators("baseline", "month_1"),
-        "wilcoxon_vs_baseline": {"month_1": tests},
-    }
+    return table, {**_entry("core_set", "core_set"), "wilcoxon_vs_baseline": {"month_1": tests}}
 
 
 def denominators(*places: str, evaluable: int = 9, reason: str = "") -> dict[str, Any]:
     """Every place's denominators in the 9-patient cohort: `evaluable`, the rest for `reason`."""
     rest = {reason: 9 - evaluable} if evaluable < 9 else {}
     return {p: {"cohort": 9, "evaluable": evaluable, "not_evaluable": rest} for p in places}
+
+
+def _entry(kind: str, endpoint_id: str, *places: str) -> dict[str, Any]:
+    """The keys every `endpoints.<id>` has: kind, headline pointer, denominators."""
+    where = places or ("baseline", "month_1")
+    return {"kind": kind, "headline": f"/{endpoint_id}", "denominators": denominators(*where)}
 
 
 def proportion_headline(k: int, n: int) -> dict[str, Any]:
@@ -260,16 +261,11 @@ def proportion_details(
     or k alone with `before`, whose CI is then here)."""
     p = clopper_pearson(k, n)
     return {
-        "kind": "acr_pedi",
-        "headline": f"/{endpoint_id}",
-        "level": 30,
-        "variant": "standard",
-        "at": at,
-        "before_administration": before,
-        **({"ci95": list(p.ci) if p.ci else None} if before else {}),
-        "ci_method": p.method,
-        "responder_ids": IDS[:k],
+        **_entry("acr_pedi", endpoint_id),
         "denominators": denominators(at, evaluable=n, reason="core_set_incomplete"),
+        **{"level": 30, "variant": "standard", "at": at, "before_administration": before},
+        **({"ci95": list(p.ci) if p.ci else None} if before else {}),
+        **{"ci_method": p.method, "responder_ids": IDS[:k]},
     }
 
 
@@ -280,9 +276,7 @@ def adverse_event_details(terms: list[tuple[str, bool]], patient_years: float) -
     for term, _ in terms:
         by_term[term] = by_term.get(term, 0) + 1
     return {
-        "kind": "adverse_events",
-        "headline": "/adverse_events",
-        "denominators": denominators("follow_up"),
+        **_entry("adverse_events", "adverse_events", "follow_up"),
         "serious": sum(serious for _, serious in terms),
         "patients_with_event": min(len(terms), 1),
         "patient_years": patient_years,
@@ -347,39 +341,27 @@ def build_results(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
                 **proportion_details("acr_pedi_30_sjia", 7, 9, at="month_1"),
                 "variant": "sjia",
             },
-            "chaq_over_0_5": {
-                "kind": "chaq_over",
-                "headline": "/chaq_over_0_5",
-                "denominators": denominators("baseline", "month_1"),
-                "threshold": "0.5",
-            },
+            "chaq_over_0_5": {**_entry("chaq_over", "chaq_over_0_5"), "threshold": "0.5"},
             "systemic_features": {
-                "kind": "systemic_features",
-                "headline": "/systemic_features",
-                "denominators": denominators("baseline", "month_1"),
+                **_entry("systemic_features", "systemic_features"),
                 "features": ["fever", "rash"],
             },
             "steroids": {
-                "kind": "steroid_change",
-                "headline": "/steroids",
-                "at": "on_treatment",
-                "basis": "mg_kg_day",
+                **_entry("steroid_change", "steroids", "on_treatment"),
                 "denominators": denominators(
                     "on_treatment", evaluable=6, reason="not_on_steroids_at_baseline"
                 ),
+                "at": "on_treatment",
+                "basis": "mg_kg_day",
                 "not_reduced": {"INCREASED": 0, "NO_CHANGE": 2},
                 "lowest_below_baseline": 4,
             },
             "inactive_disease": {
-                "kind": "inactive_disease",
-                "headline": "/inactive_disease",
-                "denominators": denominators("baseline", "month_1"),
+                **_entry("inactive_disease", "inactive_disease"),
                 "criteria": "acr2011",
             },
             "time_to_acr_pedi_30": {
-                "kind": "time_to_response",
-                "headline": "/time_to_acr_pedi_30",
-                "denominators": denominators("follow_up"),
+                **_entry("time_to_response", "time_to_acr_pedi_30", "follow_up"),
                 "level": 30,
                 "method": km.method,
                 "curve": [asdict(row) for row in km.table],
