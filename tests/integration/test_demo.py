@@ -73,7 +73,7 @@ def test_chaq_systemic_features_and_responses(demo: tuple[Path, dict[str, Any]])
     assert r["acr_pedi_30"]["n"] == 9
     low, high = r["acr_pedi_30"]["ci95"]
     assert high == 1.0 and low == pytest.approx(0.6637, abs=1e-4)  # Clopper-Pearson, 9/9
-    assert r["endpoints"]["acr_pedi_30"]["not_evaluable"] == 0
+    assert r["endpoints"]["acr_pedi_30"]["denominators"]["follow_up"]["not_evaluable"] == {}
     assert r["responders_before_infusion_3"] == 7
 
 
@@ -88,7 +88,8 @@ def test_steroids_and_safety(demo: tuple[Path, dict[str, Any]]) -> None:
     steroids = r["endpoints"]["steroids"]
     # "During the treatment, 4 patients reduced dose (< 50 %)": over the time on tocilizumab
     assert steroids["at"] == "on_treatment"
-    assert steroids["categories"] == {"NO_CHANGE": 2, "REDUCED_LT50": 4}
+    assert steroids["not_reduced"] == {"NO_CHANGE": 2, "INCREASED": 0}  # the other 4: < 50 %
+    assert steroids["denominators"]["on_treatment"]["evaluable"] == 6
     assert steroids["lowest_below_baseline"] == 4
     assert r["config"]["tnf_failure_source"] == "recorded"
     assert r["adverse_events"] == 0

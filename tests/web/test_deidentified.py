@@ -120,20 +120,36 @@ def test_a_researchers_results_json_suppresses_counts_below_five(
         "sex": {"F": 9},
         "age_years": {"median": 10.5, "min": 4.73, "max": 16},  # (a run before whole years)
         "acr_pedi_30": {"responders": 3, "n": 9, "ci95": [0.07, 0.7]},
+        "before_3": 2,  # output: count — its interval is in the details
         "adverse_events": 0,
         "endpoints": {
             "acr_pedi_30": {
+                "kind": "acr_pedi",
+                "headline": "/acr_pedi_30",
                 "level": 30,
-                "responders": 3,
-                "nonresponders": 6,
-                "not_evaluable": 0,
-                "n": 9,
-                "proportion": 0.33,
-                "ci95": [0.07, 0.7],
                 "responder_ids": ["A-001"],
+                "denominators": {
+                    "follow_up": {
+                        "cohort": 9,
+                        "evaluable": 9,
+                        "not_evaluable": {},
+                    }
+                },
             },
-            "adverse_events": {"kind": "adverse_events", "events": 0, "by_term": {"rash": 2}},
-            "chaq_over_0_5": {"kind": "chaq_over", "counts": {"baseline": 6, "month_1": 1}},
+            "before_3": {
+                "kind": "acr_pedi",
+                "headline": "/before_3",
+                "ci95": [0.03, 0.6],
+                "denominators": {
+                    "follow_up": {
+                        "cohort": 9,
+                        "evaluable": 6,
+                        "not_evaluable": {"no_visit_before_administration_3": 3},
+                    }
+                },
+            },
+            "adverse_events": {"kind": "adverse_events", "by_term": {"rash": 2}},
+            "chaq_over_0_5": {"kind": "chaq_over", "threshold": "0.5"},
         },
         "chaq_over_0_5": {"baseline": 6, "month_1": 1},
     }
@@ -144,8 +160,16 @@ def test_a_researchers_results_json_suppresses_counts_below_five(
     assert got["categories"] == {"systemic": 7, "poly_rf_neg": "<5"}
     assert got["acr_pedi_30"] == {"responders": "<5", "n": 9, "ci95": None}
     details = got["endpoints"]["acr_pedi_30"]
-    assert (details["responders"], details["proportion"], details["level"]) == ("<5", None, 30)
-    assert (got["adverse_events"], details["not_evaluable"]) == (0, 0)  # zero is no small cell
+    assert (details["level"], details["denominators"]["follow_up"]["evaluable"]) == (30, 9)
+    # a count headline suppressed withholds the interval stored beside it in the details
+    assert (got["before_3"], got["endpoints"]["before_3"]["ci95"]) == ("<5", None)
+    counted = got["endpoints"]["before_3"]["denominators"]["follow_up"]
+    assert counted == {
+        "cohort": 9,
+        "evaluable": 6,
+        "not_evaluable": {"no_visit_before_administration_3": "<5"},
+    }
+    assert got["adverse_events"] == 0  # zero is no small cell
     assert got["age_years"] == {"median": 10, "min": 4, "max": 16}  # whole years, no "<5"
     assert got["chaq_over_0_5"] == {"baseline": 6, "month_1": "<5"}
     assert got["endpoints"]["adverse_events"]["by_term"] == {"rash": "<5"}

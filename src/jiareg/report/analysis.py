@@ -18,7 +18,7 @@ from jiareg.derive.exact import to_fraction
 from jiareg.report._format import ordinal, timepoint_label
 from jiareg.stats import KaplanMeierResult, KaplanMeierRow, ProportionResult, RateResult, Summary
 from jiareg.study.endpoints import ReportSection, endpoints_of, kind_of
-from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint
+from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint, proportion
 from jiareg.study.endpoints.adverse_events import AdverseEventsDetails, AdverseEventsEndpoint
 from jiareg.study.endpoints.chaq_over import ChaqOverDetails, ChaqOverEndpoint
 from jiareg.study.endpoints.common import CoreSetStat
@@ -127,7 +127,7 @@ class ReportNumbers:
 
 def compute(result: StudyResult) -> ReportNumbers:
     """Read the report's numbers out of `result` (pure: nothing is written)."""
-    protocol, results = result.protocol, result.results
+    protocol = result.protocol
     core = endpoints_of(protocol, CoreSetEndpoint)
     timepoints = (
         tuple(dict.fromkeys((protocol.baseline, *core[0].at))) if core else (protocol.baseline,)
@@ -137,26 +137,20 @@ def compute(result: StudyResult) -> ReportNumbers:
     acr = [e for e in every_acr if e.at == "follow_up"]
     overall = next((e for e in acr if e.before_administration is None), None)
     before = next((e for e in acr if e.before_administration is not None), None)
-    overall_details = results.details(overall.id, AcrPediDetails) if overall else None
+    overall_row = _acr_row(result, overall) if overall else None
     steroids = endpoints_of(protocol, SteroidChangeEndpoint)
     return ReportNumbers(
         baseline=protocol.baseline,
         timepoints=timepoints,
         core_set=rows,
-        acr_endpoints=tuple(
-            AcrRow(acr_label(e), _proportion(d), d.not_evaluable)
-            for e in every_acr
-            for d in (results.details(e.id, AcrPediDetails),)
-        ),
-        acr_pedi=_proportion(overall_details) if overall_details else None,
+        acr_endpoints=tuple(_acr_row(result, e) for e in every_acr),
+        acr_pedi=overall_row.proportion if overall_row else None,
         acr_pedi_label=f"ACR Pedi {overall.level}" if overall else "ACR Pedi 30",
-        before_infusion=(
-            _proportion(results.details(before.id, AcrPediDetails)) if before else None
-        ),
+        before_infusion=_acr_row(result, before).proportion if before else None,
         before_infusion_number=before.before_administration if before else None,
         time_to_response=_time_to_response(result),
         adverse_events=_adverse_events(result),
-        not_evaluable=overall_details.not_evaluable if overall_details else None,
+        not_evaluable=overall_row.not_evaluable if overall_row else None,
         counts=_counts(result),
         steroids=(
             SteroidChange(steroids[0].at, _steroid_counts(result, steroids[0].id))
@@ -164,6 +158,18 @@ def compute(result: StudyResult) -> ReportNumbers:
             else None
         ),
         sections=_sections(result),
+    )
+
+
+def _acr_row(result: StudyResult, endpoint: AcrPediEndpoint) -> AcrRow:
+    """The endpoint's responders and CI (headline, details) and its not-evaluable patients
+    (denominators)."""
+    details = result.results.details(endpoint.id, AcrPediDetails)
+    counted = details.denominators[endpoint.at]
+    return AcrRow(
+        acr_label(endpoint),
+        proportion(result.results.headline(endpoint.id), details),
+        counted.cohort - counted.evaluable,
     )
 
 
@@ -191,17 +197,25 @@ def _counts(result: StudyResult) -> tuple[CountsByTimepoint, ...]:
     results, order = result.results, [t.name for t in result.protocol.timepoints]
     rows = []
     for chaq in endpoints_of(result.protocol, ChaqOverEndpoint):
-        rows.append(
-            (chaq.id, f"CHAQ > {chaq.threshold}", results.details(chaq.id, ChaqOverDetails).counts)
-        )
+        results.details(chaq.id, ChaqOverDetails)  # raises when the id is not a chaq_over
+        rows.append((chaq.id, f"CHAQ > {chaq.threshold}", timepoint_counts(result, chaq.id)))
     for systemic in endpoints_of(result.protocol, SystemicFeaturesEndpoint):
         details = results.details(systemic.id, SystemicFeaturesDetails)
-        rows.append((systemic.id, " or ".join(details.features).capitalize(), details.counts))
+        label = " or ".join(details.features).capitalize()
+        rows.append((systemic.id, label, timepoint_counts(result, systemic.id)))
     position = {e.id: i for i, e in enumerate(result.protocol.endpoints)}
     return tuple(
         CountsByTimepoint(label, {t: counts[t] for t in order if t in counts})
         for _, label, counts in sorted(rows, key=lambda row: position[row[0]])
     )
+
+
+def timepoint_counts(result: StudyResult, endpoint_id: str) -> dict[str, int]:
+    """The headline of a counting endpoint: timepoint → patients (TypeError otherwise)."""
+    counts = result.results.headline(endpoint_id)
+    if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
+        raise TypeError(f"{endpoint_id}: expected timepoint → patients, got {counts!r}")
+    return counts
 
 
 def acr_label(endpoint: AcrPediEndpoint) -> str:
@@ -262,18 +276,6 @@ def _core_set(result: StudyResult, endpoint: CoreSetEndpoint) -> tuple[CoreSetRo
     return tuple(rows)
 
 
-def _proportion(details: AcrPediDetails) -> ProportionResult:
-    k, n, ci = details.responders, details.n, details.ci95
-    return ProportionResult(
-        k=k,
-        n=n,
-        estimate=k / n if n else None,
-        ci=(float(ci[0]), float(ci[1])) if ci else None,
-        confidence=0.95,
-        method=details.ci_method,
-    )
-
-
 def _time_to_response(result: StudyResult) -> TimeToResponse | None:
     endpoints = endpoints_of(result.protocol, TimeToResponseEndpoint)
     if not endpoints:
@@ -309,10 +311,13 @@ def _adverse_events(result: StudyResult) -> AdverseEvents | None:
     if not endpoints:
         return None
     details = result.results.details(endpoints[0].id, AdverseEventsDetails)
+    events = result.results.headline(endpoints[0].id)
+    if not isinstance(events, int):
+        raise TypeError(f"{endpoints[0].id}: expected the number of events, got {events!r}")
     years, ci = float(details.patient_years), details.rate_ci95
     rate = (
         RateResult(
-            events=details.events,
+            events=events,
             patient_years=years,
             rate_per_100py=float(details.rate_per_100py),
             ci=(float(ci[0]), float(ci[1])),
@@ -323,7 +328,7 @@ def _adverse_events(result: StudyResult) -> AdverseEvents | None:
         else None
     )
     return AdverseEvents(
-        events=details.events,
+        events=events,
         serious=details.serious,
         patient_years=years,
         rate=rate,

@@ -11,6 +11,7 @@ from matplotlib.patches import Patch
 
 from jiareg.report._format import timepoint_label, variable_label
 from jiareg.report.analysis import TimeToResponse
+from jiareg.study.report_options import PER_PATIENT_MAX as DEFAULT_PER_PATIENT_MAX
 from jiareg.vocab import CORE_SET_VARIABLES
 
 if TYPE_CHECKING:
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
 
 DPI: Final = 150
 """Sharp on screen and in print at the report's figure widths (7.2 in → about 1,080 pixels)."""
-PER_PATIENT_MAX: Final = 40
-"""Largest cohort drawn patient by patient (core-set lines, swimmer plot); larger cohorts get
-the median with its interquartile band, and the time-to-response curve instead of swimmers."""
+PER_PATIENT_MAX: Final = DEFAULT_PER_PATIENT_MAX
+"""The default largest cohort drawn patient by patient (core-set lines, swimmer plot); larger
+cohorts get the median with its interquartile band, and the time-to-response curve instead of
+swimmers. A protocol sets its own: `report: {per_patient_max: N}` (`ReportOptions`)."""
 DAYS_PER_MONTH: Final = 365.25 / 12
 DRUG_COLOURS: Final = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377")
 
@@ -33,14 +35,17 @@ def _png(figure: Figure) -> bytes:
 
 
 def core_set_lines(
-    patient_timepoints: pandas.DataFrame, timepoints: tuple[str, ...], globals_scale: str
+    patient_timepoints: pandas.DataFrame,
+    timepoints: tuple[str, ...],
+    globals_scale: str,
+    per_patient_max: int = PER_PATIENT_MAX,
 ) -> bytes:
     """Small multiples, one panel per core-set variable: the median in black over one grey line
-    per patient (up to `PER_PATIENT_MAX` patients) or over the interquartile band."""
+    per patient (up to `per_patient_max` patients) or over the interquartile band."""
     figure = Figure(figsize=(7.2, 4.4), layout="constrained")
     axes = figure.subplots(2, 3)
     positions = {t: i for i, t in enumerate(timepoints)}
-    per_patient = patient_timepoints["patient_id"].nunique() <= PER_PATIENT_MAX
+    per_patient = patient_timepoints["patient_id"].nunique() <= per_patient_max
     for ax, variable in zip(axes.flat, CORE_SET_VARIABLES, strict=True):
         data = patient_timepoints[
             (patient_timepoints["variable"] == variable)

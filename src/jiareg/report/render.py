@@ -72,6 +72,8 @@ def render_html(result: StudyResult) -> str:
     results = result.results
     tables = result.tables
     index_drug = results.index_drug
+    per_patient_max = protocol.report.per_patient_max
+    per_patient = len(tables["patients"]) <= per_patient_max
     context = {
         "title": results.title,
         "synthetic": results.synthetic,
@@ -89,14 +91,17 @@ def render_html(result: StudyResult) -> str:
         "steroids": steroid_rows(result, numbers),
         "adverse_events": adverse_event_rows(numbers),
         "inactive_disease": inactive_disease_rows(result),
-        "per_patient": len(tables["patients"]) <= figures.PER_PATIENT_MAX,
-        "per_patient_max": figures.PER_PATIENT_MAX,
+        "per_patient": per_patient,
+        "per_patient_max": per_patient_max,
         "paragraph": results_paragraph(numbers),
         "sections": numbers.sections,
         "figures": {
             "lines": _data_uri(
                 figures.core_set_lines(
-                    tables["patient_timepoints"], numbers.timepoints, protocol.globals_scale
+                    tables["patient_timepoints"],
+                    numbers.timepoints,
+                    protocol.globals_scale,
+                    per_patient_max,
                 )
             ),
             "km": (
@@ -114,7 +119,7 @@ def render_html(result: StudyResult) -> str:
                         index_drug,
                     )
                 )
-                if len(tables["patients"]) <= figures.PER_PATIENT_MAX
+                if per_patient
                 else None
             ),
         },

@@ -15,6 +15,7 @@ from jiareg.report._format import (
     timepoint_label,
     variable_label,
 )
+from jiareg.report.analysis import timepoint_counts
 from jiareg.study.endpoints import endpoints_of
 from jiareg.study.endpoints.inactive_disease import InactiveDiseaseDetails, InactiveDiseaseEndpoint
 
@@ -72,18 +73,20 @@ def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
 
 def inactive_disease_rows(result: StudyResult) -> list[tuple[str, str]]:
     """Clinical inactive disease at each timepoint of every `inactive_disease` endpoint:
-    inactive of evaluable, with the not-evaluable count (docs/reference/inactive-disease.md)."""
+    inactive of evaluable (the headline and the denominators), with the not-evaluable count
+    (docs/reference/inactive-disease.md)."""
     rows = []
     for endpoint in endpoints_of(result.protocol, InactiveDiseaseEndpoint):
         details = result.results.details(endpoint.id, InactiveDiseaseDetails)
-        for timepoint, state in details.states.items():
-            evaluable = state.inactive + state.not_inactive
-            share = percent(state.inactive / evaluable if evaluable else None)
+        inactive = timepoint_counts(result, endpoint.id)
+        for timepoint, count in inactive.items():
+            counted = details.denominators[timepoint]
+            share = percent(count / counted.evaluable if counted.evaluable else None)
             rows.append(
                 (
                     f"Clinical inactive disease at {timepoint_label(timepoint)}",
-                    f"{state.inactive}/{evaluable} ({share}); "
-                    f"not evaluable {result.results.n - evaluable}",
+                    f"{count}/{counted.evaluable} ({share}); "
+                    f"not evaluable {counted.cohort - counted.evaluable}",
                 )
             )
     return rows

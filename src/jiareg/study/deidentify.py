@@ -40,6 +40,8 @@ SUPPRESSED: Final = f"<{SMALL_CELL}"
 _COUNTS: Final = frozenset(
     {
         "n",
+        "cohort",
+        "evaluable",
         "n_remaining",
         "n_excluded",
         "responders",
@@ -66,7 +68,6 @@ _COUNTS: Final = frozenset(
         "unknown",
         # the comparison of arms (jiareg.study.comparison_json)
         "count",
-        "evaluable",
         "n_treated",
         "n_left_out",
         "n_trimmed",
@@ -76,7 +77,7 @@ _COUNTS: Final = frozenset(
 )
 """Keys whose number is a count of patients (or of their events) wherever they appear."""
 _COUNT_TABLES: Final = frozenset(
-    {"categories", "sex", "prior_anti_tnf", "timepoints", "counts", "by_term"}
+    {"categories", "sex", "prior_anti_tnf", "timepoints", "counts", "by_term", "not_reduced"}
 )
 """Keys whose value maps a group to a count of patients (or events)."""
 _COUNT_HEADLINES: Final = frozenset({"chaq_over", "systemic_features", "inactive_disease"})
@@ -154,8 +155,10 @@ def suppress_small_counts(results: dict[str, Any]) -> dict[str, Any]:
     Counts are the values under the keys of `_COUNTS` and of the group tables `_COUNT_TABLES`,
     and an endpoint's headline when it is a count (or, for `_COUNT_HEADLINES`, a table of
     counts). Zero stays 0. A proportion, rate or confidence interval beside a suppressed count
-    is withheld (null); other complementary counts are not suppressed (no secondary
-    suppression: docs/reference/deidentification.md).
+    is withheld (null), in the headline and in the endpoint's details alike (each number is
+    stored once, so a headline's count and the details' interval sit apart); other
+    complementary counts are not suppressed (no secondary suppression:
+    docs/reference/deidentification.md).
     """
     out: dict[str, Any] = _suppressed(results)
     endpoints = results.get("endpoints", {})
@@ -165,6 +168,14 @@ def suppress_small_counts(results: dict[str, Any]) -> dict[str, Any]:
             isinstance(headline, dict) and details.get("kind") in _COUNT_HEADLINES
         ):
             out[name] = _suppressed(headline, counts=True)
+        shown = out.get(name)
+        hidden = shown == SUPPRESSED or (
+            isinstance(shown, dict) and any(shown.get(k) == SUPPRESSED for k in _COUNTS)
+        )
+        if hidden and isinstance(out["endpoints"].get(name), dict):
+            out["endpoints"][name] = {
+                k: None if k in _DERIVED else v for k, v in out["endpoints"][name].items()
+            }
     return out
 
 

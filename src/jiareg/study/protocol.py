@@ -22,6 +22,7 @@ from jiareg.derive.tnf_failure import STOP_REASON_CODES
 from jiareg.study.arms import SINGLE_ARM, Arm, Comparison, Exposure, check_design, known_drug
 from jiareg.study.endpoints import EndpointSpec, kinds, on_register
 from jiareg.study.endpoints.base import Name, SpecModel
+from jiareg.study.report_options import ReportOptions
 from jiareg.vocab import ANTI_TNF, IlarCategory, Scale
 
 __all__ = [
@@ -149,6 +150,7 @@ class Protocol(SpecModel):
     description: str | None = None
     eligibility: Eligibility
     globals_scale: Scale = "0-10"
+    report: ReportOptions = Field(default_factory=ReportOptions)
     baseline: Name = "baseline"
     timepoints: tuple[Timepoint, ...] = Field(min_length=1)
     endpoints: tuple[EndpointSpec, ...] = Field(min_length=1)  # every kind: `_endpoint_union`

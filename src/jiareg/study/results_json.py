@@ -2,11 +2,18 @@
 
 `jiareg.study.summarise` builds it and `jiareg.report` reads it. Fixed keys are fields (the
 cohort, the run's provenance, `endpoints`: endpoint id → that kind's details model); each
-endpoint's headline number sits at the top level under the endpoint's id (INTERFACE.md keeps
-`acr_pedi_30`, `steroids`, `core_set`, ... there), typed by its kind (`headline(id)`). A
-missing or renamed key is an error when read (`details`, `headline`), never an empty render.
+endpoint's headline sits at the top level under the endpoint's id (INTERFACE.md keeps
+`acr_pedi_30`, `steroids`, `core_set`, ... there), typed by its kind (`headline(id)`).
 
-`results_json_schema()` is published as docs/reference/results.schema.json.
+Each number is stored once (issue #14 item 6): `endpoints.<id>` points to its headline
+(`headline: "/<id>"`) and holds what the headline does not (the definition, further numbers,
+the denominators), never a copy of it. The denominators restate the population on purpose —
+`cohort` is `n`, and an `n` of a headline is its `evaluable` — and reading checks that they
+agree (`_consistent`). A missing or renamed key is an error when read (`details`,
+`headline`), never an empty render.
+
+`results_json_schema()` is published as docs/reference/results.schema.json; every key is
+explained in docs/reference/results.md.
 """
 
 from __future__ import annotations
@@ -32,10 +39,15 @@ class AttritionStep(SparseResultModel):
     with `arms:`) names the arm of an arm's own step."""
 
     step: str
+    """What the step asks, in words."""
     rule: str
+    """The step's rule (`ilar_category`, `prior_failure`, `exposure`, `baseline_visit`, ...)."""
     n_remaining: int
+    """Patients left after the step (after the last step: `n`)."""
     n_excluded: int
+    """Patients the step excluded."""
     arm: str | None = None
+    """The arm whose own step this is (only with `arms:`)."""
 
 
 class Results(SparseResultModel):
@@ -45,27 +57,51 @@ class Results(SparseResultModel):
     __pydantic_extra__: dict[str, Any]  # typed per kind by `_typed_headlines`
 
     title: str
+    """The protocol's title."""
     n: int
+    """Patients in the cohort (after every eligibility step)."""
     categories: dict[str, int]
+    """ILAR category code → patients."""
     sex: dict[str, int]
+    """`F` / `M` → patients."""
     age_years: RangeIqr
+    """Age at the index date (first administration of the exposure drug), years of 365.25
+    days."""
     disease_duration_years: RangeIqr
+    """Onset to the index date, years of 365.25 days."""
     exposure_months: RangeIqr
+    """Index date to the last administration, months of 365.25/12 days."""
     prior_anti_tnf: dict[str, int]
+    """Anti-TNF agent → patients with a course of it started before the index date."""
     globals_scale: Scale
+    """The scale the physician and parent globals are reported on."""
     index_drug: str
+    """The exposure drug."""
     config: ClinicalConfig
+    """Every clinical option in force."""
     attrition: list[AttritionStep]
+    """The eligibility steps in protocol order."""
     timepoints: dict[str, int]
+    """Timepoint name → patients with a visit chosen there."""
     endpoints: dict[str, EndpointDetails]  # each the model of its kind: `_details_union`
+    """Endpoint id → what its headline (top-level key `<id>`) does not give, with its `kind`
+    and denominators."""
     software_version: str
+    """jiareg's version."""
     protocol_sha256: str
+    """SHA-256 of the protocol file."""
     data_sha256: str
+    """SHA-256 of the rows the study used (the same on every engine)."""
     engine: str
+    """The engine that ran the plan (`duckdb`, `postgres`, `spark`)."""
     synthetic: bool = False
+    """True for made-up patients (the demo, `jiareg synth`); absent otherwise."""
     run_date: str | None = None
-    arms: dict[str, ArmSummary] | None = None  # only with `arms:`
-    comparison: ComparisonResult | None = None  # only with `comparison:`
+    """The run's date (ISO 8601) when recorded; absent otherwise."""
+    arms: dict[str, ArmSummary] | None = None
+    """Arm name → its drug, size and flow (only with `arms:`)."""
+    comparison: ComparisonResult | None = None
+    """The comparative analysis (only with `comparison:`)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -88,10 +124,38 @@ class Results(SparseResultModel):
         return out
 
     @model_validator(mode="after")
-    def _every_headline_has_details(self) -> Results:
+    def _consistent(self) -> Results:
+        """Every headline has its endpoint and every endpoint its headline, pointed at; the
+        numbers restated for the reader (the cohort, a headline's `n`) agree."""
         for key in self.__pydantic_extra__:
             if key not in self.endpoints:
                 raise ValueError(f"{key!r} is neither a results key nor an endpoint id")
+        for key, details in self.endpoints.items():
+            if key not in self.__pydantic_extra__:
+                raise ValueError(f"endpoint {key!r} has no headline (top-level key {key!r})")
+            if details.headline != f"/{key}":
+                raise ValueError(
+                    f"endpoints.{key}.headline is {details.headline!r}, expected '/{key}'"
+                )
+            for where, counted in details.denominators.items():
+                if counted.cohort != self.n:
+                    raise ValueError(
+                        f"endpoints.{key}.denominators.{where}.cohort is {counted.cohort}, "
+                        f"but n is {self.n}"
+                    )
+            n = getattr(self.__pydantic_extra__[key], "n", None)
+            if isinstance(n, int) and len(details.denominators) == 1:
+                (counted,) = details.denominators.values()
+                if counted.evaluable != n:
+                    raise ValueError(
+                        f"{key}.n is {n}, but its denominators count {counted.evaluable} "
+                        "evaluable patients"
+                    )
+        if self.attrition and self.attrition[-1].n_remaining != self.n:
+            raise ValueError(
+                f"the last eligibility step leaves {self.attrition[-1].n_remaining}, "
+                f"but n is {self.n}"
+            )
         return self
 
     def details(self, endpoint_id: str, model: type[T]) -> T:
@@ -132,7 +196,14 @@ def results_json_schema() -> dict[str, Any]:
     value = adapter.json_schema()
     schema = Results.model_json_schema()  # the validation schema: what a results.json holds
     schema.setdefault("$defs", {}).update(value.pop("$defs", {}))
-    value["description"] = "An endpoint's headline, under its id (see endpoints.<id>.kind)."
+    for definition in schema["$defs"].values():  # `Results` checks every endpoint has one
+        if "headline" in definition.get("properties", {}):
+            definition["properties"]["headline"]["pattern"] = "^/"
+            definition["required"] = sorted({*definition.get("required", ()), "headline"})
+    value["description"] = (
+        "An endpoint's headline, under its id: the endpoint's main numbers, stored only here "
+        "(endpoints.<id> has its kind, definition, further numbers and denominators)."
+    )
     schema["additionalProperties"] = value
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "jiareg study results.json"

@@ -99,8 +99,10 @@ def summarise(
     details: dict[str, EndpointDetails] = {}
     for endpoint in protocol.endpoints:
         headlines[endpoint.id], summary = kind_of(endpoint).summarise(endpoint, context)
-        counted = denominators_of(endpoint, summary, context)
-        details[endpoint.id] = summary.model_copy(update={"denominators": counted})
+        counted = summary.denominators or denominators_of(endpoint, context)
+        details[endpoint.id] = summary.model_copy(
+            update={"denominators": counted, "headline": f"/{endpoint.id}"}
+        )
     fields["endpoints"] = details
     ordered = {name: _ordered(name, frame) for name, frame in tables.items()}
     return Summary(fields=fields, headlines=headlines, tables=ordered)

@@ -233,36 +233,50 @@ def _core_set_results(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, Any], 
             "median_difference": _float(w.median_difference),
             "method": w.method,
         }
-    return table, {"kind": "core_set", "wilcoxon_vs_baseline": {"month_1": tests}}
+    return table, {**_entry("core_set", "core_set"), "wilcoxon_vs_baseline": {"month_1": tests}}
 
 
-def proportion_details(k: int, n: int, before: int | None = None) -> dict[str, Any]:
+def denominators(*places: str, evaluable: int = 9, reason: str = "") -> dict[str, Any]:
+    """Every place's denominators in the 9-patient cohort: `evaluable`, the rest for `reason`."""
+    rest = {reason: 9 - evaluable} if evaluable < 9 else {}
+    return {p: {"cohort": 9, "evaluable": evaluable, "not_evaluable": rest} for p in places}
+
+
+def _entry(kind: str, endpoint_id: str, *places: str) -> dict[str, Any]:
+    """The keys every `endpoints.<id>` has: kind, headline pointer, denominators."""
+    where = places or ("baseline", "month_1")
+    return {"kind": kind, "headline": f"/{endpoint_id}", "denominators": denominators(*where)}
+
+
+def proportion_headline(k: int, n: int) -> dict[str, Any]:
+    """An acr_pedi headline: k responders of n evaluable with the exact CI."""
+    p = clopper_pearson(k, n)
+    return {"responders": k, "n": n, "ci95": list(p.ci) if p.ci else None}
+
+
+def proportion_details(
+    endpoint_id: str, k: int, n: int, before: int | None = None, at: str = "follow_up"
+) -> dict[str, Any]:
+    """`endpoints.<endpoint_id>` of an acr_pedi endpoint (its headline: `proportion_headline`,
+    or k alone with `before`, whose CI is then here)."""
     p = clopper_pearson(k, n)
     return {
-        "kind": "acr_pedi",
-        "level": 30,
-        "variant": "standard",
-        "at": "follow_up",
-        "before_administration": before,
-        "responders": k,
-        "nonresponders": n - k,
-        "not_evaluable": 0,
-        "n": n,
-        "proportion": p.estimate,
-        "ci95": list(p.ci) if p.ci else None,
-        "ci_method": p.method,
-        "responder_ids": IDS[:k],
+        **_entry("acr_pedi", endpoint_id),
+        "denominators": denominators(at, evaluable=n, reason="core_set_incomplete"),
+        **{"level": 30, "variant": "standard", "at": at, "before_administration": before},
+        **({"ci95": list(p.ci) if p.ci else None} if before else {}),
+        **{"ci_method": p.method, "responder_ids": IDS[:k]},
     }
 
 
 def adverse_event_details(terms: list[tuple[str, bool]], patient_years: float) -> dict[str, Any]:
+    """`endpoints.adverse_events` (its headline is len(terms))."""
     rate = incidence_per_100py(len(terms), patient_years)
     by_term: dict[str, int] = {}
     for term, _ in terms:
         by_term[term] = by_term.get(term, 0) + 1
     return {
-        "kind": "adverse_events",
-        "events": len(terms),
+        **_entry("adverse_events", "adverse_events", "follow_up"),
         "serious": sum(serious for _, serious in terms),
         "patients_with_event": min(len(terms), 1),
         "patient_years": patient_years,
@@ -319,38 +333,35 @@ def build_results(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "adverse_events": 0,
         "endpoints": {
             "core_set": core_details,
-            "acr_pedi_30": proportion_details(9, 9),
-            "responders_before_infusion_3": proportion_details(7, 9, before=3),
-            "acr_pedi_30_sjia": {**proportion_details(7, 9), "variant": "sjia", "at": "month_1"},
-            "chaq_over_0_5": {
-                "kind": "chaq_over",
-                "threshold": "0.5",
-                "counts": {"baseline": 3, "month_1": 1},
+            "acr_pedi_30": proportion_details("acr_pedi_30", 9, 9),
+            "responders_before_infusion_3": proportion_details(
+                "responders_before_infusion_3", 7, 9, before=3
+            ),
+            "acr_pedi_30_sjia": {
+                **proportion_details("acr_pedi_30_sjia", 7, 9, at="month_1"),
+                "variant": "sjia",
             },
+            "chaq_over_0_5": {**_entry("chaq_over", "chaq_over_0_5"), "threshold": "0.5"},
             "systemic_features": {
-                "kind": "systemic_features",
+                **_entry("systemic_features", "systemic_features"),
                 "features": ["fever", "rash"],
-                "counts": {"baseline": 1, "month_1": 0},
             },
             "steroids": {
-                "kind": "steroid_change",
+                **_entry("steroid_change", "steroids", "on_treatment"),
+                "denominators": denominators(
+                    "on_treatment", evaluable=6, reason="not_on_steroids_at_baseline"
+                ),
                 "at": "on_treatment",
                 "basis": "mg_kg_day",
-                "categories": {"NO_CHANGE": 2, "REDUCED_LT50": 4},
-                "no_visit_at_timepoint": 0,
-                "undetermined": 0,
+                "not_reduced": {"INCREASED": 0, "NO_CHANGE": 2},
                 "lowest_below_baseline": 4,
             },
             "inactive_disease": {
-                "kind": "inactive_disease",
+                **_entry("inactive_disease", "inactive_disease"),
                 "criteria": "acr2011",
-                "states": {
-                    t: {"inactive": 0, "not_inactive": 9, "unknown": 0}
-                    for t in ("baseline", "month_1")
-                },
             },
             "time_to_acr_pedi_30": {
-                "kind": "time_to_response",
+                **_entry("time_to_response", "time_to_acr_pedi_30", "follow_up"),
                 "level": 30,
                 "method": km.method,
                 "curve": [asdict(row) for row in km.table],

@@ -3,7 +3,11 @@
 import copy
 
 import pytest
-from tests.unit.report.conftest import adverse_event_details, proportion_details
+from tests.unit.report.conftest import (
+    adverse_event_details,
+    proportion_details,
+    proportion_headline,
+)
 
 from jiareg.report.analysis import compute
 from jiareg.report.narrative import how_many, results_paragraph
@@ -38,10 +42,13 @@ def test_poster_paragraph(study_result) -> None:
 
 def test_nobody_responded(make_result) -> None:
     result = make_result(
+        results={"acr_pedi_30": proportion_headline(0, 9), "responders_before_infusion_3": 0},
         endpoints={
-            "acr_pedi_30": proportion_details(0, 9),
-            "responders_before_infusion_3": proportion_details(0, 9),
-        }
+            "acr_pedi_30": proportion_details("acr_pedi_30", 0, 9),
+            "responders_before_infusion_3": proportion_details(
+                "responders_before_infusion_3", 0, 9, before=3
+            ),
+        },
     )
     text = paragraph(result)
     assert text.startswith("None of the 9 patients met ACR Pedi 30 during follow-up")
@@ -53,7 +60,7 @@ def test_one_adverse_event_and_unchanged_median(make_result, study_result) -> No
     core["month_1"]["lom_joints"] = core["baseline"]["lom_joints"]
     result = make_result(
         endpoints={"adverse_events": adverse_event_details([("infusion reaction", False)], 4.9)},
-        results={"core_set": core},
+        results={"core_set": core, "adverse_events": 1},
     )
     text = paragraph(result)
     assert "1 adverse event was reported over 4.9 patient-years (20.4 per 100 patient-years" in text

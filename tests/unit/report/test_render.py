@@ -6,7 +6,11 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
-from tests.unit.report.conftest import adverse_event_details, proportion_details
+from tests.unit.report.conftest import (
+    adverse_event_details,
+    proportion_details,
+    proportion_headline,
+)
 
 from jiareg.report import write_report
 from jiareg.report.methods import LIKERT_CAVEAT
@@ -105,7 +109,12 @@ def test_no_banner_or_likert_caveat_for_a_real_0_10_study(study_result) -> None:
 
 def test_adverse_events_are_listed_by_term(make_result) -> None:
     terms = [("neutropenia", False), ("neutropenia", True), ("infusion reaction", False)]
-    html = render_html(make_result(endpoints={"adverse_events": adverse_event_details(terms, 5.0)}))
+    html = render_html(
+        make_result(
+            results={"adverse_events": len(terms)},
+            endpoints={"adverse_events": adverse_event_details(terms, 5.0)},
+        )
+    )
     section = html[html.index('id="adverse-events"') : html.index('id="provenance"')]
     assert re.search(r"<th>Adverse events</th><td>3</td>", section)
     assert re.search(r"<th>Serious adverse events</th><td>1</td>", section)
@@ -130,13 +139,19 @@ def test_nobody_responded_renders_a_censored_curve(study_result, make_result) ->
                 "n_events": 0,
                 "median_days": None,
                 "median_days_ci95": [None, None],
-            }
+            },
+            "acr_pedi_30": proportion_headline(0, 9),
+            "responders_before_infusion_3": 0,
         },
         endpoints={
-            "acr_pedi_30": proportion_details(0, 9),
-            "responders_before_infusion_3": proportion_details(0, 9),
+            "acr_pedi_30": proportion_details("acr_pedi_30", 0, 9),
+            "responders_before_infusion_3": proportion_details(
+                "responders_before_infusion_3", 0, 9, before=3
+            ),
             "time_to_acr_pedi_30": {
                 "kind": "time_to_response",
+                "headline": "/time_to_acr_pedi_30",
+                "denominators": {"follow_up": {"cohort": 9, "evaluable": 9, "not_evaluable": {}}},
                 "level": 30,
                 "curve": [asdict(row) for row in km.table],
             },
@@ -173,3 +188,16 @@ def test_methods_name_the_failure_source_and_the_steroid_window(study_result) ->
     )
     html = render_html(replace(study_result, protocol=derived))
     assert "Earlier anti-TNF failure taken from the visits on the anti-TNF drug." in html
+
+
+def test_the_protocol_sets_how_many_patients_are_drawn_one_by_one(study_result) -> None:
+    """`report.per_patient_max` (default 40): the 9 demo patients are drawn one by one, and as
+    distributions without a swimmer plot once the protocol sets it below 9."""
+    assert study_result.protocol.report.per_patient_max == 40
+    html = render_html(study_result)
+    assert 'id="courses"' in html and "Core set per patient" in html
+    report = study_result.protocol.report.model_copy(update={"per_patient_max": 8})
+    protocol = study_result.protocol.model_copy(update={"report": report})
+    html = render_html(replace(study_result, protocol=protocol))
+    assert 'id="courses"' not in html and "Core set per patient" not in html
+    assert "cohorts of up to 8 patients" in html

@@ -142,3 +142,15 @@ def test_published_json_schema_is_in_sync() -> None:
     assert published == protocol_json_schema(), (
         "run: jiareg study schema > docs/reference/protocol.schema.json"
     )
+
+
+def test_report_per_patient_max_defaults_to_40_and_is_bounded() -> None:
+    """Issue #14 item 5: the report draws per-patient plots up to `report.per_patient_max`."""
+    assert parse_protocol(VALID).report.per_patient_max == 40
+    assert parse_protocol(VALID + "report: {per_patient_max: 0}\n").report.per_patient_max == 0
+    with pytest.raises(ProtocolError, match=r"report\.per_patient_max"):
+        parse_protocol(VALID + "report: {per_patient_max: -1}\n")
+    with pytest.raises(ProtocolError, match=r"report\.per_patient_max"):
+        parse_protocol(VALID + "report: {per_patient_max: 1001}\n")
+    with pytest.raises(ProtocolError, match=r"report\.per_patient"):
+        parse_protocol(VALID + "report: {per_patient: 10}\n")

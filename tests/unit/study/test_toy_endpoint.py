@@ -109,6 +109,7 @@ def test_a_toy_kind_runs_reports_and_leaves_no_trace(
     assert content["visits_after_day_0"] == sum(expected.values()) > 0
     assert content["endpoints"]["visits_after_day_0"] == {
         "kind": "visit_count",
+        "headline": "/visits_after_day_0",  # a kind from elsewhere: no denominators known
         "from_day": 1,
         "per_patient": {pid: n for pid, n in expected.items() if n},
     }

@@ -16,8 +16,9 @@ from pydantic import Field
 
 from jiareg.derive.acr_pedi_columnar import acr_pedi_columns
 from jiareg.derive.coreset import CORE_SET_COLUMNS
-from jiareg.stats import clopper_pearson
+from jiareg.stats import ProportionResult, clopper_pearson
 from jiareg.study.endpoints.base import (
+    Denominators,
     EndpointDetails,
     EndpointKind,
     EndpointSpec,
@@ -26,7 +27,13 @@ from jiareg.study.endpoints.base import (
     endpoints_of,
     register,
 )
-from jiareg.study.endpoints.common import Number, ResultModel, at_timepoint
+from jiareg.study.endpoints.common import (
+    NO_FOLLOW_UP,
+    NO_VISIT,
+    ResultModel,
+    SparseResultModel,
+    at_timepoint,
+)
 from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER
 
 if TYPE_CHECKING:
@@ -42,6 +49,7 @@ __all__ = [
     "acr_column",
     "before_administration_days",
     "patient_outcomes",
+    "proportion",
     "responses",
 ]
 
@@ -74,26 +82,54 @@ class AcrProportion(ResultModel):
     """The headline of a proportion endpoint: responders of n evaluable, exact 95 % CI."""
 
     responders: int
+    """Patients who met the level (ever during follow-up, or at the timepoint's visit)."""
     n: int
+    """Evaluable patients (responders and non-responders): `denominators.<at>.evaluable`."""
     ci95: list[float] | None
+    """Exact 95 % confidence interval of responders / n (Clopper–Pearson); null when n = 0."""
 
 
-class AcrPediDetails(EndpointDetails):
-    """`endpoints.<id>`: the definition, every count and the responders' ids."""
+class AcrPediDetails(EndpointDetails, SparseResultModel):
+    """`endpoints.<id>`: the definition, the interval's method and the responders' ids.
+
+    The counts are the headline's (`responders`, `n`) and the denominators'; with `output:
+    count` the headline is the responders alone and `ci95` is written here.
+    """
 
     kind: Literal["acr_pedi"]
     level: int
+    """ACR Pedi level: 30, 50, 70, 90 or 100 (% improvement)."""
     variant: str
+    """`standard`, or `sjia` (the TENDER form, which also requires no fever)."""
     at: str
+    """A timepoint name, or `follow_up` (responder at any visit after the index date)."""
     before_administration: int | None
-    responders: int
-    nonresponders: int
-    not_evaluable: int
-    n: int
-    proportion: Number | None
-    ci95: list[float] | None
+    """With `at: follow_up`: only the visits after administration n - 1, up to n."""
     ci_method: str
+    """How `ci95` was computed (Clopper–Pearson exact)."""
     responder_ids: list[str]
+    """The responders (pseudonyms unless the run was identified), sorted."""
+    ci95: list[float] | None = None
+    """Only with `output: count` (the headline is then the count alone): exact 95 % CI."""
+
+
+def proportion(headline: object, details: AcrPediDetails) -> ProportionResult:
+    """The responders of an `acr_pedi` endpoint with their CI, from its headline (either
+    output) and its details: the evaluable n is the headline's or the denominators'."""
+    if isinstance(headline, AcrProportion):
+        k, n, ci = headline.responders, headline.n, headline.ci95
+    elif isinstance(headline, int):
+        k, n, ci = headline, details.denominators[details.at].evaluable, details.ci95
+    else:
+        raise TypeError(f"an acr_pedi headline is a proportion or a count, not {headline!r}")
+    return ProportionResult(
+        k=k,
+        n=n,
+        estimate=k / n if n else None,
+        ci=(float(ci[0]), float(ci[1])) if ci else None,
+        confidence=0.95,
+        method=details.ci_method,
+    )
 
 
 def acr_column(level: int, variant: str) -> str:
@@ -196,6 +232,40 @@ def patient_outcomes(
     return {pid: found.get(pid, NOT_EVALUABLE) for pid in patient_ids}
 
 
+def _denominators(
+    endpoint: AcrPediEndpoint, ctx: SummaryContext, evaluable: int, not_evaluable: int
+) -> Denominators:
+    """Evaluable: responders and non-responders; the others split into those without a visit
+    where the endpoint looks (never evaluable) and those whose visits could not be scored."""
+    scored = ctx.frames["responses"]
+    cohort = len(ctx.frames["patients"])
+    if endpoint.at != "follow_up":
+        seen = set(at_timepoint(ctx.frames["visits"], endpoint.at)["patient_id"])
+        absent = NO_VISIT
+    elif endpoint.before_administration is not None:
+        window = before_administration_days(
+            ctx.frames["administrations"], endpoint.before_administration
+        )
+        seen = {
+            pid
+            for pid, day in zip(scored["patient_id"], scored["day"], strict=True)
+            if pid in window and day in window[pid]
+        }
+        absent = f"no_visit_before_administration_{endpoint.before_administration}"
+    else:
+        seen, absent = set(scored["patient_id"]), NO_FOLLOW_UP
+    without = cohort - len(seen & set(ctx.frames["patients"]["patient_id"]))
+    incomplete = (
+        "core_set_or_fever_missing" if endpoint.variant == "sjia" else "core_set_incomplete"
+    )
+    reasons = {absent: without, incomplete: not_evaluable - without}
+    return Denominators(
+        cohort=cohort,
+        evaluable=evaluable,
+        not_evaluable={reason: n for reason, n in sorted(reasons.items()) if n},
+    )
+
+
 def summarise(
     endpoint: AcrPediEndpoint, ctx: SummaryContext
 ) -> tuple[AcrProportion | int, AcrPediDetails]:
@@ -203,25 +273,21 @@ def summarise(
     outcome = patient_outcomes(endpoint, ctx.frames)
     counts = Counter(outcome.values())
     responders, evaluable = counts[RESPONDER], counts[RESPONDER] + counts[NONRESPONDER]
-    proportion = clopper_pearson(responders, evaluable)
-    ci = [proportion.ci[0], proportion.ci[1]] if proportion.ci else None
+    counted = _denominators(endpoint, ctx, evaluable, counts[NOT_EVALUABLE])
+    estimate = clopper_pearson(responders, evaluable)
+    ci = [estimate.ci[0], estimate.ci[1]] if estimate.ci else None
     details = AcrPediDetails(
         kind="acr_pedi",
         level=endpoint.level,
         variant=endpoint.variant,
         at=endpoint.at,
         before_administration=endpoint.before_administration,
-        responders=responders,
-        nonresponders=counts[NONRESPONDER],
-        not_evaluable=counts[NOT_EVALUABLE],
-        n=evaluable,
-        proportion=proportion.estimate,
-        ci95=ci,
-        ci_method=proportion.method,
+        denominators={endpoint.at: counted},
+        ci_method=estimate.method,
         responder_ids=sorted(pid for pid, o in outcome.items() if o == RESPONDER),
     )
     if endpoint.output == "count":
-        return responders, details
+        return responders, details.model_copy(update={"ci95": ci})
     return AcrProportion(responders=responders, n=evaluable, ci95=ci), details
 
 

@@ -28,17 +28,25 @@ class AdverseEventsEndpoint(EndpointSpec):
 
 
 class AdverseEventsDetails(EndpointDetails):
-    """`endpoints.<id>`: counts, exposure, the rate with its CI and the events by term."""
+    """`endpoints.<id>`: the serious events, the patients, the exposure, the rate with its CI
+    and the events by term (the number of events is the headline)."""
 
     kind: Literal["adverse_events"]
-    events: int
     serious: int
+    """Events recorded as serious."""
     patients_with_event: int
+    """Patients with at least one event."""
     patient_years: Number
+    """Exposure: index date to last administration plus `config.risk_window_days`, summed
+    over the cohort, in years of 365.25 days."""
     rate_per_100py: Number | None
+    """Events per 100 patient-years (null without exposure)."""
     rate_ci95: list[Number] | None
+    """Exact 95 % confidence interval of the rate (Garwood)."""
     rate_method: str | None
+    """How `rate_ci95` was computed."""
     by_term: dict[str, int]
+    """Event term → events."""
 
 
 def summarise(
@@ -54,7 +62,6 @@ def summarise(
     rate = incidence_per_100py(len(events), days / DAYS_PER_YEAR) if days > 0 else None
     details = AdverseEventsDetails(
         kind="adverse_events",
-        events=len(events),
         serious=int(sum(bool(s) for s in events["serious"] if flag(s))),
         patients_with_event=int(events["patient_id"].nunique()),
         patient_years=round(days / DAYS_PER_YEAR, 4),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
     from ibis.expr.types import Table
@@ -71,30 +71,55 @@ class EndpointSpec(SpecModel):
 
 
 class Denominators(BaseModel):
-    """Who an endpoint counts at one place: `evaluable + sum(not_evaluable) == cohort`
-    (`jiareg.study.denominators`)."""
+    """Who an endpoint counts at one place: the cohort, the patients evaluable there and the
+    others by reason; `evaluable + sum(not_evaluable) == cohort` (checked when built or read;
+    `jiareg.study.denominators`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    cohort: int
-    evaluable: int
+    cohort: int = Field(ge=0)
+    """Patients in the cohort (the top-level `n`)."""
+    evaluable: int = Field(ge=0)
+    """Patients the endpoint counts here: its denominator."""
     not_evaluable: dict[str, int]
+    """The other patients by reason (reason → patients; a reason with none is left out)."""
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> Denominators:
+        if any(n < 0 for n in self.not_evaluable.values()):
+            raise ValueError(f"negative count of patients not evaluable: {self.not_evaluable}")
+        if self.evaluable + sum(self.not_evaluable.values()) != self.cohort:
+            raise ValueError(
+                f"denominators do not add up: evaluable {self.evaluable} + not evaluable "
+                f"{self.not_evaluable} != cohort {self.cohort}"
+            )
+        return self
 
 
 class EndpointDetails(BaseModel):
     """Base of every `endpoints.<id>` entry of results.json; each kind adds its numbers.
 
+    Each number is stored once (docs/reference/results.md): the endpoint's headline lives at
+    the top level under its id, and `endpoints.<id>` holds the definition it was run with and
+    the numbers the headline does not give, never a copy of the headline's.
+
+    `headline`: the JSON Pointer of the headline (`/<id>`), set by `jiareg.study.summarise`.
     `denominators`: where the endpoint is measured (timepoint, `follow_up`, `on_treatment`) →
-    its `Denominators`, filled after the kind's summary by `jiareg.study.summarise` for the
-    built-in kinds (`jiareg.study.denominators`); left out of results.json when empty.
+    its `Denominators`; a kind may fill them in its summary, else `jiareg.study.summarise`
+    does for the built-in kinds (`jiareg.study.denominators`); left out when empty.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: str
+    """The endpoint kind (the protocol entry's `kind`): which fields follow."""
+    headline: str = ""
+    """JSON Pointer (RFC 6901) to the endpoint's headline: `/<endpoint id>`."""
     denominators: dict[str, Denominators] = Field(
         default_factory=dict, exclude_if=lambda value: not value
     )
+    """Where the endpoint is measured (a timepoint, `follow_up`, `on_treatment`) → who it
+    counted there."""
 
 
 @dataclass(frozen=True, slots=True)

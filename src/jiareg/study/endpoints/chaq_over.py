@@ -44,11 +44,12 @@ class ChaqOverEndpoint(EndpointSpec):
 
 
 class ChaqOverDetails(EndpointDetails):
-    """`endpoints.<id>`: the threshold and the count at each timepoint."""
+    """`endpoints.<id>`: the threshold (the counts are the headline: timepoint → patients)."""
 
     kind: Literal["chaq_over"]
     threshold: str
-    counts: dict[str, int]
+    """CHAQ threshold as written in the protocol (a decimal); a patient counts when strictly
+    above it."""
 
 
 def summarise(
@@ -60,7 +61,7 @@ def summarise(
     for name in endpoint.at:
         values = [to_fraction(v) for v in at_timepoint(ctx.frames["visits"], name)["chaq"]]
         counts[name] = sum(1 for v in values if v is not None and v > limit)
-    return counts, ChaqOverDetails(kind="chaq_over", threshold=endpoint.threshold, counts=counts)
+    return counts, ChaqOverDetails(kind="chaq_over", threshold=endpoint.threshold)
 
 
 KIND = register(

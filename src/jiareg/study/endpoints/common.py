@@ -14,6 +14,8 @@ from jiareg.stats import describe
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "NO_FOLLOW_UP",
+    "NO_VISIT",
     "CoreSetStat",
     "Number",
     "Range",
@@ -29,14 +31,20 @@ __all__ = [
 
 DAYS_PER_YEAR = 365.25
 
+NO_VISIT = "no_visit_at_timepoint"
+"""Reason not evaluable (`Denominators.not_evaluable`): no visit inside the timepoint's window."""
+NO_FOLLOW_UP = "no_follow_up_visit"
+"""Reason not evaluable: no visit after the index date."""
+
 Number = int | float
 """A JSON number as results.json writes it: an int stays an int, anything else a float."""
 
 
 class ResultModel(BaseModel):
-    """Base of the results.json models: unknown keys are errors, values frozen."""
+    """Base of the results.json models: unknown keys are errors, values frozen; a field's
+    docstring is its description in the JSON Schema (docs/reference/results.schema.json)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SparseResultModel(ResultModel):
@@ -56,22 +64,29 @@ class Range(ResultModel):
     """Median and range of a set of values (exact; None when no value was collected)."""
 
     median: Number | None
+    """The median (exact: the middle value, or the mean of the two middle values)."""
     min: Number | None
+    """The smallest value."""
     max: Number | None
+    """The largest value."""
 
 
 class RangeIqr(Range):
     """`Range` plus the quartiles (type 7, `jiareg.stats.describe`)."""
 
     q1: Number | None
+    """First quartile (type 7: linear interpolation between order statistics)."""
     q3: Number | None
+    """Third quartile (type 7)."""
 
 
 class CoreSetStat(RangeIqr):
     """`RangeIqr` of one core-set variable at one timepoint, with the counts behind it."""
 
     n: int
+    """Patients with a value (those with a visit at the timepoint and the variable recorded)."""
     n_missing: int
+    """Patients with a visit at the timepoint but the variable not recorded."""
 
 
 def number(value: Fraction | float | None) -> Number | None:

@@ -36,11 +36,17 @@ class PairedTestResult(ResultModel):
     """The Wilcoxon signed-rank test of one variable, one timepoint against baseline."""
 
     n_pairs: int
+    """Patients with the variable recorded at both timepoints."""
     n_zero: int
+    """Pairs with no change (dropped by the signed-rank test)."""
     statistic: Number | None
+    """The signed-rank statistic (null when no pair differs)."""
     p_value: Number | None
+    """Two-sided p value (null when not computable)."""
     median_difference: Number | None
+    """Median of the paired differences, follow-up − baseline."""
     method: str
+    """Exact or normal approximation, with its corrections."""
 
 
 class CoreSetDetails(EndpointDetails):
@@ -48,6 +54,8 @@ class CoreSetDetails(EndpointDetails):
 
     kind: Literal["core_set"]
     wilcoxon_vs_baseline: dict[str, dict[str, PairedTestResult]]
+    """Follow-up timepoint → core-set variable → Wilcoxon signed-rank test against the
+    baseline timepoint (the summaries themselves are the headline)."""
 
 
 CoreSetTable = dict[str, dict[str, CoreSetStat]]

@@ -16,9 +16,9 @@ from jiareg.study.endpoints.base import (
     SummaryContext,
     register,
 )
-from jiareg.study.endpoints.common import ResultModel, at_timepoint, flag
+from jiareg.study.endpoints.common import at_timepoint, flag
 
-__all__ = ["InactiveDiseaseDetails", "InactiveDiseaseEndpoint", "InactiveStates"]
+__all__ = ["InactiveDiseaseDetails", "InactiveDiseaseEndpoint"]
 
 
 class InactiveDiseaseEndpoint(EndpointSpec):
@@ -28,37 +28,29 @@ class InactiveDiseaseEndpoint(EndpointSpec):
     at: tuple[Name, ...]
 
 
-class InactiveStates(ResultModel):
-    """Patients in each state at one timepoint (unknown: a criterion was not recorded)."""
-
-    inactive: int
-    not_inactive: int
-    unknown: int
-
-
 class InactiveDiseaseDetails(EndpointDetails):
-    """`endpoints.<id>`: the criteria set and the states at each timepoint."""
+    """`endpoints.<id>`: the criteria set. The patients in inactive disease are the headline
+    (timepoint → patients); the others are in the denominators: `evaluable - inactive` were
+    not inactive, `criterion_not_recorded` could not be classified."""
 
     kind: Literal["inactive_disease"]
     criteria: str
-    states: dict[str, InactiveStates]
+    """The criteria of clinical inactive disease (`config.cid_criteria`): `acr2011` (Wallace
+    et al. 2011, six criteria) or `wallace2004` (five)."""
 
 
 def summarise(
     endpoint: InactiveDiseaseEndpoint, ctx: SummaryContext
 ) -> tuple[dict[str, int], InactiveDiseaseDetails]:
-    """Timepoint → patients in inactive disease; the details count all three states."""
-    states = {}
-    for name in endpoint.at:
-        flags = [flag(v) for v in at_timepoint(ctx.frames["visits"], name)["inactive_disease"]]
-        states[name] = InactiveStates(
-            inactive=flags.count(True), not_inactive=flags.count(False), unknown=flags.count(None)
+    """Timepoint → patients in inactive disease (the others: `jiareg.study.denominators`)."""
+    headline = {
+        name: sum(
+            flag(v) is True for v in at_timepoint(ctx.frames["visits"], name)["inactive_disease"]
         )
-    headline = {name: counts.inactive for name, counts in states.items()}
+        for name in endpoint.at
+    }
     criteria = ctx.protocol.config.cid_criteria
-    return headline, InactiveDiseaseDetails(
-        kind="inactive_disease", criteria=criteria, states=states
-    )
+    return headline, InactiveDiseaseDetails(kind="inactive_disease", criteria=criteria)
 
 
 KIND = register(

@@ -29,6 +29,7 @@ from jiareg.derive.steroids import (
     steroid_change_expr,
 )
 from jiareg.study.endpoints.base import (
+    Denominators,
     EndpointDetails,
     EndpointKind,
     EndpointSpec,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from jiareg.study.protocol import Protocol
 
 __all__ = [
+    "NOT_REDUCED",
     "ON_TREATMENT",
     "SteroidChangeDetails",
     "SteroidChangeEndpoint",
@@ -76,23 +78,42 @@ class SteroidCounts(ResultModel):
     §12b.10); `reduced_by_half_or_more` and `stopped` are subsets of `reduced`."""
 
     baseline_users: int
+    """Patients on a systemic corticosteroid at baseline (prednisone equivalent > 0)."""
     reduced: int
+    """Baseline users with a lower dose at `at` (R-STEROID-3 categories `REDUCED_LT50`,
+    `REDUCED_GE50` and `DISCONTINUED`)."""
     reduced_by_half_or_more: int
+    """Of `reduced`: by 50 % or more, stopped included (`REDUCED_GE50`, `DISCONTINUED`)."""
     stopped: int
+    """Of `reduced`: no corticosteroid at `at` (`DISCONTINUED`)."""
+
+
+NOT_REDUCED: Final = ("NO_CHANGE", "INCREASED")
+"""The R-STEROID-3 categories of a baseline user the headline does not count."""
 
 
 class SteroidChangeDetails(EndpointDetails, SparseResultModel):
-    """`endpoints.<id>`: the timepoint, the dose basis and the baseline users per category;
-    for `on_treatment` also `lowest_below_baseline`, the baseline users whose lowest dose on
-    the index drug was below their baseline dose."""
+    """`endpoints.<id>`: the timepoint, the dose basis, the evaluable baseline users the
+    headline does not count (`not_reduced`), and for `on_treatment` the lowest dose reached.
+
+    The headline counts the reductions; `denominators.<at>` the evaluable baseline users
+    (`evaluable`), the patients not on steroids at baseline and the users whose dose at `at`
+    is unknown, so the R-STEROID-3 categories are: `DISCONTINUED` = stopped, `REDUCED_GE50` =
+    reduced_by_half_or_more - stopped, `REDUCED_LT50` = reduced - reduced_by_half_or_more,
+    and `not_reduced`.
+    """
 
     kind: Literal["steroid_change"]
     at: str
+    """A timepoint name, or `on_treatment` (the last day on the index drug)."""
     basis: str
-    categories: dict[str, int]
-    no_visit_at_timepoint: int
-    undetermined: int
+    """The dose compared: `mg_day` or `mg_kg_day` (prednisone equivalent; `config`)."""
+    not_reduced: dict[str, int]
+    """Evaluable baseline users whose dose at `at` was not lower: `NO_CHANGE`, `INCREASED`
+    → patients."""
     lowest_below_baseline: int | None = None
+    """`on_treatment` only: baseline users whose lowest dose on the index drug was below
+    their baseline dose."""
 
 
 def _prednisone_factor_expr(drug: StringColumn, protocol: Protocol) -> ibis.Value:
@@ -249,6 +270,20 @@ def summarise(
         doses.loc[at, "change_category"] = doses.loc[at, "patient_id"].map(every)
     category = {pid: cat for pid, cat in every.items() if pid in users}
     counts = Counter(c for c in category.values() if isinstance(c, str))
+    unexpected = set(counts) - DOSE_REDUCTION_CATEGORIES - set(NOT_REDUCED)
+    if unexpected:  # a baseline user is on steroids at baseline by definition
+        raise AssertionError(f"baseline users in categories {sorted(unexpected)}")
+    cohort = len(ctx.frames["patients"])
+    reasons = {
+        "not_on_steroids_at_baseline": cohort - len(users),
+        "no_visit_at_timepoint": len(users - set(category)),
+        "dose_undetermined": sum(1 for c in category.values() if not isinstance(c, str)),
+    }
+    counted = Denominators(
+        cohort=cohort,
+        evaluable=sum(counts.values()),
+        not_evaluable={reason: n for reason, n in sorted(reasons.items()) if n},
+    )
     headline = SteroidCounts(
         baseline_users=len(users),
         reduced=sum(counts[c] for c in DOSE_REDUCTION_CATEGORIES),
@@ -259,9 +294,8 @@ def summarise(
         kind="steroid_change",
         at=endpoint.at,
         basis=protocol.config.steroid_basis,
-        categories=dict(sorted(counts.items())),
-        no_visit_at_timepoint=len(users - set(category)),
-        undetermined=sum(1 for c in category.values() if not isinstance(c, str)),
+        denominators={endpoint.at: counted},
+        not_reduced={c: counts[c] for c in NOT_REDUCED},
         **({} if lowest_below is None else {"lowest_below_baseline": lowest_below}),
     )
     return headline, details

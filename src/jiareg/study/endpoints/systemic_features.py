@@ -26,11 +26,12 @@ class SystemicFeaturesEndpoint(EndpointSpec):
 
 
 class SystemicFeaturesDetails(EndpointDetails):
-    """`endpoints.<id>`: the features counted and the count at each timepoint."""
+    """`endpoints.<id>`: the features counted (the counts are the headline: timepoint →
+    patients)."""
 
     kind: Literal["systemic_features"]
     features: list[str]
-    counts: dict[str, int]
+    """The systemic features counted: a patient counts with any of them recorded present."""
 
 
 def summarise(
@@ -45,9 +46,7 @@ def summarise(
             for fever, rash in zip(rows["fever"], rows["rash"], strict=True)
             if flag(fever) or flag(rash)
         )
-    return counts, SystemicFeaturesDetails(
-        kind="systemic_features", features=["fever", "rash"], counts=counts
-    )
+    return counts, SystemicFeaturesDetails(kind="systemic_features", features=["fever", "rash"])
 
 
 KIND = register(

@@ -44,23 +44,36 @@ class TimeToResponseHeadline(SparseResultModel):
     administrations and days to response (absent when no patient had a follow-up visit)."""
 
     n: int
+    """Patients with a follow-up visit (`denominators.follow_up.evaluable`)."""
     n_events: int
+    """Patients who met the level at a follow-up visit."""
     median_days: Number | None
+    """Kaplan–Meier median days to the first response (null: not reached)."""
     median_days_ci95: list[Number | None] | None = None
+    """95 % confidence interval of the median (a null end: not estimable)."""
     administrations: Range | None = None
+    """Of the responders: administrations given before the responding visit."""
     days: Range | None = None
+    """Of the responders: days from the index date to the responding visit."""
 
 
 class CurvePoint(ResultModel):
     """One row of the Kaplan–Meier table."""
 
     time: Number
+    """Days from the index date."""
     at_risk: int
+    """Patients not yet responded nor censored just before `time`."""
     events: int
+    """First responses at `time`."""
     censored: int
+    """Patients censored at `time` (their last follow-up visit, without a response)."""
     survival: Number
+    """Proportion not yet responded after `time`."""
     ci_low: Number | None
+    """Lower end of its pointwise 95 % confidence interval."""
     ci_high: Number | None
+    """Upper end."""
 
 
 class TimeToResponseDetails(EndpointDetails, SparseResultModel):
@@ -68,8 +81,11 @@ class TimeToResponseDetails(EndpointDetails, SparseResultModel):
 
     kind: Literal["time_to_response"]
     level: int
+    """ACR Pedi level of the response."""
     method: str | None = None
+    """The estimator and its intervals (absent when no patient had a follow-up visit)."""
     curve: list[CurvePoint] | None = None
+    """The Kaplan–Meier table, one row per distinct time."""
 
 
 def summarise(
