@@ -151,11 +151,9 @@ class Results(SparseResultModel):
                         f"{key}.n is {n}, but its denominators count {counted.evaluable} "
                         "evaluable patients"
                     )
-        if self.attrition and self.attrition[-1].n_remaining != self.n:
-            raise ValueError(
-                f"the last eligibility step leaves {self.attrition[-1].n_remaining}, "
-                f"but n is {self.n}"
-            )
+        left = _left_after_attrition(self.attrition)
+        if left is not None and left != self.n:
+            raise ValueError(f"the last eligibility step leaves {left}, but n is {self.n}")
         return self
 
     def details(self, endpoint_id: str, model: type[T]) -> T:
@@ -216,3 +214,11 @@ if (
     import json
 
     print(json.dumps(results_json_schema(), indent=2, ensure_ascii=False))
+
+
+def _left_after_attrition(steps: list[AttritionStep]) -> int | None:
+    """Patients the flow leaves: its last step's, or with arms the sum of each arm's last."""
+    if not steps:
+        return None
+    last_of_arm = {step.arm: step.n_remaining for step in steps if step.arm is not None}
+    return sum(last_of_arm.values()) if last_of_arm else steps[-1].n_remaining
