@@ -31,8 +31,8 @@ demo: setup      ## build the demo registry, run the founding study, write demo-
 test: setup system-deps  ## run the whole suite (SQLite, PostgreSQL, Spark local, browser, PDF)
 	$(BIN)/python -m pytest -n $(JOBS)
 
-test-fast: setup ## the suite without Spark, browser and PDF tests (under a minute)
-	$(BIN)/python -m pytest -n $(JOBS) -m "$(FAST)"
+test-fast: setup ## the suite without Spark, browser and PDF tests, a quarter of the hypothesis examples (under a minute)
+	$(BIN)/python -m pytest -n $(JOBS) -m "$(FAST)" --hypothesis-profile=fast
 
 lint: setup      ## ruff + mypy --strict + the import-linter layering contracts
 	$(BIN)/ruff check src tests bench
