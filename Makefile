@@ -7,7 +7,7 @@ export JIAREG_TEST_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 # Workers for pytest-xdist; Spark, demo and browser tests each stay on one worker (xdist_group).
 JOBS    ?= 2
-FAST    := not spark and not browser and not pdf
+FAST    := not spark and not browser and not pdf and not slow
 
 .PHONY: setup system-deps demo test test-fast lint bench clean
 
@@ -31,8 +31,8 @@ demo: setup      ## build the demo registry, run the founding study, write demo-
 test: setup system-deps  ## run the whole suite (SQLite, PostgreSQL, Spark local, browser, PDF)
 	$(BIN)/python -m pytest -n $(JOBS)
 
-test-fast: setup ## the suite without Spark, browser and PDF tests (under a minute)
-	$(BIN)/python -m pytest -n $(JOBS) -m "$(FAST)"
+test-fast: setup ## the suite without Spark, browser, PDF and slow tests, a quarter of the hypothesis examples (under a minute)
+	$(BIN)/python -m pytest -n $(JOBS) -m "$(FAST)" --hypothesis-profile=fast
 
 lint: setup      ## ruff + mypy --strict + the import-linter layering contracts
 	$(BIN)/ruff check src tests bench

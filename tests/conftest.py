@@ -10,6 +10,8 @@
 - `backend`: the columnar rules' engines (DuckDB, PostgreSQL, Spark) behind one interface,
   after the ibis project's conftest: an Ibis connection and `load(arrow) -> table`.
 - `demo`: `jiareg demo` run once per session: (output folder, results.json).
+- the hypothesis profile `fast` (`make test-fast`): a quarter of the examples
+  (tests/support/examples.py).
 
 Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), the Spark tests share one worker
 (one SparkSession) and the demo tests another (one demo build): see `pytest_collection_modifyitems`.
@@ -24,8 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from tests.support.backends import Backend, connect_backend
+from tests.support.examples import FAST_MAX_EXAMPLES, FAST_PROFILE
 from tests.support.postgres import create_database, drop_database, sqlalchemy_url
+
+# `make test-fast` loads it (`--hypothesis-profile=fast`); `make test` runs the full counts.
+settings.register_profile(FAST_PROFILE, max_examples=FAST_MAX_EXAMPLES)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,7 +7,8 @@ without --force, a file that is not a jiareg backup, a file changed since its ma
 newer than this jiareg, a backup chained with another audit key than the one at hand, and the
 other engine's backup; a backup of an older schema is migrated. Without pg_dump on PATH the
 PostgreSQL backup falls back to COPY; restoring a pg_dump file without pg_restore names the
-missing program. Everything runs through the `jiareg` command.
+missing program. Everything runs through the `jiareg` command (`tests.support.cli_processes`:
+in this process, except the import that is held and one refusal's exit status).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.support.cli_processes import (
     cli_env,
     exported,
     jiareg,
+    jiareg_process,
     sqlite_url,
     start_import,
     write_synthetic,
@@ -217,7 +219,9 @@ def test_postgresql_without_pg_dump_backs_up_through_copy(
     refused = jiareg(no_client, "restore", str(tmp_path / "dump.pgdump"), "--db", target, ok=False)
     assert refused.returncode == 1 and "pg_restore is not on PATH" in refused.stderr
     sqlite_target = sqlite_url(tmp_path)
-    refused = jiareg(env, "restore", str(tmp_path / "copy.tar"), "--db", sqlite_target, ok=False)
+    refused = jiareg_process(  # a real process: its exit status as a shell sees it
+        env, "restore", str(tmp_path / "copy.tar"), "--db", sqlite_target, ok=False
+    )
     assert refused.returncode == 1 and "restore it into a PostgreSQL registry" in refused.stderr
     restored = jiareg(no_client, "restore", str(tmp_path / "copy.tar"), "--db", target).stdout
     assert f"pg_copy, schema {SCHEMA[source]}" in restored and "audit log intact" in restored

@@ -1,7 +1,8 @@
 """Faults: SIGKILL an import and a stream of web saves midway, then prove the registry whole.
 
-Issue #12, item 7. Everything goes through the `jiareg` command (INTERFACE.md), in
-subprocesses that are really killed (SIGKILL: no handler, no clean-up, no commit):
+Issue #12, item 7. Everything goes through the `jiareg` command (INTERFACE.md); what is
+killed is a real subprocess (SIGKILL: no handler, no clean-up, no commit), the commands
+around it run in this process (`tests.support.cli_processes.jiareg`):
 
 - an import of a 3,000-patient synthetic registry, killed once it is writing (its progress
   bar, shown on a pseudo-terminal, says "loading <table>", which it says inside the

@@ -98,6 +98,7 @@ def test_cli_rejects_a_bad_protocol_with_its_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # both protocols twice on 200 patients; make test runs it, as its Spark twin
 def test_postgres_gives_the_same_results(synthetic: dict[str, pa.Table], fresh_pg_url: str) -> None:
     load_postgres(fresh_pg_url, synthetic)
     for protocol in (FOUNDING, SECOND):

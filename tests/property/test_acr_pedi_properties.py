@@ -15,6 +15,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.property.strategies import core_set_pairs
+from tests.support.examples import examples
 
 from jiareg.derive.acr_pedi import (
     ACR_PEDI_LEVELS,
@@ -41,7 +42,7 @@ CONFIGS = st.fixed_dictionaries(
 R, N = AcrPediResult.RESPONDER, AcrPediResult.NONRESPONDER
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(pair=core_set_pairs(), config=CONFIGS)
 def test_levels_are_nested(pair: tuple[CoreSet, CoreSet], config: dict[str, Any]) -> None:
     """RESPONDER at a level implies RESPONDER at every lower level (70 ⇒ 50 ⇒ 30)."""
@@ -65,7 +66,7 @@ def _improve(value: Any, draw: st.DrawFn) -> Any:
     return value * draw(st.sampled_from([0, Fraction(1, 2), Fraction(9, 10)]))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(pair=core_set_pairs(), config=CONFIGS, data=st.data())
 def test_improving_one_variable_never_lowers_the_level(
     pair: tuple[CoreSet, CoreSet], config: dict[str, Any], data: st.DataObject
@@ -112,7 +113,7 @@ def _visit(t: Any, visit: str) -> dict[str, Any]:
 CON = ibis.duckdb.connect()
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(
     pairs=st.lists(
         st.tuples(core_set_pairs(), st.sampled_from([True, False, None])), min_size=1, max_size=40
@@ -154,7 +155,7 @@ def _visit_table(visits: list[tuple[str, date, CoreSet]]) -> pa.Table:
     return pa.table(data)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(
     patients=st.lists(
         st.tuples(st.lists(core_set_pairs(), min_size=1, max_size=3), st.randoms()),

@@ -9,6 +9,7 @@ import ibis
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.examples import examples
 
 from jiareg.derive.chaq import CHAQ_DOMAINS, CHAQ_ITEMS, chaq_di, chaq_di_table
 from jiareg.derive.exact import UNITS
@@ -21,7 +22,7 @@ _visit = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     visits=st.lists(_visit, min_size=1, max_size=15),
     scoring=st.sampled_from(["original", "without_aids_help"]),
@@ -67,7 +68,7 @@ _exam = st.builds(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     visits=st.lists(
         st.lists(_exam, min_size=1, max_size=12, unique_by=lambda e: (e.joint, e.side)),

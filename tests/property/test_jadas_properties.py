@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.examples import examples
 
 from jiareg.derive.jadas import (
     JADAS_RANGES,
@@ -38,7 +39,7 @@ VERSION = {
 }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(rows=st.lists(_row, min_size=1, max_size=40), config=_config)
 def test_scalar_equals_columnar(rows: list[tuple[Any, ...]], config: tuple[Any, ...]) -> None:
     joints, marker_kind, cutoff_set = config
@@ -73,7 +74,7 @@ def test_scalar_equals_columnar(rows: list[tuple[Any, ...]], config: tuple[Any, 
             assert (got if isinstance(got, str) else None) == expected, (exact, course)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(row=_row, config=_config, component=st.integers(0, 3), bump=st.integers(1, 50))
 def test_monotone_and_within_range(
     row: tuple[Any, ...], config: tuple[Any, ...], component: int, bump: int

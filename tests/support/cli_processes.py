@@ -1,5 +1,11 @@
-"""Running `jiareg` as a user would, in subprocesses: commands, an import held on a terminal
-while it writes, SIGKILL (the fault and backup tests)."""
+"""Running `jiareg` as a user would: commands (`jiareg`, in this process through Typer's
+runner: the same app, arguments, environment, stdin, exit code and output), and what must be a
+real process because it is stopped or killed: an import held on a terminal while it writes,
+`jiareg serve`, SIGKILL (the fault and backup tests).
+
+A command in a subprocess paid ~1-3 s of interpreter and import start-up each; the fault and
+backup tests ran ~80 of them. `jiareg_process` runs one for real where the process itself is
+what a test checks."""
 
 from __future__ import annotations
 
@@ -12,6 +18,9 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PASSWORD = "seven quiet otters sing at dawn"
@@ -33,7 +42,48 @@ def cli_env(tmp: Path) -> dict[str, str]:
 def jiareg(
     env: dict[str, str], *args: str, stdin: str | None = None, ok: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """Run `jiareg ARGS` to the end; with `ok`, fail the test on a non-zero exit."""
+    """Run `jiareg ARGS` to the end in this process, with `env` as its environment and
+    `stdin` as its standard input; with `ok`, fail the test on a non-zero exit."""
+    from typer.testing import CliRunner
+
+    from jiareg.cli import app
+
+    # Variables of the test process that `env` lacks are unset for the command's duration.
+    unset: dict[str, str | None] = {k: None for k in os.environ if k not in env}
+    with _engines_closed_after():  # as when a process exits: no connection outlives it
+        result = CliRunner().invoke(app, list(args), input=stdin, env={**unset, **env})
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    run = subprocess.CompletedProcess(["jiareg", *args], result.exit_code, result.stdout, stderr)
+    if ok:
+        assert run.returncode == 0, f"jiareg {' '.join(args)}: {run.stderr}"
+    return run
+
+
+@contextmanager
+def _engines_closed_after() -> Iterator[None]:
+    """Close the pooled connections of every engine that connected inside the block."""
+    from sqlalchemy import Connection, Engine, event
+
+    used: set[Engine] = set()
+
+    def note(conn: Connection) -> None:
+        used.add(conn.engine)
+
+    event.listen(Engine, "engine_connect", note)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "engine_connect", note)
+        for engine in used:
+            engine.dispose()
+
+
+def jiareg_process(
+    env: dict[str, str], *args: str, stdin: str | None = None, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run `jiareg ARGS` to the end as a real `python -m jiareg` process."""
     run = subprocess.run(
         [sys.executable, "-m", "jiareg", *args],
         input=stdin,

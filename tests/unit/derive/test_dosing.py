@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.examples import examples
 
 from jiareg.derive.config import ClinicalConfig
 from jiareg.derive.dosing import (
@@ -273,7 +274,7 @@ categories = st.sampled_from(
 routes = st.sampled_from(["iv", "sc"])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     rows=st.lists(
         st.tuples(
@@ -302,7 +303,7 @@ def test_scalar_equals_columnar(
     _assert_matches_scalar(batch, _columnar(duckdb_con, as_floats, config), config)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=weights, b=weights, indication=st.sampled_from(["sJIA", "pJIA"]))
 def test_tocilizumab_iv_is_piecewise_linear_with_one_jump_at_30(
     a: Fraction, b: Fraction, indication: str
@@ -320,7 +321,7 @@ def test_tocilizumab_iv_is_piecewise_linear_with_one_jump_at_30(
     assert per_kg(Fraction(29999, 1000)) == (12 if indication == "sJIA" else 10)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(a=weights, b=weights)
 def test_etanercept_never_exceeds_50_and_is_monotone(a: Fraction, b: Fraction) -> None:
     low, high = sorted((a, b))

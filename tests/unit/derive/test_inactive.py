@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.examples import examples
 
 from jiareg.derive.coreset import Global
 from jiareg.derive.inactive import (
@@ -284,7 +285,7 @@ _SCHEMA = pa.schema(
 _NUMERIC = ("esr", "crp", "phys_global", "morning_stiffness_min", "esr_uln", "crp_uln")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     rows=st.lists(_visit, min_size=1, max_size=30),
     criteria=st.sampled_from(["wallace2004", "acr2011"]),

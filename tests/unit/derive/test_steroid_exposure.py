@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.examples import examples
 
 from jiareg.derive.steroid_exposure import (
     SteroidPeriod,
@@ -133,7 +134,7 @@ _period = st.builds(
 )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     periods=st.lists(_period, max_size=8),
     windows=st.lists(

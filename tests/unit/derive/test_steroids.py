@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.support.backends import Backend
+from tests.support.examples import examples
 
 from jiareg.derive.config import ClinicalConfig
 from jiareg.derive.exact import to_fraction
@@ -238,7 +239,7 @@ doses = st.integers(min_value=0, max_value=100_000).map(lambda n: Fraction(n, 10
 kgs = st.integers(min_value=2_000, max_value=150_000).map(lambda n: Fraction(n, 1000))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(pairs=st.lists(st.tuples(doses, doses), min_size=1, max_size=50))
 def test_scalar_equals_columnar(pairs: list[tuple[Fraction, Fraction]], duckdb_con: Any) -> None:
     got = _columnar(
@@ -249,7 +250,7 @@ def test_scalar_equals_columnar(pairs: list[tuple[Fraction, Fraction]], duckdb_c
         assert change is not None and change.category == category
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(rows=st.lists(st.tuples(doses, kgs, doses, kgs), min_size=1, max_size=50))
 def test_scalar_equals_columnar_mg_kg_day(
     rows: list[tuple[Fraction, Fraction, Fraction, Fraction]], duckdb_con: Any
@@ -269,7 +270,7 @@ def test_scalar_equals_columnar_mg_kg_day(
         assert change is not None and change.category == category
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     rows=st.lists(
         st.tuples(doses | st.just(Fraction(0)), kgs | st.none(), doses, kgs | st.none()),

@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.examples import examples
 
 from jiareg.derive.config import ClinicalConfig
 from jiareg.derive.coreset import CoreSet, Global
@@ -131,7 +132,7 @@ def test_failure_source_is_a_config_option() -> None:
 _scales = st.sampled_from(["1", "0.9", "0.75", "0.7", "0.6", "0.5", "0.3", "0.1", "1.2"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     visits=st.lists(st.tuples(st.integers(1, 400), _scales), max_size=8, unique_by=lambda v: v[0]),
     stop=st.one_of(st.none(), st.integers(1, 400)),

@@ -9,6 +9,7 @@ S(22)=0.5378, S(23)=0.4482 and median 23 weeks.
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.examples import examples
 
 from jiareg.stats.survival import kaplan_meier
 
@@ -97,7 +98,7 @@ def test_table_matches_lifelines(durations: list[float], events: list[bool]) -> 
         assert row.survival == pytest.approx(float(value), abs=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(min_value=0, max_value=12), st.booleans()), min_size=1, max_size=25
