@@ -24,15 +24,19 @@ def _login(c: TestClient, name: str, password: str = PASSWORD, **headers: str) -
 
 
 def test_forty_concurrent_guesses_cannot_race_past_the_limit(app_factory: Factory) -> None:
+    # Forty wrong passwords at once: at most five are checked, whatever order the threads
+    # run in; then even the right password is refused until the lock-out ends. (The right
+    # password among the forty made the outcome depend on thread order: under load it could
+    # be one of the first five checked and rightly succeed.)
     passwords = [f"wrong guess {i}" for i in range(40)]
-    passwords[24] = PASSWORD  # the right one, at position 25
     with (
         app_factory(max_login_failures=5, lockout_seconds=60) as c,
         ThreadPoolExecutor(max_workers=40) as pool,
     ):
         statuses = list(pool.map(lambda p: _login(c, "clin_a", p), passwords))
-    assert sum(s != 429 for s in statuses) <= 5, statuses  # at most 5 passwords were checked
-    assert statuses[24] == 429, statuses
+        assert sum(s != 429 for s in statuses) <= 5, statuses  # at most 5 passwords checked
+        assert set(statuses) <= {401, 429}, statuses
+        assert _login(c, "clin_a", PASSWORD) == 429
 
 
 def test_a_session_made_by_one_worker_is_valid_in_another(app_factory: Factory) -> None:
