@@ -16,6 +16,7 @@ import contextlib
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from random import Random
@@ -205,15 +206,19 @@ async def load(
     writers: int,
     warmup: float,
     seconds: float,
-) -> tuple[Stats, Stats, float]:
+    probe: Callable[[], float] = lambda: 0.0,
+) -> tuple[Stats, Stats, float, float]:
     """Log `clients` in (one by one: argon2), run the mix for `warmup` seconds (its own
-    Stats), then for `seconds`: (warm-up stats, measured stats, measured wall seconds)."""
+    Stats), then for `seconds`: (warm-up stats, measured stats, measured wall seconds, the
+    change of `probe()` over the measured time, e.g. the server's CPU seconds)."""
     sessions = [Client(host, port) for _ in range(clients)]
     for c in sessions:
         await c.log_in(username, password)
     saves_done = [0] * clients
     phases: list[tuple[Stats, float]] = []
+    probed = 0.0
     for length in (warmup, seconds):
+        probed = probe()  # the last value taken: at the start of the measured time
         stats = Stats()
         start = time.perf_counter()
         until = time.monotonic() + length
@@ -226,6 +231,7 @@ async def load(
             )
         )
         phases.append((stats, time.perf_counter() - start))
+    probed = probe() - probed
     for c in sessions:
         await c.close()
-    return phases[0][0], phases[1][0], phases[1][1]
+    return phases[0][0], phases[1][0], phases[1][1], probed

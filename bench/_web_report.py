@@ -36,7 +36,8 @@ def summary(r: dict[str, Any]) -> str:
     return (
         f"{r['db']}: p95 all {r['p95_ms']} ms, saves {r['per_kind']['save']['p95_ms']} ms; "
         f"{r['requests_per_s']} requests/s; errors {r['errors']}; lost writes "
-        f"{r['lost_writes']}; client CPU {r['client_cpu_share']} core; load "
+        f"{r['lost_writes']}; CPU: server {r['server_cpu_ms_per_request']} ms/request, "
+        f"{r['server_cpu_share']} core, client {r['client_cpu_share']} core; load "
         f"{_loads(r['load_avg_start'])} -> {_loads(r['load_avg_end'])}"
     )
 
@@ -48,8 +49,9 @@ def _section(r: dict[str, Any]) -> list[str]:
         f"### {name}",
         "",
         f"Load average 1/5/15 min {_loads(r['load_avg_start'])} at the start, "
-        f"{_loads(r['load_avg_end'])} at the end (the benchmark included); the load client "
-        f"used {r['client_cpu_share']} of a core.",
+        f"{_loads(r['load_avg_end'])} at the end (the benchmark included). CPU: the server "
+        f"(all workers) {r['server_cpu_share']} of a core, {r['server_cpu_ms_per_request']} ms "
+        f"per request; the load client {r['client_cpu_share']} of a core.",
         "",
         f"- {r['requests']:,} requests in {r['seconds']} s, **{r['requests_per_s']} "
         f"requests/s**, {r['errors']} errors (warm-up: {r['warmup_requests']:,} requests, "

@@ -37,6 +37,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Final
 
+import psutil
 import uvloop
 from sqlalchemy import func, select
 
@@ -145,7 +146,13 @@ def measure(
         server = _serve(url, port, Path(tmp) / "runs", workers)
         try:
             cpu0 = time.process_time()
-            warm, stats, elapsed = uvloop.run(
+            tree = psutil.Process(server.pid)
+
+            def server_cpu() -> float:
+                procs = [tree, *tree.children(recursive=True)]
+                return sum(sum(p.cpu_times()[:2]) for p in procs if p.is_running())
+
+            warm, stats, elapsed, server_s = uvloop.run(
                 load(
                     "127.0.0.1",
                     port,
@@ -156,6 +163,7 @@ def measure(
                     writers=writers,
                     warmup=warmup,
                     seconds=seconds,
+                    probe=server_cpu,
                 )
             )
             client_cpu = time.process_time() - cpu0
@@ -212,6 +220,8 @@ def _figures(m: dict[str, Any]) -> dict[str, Any]:
         "p95_ms": round(_pct(every, 0.95), 1),
         "p99_ms": round(_pct(every, 0.99), 1),
         "client_cpu_share": round(m["client_cpu"] / (elapsed + m["warmup"]), 2),
+        "server_cpu_share": round(m["server_s"] / elapsed, 2),
+        "server_cpu_ms_per_request": round(1000 * m["server_s"] / max(1, len(every)), 2),
         "saves_acknowledged": acknowledged,
         "visits_after": after,
         "saves_unanswered": unanswered,
