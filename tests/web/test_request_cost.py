@@ -1,6 +1,7 @@
 """What a request costs the registry (issue 12, the web load target): one read for the
-session and its user, no write on the request path for a session's last-seen time, a few
-request threads per worker, and read-only autocommit reads on PostgreSQL."""
+session and its user, no write on the request path for a session's last-seen time, the
+request threads per worker (`--threads`), read-only autocommit reads on PostgreSQL, and the
+SQLite writers' turns."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def test_a_disabled_user_is_refused_even_with_a_touch_pending(
 
 
 @pytest.mark.parametrize("threads", [3, READ_THREADS])
-def test_each_worker_serves_a_few_requests_at_once(app_factory: Factory, threads: int) -> None:
+def test_the_request_threads_of_a_worker_are_set(app_factory: Factory, threads: int) -> None:
     with app_factory(threads=threads) as c:
         assert c.portal is not None
         tokens = c.portal.call(

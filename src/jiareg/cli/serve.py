@@ -40,7 +40,7 @@ def serve(
         1, "--workers", min=1, help="Worker processes (they share sessions through the registry)."
     ),
     threads: int = typer.Option(
-        8,
+        40,
         "--threads",
         min=1,
         help="Requests each worker serves at once (its thread pool; more wait in line).",

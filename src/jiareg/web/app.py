@@ -53,12 +53,11 @@ __all__ = ["create_app"]
 _HERE: Final = Path(__file__).parent
 
 
-READ_THREADS: Final = 8
-"""Threads of a worker serving requests at once (anyio's default is 40). The requests are
-mostly CPU and share one interpreter lock: with 40 threads a save holding the registry's
-writer lock got about 1/25 of its worker's CPU under load, and every other save queued
-behind it; with a few threads it keeps its share, and the other requests wait in line
-(FIFO) instead of inside the interpreter."""
+READ_THREADS: Final = 40
+"""Threads of a worker serving requests at once (anyio's default). Fewer threads would give a
+save holding the registry's writer lock a larger share of its worker's interpreter lock, but
+in A/B runs of bench_web (SQLite, 2 workers, load 13-16) 8 threads measured no better for
+saves and worse for reads (a thread waiting for the writer lock holds a place) than 40."""
 
 
 @asynccontextmanager
