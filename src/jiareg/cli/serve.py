@@ -39,6 +39,12 @@ def serve(
     workers: int = typer.Option(
         1, "--workers", min=1, help="Worker processes (they share sessions through the registry)."
     ),
+    threads: int = typer.Option(
+        40,
+        "--threads",
+        min=1,
+        help="Requests each worker serves at once (its thread pool; more wait in line).",
+    ),
     https: bool = typer.Option(
         False, "--https", help="Served over TLS (or behind a TLS proxy): Secure cookies, HSTS."
     ),
@@ -82,6 +88,7 @@ def serve(
             "session_idle_seconds": session_minutes * 60,
             "runs_dir": str(runs_dir) if runs_dir else None,
             "trust_proxy": trust_proxy,
+            "threads": threads,
             "secret_key": secrets.token_urlsafe(32),  # one for all workers (log-in form)
         }
     )

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Final
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, TextClause, text
 
 from jiareg.store.audit import AuditRecord, patient_history
 from jiareg.store.audit_batch import expand
@@ -140,7 +140,8 @@ class AccessBuffer:
     A page view must not queue for the registry's single writer behind the saves (on SQLite
     one write transaction at a time), so the web app hands view events to this buffer: a
     thread writes what has gathered every `interval` seconds (or at once when `close` is
-    called, as the app stops). The time of each event is taken when it happens. The price:
+    called, as the app stops). The time of each event is taken when it happens. Sessions'
+    last-seen times go the same way (`later`). The price:
     a worker killed outright (SIGKILL, power loss) loses the views of its last `interval`
     seconds; log-ins, exports and study runs are written at once, as before.
     """
@@ -149,6 +150,7 @@ class AccessBuffer:
         self._writer = writer
         self._interval = interval
         self._rows: list[dict[str, object]] = []
+        self._later: dict[tuple[TextClause, str], dict[str, object]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="access-events", daemon=True)
@@ -168,13 +170,23 @@ class AccessBuffer:
         with self._lock:
             self._rows.append(row)
 
+    def later(self, statement: TextClause, key: str, params: dict[str, object]) -> None:
+        """Queue a bookkeeping write (e.g. a session's last-seen time) for the next flush;
+        a later call with the same statement and `key` replaces the queued parameters."""
+        with self._lock:
+            self._later[statement, key] = params
+
     def flush(self) -> None:
-        """Write every queued event now, in one transaction."""
+        """Write every queued event and bookkeeping write now, in one transaction."""
         with self._lock:
             rows, self._rows = self._rows, []
-        if rows:
+            later, self._later = self._later, {}
+        if rows or later:
             with self._writer.begin() as conn:
-                conn.execute(_INSERT, rows)
+                if rows:
+                    conn.execute(_INSERT, rows)
+                for (statement, _), params in later.items():
+                    conn.execute(statement, params)
 
     def close(self) -> None:
         """Stop the thread and write what is left."""

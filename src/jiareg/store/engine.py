@@ -112,15 +112,30 @@ def _read_only(dbapi_connection: Any, _record: Any) -> None:
 def read_engine(url: str) -> Engine:
     """An engine for reads only: the web app's.
 
-    On PostgreSQL it is the store's engine. On SQLite the store's engine starts every
-    transaction with `BEGIN IMMEDIATE` (writers queue up instead of losing updates), which
-    would also queue every page view behind every other one; the web app therefore reads
-    through this read-only engine (plain deferred transactions, `PRAGMA query_only`), and
-    writes only through the services.
+    On SQLite the store's engine starts every transaction with `BEGIN IMMEDIATE` (writers
+    queue up instead of losing updates), which would also queue every page view behind every
+    other one; the web app therefore reads through this read-only engine (plain deferred
+    transactions, `PRAGMA query_only`), and writes only through the services.
+
+    On PostgreSQL it is a pool of `_POOL_SIZE` read-only autocommit connections: a page
+    view's reads are single statements (each sees what was committed when it started, as
+    in a READ COMMITTED transaction), and autocommit spares the BEGIN and ROLLBACK round
+    trips of a transaction per read, as the pool's pre-ping is spared (the store's engine
+    keeps it). After a database restart the first read of each kept connection fails once
+    (a 500) and the pool is renewed.
     """
     sa_url = normalise_url(url)
     if not sa_url.startswith("sqlite"):
-        return get_engine(sa_url)
+        pg = create_engine(
+            sa_url,
+            isolation_level="AUTOCOMMIT",
+            pool_size=_POOL_SIZE,
+            max_overflow=10,
+            pool_recycle=3600,
+            # the session refuses writes, like SQLite's query_only
+            connect_args={"options": "-c default_transaction_read_only=on"},
+        )
+        return pg
     in_memory = make_url(sa_url).database in (None, "", ":memory:")  # one shared connection
     pool: dict[str, Any] = {} if in_memory else {"pool_size": _POOL_SIZE, "max_overflow": 10}
     engine = create_engine(sa_url, connect_args={"timeout": 60, "check_same_thread": False}, **pool)

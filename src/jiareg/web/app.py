@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -52,9 +53,18 @@ __all__ = ["create_app"]
 _HERE: Final = Path(__file__).parent
 
 
+READ_THREADS: Final = 40
+"""Threads of a worker serving requests at once (anyio's default). Fewer threads would give a
+save holding the registry's writer lock a larger share of its worker's interpreter lock, but
+in A/B runs of bench_web (SQLite, 2 workers, load 13-16) 8 threads measured no better for
+saves and worse for reads (a thread waiting for the writer lock holds a place) than 40."""
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """On shutdown, write the record views still buffered (`AccessBuffer`)."""
+    """Size the request threads; on shutdown, write the record views still buffered
+    (`AccessBuffer`)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.threads
     yield
     app.state.web.views.close()
 
@@ -72,6 +82,7 @@ def create_app(
     work_dir: Path | None = None,
     runs_dir: Path | None = None,
     trust_proxy: str | None = None,
+    threads: int = READ_THREADS,
 ) -> FastAPI:
     """Build the web app over the registry at `db_url`.
 
@@ -83,6 +94,7 @@ def create_app(
     study runs across restarts (default `jiareg.web.studyruns.default_runs_dir`).
     `trust_proxy`: the address of a reverse proxy whose `X-Forwarded-For` names the client.
     Sessions and the log-in throttle live in the registry, shared by every worker.
+    `threads`: requests served at once by this process (`READ_THREADS`).
     """
     app = FastAPI(
         lifespan=_lifespan,
@@ -96,6 +108,7 @@ def create_app(
     use_wal(db_url)  # SQLite: page views and saves must not wait for each other
     engine = read_engine(db_url)
     key = (pseudonym_key or "").encode() or None
+    background = AccessBuffer(get_engine(db_url))  # record views and sessions' last-seen
     app.state.web = WebState(
         engine=engine,
         db_url=db_url,
@@ -105,8 +118,9 @@ def create_app(
             engine,
             idle_seconds=session_idle_seconds,
             absolute_seconds=session_absolute_seconds,
+            later=background,
         ),
-        views=AccessBuffer(get_engine(db_url)),
+        views=background,
         throttle=LoginThrottle(
             get_engine(db_url), max_failures=max_login_failures, lockout_seconds=lockout_seconds
         ),
@@ -116,6 +130,7 @@ def create_app(
         runs=StudyRuns(runs_dir or default_runs_dir(db_url)),
     )
     app.state.secret_key = secret_key or secrets.token_urlsafe(32)
+    app.state.threads = threads
     app.add_middleware(SecurityHeadersMiddleware, https=https)
     app.add_middleware(SameOriginMiddleware)
     app.add_middleware(ClientAddressMiddleware, trusted_proxy=trust_proxy)

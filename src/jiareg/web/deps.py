@@ -5,16 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from jiareg.store.access import AccessBuffer
 from jiareg.store.queries import Registry
+from jiareg.store.users import Role
 from jiareg.web.access import Viewer
-from jiareg.web.security import LoginThrottle, Session, SessionStore, tokens_match
+from jiareg.web.security import LoginThrottle, Session, SessionStore, UserRow, tokens_match
 from jiareg.web.studyruns import StudyRuns
 
 __all__ = [
@@ -61,7 +62,10 @@ def state(request: Request) -> WebState:
 
 
 def current_session(request: Request) -> Session | None:
-    """The live session of the request's cookie, or None."""
+    """The live session of the request's cookie, or None (read once per request)."""
+    held: Session | None = getattr(request.state, "session", None)
+    if held is not None:
+        return held
     return state(request).sessions.get(request.cookies.get(COOKIE), now=time.monotonic())
 
 
@@ -80,31 +84,33 @@ async def check_csrf(request: Request, session: Session) -> None:
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
 
 
-def _active_user(engine: Engine, username: str) -> Viewer | None:
-    """The user's CURRENT role and site, or None when removed or disabled since log-in."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            text("SELECT role, site, disabled FROM users WHERE username = :u"), {"u": username}
-        ).first()
-    return None if row is None or row[2] else Viewer(username, row[0], row[1])
-
-
 async def viewer(request: Request) -> Viewer:
     """API dependency: the logged-in viewer (401 when anonymous, or when the user has been
-    disabled or removed; 403 on a bad CSRF token). Role and site are read on every request."""
-    session = current_session(request)
-    who = None if session is None else _active_user(state(request).engine, session.username)
-    if session is None or who is None:
+    disabled or removed; 403 on a bad CSRF token). Role and site are read on every request,
+    with the session (one read)."""
+    return await _checked(request, _lookup(request))
+
+
+def _lookup(request: Request) -> tuple[Session, UserRow | None] | None:
+    """The request's live session and its user's current row (`SessionStore.lookup`)."""
+    return state(request).sessions.lookup(request.cookies.get(COOKIE), now=time.monotonic())
+
+
+async def _checked(request: Request, found: tuple[Session, UserRow | None] | None) -> Viewer:
+    user = None if found is None else found[1]
+    if found is None or user is None or user.disabled:
         raise HTTPException(
             status_code=401, detail="log in first", headers={"WWW-Authenticate": "Cookie"}
         )
+    session = found[0]
     await check_csrf(request, session)
     request.state.session = session
-    return who
+    return Viewer(session.username, cast(Role, user.role), user.site)
 
 
 async def page_viewer(request: Request) -> Viewer:
     """Page dependency: like `viewer`, but anonymous visitors are sent to the log-in page."""
-    if current_session(request) is None:
+    found = _lookup(request)
+    if found is None:
         raise LoginRequired
-    return await viewer(request)
+    return await _checked(request, found)

@@ -15,6 +15,7 @@ from typing import Any
 from jiareg.services.versions import VISIT_CHILDREN, record_version
 from jiareg.store.queries import Registry
 from jiareg.web.access import Viewer
+from jiareg.web.plots import timeline_svg
 from jiareg.web.scores import visit_acr_pedi, visit_scores
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "patient_detail_json",
     "patient_list",
     "patient_summaries",
+    "patient_timeline_svg",
 ]
 
 
@@ -152,6 +154,18 @@ def patient_detail_json(registry: Registry, viewer: Viewer, public_id: str) -> b
         lambda: json.dumps(
             _cached_detail(registry, viewer, patient), separators=(",", ":"), default=str
         ).encode(),
+    )
+
+
+def patient_timeline_svg(registry: Registry, viewer: Viewer, public_id: str) -> bytes | None:
+    """The timeline plot of `patient_detail` (`jiareg.web.plots.timeline_svg`), kept like it."""
+    patient = registry.resolve(viewer, public_id)
+    if patient is None:
+        return None
+    return registry.for_patient(
+        patient["patient_id"],
+        ("timeline.svg", viewer.deidentified, date.today()),
+        lambda: timeline_svg(_cached_detail(registry, viewer, patient)),
     )
 
 

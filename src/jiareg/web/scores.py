@@ -207,17 +207,32 @@ def _acr_block(record: Mapping[str, Any], core: CoreSet, on: date) -> dict[str, 
     out["baseline_date"] = base["visit_date"]
     if base["visit_date"] == on:
         return {**out, "level": None, "reason": "this is the baseline visit"}
-    problems: list[dict[str, str]] = []
-    level = acr_pedi_level(_core_set(base, problems), core)
+    level = _level(_stored_core(_core_values(base)), core)
     reason = None if level is not None else "not evaluable: too many missing variables"
     return {**out, "level": level, "reason": reason}
+
+
+def _core_values(visit: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(visit.get(k) for k in CORE_SET_COLUMNS)
+
+
+@lru_cache(maxsize=65536)
+def _stored_core(values: tuple[Any, ...]) -> CoreSet:
+    """The core set of a stored visit's values (memoised like `_stored_scores`: a patient's
+    record is re-scored after each save of theirs, and most of its visits are unchanged)."""
+    return _core_set(dict(zip(CORE_SET_COLUMNS, values, strict=True)), [])
+
+
+@lru_cache(maxsize=65536)
+def _level(baseline: CoreSet, followup: CoreSet) -> int | None:
+    """`acr_pedi_level` memoised (a pure rule of two frozen core sets)."""
+    return acr_pedi_level(baseline, followup)
 
 
 def visit_acr_pedi(record: Mapping[str, Any], visit: Mapping[str, Any]) -> dict[str, Any]:
     """ACR Pedi level of a stored visit of `record` (a `Registry.record`) against its baseline:
     the same rule as the live form's (`live_scores`)."""
-    problems: list[dict[str, str]] = []
-    return _acr_block(record, _core_set(visit, problems), visit["visit_date"])
+    return _acr_block(record, _stored_core(_core_values(visit)), visit["visit_date"])
 
 
 def live_scores(

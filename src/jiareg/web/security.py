@@ -15,16 +15,17 @@ import hmac
 import ipaddress
 import math
 import secrets
+import threading
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import Connection, Engine, text
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiareg.store.access import record_access
+from jiareg.store.access import AccessBuffer, record_access
 
 __all__ = [
     "CLIENT_ADDRESS",
@@ -35,6 +36,7 @@ __all__ = [
     "SecurityHeadersMiddleware",
     "Session",
     "SessionStore",
+    "UserRow",
     "tokens_match",
 ]
 
@@ -62,6 +64,23 @@ class Session:
     created: float
     last_seen: float
 
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    """A session user's current role, site and status, read with the session."""
+
+    role: str
+    site: str | None
+    disabled: bool
+
+
+_LOOKUP: Final = text(
+    "SELECT s.username, s.csrf, s.created, s.last_seen, u.role, u.site, u.disabled "
+    "FROM web_sessions s LEFT JOIN users u ON u.username = s.username WHERE s.token_hash = :t"
+)
+_TOUCH: Final = text(
+    "UPDATE web_sessions SET last_seen = :at WHERE token_hash = :t AND last_seen < :at"
+)
 
 CLIENT_ADDRESS: ContextVar[str] = ContextVar("jiareg_client_address", default="unknown")
 """The current request's client address (set by `ClientAddressMiddleware`), for the audit."""
@@ -97,6 +116,9 @@ class SessionStore:
     reader: Engine
     idle_seconds: float = 30 * 60
     absolute_seconds: float = 8 * 3600
+    later: AccessBuffer | None = None
+    _touched: dict[str, float] = field(default_factory=dict, repr=False)
+    _touch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def create(self, *, username: str, now: float) -> Session:
         """Start a fresh session (never reuse a token presented before log-in: no fixation)."""
@@ -119,31 +141,43 @@ class SessionStore:
 
     def get(self, token: str | None, *, now: float) -> Session | None:
         """The live session of `token`, refreshed; None when unknown or expired (then dropped)."""
+        found = self.lookup(token, now=now)
+        return None if found is None else found[0]
+
+    def lookup(self, token: str | None, *, now: float) -> tuple[Session, UserRow | None] | None:
+        """`get`, with the session user's CURRENT row (None once removed): one primary-key
+        read per request. The last-seen time is written at most once a minute per session
+        (the idle timeout is coarse), through `later` when given (a background writer, so
+        a page view never waits for the registry's writer), else at once."""
         if not token:
             return None
         at, key = _wall(now), _digest(token)
         with self.reader.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT username, csrf, created, last_seen FROM web_sessions "
-                    "WHERE token_hash = :t"
-                ),
-                {"t": key},
-            ).first()
+            row = conn.execute(_LOOKUP, {"t": key}).first()
         if row is None:
             return None
-        username, csrf, created, last_seen = row[0], row[1], float(row[2]), float(row[3])
+        username, csrf, created = row[0], row[1], float(row[2])
+        last_seen = max(float(row[3]), self._touched.get(key, 0.0))
         if at - last_seen > self.idle_seconds or at - created > self.absolute_seconds:
             self._drop(key)
             return None
         if at - last_seen > min(60.0, self.idle_seconds / 10):  # few writes: idle is coarse
-            with self.writer.begin() as conn:
-                conn.execute(
-                    text("UPDATE web_sessions SET last_seen = :at WHERE token_hash = :t"),
-                    {"at": at, "t": key},
-                )
+            self._touch(key, at)
             last_seen = at
-        return Session(token, username, csrf, created, last_seen)
+        user = None if row[4] is None else UserRow(str(row[4]), row[5], bool(row[6]))
+        return Session(token, username, csrf, created, last_seen), user
+
+    def _touch(self, key: str, at: float) -> None:
+        params: dict[str, object] = {"at": at, "t": key}
+        if self.later is None:
+            with self.writer.begin() as conn:
+                conn.execute(_TOUCH, params)
+            return
+        with self._touch_lock:  # this worker sees its own touch before it is written
+            if len(self._touched) > 10_000:
+                self._touched = {k: v for k, v in self._touched.items() if at - v < 3600}
+            self._touched[key] = at
+        self.later.later(_TOUCH, key, params)
 
     def _drop(self, key: str) -> str | None:
         with self.writer.begin() as conn:

@@ -7,11 +7,17 @@ translates between the web's `Viewer` and their users, and queues writers.
 
 from __future__ import annotations
 
+import fcntl
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
 from typing import Final
 
+from sqlalchemy.engine import make_url
+
 from jiareg.services import admin, records
+from jiareg.store.engine import normalise_url
 from jiareg.store.queries import audit_entries
 from jiareg.web.access import Viewer
 
@@ -22,12 +28,42 @@ __all__ = [
     "authenticate",
     "delete_record",
     "update_record",
+    "writer_turn",
 ]
 
 WRITERS: Final = threading.BoundedSemaphore(2)
 """Writers queue here rather than in the database: the registry serialises writes anyway
 (SQLite BEGIN IMMEDIATE, a PostgreSQL advisory lock), and a bounded number of waiting
 writers keeps the connection pool free for readers and away from lock time-outs."""
+
+
+@contextmanager
+def writer_turn(db_url: str) -> Iterator[None]:
+    """Wait for this process's turn (`WRITERS`), then, on a SQLite file, for the registry's
+    writer across processes in the kernel (`flock` on FILE.writer): SQLite's own wait for
+    its write lock polls, sleeping up to 100 ms between tries, so with several workers
+    saving the lock would stand free while the next writer slept. The flock wakes the next
+    writer as soon as the last one is done; SQLite's lock is still what protects the data
+    (other writers, e.g. `jiareg import`, do not take the flock)."""
+    with WRITERS:
+        path = _sqlite_file(db_url)
+        if path is None:
+            yield
+            return
+        with open(f"{path}.writer", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@cache
+def _sqlite_file(db_url: str) -> str | None:
+    url = make_url(normalise_url(db_url))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return str(url.database)
 
 
 def authenticate(db_url: str, username: str, password: str) -> Viewer | None:
@@ -46,7 +82,7 @@ def add_record(
     children: Sequence[tuple[str, Mapping[str, object]]] = (),
 ) -> records.RecordChange:
     """`jiareg.services.records.add_record` as `who`, queued behind `WRITERS`."""
-    with WRITERS:
+    with writer_turn(db_url):
         return records.add_record(
             db_url, table_name, values, user=who.user, reason=reason, children=children
         )
@@ -64,7 +100,7 @@ def update_record(
     children: Sequence[tuple[str, Mapping[str, object]]] | None = None,
 ) -> records.RecordChange:
     """`jiareg.services.records.update_record` as `who`, queued behind `WRITERS`."""
-    with WRITERS:
+    with writer_turn(db_url):
         return records.update_record(
             db_url,
             table_name,
@@ -87,7 +123,7 @@ def delete_record(
     reason: str,
 ) -> bool:
     """`jiareg.services.records.delete_record` as `who`, queued behind `WRITERS`."""
-    with WRITERS:
+    with writer_turn(db_url):
         return records.delete_record(
             db_url, table_name, key, user=who.user, reason=reason, version=version
         )

@@ -16,8 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, page_viewer, state
-from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
-from jiareg.web.plots import timeline_svg
+from jiareg.web.patients import (
+    PatientFilters,
+    patient_detail,
+    patient_summaries,
+    patient_timeline_svg,
+)
 from jiareg.web.routes.api import MAX_PAGE, check_login, start_session, viewed
 
 __all__ = ["html_error", "router"]
@@ -241,11 +245,13 @@ def patient_page(request: Request, who: PageViewer, patient_id: str) -> Response
 
 @router.get("/patients/{patient_id}/timeline.svg")
 def timeline(request: Request, who: PageViewer, patient_id: str) -> Response:
-    detail = _detail_or_404(request, who, patient_id)
+    svg = patient_timeline_svg(state(request).registry, who, patient_id)
+    if svg is None:
+        raise HTTPException(status_code=404, detail="patient not found")
     # the SVG is self-contained (presentation attributes only): it may load nothing at all
     csp = "default-src 'none'; frame-ancestors 'none'"
     return Response(
-        timeline_svg(detail),
+        svg,
         media_type="image/svg+xml",
         headers={"Content-Security-Policy": csp, "Cache-Control": "private, max-age=60"},
     )
