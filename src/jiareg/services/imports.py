@@ -32,7 +32,16 @@ from jiareg.store.load import TableChange, ensure_sites, upsert_table
 from jiareg.store.tables import read_table
 from jiareg.store.users import Action, UserInfo, can, require
 
-__all__ = ["LOAD_ORDER", "CellOptions", "ImportSummary", "import_path", "load_validated", "os_user"]
+__all__ = [
+    "LOAD_ORDER",
+    "CellOptions",
+    "ImportSummary",
+    "import_path",
+    "load_validated",
+    "os_user",
+    "validate_for_load",
+    "write_validated",
+]
 
 LOAD_ORDER: Final = tuple(t.name for t in TABLES)
 """The tables in the order an import loads them (its progress steps)."""
@@ -159,13 +168,59 @@ def load_validated(
     A stored patient at a site where `user` may not `action` is reported as a row problem,
     like an unknown patient; a stored patient's site never changes here (`move_patient`).
     """
+    valid, warnings = validate_for_load(
+        conn,
+        raws,
+        problems,
+        registry_patients=registry_patients,
+        user=user,
+        action=action,
+        patients_unreadable=patients_unreadable,
+    )
+    username = user.username if user else os_user()
+    changes = write_validated(
+        conn, valid, stored=stored, username=username, reason=reason, progress=progress
+    )
+    return changes, warnings
+
+
+def validate_for_load(
+    conn: Connection,
+    raws: list[RawTable],
+    problems: Problems,
+    *,
+    registry_patients: pa.Table,
+    user: UserInfo | None,
+    action: Action,
+    patients_unreadable: bool = False,
+) -> tuple[dict[str, ValidTable], tuple[str, ...]]:
+    """`load_validated`'s checks, writing nothing: the valid tables and the warnings.
+
+    Reads from `conn` only the stored patients and treatments that an administration's dose
+    warning needs; everything else it decides from `registry_patients` (and the raws). The
+    form saves run it on a snapshot before taking the writer lock
+    (`jiareg.services.records_prepare`).
+    """
     visible = _visible(registry_patients, user, action)
     valid = validate_tables(raws, visible, problems, patients_unreadable=patients_unreadable)
     _check_patients(raws, valid, registry_patients, visible, problems)
     problems.raise_if_any()
     _authorise(visible, user, action, valid)
     warnings = (*(note for raw in raws for note in raw.notes), *dose_warnings(valid, conn))
-    username = user.username if user else os_user()
+    return dict(valid), warnings
+
+
+def write_validated(
+    conn: Connection,
+    valid: Mapping[str, ValidTable],
+    *,
+    stored: Callable[[str], pa.Table],
+    username: str,
+    reason: str,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[TableChange, ...]:
+    """Upsert (and audit) the tables `validate_for_load` returned, in the caller's locked
+    transaction; `stored(name)` as for `load_validated`."""
     changes = []
     if "patients" in valid:
         ensure_sites(
@@ -189,7 +244,7 @@ def load_validated(
                     reason=reason,
                 )
             )
-    return tuple(changes), warnings
+    return tuple(changes)
 
 
 def import_path(

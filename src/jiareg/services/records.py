@@ -14,20 +14,31 @@ write is authorised at the patient's STORED site.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import pyarrow as pa
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from jiareg.errors import ImportRowError, InputError, StoreError
-from jiareg.formats.cells import RawTable
-from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
+from jiareg.errors import ImportRowError, StoreError
+from jiareg.formats.template.dictionary import TemplateTable, table
 from jiareg.ingest.validate import Problems
 from jiareg.services.imports import ImportSummary, load_validated
 from jiareg.services.patients import move_locked
-from jiareg.services.record_forms import find_row, form_cells, form_table, stored_rows
+from jiareg.services.record_forms import find_row, form_cells, stored_rows
+from jiareg.services.records_prepare import (
+    Prepared,
+    authorise_stored,
+    by_table,
+    fire,
+    prepare,
+    read_inputs,
+    snapshot,
+    still_valid,
+    write_prepared,
+)
 from jiareg.services.versions import (
     RecordExists,
     RecordNotFound,
@@ -37,7 +48,7 @@ from jiareg.services.versions import (
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.load import delete_rows
 from jiareg.store.tables import read_rows
-from jiareg.store.users import UserInfo, can, require
+from jiareg.store.users import UserInfo, require
 
 __all__ = [
     "RecordChange",
@@ -48,6 +59,11 @@ __all__ = [
     "save_records",
     "update_record",
 ]
+
+
+Turn = Callable[[], AbstractContextManager[object]]
+"""What a writer waits for before the registry's writer lock (the web app's `writer_turn`):
+entered after a save's preparation, around its locked transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +95,13 @@ def save_records(
     records) and nothing is written. Only the stored rows with the records' keys and the
     records' patients are read (by primary key), never whole tables.
     """
+    prepared = _prepared(db_url, user, lambda _conn: records)
     with get_engine(db_url).begin() as conn:
         write_lock(conn)
         require_initialised(conn)
+        ready = _fast(conn, prepared)
+        if ready is not None:
+            return write_prepared(conn, ready, user=user, reason=reason)
         return save_locked(conn, records, user=user, reason=reason)
 
 
@@ -93,28 +113,9 @@ def save_locked(
     reason: str,
 ) -> ImportSummary:
     """`save_records` inside the caller's write-locked transaction."""
-    names = {t.name for t in TABLES}
-    by_table: dict[str, list[Mapping[str, object]]] = {}
-    for table_name, values in records:
-        if table_name not in names:
-            raise InputError(
-                f"unknown table {table_name!r}; expected one of "
-                + ", ".join(t.name for t in TABLES)
-            )
-        by_table.setdefault(table_name, []).append(values)
-    specs = [t for t in TABLES if t.name in by_table]
-    stored: dict[str, pa.Table] = {}
-    raws: list[RawTable] = []
-    patient_ids: set[str] = set()
-    for spec in specs:
-        cells = [form_cells(spec, v) for v in by_table[spec.name]]
-        stored[spec.name] = stored_rows(conn, spec, cells)
-        raws.append(form_table(spec, by_table[spec.name], cells, stored[spec.name]))
-        patient_ids |= {c["patient_id"] for c in cells if c["patient_id"] is not None}
-    patients = read_rows(
-        conn, "patients", pa.table({"patient_id": pa.array(sorted(patient_ids), pa.string())})
-    )
-    _authorise_stored(patients, by_table.get("patients", []), user)
+    grouped = by_table(records)
+    _specs, _cells, stored, raws, _ids, patients = read_inputs(conn, grouped)
+    authorise_stored(patients, grouped.get("patients", []), user)
     changes, warnings = load_validated(
         conn,
         raws,
@@ -128,20 +129,32 @@ def save_locked(
     return ImportSummary("form", changes, warnings)
 
 
-def _authorise_stored(
-    patients: pa.Table, new_patients: Sequence[Mapping[str, object]], user: UserInfo
-) -> None:
-    """A record's new values never decide where the user may write: the import's rules
-    (`load_validated`) answer a stored patient at a site the user may not `enter` at exactly
-    like an unknown one, and never change a stored patient's site. Here only a site change of
-    a patient the user may see is refused, as the admins' action it is (`move_patient`)."""
-    sites = dict(zip(*patients.select(["patient_id", "site"]).to_pydict().values(), strict=True))
-    for values in new_patients:
-        old = sites.get(str(values.get("patient_id")))
-        new = values.get("site")
-        changed = old is not None and new is not None and str(new).strip() != old
-        if changed and can(user, "enter", site=old):
-            require(user, "fix", site=None)
+def _prepared(
+    db_url: str | None,
+    user: UserInfo,
+    build: Callable[[Connection], Sequence[tuple[str, Mapping[str, object]]] | None],
+) -> Prepared | None:
+    """`records_prepare.prepare` of the records `build` makes on a snapshot, before the
+    writer lock; None when `build` gives none, or the preparation fails in any way (a
+    refusal, an invalid value, a database error): the save is then done whole under the
+    lock, which decides."""
+    found = None
+    try:
+        with snapshot(db_url) as conn:
+            records = None if conn is None else build(conn)
+            if conn is not None and records is not None:
+                found = prepare(conn, records, user=user)
+    except Exception:  # only an optimisation: redone under the lock, which decides
+        found = None
+    fire("prepared")
+    return found
+
+
+def _fast(conn: Connection, prepared: Prepared | None, **read: pa.Table) -> Prepared | None:
+    """`prepared` if what it read is unchanged under the lock, else None (redo)."""
+    ok = prepared is not None and still_valid(conn, prepared, read=read)
+    fire("fast" if ok else "redo")
+    return prepared if ok else None
 
 
 def save_record(
@@ -171,6 +184,7 @@ def delete_record(
     user: UserInfo,
     reason: str,
     version: str | None = None,
+    turn: Turn = nullcontext,
 ) -> bool:
     """Delete one record by its natural key (a data manager's or admin's `fix`); audited.
 
@@ -190,7 +204,7 @@ def delete_record(
             expected="the record's key: " + ", ".join(spec.key),
         )
     cells = form_cells(spec, {k: key[k] for k in spec.key})
-    with get_engine(db_url).begin() as conn:
+    with turn(), get_engine(db_url).begin() as conn:
         write_lock(conn)
         require_initialised(conn)
         doomed = find_row(spec, cells, stored_rows(conn, spec, [cells]))
@@ -239,6 +253,7 @@ def add_record(
     user: UserInfo,
     reason: str,
     children: Sequence[tuple[str, Mapping[str, object]]] = (),
+    turn: Turn = nullcontext,
 ) -> RecordChange:
     """Insert a NEW record (with its `children`, e.g. a visit's joints and CHAQ items).
 
@@ -246,16 +261,35 @@ def add_record(
     on a date that has one is never overwritten: the user edits that visit instead).
     """
     spec = table(table_name)
-    with get_engine(db_url).begin() as conn:
+    cells = _key_cells(spec, values)
+    parent = _parent_key(spec, cells)
+    records = [(table_name, values), *[(name, {**c, **parent}) for name, c in children]]
+
+    def new(conn: Connection) -> Sequence[tuple[str, Mapping[str, object]]] | None:
+        return None if find_row(spec, cells, stored_rows(conn, spec, [cells])).num_rows else records
+
+    prepared = _prepared(db_url, user, new)
+    with turn(), get_engine(db_url).begin() as conn:
         write_lock(conn)
         require_initialised(conn)
-        cells = _key_cells(spec, values)
-        if find_row(spec, cells, stored_rows(conn, spec, [cells])).num_rows:
+        now = stored_rows(conn, spec, [cells])
+        if find_row(spec, cells, now).num_rows:
             raise RecordExists(table_name, cells)
-        parent = _parent_key(spec, cells)
-        kids = [(name, {**c, **parent}) for name, c in children]
-        summary = save_locked(conn, [(table_name, values), *kids], user=user, reason=reason)
+        summary = _write(conn, _fast(conn, prepared, **{table_name: now}), records, user, reason)
     return _change(table_name, summary)
+
+
+def _write(
+    conn: Connection,
+    ready: Prepared | None,
+    records: Sequence[tuple[str, Mapping[str, object]]],
+    user: UserInfo,
+    reason: str,
+) -> ImportSummary:
+    """Under the lock: the prepared save if still valid, else the whole save (`save_locked`)."""
+    if ready is not None:
+        return write_prepared(conn, ready, user=user, reason=reason)
+    return save_locked(conn, records, user=user, reason=reason)
 
 
 def update_record(
@@ -268,6 +302,7 @@ def update_record(
     user: UserInfo,
     reason: str,
     children: Sequence[tuple[str, Mapping[str, object]]] | None = None,
+    turn: Turn = nullcontext,
 ) -> RecordChange:
     """Change the stored record with `key` to `values` (fields not given keep their value).
 
@@ -288,10 +323,22 @@ def update_record(
                 value=values[k],
                 expected=f"{cells[k]} (a key field: delete the record and enter it anew)",
             )
-    with get_engine(db_url).begin() as conn:
+
+    def edit(conn: Connection) -> Sequence[tuple[str, Mapping[str, object]]] | None:
+        current = find_row(spec, cells, stored_rows(conn, spec, [cells]))
+        if current.num_rows == 0:
+            return None
+        row = current.to_pylist()[0]
+        if table_name == "patients" and _moves(row, values):
+            return None  # an admin's move: done under the lock only
+        return _edited(spec, row, values, children)
+
+    prepared = _prepared(db_url, user, edit)
+    with turn(), get_engine(db_url).begin() as conn:
         write_lock(conn)
         require_initialised(conn)
-        current = find_row(spec, cells, stored_rows(conn, spec, [cells]))
+        now = stored_rows(conn, spec, [cells])
+        current = find_row(spec, cells, now)
         if current.num_rows == 0:
             raise RecordNotFound(table_name, cells)
         row = current.to_pylist()[0]
@@ -300,14 +347,30 @@ def update_record(
             require(user, "fix", site=None)  # an admin's action, audited with the reason
             move_locked(conn, current, str(values["site"]), username=user.username, reason=reason)
             values = {**values, "site": str(values["site"]).strip()}
-        records = [(table_name, {**values, **{k: row[k] for k in spec.key}})]
+            prepared = None
+        records = _edited(spec, row, values, children)
         if children is not None:
-            keep = [(name, {**c, **_parent_key(spec, row)}) for name, c in children]
             require(user, "enter", site=_site(conn, row["patient_id"]))
+            keep = records[1:]
             delete_children(conn, row, keep=keep, username=user.username, reason=reason)
-            records += keep
-        summary = save_locked(conn, records, user=user, reason=reason)
+        # after delete_children: a prepared child row it deleted fails the check (redo)
+        summary = _write(conn, _fast(conn, prepared, **{table_name: now}), records, user, reason)
     return _change(table_name, summary)
+
+
+def _edited(
+    spec: TemplateTable,
+    row: Mapping[str, object],
+    values: Mapping[str, object],
+    children: Sequence[tuple[str, Mapping[str, object]]] | None,
+) -> list[tuple[str, Mapping[str, object]]]:
+    """An edit's records: the record with its stored key, then its children (if given)."""
+    records: list[tuple[str, Mapping[str, object]]] = [
+        (spec.name, {**values, **{k: row[k] for k in spec.key}})
+    ]
+    if children is not None:
+        records += [(name, {**c, **_parent_key(spec, row)}) for name, c in children]
+    return records
 
 
 def _moves(row: Mapping[str, object], values: Mapping[str, object]) -> bool:

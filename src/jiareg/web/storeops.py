@@ -81,11 +81,17 @@ def add_record(
     reason: str,
     children: Sequence[tuple[str, Mapping[str, object]]] = (),
 ) -> records.RecordChange:
-    """`jiareg.services.records.add_record` as `who`, queued behind `WRITERS`."""
-    with writer_turn(db_url):
-        return records.add_record(
-            db_url, table_name, values, user=who.user, reason=reason, children=children
-        )
+    """`jiareg.services.records.add_record` as `who`; prepared before, then written in its
+    `writer_turn`."""
+    return records.add_record(
+        db_url,
+        table_name,
+        values,
+        user=who.user,
+        reason=reason,
+        children=children,
+        turn=lambda: writer_turn(db_url),
+    )
 
 
 def update_record(
@@ -99,18 +105,19 @@ def update_record(
     reason: str,
     children: Sequence[tuple[str, Mapping[str, object]]] | None = None,
 ) -> records.RecordChange:
-    """`jiareg.services.records.update_record` as `who`, queued behind `WRITERS`."""
-    with writer_turn(db_url):
-        return records.update_record(
-            db_url,
-            table_name,
-            key,
-            values,
-            version=version,
-            user=who.user,
-            reason=reason,
-            children=children,
-        )
+    """`jiareg.services.records.update_record` as `who`; prepared before, then written in
+    its `writer_turn`."""
+    return records.update_record(
+        db_url,
+        table_name,
+        key,
+        values,
+        version=version,
+        user=who.user,
+        reason=reason,
+        children=children,
+        turn=lambda: writer_turn(db_url),
+    )
 
 
 def delete_record(
@@ -122,8 +129,13 @@ def delete_record(
     version: str,
     reason: str,
 ) -> bool:
-    """`jiareg.services.records.delete_record` as `who`, queued behind `WRITERS`."""
-    with writer_turn(db_url):
-        return records.delete_record(
-            db_url, table_name, key, user=who.user, reason=reason, version=version
-        )
+    """`jiareg.services.records.delete_record` as `who`, in its `writer_turn`."""
+    return records.delete_record(
+        db_url,
+        table_name,
+        key,
+        user=who.user,
+        reason=reason,
+        version=version,
+        turn=lambda: writer_turn(db_url),
+    )
