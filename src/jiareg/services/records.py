@@ -10,6 +10,10 @@ The web app's entry and correction: `add_record` inserts a new record and never 
 stored one (`RecordExists`); `update_record` and `delete_record` take the version the user
 read and refuse a record changed since (`StaleRecord`, `jiareg.services.versions`). Every
 write is authorised at the patient's STORED site.
+
+Saves are validated before the registry's writer lock and re-checked under it
+(`jiareg.services.records_prepare`): what is decided under the lock (existence, version,
+the right at the stored site, the rules) is the same as when the whole save ran locked.
 """
 
 from __future__ import annotations
