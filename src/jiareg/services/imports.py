@@ -28,7 +28,7 @@ from jiareg.ingest.validate import CellOptions, Normalisation, Problems, ValidTa
 from jiareg.services.dose_check import dose_warnings
 from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
-from jiareg.store.load import TableChange, ensure_sites, upsert_table
+from jiareg.store.load import TableChange, UpsertPlan, apply_upsert, ensure_sites, upsert_table
 from jiareg.store.tables import read_table
 from jiareg.store.users import Action, UserInfo, can, require
 
@@ -218,9 +218,11 @@ def write_validated(
     username: str,
     reason: str,
     progress: Callable[[str], None] | None = None,
+    plans: Mapping[str, UpsertPlan] | None = None,
 ) -> tuple[TableChange, ...]:
     """Upsert (and audit) the tables `validate_for_load` returned, in the caller's locked
-    transaction; `stored(name)` as for `load_validated`."""
+    transaction; `stored(name)` as for `load_validated`. `plans` (`plan_upsert` of tables
+    against their `stored` rows) are written as they are, not compared again."""
     changes = []
     if "patients" in valid:
         ensure_sites(
@@ -233,6 +235,10 @@ def write_validated(
         if spec.name in valid:
             if progress:
                 progress(spec.name)
+            if plans is not None and spec.name in plans:
+                plan = plans[spec.name]
+                changes.append(apply_upsert(conn, plan, username=username, reason=reason))
+                continue
             changes.append(
                 upsert_table(
                     conn,

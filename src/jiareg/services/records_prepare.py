@@ -29,11 +29,12 @@ from sqlalchemy.engine import make_url
 
 from jiareg.errors import InputError
 from jiareg.formats.cells import RawTable
-from jiareg.formats.template.dictionary import TABLES, TemplateTable
+from jiareg.formats.template.dictionary import TABLES, TemplateTable, table
 from jiareg.ingest.validate import Problems, ValidTable
 from jiareg.services.imports import ImportSummary, validate_for_load, write_validated
 from jiareg.services.record_forms import form_cells, form_table, stored_rows
 from jiareg.store.engine import default_url, normalise_url, read_engine
+from jiareg.store.load import UpsertPlan, plan_upsert
 from jiareg.store.tables import read_rows
 from jiareg.store.users import UserInfo, can, require
 
@@ -61,7 +62,8 @@ def fire(event: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A save validated on a snapshot: its inputs as read (to re-check) and its result."""
+    """A save validated on a snapshot: its inputs as read (to re-check), its result and
+    the upserts with their audit payloads (`plan_upsert`) it will write."""
 
     specs: tuple[TemplateTable, ...]
     cells: Mapping[str, Sequence[Mapping[str, str | None]]]
@@ -70,6 +72,7 @@ class Prepared:
     patients: pa.Table
     valid: Mapping[str, ValidTable]
     warnings: tuple[str, ...]
+    plans: Mapping[str, UpsertPlan]
 
 
 def by_table(
@@ -144,7 +147,11 @@ def prepare(
     valid, warnings = validate_for_load(
         conn, raws, Problems(), registry_patients=patients, user=user, action="enter"
     )
-    return Prepared(specs, cells, stored, patient_ids, patients, valid, warnings)
+    plans = {
+        name: plan_upsert(name, table(name).key, v.data, existing=stored[name])
+        for name, v in valid.items()
+    }
+    return Prepared(specs, cells, stored, patient_ids, patients, valid, warnings, plans)
 
 
 def still_valid(
@@ -172,6 +179,7 @@ def write_prepared(
         stored=prepared.stored.__getitem__,
         username=user.username,
         reason=reason,
+        plans=prepared.plans,
     )
     return ImportSummary("form", changes, prepared.warnings)
 

@@ -23,7 +23,15 @@ from jiareg.store.audit_batch import BATCH_MIN, batch_json
 from jiareg.store.bulk import bulk_delete, bulk_insert, bulk_update
 from jiareg.store.tables import arrow_schema, read_rows
 
-__all__ = ["TableChange", "delete_rows", "ensure_sites", "upsert_table"]
+__all__ = [
+    "TableChange",
+    "UpsertPlan",
+    "apply_upsert",
+    "delete_rows",
+    "ensure_sites",
+    "plan_upsert",
+    "upsert_table",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +50,18 @@ def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.or_(ne, pc.xor(pc.is_null(a), pc.is_null(b)))
 
 
-def _audit(
-    conn: Connection,
-    name: str,
-    key: Sequence[str],
-    action: str,
-    rows: pa.Table,
-    before: pa.Table | None,
-    *,
-    username: str,
-    reason: str,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Entries:
+    """The audit entries of one upsert action, as `append_entries` takes them."""
+
+    action: str
+    row_key: pa.Array
+    patient_id: pa.Array
+    before: pa.Array
+    after: pa.Array
+
+
+def _entries(key: Sequence[str], action: str, rows: pa.Table, before: pa.Table | None) -> _Entries:
     """One entry per row, or batch entries (`audit_batch`) for `BATCH_MIN` rows or more."""
     n = rows.num_rows
     if n >= BATCH_MIN:
@@ -63,35 +72,28 @@ def _audit(
         keys, after = row_json(rows.select(list(key))), row_json(rows)
         old = row_json(before) if before is not None else None
         patient_id = rows.column("patient_id").combine_chunks()
-    append_entries(
-        conn,
-        username=username,
-        reason=reason,
-        table_name=name,
-        action=action,
-        row_key=keys,
-        patient_id=patient_id,
-        before=old if old is not None else pa.nulls(len(keys), pa.string()),
-        after=after,
-    )
+    nothing = pa.nulls(len(keys), pa.string())
+    return _Entries(action, keys, patient_id, old if old is not None else nothing, after)
 
 
-def upsert_table(
-    conn: Connection,
-    name: str,
-    key: Sequence[str],
-    incoming: pa.Table,
-    *,
-    existing: pa.Table,
-    username: str,
-    reason: str,
-) -> TableChange:
-    """Insert new rows, update changed rows, skip identical ones; audit each write.
+@dataclass(frozen=True, slots=True)
+class UpsertPlan:
+    """What `apply_upsert` writes: the new rows, the changed ones and their audit entries
+    (`plan_upsert`, computed from the stored rows before the write, e.g. without the lock)."""
 
-    `incoming` has the table's columns (Contract 2 types) and no repeated key; `existing`
-    holds at least the stored rows whose key is in `incoming` (read in this transaction).
-    The caller holds the write lock.
-    """
+    name: str
+    key: tuple[str, ...]
+    new: pa.Table
+    changed: pa.Table
+    unchanged: int
+    entries: tuple[_Entries, _Entries]
+
+
+def plan_upsert(
+    name: str, key: Sequence[str], incoming: pa.Table, *, existing: pa.Table
+) -> UpsertPlan:
+    """`upsert_table`'s comparison and audit payloads, writing nothing: valid for as long
+    as the stored rows with `incoming`'s keys are `existing`."""
     schema = arrow_schema(name)
     incoming = incoming.select(schema.names).cast(schema)
     if existing.num_rows == 0:
@@ -112,12 +114,48 @@ def upsert_table(
         changed = changed_rows.select(schema.names).cast(schema)
         old = changed_rows.select([c if c in key else f"{c}__old" for c in schema.names])
         old = old.rename_columns(schema.names).cast(schema)
-    bulk_insert(conn, name, new)
-    bulk_update(conn, name, changed, key)
-    _audit(conn, name, key, "insert", new, None, username=username, reason=reason)
-    _audit(conn, name, key, "update", changed, old, username=username, reason=reason)
+    entries = (_entries(key, "insert", new, None), _entries(key, "update", changed, old))
     unchanged = incoming.num_rows - new.num_rows - changed.num_rows
-    return TableChange(name, new.num_rows, changed.num_rows, unchanged)
+    return UpsertPlan(name, tuple(key), new, changed, unchanged, entries)
+
+
+def apply_upsert(conn: Connection, plan: UpsertPlan, *, username: str, reason: str) -> TableChange:
+    """Write `plan` and its audit entries in the caller's locked transaction."""
+    bulk_insert(conn, plan.name, plan.new)
+    bulk_update(conn, plan.name, plan.changed, plan.key)
+    for e in plan.entries:
+        append_entries(
+            conn,
+            username=username,
+            reason=reason,
+            table_name=plan.name,
+            action=e.action,
+            row_key=e.row_key,
+            patient_id=e.patient_id,
+            before=e.before,
+            after=e.after,
+        )
+    return TableChange(plan.name, plan.new.num_rows, plan.changed.num_rows, plan.unchanged)
+
+
+def upsert_table(
+    conn: Connection,
+    name: str,
+    key: Sequence[str],
+    incoming: pa.Table,
+    *,
+    existing: pa.Table,
+    username: str,
+    reason: str,
+) -> TableChange:
+    """Insert new rows, update changed rows, skip identical ones; audit each write.
+
+    `incoming` has the table's columns (Contract 2 types) and no repeated key; `existing`
+    holds at least the stored rows whose key is in `incoming` (read in this transaction).
+    The caller holds the write lock.
+    """
+    plan = plan_upsert(name, key, incoming, existing=existing)
+    return apply_upsert(conn, plan, username=username, reason=reason)
 
 
 def delete_rows(
