@@ -11,10 +11,10 @@ by the caller, `public_id`) instead of the patient id, no dates, ages in complet
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import pandas as pd
 
@@ -28,9 +28,10 @@ from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
 from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER
 
 if TYPE_CHECKING:
+    from jiareg.study.protocol import Protocol as StudyProtocol
     from jiareg.study.result import StudyResult
 
-__all__ = ["AnalysisDatasets", "Variable", "analysis_datasets"]
+__all__ = ["AnalysisDatasets", "DatasetSource", "Variable", "analysis_datasets", "patients_dataset"]
 
 Kind = Literal["string", "integer", "number", "boolean", "date"]
 
@@ -70,6 +71,25 @@ class AnalysisDatasets:
     patients: pd.DataFrame
     timepoints: pd.DataFrame
     variables: dict[str, tuple[Variable, ...]]
+
+
+class DatasetSource(Protocol):
+    """What the datasets are built from: a `StudyResult`, or an endpoint's `SummaryContext`
+    while the study is being summarised (a model's covariates, `patients_dataset`)."""
+
+    @property
+    def protocol(self) -> StudyProtocol: ...
+    @property
+    def frames(self) -> Mapping[str, pd.DataFrame]: ...
+    @property
+    def tables(self) -> Mapping[str, pd.DataFrame]: ...
+
+
+def patients_dataset(source: DatasetSource) -> pd.DataFrame:
+    """The identified `patients` dataset indexed by patient_id: the covariates a model of the
+    study reads (the Cox model of `drug_survival`), so they are computed once, as documented in
+    docs/reference/analysis-datasets.md."""
+    return _patients(source, str, identified=True).frame().set_index("patient_id")
 
 
 def completed_years(start: object, end: date) -> int | None:
@@ -127,7 +147,7 @@ def analysis_datasets(
     )
 
 
-def _patients(result: StudyResult, public_id: Callable[[str], str], identified: bool) -> _Columns:
+def _patients(result: DatasetSource, public_id: Callable[[str], str], identified: bool) -> _Columns:
     table = result.tables["patients"]
     frames = result.frames
     protocol = result.protocol
@@ -207,7 +227,7 @@ def _patients(result: StudyResult, public_id: Callable[[str], str], identified: 
     return out
 
 
-def _endpoint_columns(result: StudyResult, ids: list[str], out: _Columns) -> None:
+def _endpoint_columns(result: DatasetSource, ids: list[str], out: _Columns) -> None:
     """One or more columns per endpoint that has a per-patient value."""
     frames, tables = result.frames, result.tables
     for endpoint in result.protocol.endpoints:

@@ -140,7 +140,7 @@ def denominators_of(
     endpoint: EndpointSpec, details: Any, ctx: SummaryContext
 ) -> dict[str, Denominators]:
     """The denominators of one summarised endpoint (its details give the steroid counts);
-    empty for a kind this module does not know."""
+    for a kind this module does not know, those its summary filled in (else none)."""
     if isinstance(endpoint, AcrPediEndpoint):
         return _acr_pedi(endpoint, details, ctx)
     if isinstance(endpoint, TimeToResponseEndpoint):
@@ -158,4 +158,6 @@ def denominators_of(
     if isinstance(endpoint, AdverseEventsEndpoint):  # counted over the whole cohort
         cohort = len(ctx.frames["patients"])
         return {"follow_up": _denominators(cohort, cohort, {})}
-    return {}  # a kind registered elsewhere: its denominators are not known here
+    # any other kind (drug_survival, a plug-in) counts its own denominators, or none
+    own = getattr(details, "denominators", {})
+    return dict(own) if isinstance(own, dict) else {}
