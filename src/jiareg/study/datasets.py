@@ -22,7 +22,10 @@ from jiareg.derive.tnf_failure import is_anti_tnf
 from jiareg.study.endpoints.acr_pedi import AcrPediEndpoint, patient_outcomes
 from jiareg.study.endpoints.adverse_events import AdverseEventsEndpoint
 from jiareg.study.endpoints.common import at_timepoint, flag
-from jiareg.study.endpoints.inactive_disease import InactiveDiseaseEndpoint
+from jiareg.study.endpoints.inactive_disease import (
+    InactiveDiseaseEndpoint,
+    inactive_by_timepoint,
+)
 from jiareg.study.endpoints.steroid_change import SteroidChangeEndpoint
 from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
 from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER
@@ -233,7 +236,7 @@ def _endpoint_columns(result: DatasetSource, ids: list[str], out: _Columns) -> N
     for endpoint in result.protocol.endpoints:
         label = endpoint.label or endpoint.id.replace("_", " ")
         if isinstance(endpoint, AcrPediEndpoint):
-            outcome = patient_outcomes(endpoint, frames)
+            outcome = patient_outcomes(endpoint, frames, result.protocol)
             out.add(
                 Variable(endpoint.id, label, "string", values=", ".join(OUTCOME_CODES.values())),
                 [OUTCOME_CODES[outcome[pid]] for pid in ids],
@@ -269,13 +272,14 @@ def _endpoint_columns(result: DatasetSource, ids: list[str], out: _Columns) -> N
                 [_text(v) for v in rows["change_category"].reindex(ids)],
             )
         elif isinstance(endpoint, InactiveDiseaseEndpoint):
+            states = inactive_by_timepoint(endpoint, frames, result.protocol)
             for name in endpoint.at:
-                rows = at_timepoint(frames["visits"], name).set_index("patient_id")
+                values = states[name][0]
                 out.add(
                     Variable(
                         f"{endpoint.id}_{name}", f"clinical inactive disease at {name}", "boolean"
                     ),
-                    [_bool(v) for v in rows["inactive_disease"].reindex(ids)],
+                    [values.get(pid) for pid in ids],
                 )
         elif isinstance(endpoint, AdverseEventsEndpoint):
             counts = tables["adverse_events"]["patient_id"].value_counts()

@@ -26,7 +26,7 @@ from jiareg.study.endpoints.base import Denominators
 from jiareg.study.endpoints.chaq_over import ChaqOverEndpoint
 from jiareg.study.endpoints.common import at_timepoint, flag
 from jiareg.study.endpoints.core_set import CoreSetEndpoint
-from jiareg.study.endpoints.inactive_disease import InactiveDiseaseEndpoint
+from jiareg.study.endpoints.inactive_disease import InactiveDiseaseDetails, InactiveDiseaseEndpoint
 from jiareg.study.endpoints.steroid_change import SteroidChangeDetails, SteroidChangeEndpoint
 from jiareg.study.endpoints.systemic_features import SystemicFeaturesEndpoint
 from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
@@ -38,11 +38,15 @@ NO_VISIT = "no_visit_at_timepoint"
 NO_FOLLOW_UP = "no_follow_up_visit"
 
 
-def _denominators(cohort: int, evaluable: int, reasons: dict[str, int]) -> Denominators:
+def _denominators(
+    cohort: int, evaluable: int, reasons: dict[str, int], imputed: dict[str, int] | None = None
+) -> Denominators:
     kept = {reason: n for reason, n in sorted(reasons.items()) if n}
     if evaluable + sum(kept.values()) != cohort:
         raise AssertionError(f"denominators do not add up: {evaluable} + {kept} != {cohort}")
-    return Denominators(cohort=cohort, evaluable=evaluable, not_evaluable=kept)
+    return Denominators(
+        cohort=cohort, evaluable=evaluable, not_evaluable=kept, imputed=dict(imputed or {})
+    )
 
 
 def _per_timepoint(
@@ -71,6 +75,8 @@ def _acr_pedi(
     where the endpoint looks (never evaluable) and those whose visits could not be scored."""
     scored = ctx.frames["responses"]
     cohort = len(ctx.frames["patients"])
+    if endpoint.missing != "observed":  # every patient imputed: none left out
+        return {endpoint.at: _denominators(cohort, details.n, {}, details.imputed)}
     if endpoint.at != "follow_up":
         seen = set(at_timepoint(ctx.frames["visits"], endpoint.at)["patient_id"])
         absent = NO_VISIT
@@ -117,6 +123,24 @@ def _steroid_change(
     return {endpoint.at: _denominators(cohort, categorised, reasons)}
 
 
+def _inactive_imputed(
+    endpoint: InactiveDiseaseEndpoint, details: InactiveDiseaseDetails, ctx: SummaryContext
+) -> dict[str, Denominators]:
+    """With `missing: nri | locf`: the evaluable after imputation, the imputed by reason, and
+    those still unknown (LOCF without any known state): no visit, or a visit not scored."""
+    cohort = len(ctx.frames["patients"])
+    out = {}
+    for name in endpoint.at:
+        state = details.states[name]
+        evaluable = state.inactive + state.not_inactive
+        reasons = {
+            NO_VISIT: cohort - evaluable - state.unknown,
+            "criterion_not_recorded": state.unknown,
+        }
+        out[name] = _denominators(cohort, evaluable, reasons, details.imputed.get(name, {}))
+    return out
+
+
 def _chaq_known(rows: pd.DataFrame) -> pd.Series:
     return rows["chaq"].notna()
 
@@ -152,6 +176,8 @@ def denominators_of(
     if isinstance(endpoint, SystemicFeaturesEndpoint):
         return _per_timepoint(ctx, endpoint.at, _systemic_known, "fever_or_rash_not_recorded")
     if isinstance(endpoint, InactiveDiseaseEndpoint):
+        if endpoint.missing != "observed":
+            return _inactive_imputed(endpoint, details, ctx)
         return _per_timepoint(ctx, endpoint.at, _inactive_known, "criterion_not_recorded")
     if isinstance(endpoint, CoreSetEndpoint):
         return _per_timepoint(ctx, endpoint.at, _any_core_set, "core_set_not_recorded")

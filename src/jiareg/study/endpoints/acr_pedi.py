@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from jiareg.derive.acr_pedi_columnar import acr_pedi_columns
 from jiareg.derive.coreset import CORE_SET_COLUMNS
@@ -27,6 +27,8 @@ from jiareg.study.endpoints.base import (
     register,
 )
 from jiareg.study.endpoints.common import Number, ResultModel, at_timepoint
+from jiareg.study.endpoints.index_course import arms_of
+from jiareg.study.endpoints.missing import Missing, impute, stop_days, timepoint_start
 from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER
 
 if TYPE_CHECKING:
@@ -39,8 +41,10 @@ __all__ = [
     "AcrPediDetails",
     "AcrPediEndpoint",
     "AcrProportion",
+    "ArmCount",
     "acr_column",
     "before_administration_days",
+    "imputed_outcomes",
     "patient_outcomes",
     "responses",
 ]
@@ -54,7 +58,8 @@ class AcrPediEndpoint(EndpointSpec):
     day of administration n-1 up to and including the day of administration n (SPEC
     R-ACRPEDI-3: "before the 3rd infusion" = after infusion 2, before infusion 3).
     `variant: sjia` is the TENDER form (R-ACRPEDI-4). `output: count` writes the number of
-    responders only.
+    responders only. `missing` (at a timepoint only): `observed` (default), `nri` or `locf`
+    (`jiareg.study.endpoints.missing`).
     """
 
     kind: Literal["acr_pedi"]
@@ -63,6 +68,15 @@ class AcrPediEndpoint(EndpointSpec):
     at: Name = "follow_up"
     before_administration: int | None = Field(None, ge=2)
     output: Literal["proportion", "count"] = "proportion"
+    missing: Missing = "observed"
+
+    @model_validator(mode="after")
+    def _missing_at_a_timepoint(self) -> AcrPediEndpoint:
+        if self.missing != "observed" and self.at == "follow_up":
+            raise ValueError(
+                f"missing: {self.missing} needs a timepoint (at: <name>), not follow_up"
+            )
+        return self
 
     @property
     def timepoint_refs(self) -> tuple[str, ...]:
@@ -78,8 +92,17 @@ class AcrProportion(ResultModel):
     ci95: list[float] | None
 
 
+class ArmCount(ResultModel):
+    """Responders of n evaluable in one arm (written when the protocol has two or more arms)."""
+
+    responders: int
+    n: int
+
+
 class AcrPediDetails(EndpointDetails):
-    """`endpoints.<id>`: the definition, every count and the responders' ids."""
+    """`endpoints.<id>`: the definition, every count and the responders' ids; with `missing`
+    other than `observed`, the rule and the patients imputed by reason; with arms, the counts
+    by arm."""
 
     kind: Literal["acr_pedi"]
     level: int
@@ -94,6 +117,9 @@ class AcrPediDetails(EndpointDetails):
     ci95: list[float] | None
     ci_method: str
     responder_ids: list[str]
+    missing: Missing = Field("observed", exclude_if=lambda value: value == "observed")
+    imputed: dict[str, int] = Field(default_factory=dict, exclude_if=lambda value: not value)
+    by_arm: dict[str, ArmCount] = Field(default_factory=dict, exclude_if=lambda value: not value)
 
 
 def acr_column(level: int, variant: str) -> str:
@@ -170,11 +196,62 @@ def _per_patient(outcomes: Iterable[str]) -> str:
     return NOT_EVALUABLE
 
 
+CODE: dict[bool | None, str] = {True: RESPONDER, False: NONRESPONDER, None: NOT_EVALUABLE}
+VALUE: dict[str, bool | None] = {RESPONDER: True, NONRESPONDER: False, NOT_EVALUABLE: None}
+
+
+def _at(
+    column: str, frames: Mapping[str, pd.DataFrame], name: str
+) -> tuple[dict[str, str], dict[str, int]]:
+    """The outcome and day of each patient's visit at timepoint `name` (absent: no visit)."""
+    chosen = at_timepoint(frames["visits"], name)[["patient_id", "visit_date", "day"]]
+    at = frames["responses"][["patient_id", "visit_date", column]].merge(
+        chosen, on=["patient_id", "visit_date"]
+    )
+    visit_day = dict(zip(chosen["patient_id"], chosen["day"].astype(int), strict=True))
+    found = dict(zip(at["patient_id"], at[column], strict=True))
+    return {pid: found.get(pid, NOT_EVALUABLE) for pid in visit_day}, visit_day
+
+
+def imputed_outcomes(
+    endpoint: AcrPediEndpoint, frames: Mapping[str, pd.DataFrame], protocol: Protocol
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each cohort patient's outcome at the endpoint's timepoint under its `missing` rule, and
+    the reason of each imputed outcome (`jiareg.study.endpoints.missing`)."""
+    column = acr_column(endpoint.level, endpoint.variant)
+    patient_ids = [str(p) for p in frames["patients"]["patient_id"]]
+    here, visit_day = _at(column, frames, endpoint.at)
+    names = [t.name for t in protocol.timepoints]
+    before = [n for n in names[: names.index(endpoint.at)] if n != protocol.baseline]
+    earlier = [
+        {pid: VALUE[o] for pid, o in _at(column, frames, name)[0].items()}
+        for name in reversed(before)
+    ]
+    values, reasons = impute(
+        endpoint.missing,
+        patient_ids,
+        {pid: VALUE[o] for pid, o in here.items()},
+        visit_day,
+        earlier,
+        None,
+        stop_days(frames) if endpoint.missing != "observed" else {},
+        timepoint_start(protocol, endpoint.at, frames),
+    )
+    return {pid: CODE[values.get(pid)] for pid in patient_ids}, reasons
+
+
 def patient_outcomes(
-    endpoint: AcrPediEndpoint, frames: Mapping[str, pd.DataFrame]
+    endpoint: AcrPediEndpoint,
+    frames: Mapping[str, pd.DataFrame],
+    protocol: Protocol | None = None,
 ) -> dict[str, str]:
     """Each cohort patient's outcome (RESPONDER, NONRESPONDER, NOT_EVALUABLE): responder at
-    any follow-up visit (in the `before_administration` window) or at the timepoint's visit."""
+    any follow-up visit (in the `before_administration` window) or at the timepoint's visit
+    (with `missing: nri | locf`, imputed: `protocol` is then needed)."""
+    if endpoint.missing != "observed":
+        if protocol is None:
+            raise ValueError(f"{endpoint.id}: missing: {endpoint.missing} needs the protocol")
+        return imputed_outcomes(endpoint, frames, protocol)[0]
     column = acr_column(endpoint.level, endpoint.variant)
     scored = frames["responses"]
     patient_ids = list(frames["patients"]["patient_id"])
@@ -200,7 +277,11 @@ def summarise(
     endpoint: AcrPediEndpoint, ctx: SummaryContext
 ) -> tuple[AcrProportion | int, AcrPediDetails]:
     """Responders (ever during follow-up, or at the timepoint's visit) with their exact CI."""
-    outcome = patient_outcomes(endpoint, ctx.frames)
+    imputed: dict[str, str] = {}
+    if endpoint.missing == "observed":
+        outcome = patient_outcomes(endpoint, ctx.frames)
+    else:
+        outcome, imputed = imputed_outcomes(endpoint, ctx.frames, ctx.protocol)
     counts = Counter(outcome.values())
     responders, evaluable = counts[RESPONDER], counts[RESPONDER] + counts[NONRESPONDER]
     proportion = clopper_pearson(responders, evaluable)
@@ -219,10 +300,26 @@ def summarise(
         ci95=ci,
         ci_method=proportion.method,
         responder_ids=sorted(pid for pid, o in outcome.items() if o == RESPONDER),
+        missing=endpoint.missing,
+        imputed=dict(sorted(Counter(imputed.values()).items())),
+        by_arm=_by_arm(outcome, arms_of(ctx.frames["patients"])),
     )
     if endpoint.output == "count":
         return responders, details
     return AcrProportion(responders=responders, n=evaluable, ci95=ci), details
+
+
+def _by_arm(outcome: Mapping[str, str], arms: Mapping[str, str]) -> dict[str, ArmCount]:
+    """Responders of evaluable patients in each arm; empty with fewer than two arms."""
+    if len(set(arms.values())) < 2:
+        return {}
+    counts: dict[str, Counter[str]] = {}
+    for pid, result in outcome.items():
+        counts.setdefault(arms[pid], Counter())[result] += 1
+    return {
+        arm: ArmCount(responders=c[RESPONDER], n=c[RESPONDER] + c[NONRESPONDER])
+        for arm, c in sorted(counts.items())
+    }
 
 
 KIND = register(

@@ -72,13 +72,15 @@ class EndpointSpec(SpecModel):
 
 class Denominators(BaseModel):
     """Who an endpoint counts at one place: `evaluable + sum(not_evaluable) == cohort`
-    (`jiareg.study.denominators`)."""
+    (`jiareg.study.denominators`). `imputed`: of the evaluable, those whose value was imputed
+    (`missing: nri | locf`), by reason; absent when none was."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cohort: int
     evaluable: int
     not_evaluable: dict[str, int]
+    imputed: dict[str, int] = Field(default_factory=dict, exclude_if=lambda value: not value)
 
 
 class EndpointDetails(BaseModel):

@@ -22,7 +22,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Final, Literal
 
+import numpy as np
 import pandas as pd
+from lifelines.exceptions import ConvergenceError
 from pydantic import Field, model_validator
 
 from jiareg.stats import cox_model, cumulative_incidence, kaplan_meier_by_group
@@ -247,7 +249,8 @@ def summarise(
 
 def _cox(endpoint: DrugSurvivalEndpoint, ctx: SummaryContext, frame: pd.DataFrame) -> CoxModel:
     """The Cox model on the complete cases (arm dummies + covariates, strings dummy-coded)."""
-    from jiareg.study.datasets import patients_dataset  # noqa: PLC0415  (datasets imports endpoints)
+    # datasets imports the endpoint kinds: imported here, when a model is fitted
+    from jiareg.study.datasets import patients_dataset
 
     dataset = patients_dataset(ctx)
     data = frame.set_index("patient_id")
@@ -292,7 +295,7 @@ def _cox(endpoint: DrugSurvivalEndpoint, ctx: SummaryContext, frame: pd.DataFram
             {term: list(fitted[term]) for term in terms},
             strata=list(fitted["_site"]) if endpoint.strata == "site" else None,
         )
-    except Exception as error:  # noqa: BLE001  (lifelines: convergence or singular design)
+    except (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError) as error:
         return CoxModel.not_fitted_because(
             f"the model could not be fitted: {error}".splitlines()[0]
         )

@@ -97,6 +97,6 @@ def index_courses(frames: Mapping[str, pd.DataFrame], default_drug: str) -> dict
             out[pid] = IndexCourse(drug, recorded=True, stop_day=None, stop_reason=None)
             continue
         text = reason if isinstance(reason, str) and reason else NOT_RECORDED
-        stop_day = (stop - index_date).days  # type: ignore[operator]  # a date
+        stop_day = (stop - index_date).days
         out[pid] = IndexCourse(drug, recorded=True, stop_day=stop_day, stop_reason=text)
     return out
