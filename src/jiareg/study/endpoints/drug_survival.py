@@ -262,7 +262,7 @@ def _cox(endpoint: DrugSurvivalEndpoint, ctx: SummaryContext, frame: pd.DataFram
             f"reference_arm {endpoint.reference_arm!r} is not an arm "
             f"of the cohort ({', '.join(labels)})"
         )
-    for arm in labels:
+    for arm in labels if len(labels) > 1 else ():
         if arm != reference:
             columns[f"arm={arm}"] = (data["arm"] == arm).astype(float)
     for name in endpoint.covariates:

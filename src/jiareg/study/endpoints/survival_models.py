@@ -112,11 +112,16 @@ class CoxModel(SparseResultModel):
         return cls(not_fitted=reason)
 
 
+def _day(time: float) -> Number:
+    """A whole day as an int (the times are days)."""
+    return int(time) if float(time).is_integer() else time
+
+
 def arm_survival(curve: GroupCurve) -> ArmSurvival:
     """An arm's results from its Kaplan–Meier fit (rows at day 0 and at each stop)."""
     points = [
         SurvivalPoint(
-            day=p.time,
+            day=_day(p.time),
             at_risk=p.at_risk,
             stopped=p.events,
             survival=p.survival,
@@ -143,7 +148,7 @@ def reason_incidence(risks: CompetingRisks) -> list[ReasonIncidence]:
             n_stopped=cause.n_events,
             curve=[
                 IncidencePoint(
-                    day=p.time,
+                    day=_day(p.time),
                     at_risk=p.at_risk,
                     stopped=p.events,
                     incidence=p.incidence,
