@@ -17,6 +17,12 @@ from jiareg.report._format import number, percent, plural, timepoint_label
 from jiareg.report.analysis import ReportNumbers, compute
 from jiareg.report.methods import ILAR_LABELS, methods
 from jiareg.report.narrative import results_paragraph
+from jiareg.report.survival import (
+    drug_survival_parts,
+    response_over_time,
+    response_series,
+    survival_methods,
+)
 from jiareg.report.tables import core_set_table, inactive_disease_rows
 
 if TYPE_CHECKING:
@@ -72,11 +78,13 @@ def render_html(result: StudyResult) -> str:
     results = result.results
     tables = result.tables
     index_drug = results.index_drug
+    series = response_series(result)
+    order = tuple(t.name for t in protocol.timepoints if any(t.name in s.points for s in series))
     context = {
         "title": results.title,
         "synthetic": results.synthetic,
         "description": protocol.description,
-        "methods": methods(result, numbers),
+        "methods": methods(result, numbers) + survival_methods(result),
         "attrition": tables["attrition"].to_dict("records"),
         "cohort": cohort_rows(results),
         "core_set_table": core_set_table(numbers, protocol.globals_scale),
@@ -88,6 +96,14 @@ def render_html(result: StudyResult) -> str:
         "per_patient_max": figures.PER_PATIENT_MAX,
         "paragraph": results_paragraph(numbers),
         "sections": numbers.sections,
+        "drug_survival": [
+            {
+                "title": part.title,
+                "figure": _data_uri(part.figure) if part.figure else None,
+                "rows": part.rows,
+            }
+            for part in drug_survival_parts(result)
+        ],
         "figures": {
             "lines": _data_uri(
                 figures.core_set_lines(
@@ -99,6 +115,7 @@ def render_html(result: StudyResult) -> str:
                 if numbers.time_to_response is not None and numbers.time_to_response.km
                 else None
             ),
+            "response": _data_uri(response_over_time(series, order)) if series else None,
             "swimmer": (
                 _data_uri(
                     figures.swimmer_plot(

@@ -87,7 +87,7 @@ def test_times_events_censoring_and_reasons(registry: Registry, tmp_path: Path) 
         (0, 5, 1, pytest.approx(0.8)),
         (30, 4, 1, pytest.approx(0.6)),
         (50, 3, 1, pytest.approx(0.4)),
-        (300, 1, 1, pytest.approx(0.0)),
+        (300, 1, 1, pytest.approx(0.0)),  # the last day observed is a stop
     ]
     assert arm["median_days"] == 50  # the first day S <= 0.5
     assert r["on_drug"] == {ALL: 50}
@@ -136,7 +136,11 @@ def test_a_course_recorded_after_the_first_infusion_and_none_at_all(
     details = r["endpoints"]["on_drug"]
     assert details["stop_reasons"] == {ALL: {"intolerance": 1}}
     assert details["without_course_record"] == 1  # NOCOURSE: taken as on the drug, censored
-    assert [(p["day"], p["stopped"]) for p in details["arms"][ALL]["curve"]] == [(0, 0), (35, 1)]
+    assert [(p["day"], p["stopped"]) for p in details["arms"][ALL]["curve"]] == [
+        (0, 0),
+        (35, 1),
+        (60, 0),
+    ]
 
 
 def test_arms_get_a_curve_each_and_the_log_rank_test(registry: Registry, tmp_path: Path) -> None:

@@ -19,12 +19,13 @@ patient is censored; `horizon_days` censors everyone still on the drug then. Sta
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 import pandas as pd
-from lifelines.exceptions import ConvergenceError
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from pydantic import Field, model_validator
 
 from jiareg.stats import cox_model, cumulative_incidence, kaplan_meier_by_group
@@ -288,18 +289,27 @@ def _cox(endpoint: DrugSurvivalEndpoint, ctx: SummaryContext, frame: pd.DataFram
             f"too few patients ({len(used)}) or stops "
             f"({int(used['stopped'].sum())}) for {len(terms)} terms"
         )
-    try:
-        result = cox_model(
-            list(used["day"].astype(float)),
-            list(used["stopped"]),
-            {term: list(fitted[term]) for term in terms},
-            strata=list(fitted["_site"]) if endpoint.strata == "site" else None,
-        )
-    except (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError) as error:
-        return CoxModel.not_fitted_because(
-            f"the model could not be fitted: {error}".splitlines()[0]
-        )
-    return cox_summary(result, reference, excluded, endpoint.strata)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            result = cox_model(
+                list(used["day"].astype(float)),
+                list(used["stopped"]),
+                {term: list(fitted[term]) for term in terms},
+                strata=list(fitted["_site"]) if endpoint.strata == "site" else None,
+            )
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError) as error:
+            return CoxModel.not_fitted_because(
+                f"the model could not be fitted: {error}".splitlines()[0]
+            )
+    notes = sorted(
+        {
+            str(w.message).splitlines()[0]
+            for w in caught
+            if issubclass(w.category, ConvergenceWarning)
+        }
+    )
+    return cox_summary(result, reference, excluded, endpoint.strata, notes)
 
 
 KIND = register(

@@ -1,6 +1,7 @@
 """The results.json models of the `drug_survival` endpoint and their conversion from the
-`jiareg.stats.drug_survival` results (curves kept at day 0 and at every stop, where they
-change, so a registry-sized cohort's curve stays a few hundred points)."""
+`jiareg.stats.drug_survival` results (a curve is kept at day 0, at every stop, where it
+changes, and at the last day observed, so a registry-sized cohort's curve stays a few hundred
+points)."""
 
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ class CoxModel(SparseResultModel):
     concordance: float | None = None
     ph_transform: str | None = None
     method: str | None = None
+    warnings: list[str] | None = None
 
     @classmethod
     def not_fitted_because(cls, reason: str) -> CoxModel:
@@ -129,7 +131,7 @@ def arm_survival(curve: GroupCurve) -> ArmSurvival:
             ci_high=p.ci_high,
         )
         for i, p in enumerate(curve.table)
-        if i == 0 or p.events
+        if i in (0, len(curve.table) - 1) or p.events
     ]
     return ArmSurvival(
         n=curve.n,
@@ -164,9 +166,14 @@ def reason_incidence(risks: CompetingRisks) -> list[ReasonIncidence]:
 
 
 def cox_summary(
-    result: CoxResult, reference: str | None, excluded: int, strata: str | None
+    result: CoxResult,
+    reference: str | None,
+    excluded: int,
+    strata: str | None,
+    notes: list[str] | None = None,
 ) -> CoxModel:
-    """The results.json form of a fitted Cox model."""
+    """The results.json form of a fitted Cox model; `notes`: the fitter's convergence
+    warnings (e.g. a covariate that separates stopping from staying), written when any."""
     ph = {test.covariate: test for test in result.ph_tests}
     return CoxModel(
         n=result.n,
@@ -194,4 +201,5 @@ def cox_summary(
         concordance=result.concordance,
         ph_transform=result.ph_transform,
         method=result.reference,
+        **({"warnings": notes} if notes else {}),
     )

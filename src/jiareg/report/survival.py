@@ -1,0 +1,346 @@
+"""The report's drug-survival and response-over-time parts: figures (PNG, matplotlib Agg),
+label/value rows and the methods sentences. Every number is read from the typed results
+(`endpoints.<id>` of the `drug_survival`, `acr_pedi` and `inactive_disease` kinds); the only
+thing computed here is the exact (Clopper–Pearson) CI of each plotted proportion, from the
+counts results.json gives, with the same `jiareg.stats.clopper_pearson` as the endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from matplotlib.figure import Figure
+
+from jiareg.report._format import number, timepoint_label
+from jiareg.report.figures import DRUG_COLOURS, _png
+from jiareg.stats import clopper_pearson
+from jiareg.study.endpoints import endpoints_of
+from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint
+from jiareg.study.endpoints.drug_survival import DrugSurvivalDetails, DrugSurvivalEndpoint
+from jiareg.study.endpoints.inactive_disease import InactiveDiseaseDetails, InactiveDiseaseEndpoint
+
+if TYPE_CHECKING:
+    from jiareg.study.result import StudyResult
+
+__all__ = [
+    "MISSING_WORDS",
+    "ResponseSeries",
+    "SurvivalPart",
+    "drug_survival_figure",
+    "drug_survival_parts",
+    "response_over_time",
+    "response_series",
+    "survival_methods",
+]
+
+DAYS_PER_MONTH: Final = 365.25 / 12
+REASON_WORDS: Final = {
+    "primary_failure": "primary inefficacy",
+    "secondary_failure": "loss of efficacy",
+    "intolerance": "intolerance",
+    "adverse_event": "adverse event",
+    "remission": "remission",
+    "other": "other reason",
+    "not_recorded": "reason not recorded",
+}
+MISSING_WORDS: Final = {
+    "observed": "observed values only",
+    "nri": "non-responder imputation",
+    "locf": "last observation carried forward",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSeries:
+    """One measure over time: timepoint → arm → (responders, counted)."""
+
+    label: str
+    points: dict[str, dict[str, tuple[int, int]]]
+
+
+def response_series(result: StudyResult) -> list[ResponseSeries]:
+    """ACR Pedi endpoints at timepoints (one series per level, variant and missing rule) and
+    each inactive-disease endpoint, with the counts per arm (the total with one arm)."""
+    protocol, results = result.protocol, result.results
+    series: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
+    for acr in endpoints_of(protocol, AcrPediEndpoint):
+        if acr.at == "follow_up":
+            continue
+        d = results.details(acr.id, AcrPediDetails)
+        label = f"ACR Pedi {acr.level}" + (" (sJIA)" if acr.variant == "sjia" else "")
+        label += f", {MISSING_WORDS[acr.missing]}" if acr.missing != "observed" else ""
+        by_arm = {a: (c.responders, c.n) for a, c in d.by_arm.items()} or {
+            "all": (d.responders, d.n)
+        }
+        series.setdefault(label, {})[acr.at] = by_arm
+    for cid in endpoints_of(protocol, InactiveDiseaseEndpoint):
+        i = results.details(cid.id, InactiveDiseaseDetails)
+        label = "Clinical inactive disease"
+        label += f", {MISSING_WORDS[cid.missing]}" if cid.missing != "observed" else ""
+        arms = i.by_arm or {"all": i.states}
+        points = series.setdefault(label, {})
+        for name in cid.at:
+            points[name] = {
+                arm: (s[name].inactive, s[name].inactive + s[name].not_inactive)
+                for arm, s in arms.items()
+            }
+    order = [t.name for t in protocol.timepoints]
+    return [
+        ResponseSeries(label, {t: points[t] for t in order if t in points})
+        for label, points in series.items()
+        # repeated timepoints: two or more after baseline (the tables show a single one)
+        if len(set(points) - {protocol.baseline}) >= 2
+    ]
+
+
+def response_over_time(series: list[ResponseSeries], timepoints: tuple[str, ...]) -> bytes:
+    """One panel per measure: the proportion at each timepoint with its exact 95 % CI, a
+    line per arm."""
+    columns = min(len(series), 2)
+    rows = -(-len(series) // columns)
+    figure = Figure(figsize=(7.2, 2.6 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    position = {t: i for i, t in enumerate(timepoints)}
+    for ax, one in zip(axes.flat, series, strict=False):
+        arms = sorted({arm for by_arm in one.points.values() for arm in by_arm})
+        for k, arm in enumerate(arms):
+            shift = (k - (len(arms) - 1) / 2) * 0.08
+            xs, ys, low, high = [], [], [], []
+            for name, by_arm in one.points.items():
+                if arm not in by_arm or by_arm[arm][1] == 0:
+                    continue
+                fit = clopper_pearson(*by_arm[arm])
+                assert fit.estimate is not None and fit.ci is not None  # n > 0
+                xs.append(position[name] + shift)
+                ys.append(fit.estimate)
+                low.append(fit.estimate - fit.ci[0])
+                high.append(fit.ci[1] - fit.estimate)
+            colour = DRUG_COLOURS[k % len(DRUG_COLOURS)]
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=[low, high],
+                color=colour,
+                marker="o",
+                markersize=4,
+                linewidth=1.6,
+                capsize=3,
+                label=arm if len(arms) > 1 else None,
+            )
+        ax.set_title(one.label, fontsize=8)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(-0.4, len(timepoints) - 0.6)
+        ax.set_xticks(range(len(timepoints)), [timepoint_label(t) for t in timepoints])
+        ax.set_ylabel("proportion", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+        if len(arms) > 1:
+            ax.legend(fontsize=7, frameon=False)
+    for ax in list(axes.flat)[len(series) :]:
+        ax.set_visible(False)
+    return _png(figure)
+
+
+def drug_survival_figure(details: DrugSurvivalDetails) -> bytes:
+    """Kaplan–Meier proportion still on the drug by arm (95 % CI band), then per arm the
+    cumulative incidence of stopping for each reason (Aalen–Johansen)."""
+    arms = sorted(details.arms)
+    panels = 1 + len(arms)
+    columns = min(panels, 2)
+    rows = -(-panels // columns)
+    figure = Figure(figsize=(7.2, 2.7 * rows), layout="constrained")
+    axes = list(figure.subplots(rows, columns, squeeze=False).flat)
+    km = axes[0]
+    for k, arm in enumerate(arms):
+        curve = details.arms[arm].curve
+        colour = DRUG_COLOURS[k % len(DRUG_COLOURS)]
+        months = [p.day / DAYS_PER_MONTH for p in curve]
+        km.step(
+            months,
+            [p.survival for p in curve],
+            where="post",
+            color=colour,
+            linewidth=1.8,
+            label=f"{'all patients' if arm == 'all' else arm} (n = {details.arms[arm].n})",
+        )
+        km.fill_between(
+            months,
+            [p.ci_low if p.ci_low is not None else p.survival for p in curve],
+            [p.ci_high if p.ci_high is not None else p.survival for p in curve],
+            step="post",
+            color=colour,
+            alpha=0.15,
+            linewidth=0,
+        )
+    km.set_title("Still on the index drug (Kaplan–Meier, 95 % CI)", fontsize=8)
+    km.set_ylim(0, 1.02)
+    km.set_ylabel("proportion", fontsize=8)
+    km.legend(fontsize=7, frameon=False, loc="lower left")
+    reasons = sorted({r.reason for arm in arms for r in details.cumulative_incidence.get(arm, [])})
+    colours = {r: DRUG_COLOURS[i % len(DRUG_COLOURS)] for i, r in enumerate(reasons)}
+    for ax, arm in zip(axes[1:], arms, strict=False):
+        end = details.arms[arm].curve[-1].day / DAYS_PER_MONTH
+        for incidence in details.cumulative_incidence.get(arm, []):
+            days = [0.0] + [p.day / DAYS_PER_MONTH for p in incidence.curve] + [end]
+            values = [0.0] + [p.incidence for p in incidence.curve]
+            values.append(values[-1])
+            ax.step(
+                days,
+                values,
+                where="post",
+                color=colours[incidence.reason],
+                linewidth=1.5,
+                label=REASON_WORDS.get(incidence.reason, incidence.reason),
+            )
+        title = "Stopped, by reason (Aalen–Johansen)"
+        ax.set_title(title if arm == "all" else f"{title}: {arm}", fontsize=8)
+        ax.set_ylim(
+            0,
+            max(
+                0.05,
+                *(p.incidence for r in details.cumulative_incidence.get(arm, []) for p in r.curve),
+            )
+            * 1.1,
+        )
+        ax.set_ylabel("cumulative incidence", fontsize=8)
+        ax.legend(fontsize=6.5, frameon=False, loc="upper left")
+    for ax in axes[:panels]:
+        ax.set_xlim(left=0)
+        ax.set_xlabel("months from the index date", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    return _png(figure)
+
+
+@dataclass(frozen=True, slots=True)
+class SurvivalPart:
+    """One drug-survival endpoint in the report: its title, figure and rows."""
+
+    title: str
+    figure: bytes | None
+    rows: list[tuple[str, str]]
+
+
+def _days(value: float | None) -> str:
+    return "not reached" if value is None else f"{number(value, 0)} days"
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else number(value, 3)
+
+
+def survival_rows(details: DrugSurvivalDetails) -> list[tuple[str, str]]:
+    """Per arm the patients, stops and median; the log-rank test; the stops by reason; the
+    Cox model's hazard ratios with their proportional-hazards checks."""
+    rows = []
+    for arm, survival in sorted(details.arms.items()):
+        name = "" if arm == "all" else f"{arm}: "
+        low, high = (number(x, 0) if x is not None else "NE" for x in survival.median_days_ci95)
+        rows.append((f"{name}patients, stopped", f"{survival.n}, {survival.n_stopped}"))
+        rows.append(
+            (
+                f"{name}median time on drug (95 % CI)",
+                f"{_days(survival.median_days)} ({low}–{high})",
+            )
+        )
+        stops = details.stop_reasons.get(arm, {})
+        if stops:
+            rows.append(
+                (
+                    f"{name}stopped for",
+                    ", ".join(f"{REASON_WORDS.get(r, r)} {n}" for r, n in stops.items()),
+                )
+            )
+    if details.log_rank is not None:
+        test = details.log_rank
+        rows.append(
+            (
+                "Log-rank test",
+                f"χ² {number(test.statistic, 2)} on {test.df} df, p {_p(test.p_value)}",
+            )
+        )
+    cox = details.cox
+    if cox is not None and cox.not_fitted:
+        rows.append(("Cox model", f"not fitted: {cox.not_fitted}"))
+    elif cox is not None and cox.terms is not None:
+        strata = f", stratified by {cox.stratified_by}" if cox.stratified_by else ""
+        rows.append(
+            (
+                "Cox model",
+                f"{cox.n} patients, {cox.n_stopped} stops{strata}; "
+                f"{cox.excluded_missing_covariates} left out for a missing "
+                "covariate",
+            )
+        )
+        for term in cox.terms:
+            rows.append(
+                (
+                    f"Hazard ratio, {term.term.replace('=', ' = ')}",
+                    f"{number(term.hazard_ratio, 2)} ({number(term.ci95[0], 2)}–"
+                    f"{number(term.ci95[1], 2)}), p {_p(term.p_value)}; proportional "
+                    f"hazards check p {_p(term.ph_p_value)}",
+                )
+            )
+    return rows
+
+
+def drug_survival_parts(result: StudyResult) -> list[SurvivalPart]:
+    """Each drug-survival endpoint's title, figure (None when nobody was evaluable) and rows."""
+    parts = []
+    for endpoint in endpoints_of(result.protocol, DrugSurvivalEndpoint):
+        details = result.results.details(endpoint.id, DrugSurvivalDetails)
+        title = endpoint.label or "Drug survival of the index biologic"
+        figure = drug_survival_figure(details) if details.arms else None
+        parts.append(SurvivalPart(title, figure, survival_rows(details)))
+    return parts
+
+
+def survival_methods(result: StudyResult) -> list[str]:
+    """Methods sentences for drug survival and for missing data at timepoints."""
+    protocol = result.protocol
+    items = []
+    for endpoint in endpoints_of(protocol, DrugSurvivalEndpoint):
+        horizon = f", and at {endpoint.horizon_days} days" if endpoint.horizon_days else ""
+        text = (
+            "Drug survival: time from the first administration of the index biologic to "
+            "stopping it for any reason, patients still on it censored at their last visit or "
+            f"administration{horizon}; Kaplan–Meier estimate (Kaplan EL, Meier P, J Am Stat "
+            "Assoc 1958;53:457-481) with a 95 % confidence interval, arms compared by the "
+            "log-rank test (Mantel N, Cancer Chemother Rep 1966;50:163-170); stopping for each "
+            "reason as a cumulative incidence with the other reasons as competing risks "
+            "(Aalen OO, Johansen S, Scand J Stat 1978;5:141-150)."
+        )
+        if endpoint.cox:
+            text += (
+                " Cox proportional-hazards model (Cox DR, J R Stat Soc B 1972;34:187-220) of "
+                "the arm and the baseline covariates named in the protocol, on the patients "
+                "with every covariate recorded"
+                + (", each site with its own baseline hazard" if endpoint.strata else "")
+                + "; proportional hazards checked by the scaled Schoenfeld residuals "
+                "(Grambsch PM, Therneau TM, Biometrika 1994;81:515-526)."
+            )
+        items.append(text + ' (docs/reference/protocol.md, "Drug survival").')
+    modes = {e.missing for e in endpoints_of(protocol, AcrPediEndpoint)} | {
+        e.missing for e in endpoints_of(protocol, InactiveDiseaseEndpoint)
+    }
+    if "nri" in modes:
+        items.append(
+            "Non-responder imputation: every patient is counted at each timepoint; a patient "
+            "who had stopped the drug, missed the visit or could not be assessed counts as not "
+            "responding (not in inactive disease)."
+        )
+    if "locf" in modes:
+        items.append(
+            "Last observation carried forward: a missed or incomplete visit takes the value of "
+            "the latest earlier timepoint (the baseline state when there is none, i.e. no "
+            "response); a patient who had stopped the drug counts as not responding, never "
+            "carried forward."
+        )
+    if modes - {"observed"}:
+        items[-1] += (
+            " Imputed patients are counted by reason in results.json "
+            '(docs/reference/protocol.md, "Missing data at timepoints").'
+        )
+    return items

@@ -1,0 +1,131 @@
+"""A study with drug survival and responses at months 3, 6 and 12 under non-responder
+imputation and LOCF, end to end on a synthetic registry: protocol → run → results.json →
+report (issue #14 items 3-5)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from PIL import Image
+
+from jiareg.report.figures import PER_PATIENT_MAX
+from jiareg.report.render import render_html
+from jiareg.stats import kaplan_meier_by_group
+from jiareg.study.endpoints import SummaryContext
+from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint, survival_times
+from jiareg.study.result import StudyResult
+from jiareg.study.run import run_study
+from jiareg.synth.generate import generate_chunk
+
+pytestmark = pytest.mark.slow
+
+TABLES = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
+PROTOCOL = """\
+title: Tocilizumab after anti-TNF failure - drug survival and response at months 3, 6, 12
+eligibility:
+  prior_failure: {drug_class: anti_tnf}
+  exposure: {drug: tocilizumab}
+timepoints:
+  - {name: baseline, window: {from_day: -30, to_day: 0}, pick: last}
+  - {name: month_3, window: {from_day: 63, to_day: 119}, pick: nearest, target_day: 91}
+  - {name: month_6, window: {from_day: 150, to_day: 214}, pick: nearest, target_day: 182}
+  - {name: month_12, window: {from_day: 300, to_day: 430}, pick: nearest, target_day: 365}
+endpoints:
+  - {id: core_set, kind: core_set, at: [baseline, month_3, month_6, month_12]}
+  - {id: acr30_m3, kind: acr_pedi, level: 30, at: month_3, missing: nri}
+  - {id: acr30_m6, kind: acr_pedi, level: 30, at: month_6, missing: nri}
+  - {id: acr30_m12, kind: acr_pedi, level: 30, at: month_12, missing: nri}
+  - {id: acr30_m12_locf, kind: acr_pedi, level: 30, at: month_12, missing: locf}
+  - {id: acr30_m12_observed, kind: acr_pedi, level: 30, at: month_12}
+  - {id: inactive, kind: inactive_disease, at: [month_3, month_6, month_12], missing: nri}
+  - id: on_drug
+    kind: drug_survival
+    horizon_days: 730
+    cox: true
+    covariates: [age_years, sex, baseline_active_joints]
+    strata: site
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> StudyResult:
+    tables: dict[str, pa.Table] = generate_chunk(0, 3000, 10, seed=11, id_width=6)
+    path = tmp_path_factory.mktemp("protocol") / "p.yaml"
+    path.write_text(PROTOCOL)
+    return run_study(path, tables={name: tables[name] for name in TABLES})
+
+
+def test_results_of_nri_locf_and_drug_survival(run: StudyResult) -> None:
+    r: dict[str, Any] = run.results.to_json()
+    cohort = r["n"]
+    assert cohort > PER_PATIENT_MAX
+    for endpoint in ("acr30_m3", "acr30_m6", "acr30_m12"):
+        nri = r["endpoints"][endpoint]
+        assert nri["n"] == cohort and nri["not_evaluable"] == 0  # everyone counted
+        counted = nri["denominators"][endpoint.split("_")[1].replace("m", "month_")]
+        assert counted["evaluable"] == cohort
+        assert sum(counted["imputed"].values()) == sum(nri["imputed"].values()) > 0
+    observed, nri, locf = (
+        r["endpoints"][k] for k in ("acr30_m12_observed", "acr30_m12", "acr30_m12_locf")
+    )
+    # NRI only adds non-responders; LOCF keeps the observed and stops count as non-response
+    assert nri["responders"] <= observed["responders"]
+    assert nri["responders"] <= locf["responders"]
+    assert nri["nonresponders"] == cohort - nri["responders"]
+    assert locf["imputed"]["stopped_before_timepoint"] == nri["imputed"]["stopped_before_timepoint"]
+    survival = r["endpoints"]["on_drug"]
+    counted = survival["denominators"]["follow_up"]
+    assert counted["cohort"] == cohort
+    arm = survival["arms"]["all"]
+    assert arm["n"] == counted["evaluable"]
+    assert arm["n_stopped"] == sum(survival["stop_reasons"]["all"].values()) > 0
+    assert max(p["day"] for p in arm["curve"]) <= 730
+    # the endpoint's curve is the stats module's on the same times
+    endpoint = run.protocol.endpoints[-1]
+    assert isinstance(endpoint, DrugSurvivalEndpoint)
+    times = survival_times(endpoint, SummaryContext(run.protocol, run.frames, dict(run.tables)))[0]
+    fit = kaplan_meier_by_group(
+        [t.day for t in times], [t.stopped for t in times], [t.arm for t in times]
+    )
+    assert arm["median_days"] == fit.curves[0].median
+    assert arm["curve"][-1]["survival"] == pytest.approx(fit.curves[0].table[-1].survival)
+    cox = survival["cox"]
+    assert cox["stratified_by"] == "site"
+    assert [t["term"] for t in cox["terms"]] == ["age_years", "sex=M", "baseline_active_joints"]
+    assert cox["n"] + cox["excluded_missing_covariates"] == arm["n"]
+    for term in cox["terms"]:
+        low, high = term["ci95"]
+        assert low < term["hazard_ratio"] < high
+        assert 0 <= term["ph_p_value"] <= 1
+
+
+def test_the_report_shows_response_over_time_and_drug_survival(run: StudyResult) -> None:
+    html = render_html(run)
+    assert len(html.encode("utf-8")) < 2_000_000
+    assert 'id="response-over-time"' in html
+    assert "Drug survival of the index biologic" in html
+    assert 'id="courses"' not in html  # no swimmer plot for a registry-sized cohort
+    assert "Aalen OO, Johansen S" in html and "Grambsch PM, Therneau TM" in html
+    assert "Non-responder imputation" in html and "Last observation carried forward" in html
+    assert "Hazard ratio, sex = M" in html
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 3  # core set over time, response over time, drug survival
+    for encoded in images:
+        image = Image.open(io.BytesIO(base64.b64decode(encoded)))
+        assert max(image.size) < 1600
+
+
+def test_the_small_cohort_keeps_the_swimmer_plot(tmp_path: Path) -> None:
+    tables: dict[str, pa.Table] = generate_chunk(0, 300, 10, seed=11, id_width=6)
+    path = tmp_path / "p.yaml"
+    path.write_text(PROTOCOL)
+    result = run_study(path, tables={name: tables[name] for name in TABLES})
+    assert result.results.n <= PER_PATIENT_MAX
+    html = render_html(result)
+    assert 'id="courses"' in html and "Drug survival of the index biologic" in html
