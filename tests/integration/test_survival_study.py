@@ -17,7 +17,7 @@ from PIL import Image
 from jiareg.report.figures import PER_PATIENT_MAX
 from jiareg.report.render import render_html
 from jiareg.stats import kaplan_meier_by_group
-from jiareg.study.endpoints import SummaryContext
+from jiareg.study.datasets import analysis_datasets
 from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint, survival_times
 from jiareg.study.result import StudyResult
 from jiareg.study.run import run_study
@@ -89,12 +89,15 @@ def test_results_of_nri_locf_and_drug_survival(run: StudyResult) -> None:
     # the endpoint's curve is the stats module's on the same times
     endpoint = run.protocol.endpoints[-1]
     assert isinstance(endpoint, DrugSurvivalEndpoint)
-    times = survival_times(endpoint, SummaryContext(run.protocol, run.frames, dict(run.tables)))[0]
+    times = survival_times(endpoint, run.protocol, run.frames)[0]
     fit = kaplan_meier_by_group(
         [t.day for t in times], [t.stopped for t in times], [t.arm for t in times]
     )
     assert arm["median_days"] == fit.curves[0].median
     assert arm["curve"][-1]["survival"] == pytest.approx(fit.curves[0].table[-1].survival)
+    patients = analysis_datasets(run, str, identified=True).patients
+    assert int(patients["on_drug_stopped"].eq(True).sum()) == arm["n_stopped"]
+    assert int(patients["on_drug_day"].notna().sum()) == arm["n"]
     cox = survival["cox"]
     assert cox["stratified_by"] == "site"
     assert [t["term"] for t in cox["terms"]] == ["age_years", "sex=M", "baseline_active_joints"]

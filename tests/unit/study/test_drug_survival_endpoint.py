@@ -104,9 +104,9 @@ def test_horizon_censors_later_stops_and_follow_up(registry: Registry, tmp_path:
     result, r = _run(cases(registry), tmp_path, "horizon_days: 100")
     endpoint = result.protocol.endpoints[0]
     assert isinstance(endpoint, DrugSurvivalEndpoint)
-    context = SummaryContext(result.protocol, result.frames, dict(result.tables))
     times = {
-        t.patient_id: (t.day, t.stopped, t.reason) for t in survival_times(endpoint, context)[0]
+        t.patient_id: (t.day, t.stopped, t.reason)
+        for t in survival_times(endpoint, result.protocol, result.frames)[0]
     }
     assert times == {
         "STOP30": (30, True, "primary_failure"),

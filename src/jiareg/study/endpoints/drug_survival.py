@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 
     from ibis.expr.types import Table
 
+    from jiareg.study.protocol import Protocol
+
 __all__ = [
     "COVARIATES",
     "DrugSurvivalDetails",
@@ -143,15 +145,15 @@ def plan(endpoint: DrugSurvivalEndpoint, inputs: PlanInputs) -> Mapping[str, Tab
 
 
 def survival_times(
-    endpoint: DrugSurvivalEndpoint, ctx: SummaryContext
+    endpoint: DrugSurvivalEndpoint, protocol: Protocol, frames: Mapping[str, pd.DataFrame]
 ) -> tuple[list[SurvivalTimes], dict[str, int], int]:
     """The times of the evaluable patients, the others counted by reason, and the number of
-    patients without a course record of their index drug (taken as still on it)."""
-    frames = ctx.frames
+    patients without a course record of their index drug (taken as still on it); `frames`
+    are the run's collected frames (`SummaryContext.frames`, `StudyResult.frames`)."""
     patients = frames["patients"]
-    courses = index_courses(frames, ctx.protocol.eligibility.exposure.drug)
+    courses = index_courses(frames, protocol.eligibility.exposure.drug)
     arms = arms_of(patients)
-    seen = ctx.planned("last_visit", endpoint)
+    seen = frames[f"last_visit:{endpoint.id}"]
     last_visit = dict(zip(seen["patient_id"], seen["last_visit_date"], strict=True))
     times, excluded = [], Counter[str]()
     for pid, index_date, last_given in zip(
@@ -192,7 +194,7 @@ def summarise(
     endpoint: DrugSurvivalEndpoint, ctx: SummaryContext
 ) -> tuple[dict[str, Number | None], DrugSurvivalDetails]:
     """Kaplan–Meier by arm, log-rank, Aalen–Johansen by reason and arm, optional Cox model."""
-    times, excluded, without = survival_times(endpoint, ctx)
+    times, excluded, without = survival_times(endpoint, ctx.protocol, ctx.frames)
     cohort = len(ctx.frames["patients"])
     denominators = {
         "follow_up": Denominators(
