@@ -12,11 +12,15 @@ from typing import TYPE_CHECKING, Final
 from matplotlib.figure import Figure
 
 from jiareg.report._format import number, timepoint_label
-from jiareg.report.figures import DRUG_COLOURS, _png
+from jiareg.report.figures import DRUG_COLOURS, PER_PATIENT_MAX, _png
 from jiareg.stats import clopper_pearson
-from jiareg.study.endpoints import endpoints_of
+from jiareg.study.endpoints import SummaryContext, endpoints_of
 from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint
-from jiareg.study.endpoints.drug_survival import DrugSurvivalDetails, DrugSurvivalEndpoint
+from jiareg.study.endpoints.drug_survival import (
+    DrugSurvivalDetails,
+    DrugSurvivalEndpoint,
+    summarise,
+)
 from jiareg.study.endpoints.inactive_disease import InactiveDiseaseDetails, InactiveDiseaseEndpoint
 
 if TYPE_CHECKING:
@@ -287,13 +291,36 @@ def survival_rows(details: DrugSurvivalDetails) -> list[tuple[str, str]]:
 
 
 def drug_survival_parts(result: StudyResult) -> list[SurvivalPart]:
-    """Each drug-survival endpoint's title, figure (None when nobody was evaluable) and rows."""
+    """Each drug-survival endpoint's title, figure (None when nobody was evaluable) and rows.
+
+    A cohort too large for the swimmer plot whose protocol has no `drug_survival` endpoint
+    gets the index drug's survival all the same, computed here by the endpoint's own summary
+    (without a horizon; the last visit is the latest timepoint or follow-up visit collected)
+    and said so: results.json does not hold it."""
     parts = []
-    for endpoint in endpoints_of(result.protocol, DrugSurvivalEndpoint):
+    endpoints = endpoints_of(result.protocol, DrugSurvivalEndpoint)
+    for endpoint in endpoints:
         details = result.results.details(endpoint.id, DrugSurvivalDetails)
         title = endpoint.label or "Drug survival of the index biologic"
         figure = drug_survival_figure(details) if details.arms else None
         parts.append(SurvivalPart(title, figure, survival_rows(details)))
+    frames = result.frames
+    large = len(result.tables["patients"]) > PER_PATIENT_MAX
+    if not endpoints and large and "patients" in frames:
+        default = DrugSurvivalEndpoint(id="index_drug_survival", kind="drug_survival")
+        context = SummaryContext(result.protocol, frames, dict(result.tables))
+        details = summarise(default, context)[1]
+        if details.arms:
+            note = (
+                "Not an endpoint of this protocol: drawn for the report in place of each "
+                "patient's courses; not in results.json"
+            )
+            rows = [("Computed for this report", note), *survival_rows(details)]
+            parts.append(
+                SurvivalPart(
+                    "Drug survival of the index biologic", drug_survival_figure(details), rows
+                )
+            )
     return parts
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -153,8 +153,7 @@ def survival_times(
     patients = frames["patients"]
     courses = index_courses(frames, protocol.eligibility.exposure.drug)
     arms = arms_of(patients)
-    seen = frames[f"last_visit:{endpoint.id}"]
-    last_visit = dict(zip(seen["patient_id"], seen["last_visit_date"], strict=True))
+    last_visit = _last_visits(endpoint, frames)
     times, excluded = [], Counter[str]()
     for pid, index_date, last_given in zip(
         patients["patient_id"], patients["index_date"], patients["last_date"], strict=True
@@ -188,6 +187,25 @@ def survival_times(
         )
     without = sum(not courses[pid].recorded for pid in patients["patient_id"])
     return times, dict(excluded), without
+
+
+def _last_visits(
+    endpoint: DrugSurvivalEndpoint, frames: Mapping[str, pd.DataFrame]
+) -> dict[str, Any]:
+    """Patient id → last visit date: the endpoint's plan (any registry visit) when collected;
+    else (the report's drug survival of a protocol without the endpoint) the latest of the
+    timepoint and follow-up visits collected."""
+    planned = frames.get(f"last_visit:{endpoint.id}")
+    if planned is not None:
+        return dict(zip(planned["patient_id"], planned["last_visit_date"], strict=True))
+    seen = pd.concat(
+        [
+            frames["visits"][["patient_id", "visit_date"]],
+            frames["responses"][["patient_id", "visit_date"]],
+        ]
+    )
+    latest: dict[str, Any] = seen.groupby("patient_id")["visit_date"].max().to_dict()
+    return latest
 
 
 def summarise(
