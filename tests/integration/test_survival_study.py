@@ -17,6 +17,7 @@ from PIL import Image
 from jiareg.report.figures import PER_PATIENT_MAX
 from jiareg.report.render import render_html
 from jiareg.stats import kaplan_meier_by_group
+from jiareg.study.backends import load_postgres
 from jiareg.study.datasets import analysis_datasets
 from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint, survival_times
 from jiareg.study.result import StudyResult
@@ -132,3 +133,17 @@ def test_the_small_cohort_keeps_the_swimmer_plot(tmp_path: Path) -> None:
     assert result.results.n <= PER_PATIENT_MAX
     html = render_html(result)
     assert 'id="courses"' in html and "Drug survival of the index biologic" in html
+
+
+@pytest.mark.postgres
+def test_postgres_gives_the_same_survival_and_imputation(
+    run: StudyResult, fresh_pg_url: str, tmp_path: Path
+) -> None:
+    tables: dict[str, pa.Table] = generate_chunk(0, 3000, 10, seed=11, id_width=6)
+    load_postgres(fresh_pg_url, {name: tables[name] for name in TABLES})
+    path = tmp_path / "p.yaml"
+    path.write_text(PROTOCOL)
+    on_postgres = run_study(path, fresh_pg_url, engine="postgres").results.to_json()
+    on_duckdb = run.results.to_json()
+    for key in ("on_drug", "acr30_m12", "acr30_m12_locf", "inactive"):
+        assert on_postgres["endpoints"][key] == on_duckdb["endpoints"][key]
