@@ -11,10 +11,10 @@ by the caller, `public_id`) instead of the patient id, no dates, ages in complet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import pandas as pd
 
@@ -30,10 +30,12 @@ from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
 from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER, STOP_REASONS
 
 if TYPE_CHECKING:
-    from jiareg.study.protocol import Protocol as StudyProtocol
+    from jiareg.study.endpoints import SummaryContext
     from jiareg.study.result import StudyResult
 
-__all__ = ["AnalysisDatasets", "DatasetSource", "Variable", "analysis_datasets", "patients_dataset"]
+    DatasetSource: TypeAlias = StudyResult | SummaryContext  # what datasets are built from
+
+__all__ = ["AnalysisDatasets", "Variable", "analysis_datasets", "patients_dataset"]
 
 Kind = Literal["string", "integer", "number", "boolean", "date"]
 
@@ -75,22 +77,11 @@ class AnalysisDatasets:
     variables: dict[str, tuple[Variable, ...]]
 
 
-class DatasetSource(Protocol):
-    """A `StudyResult`, or a `SummaryContext` while the study is summarised (`patients_dataset`)."""
-
-    @property
-    def protocol(self) -> StudyProtocol: ...
-    @property
-    def frames(self) -> Mapping[str, pd.DataFrame]: ...
-    @property
-    def tables(self) -> Mapping[str, pd.DataFrame]: ...
-
-
 def patients_dataset(source: DatasetSource) -> pd.DataFrame:
     """The identified `patients` dataset indexed by patient_id: the covariates a model of the
     study reads (the Cox model of `drug_survival`), so they are computed once, as documented in
     docs/reference/analysis-datasets.md."""
-    return _patients(source, str, identified=True).frame().set_index("patient_id")
+    return _patients(source, str, True, endpoints=False).frame().set_index("patient_id")
 
 
 def completed_years(start: object, end: date) -> int | None:
@@ -148,7 +139,13 @@ def analysis_datasets(
     )
 
 
-def _patients(result: DatasetSource, public_id: Callable[[str], str], identified: bool) -> _Columns:
+def _patients(
+    result: DatasetSource,
+    public_id: Callable[[str], str],
+    identified: bool,
+    *,
+    endpoints: bool = True,
+) -> _Columns:
     table = result.tables["patients"]
     frames = result.frames
     protocol = result.protocol
@@ -224,7 +221,8 @@ def _patients(result: DatasetSource, public_id: Callable[[str], str], identified
             Variable(f"baseline_{name}", f"baseline {label}", "number", unit or ""),
             [_number(v) for v in baseline[name].reindex(ids)],
         )
-    _endpoint_columns(result, ids, out)
+    if endpoints:  # patients_dataset reads the baseline covariates only
+        _endpoint_columns(result, ids, out)
     return out
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from dataclasses import astuple, dataclass, fields
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
@@ -38,7 +39,7 @@ from jiareg.study.endpoints.base import (
     SummaryContext,
     register,
 )
-from jiareg.study.endpoints.common import Number, ResultModel
+from jiareg.study.endpoints.common import Number
 from jiareg.study.endpoints.index_course import NOT_RECORDED, arms_of, index_courses
 from jiareg.study.endpoints.survival_models import (
     ArmSurvival,
@@ -124,7 +125,8 @@ class DrugSurvivalDetails(EndpointDetails):
     method: str
 
 
-class SurvivalTimes(ResultModel):
+@dataclass(frozen=True, slots=True)
+class SurvivalTimes:
     """One patient's time on the index drug: day (of the stop, or of censoring), whether it
     stopped, why, and the arm."""
 
@@ -221,7 +223,8 @@ def summarise(
             not_evaluable=dict(sorted((k, v) for k, v in excluded.items() if v)),
         )
     }
-    frame = pd.DataFrame([t.model_dump() for t in times], columns=list(SurvivalTimes.model_fields))
+    columns = [f.name for f in fields(SurvivalTimes)]
+    frame = pd.DataFrame([astuple(t) for t in times], columns=columns)
     reasons: dict[str, dict[str, int]] = {}
     for arm, part in frame.groupby("arm", sort=True):
         counted = Counter(part.loc[part["stopped"], "reason"])

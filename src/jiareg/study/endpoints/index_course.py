@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Final
 
+import pandas as pd
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    import pandas as pd
 
 __all__ = [
     "ALL",
@@ -59,10 +59,6 @@ def arms_of(patients: pd.DataFrame) -> dict[str, str]:
     return {pid: str(arm) for pid, arm in zip(ids, patients["arm"], strict=True)}
 
 
-def _is_date(value: object) -> bool:
-    return isinstance(value, date)
-
-
 def index_courses(frames: Mapping[str, pd.DataFrame], default_drug: str) -> dict[str, IndexCourse]:
     """Each cohort patient's `IndexCourse` (see the module docstring for the rules).
 
@@ -71,32 +67,35 @@ def index_courses(frames: Mapping[str, pd.DataFrame], default_drug: str) -> dict
     the protocol's exposure drug, used when a patient's first administration is not listed.
     """
     patients, given, courses = frames["patients"], frames["administrations"], frames["courses"]
-    first = given[given["administration_number"] == 1]
-    drug_of = dict(zip(first["patient_id"], first["drug"], strict=True))
-    by_patient: dict[str, list[tuple[date, object, object]]] = {}
-    for pid, drug, start, stop, reason in zip(
-        courses["patient_id"],
-        courses["drug"],
-        courses["start_date"],
-        courses["stop_date"],
-        courses["stop_reason"],
-        strict=True,
-    ):
-        if _is_date(start) and drug == drug_of.get(pid, default_drug):
-            by_patient.setdefault(pid, []).append((start, stop, reason))
+    first = given.loc[given["administration_number"] == 1, ["patient_id", "drug"]]
+    cohort = patients[["patient_id", "index_date"]].merge(first, on="patient_id", how="left")
+    cohort["drug"] = cohort["drug"].fillna(default_drug)
+    mine = courses[courses["start_date"].notna()].merge(cohort, on=["patient_id", "drug"])
+    started = mine["start_date"] <= mine["index_date"]
+    # the last course started on or before the index date, else the earliest one
+    last_started = mine[started].sort_values("start_date").groupby("patient_id").tail(1)
+    later = mine[~started & ~mine["patient_id"].isin(last_started["patient_id"])]
+    earliest = later.sort_values("start_date").groupby("patient_id").head(1)
+    chosen = pd.concat([last_started, earliest])
+    found = {
+        pid: (stop, reason, index_date)
+        for pid, stop, reason, index_date in zip(
+            chosen["patient_id"],
+            chosen["stop_date"],
+            chosen["stop_reason"],
+            chosen["index_date"],
+            strict=True,
+        )
+    }
     out = {}
-    for pid, index_date in zip(patients["patient_id"], patients["index_date"], strict=True):
-        drug = drug_of.get(pid, default_drug)
-        candidates = sorted(by_patient.get(pid, []), key=lambda c: c[0])
-        if not candidates:
+    for pid, drug in zip(cohort["patient_id"], cohort["drug"], strict=True):
+        if pid not in found:
             out[pid] = IndexCourse(drug, recorded=False, stop_day=None, stop_reason=None)
             continue
-        started = [c for c in candidates if c[0] <= index_date]
-        _, stop, reason = started[-1] if started else candidates[0]
-        if not _is_date(stop):
+        stop, reason, index_date = found[pid]
+        if not isinstance(stop, date):
             out[pid] = IndexCourse(drug, recorded=True, stop_day=None, stop_reason=None)
             continue
         text = reason if isinstance(reason, str) and reason else NOT_RECORDED
-        stop_day = (stop - index_date).days
-        out[pid] = IndexCourse(drug, recorded=True, stop_day=stop_day, stop_reason=text)
+        out[pid] = IndexCourse(drug, True, (stop - index_date).days, text)
     return out
