@@ -349,6 +349,14 @@ def survival_methods(result: StudyResult) -> list[str]:
                 "(Grambsch PM, Therneau TM, Biometrika 1994;81:515-526)."
             )
         items.append(text + ' (docs/reference/protocol.md, "Drug survival").')
+    if not items and len(result.tables["patients"]) > PER_PATIENT_MAX and result.frames:
+        items.append(
+            "Drug survival of the index biologic (drawn for the report, not a protocol "
+            "endpoint): time to stopping it for any reason, censored at the last visit or "
+            "administration; Kaplan–Meier (Kaplan EL, Meier P, J Am Stat Assoc "
+            "1958;53:457-481) and the cumulative incidence of each stop reason (Aalen OO, "
+            "Johansen S, Scand J Stat 1978;5:141-150)."
+        )
     modes = {e.missing for e in endpoints_of(protocol, AcrPediEndpoint)} | {
         e.missing for e in endpoints_of(protocol, InactiveDiseaseEndpoint)
     }
