@@ -16,10 +16,16 @@ from PIL import Image
 
 from jiareg.report.figures import PER_PATIENT_MAX
 from jiareg.report.render import render_html
-from jiareg.stats import kaplan_meier_by_group
+from jiareg.stats import cox_model, kaplan_meier_by_group
 from jiareg.study.backends import load_postgres
 from jiareg.study.datasets import analysis_datasets
-from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint, survival_times
+from jiareg.study.endpoints import SummaryContext
+from jiareg.study.endpoints.drug_survival import (
+    DrugSurvivalDetails,
+    DrugSurvivalEndpoint,
+    survival_times,
+)
+from jiareg.study.endpoints.drug_survival import summarise as survival_summarise
 from jiareg.study.result import StudyResult
 from jiareg.study.run import run_study
 from jiareg.synth.generate import generate_chunk
@@ -147,3 +153,45 @@ def test_postgres_gives_the_same_survival_and_imputation(
     on_duckdb = run.results.to_json()
     for key in ("on_drug", "acr30_m12", "acr30_m12_locf", "inactive"):
         assert on_postgres["endpoints"][key] == on_duckdb["endpoints"][key]
+
+
+def test_the_cox_model_takes_the_arm_against_the_reference(run: StudyResult) -> None:
+    """With an `arm` column (the arms work's contract), the arm is a Cox term against
+    `reference_arm`, fitted on the same data as a direct `jiareg.stats.cox_model` call."""
+    frames = dict(run.frames)
+    patients = frames["patients"]
+    frames["patients"] = patients.assign(
+        arm=["abatacept" if sex == "M" else "tocilizumab" for sex in patients["sex"]]
+    )
+    endpoint = DrugSurvivalEndpoint(
+        id="by_arm",
+        kind="drug_survival",
+        horizon_days=730,
+        cox=True,
+        covariates=("age_years",),
+        reference_arm="tocilizumab",
+    )
+    frames["last_visit:by_arm"] = frames["last_visit:on_drug"]
+    _, details = survival_summarise(
+        endpoint, SummaryContext(run.protocol, frames, dict(run.tables))
+    )
+    assert isinstance(details, DrugSurvivalDetails)
+    assert sorted(details.arms) == ["abatacept", "tocilizumab"]
+    assert details.log_rank is not None and details.log_rank.df == 1
+    cox = details.cox
+    assert cox is not None and cox.terms is not None
+    assert cox.reference_arm == "tocilizumab"
+    assert [t.term for t in cox.terms] == ["arm=abatacept", "age_years"]
+    times = survival_times(endpoint, run.protocol, frames)[0]
+    ages = analysis_datasets(run, str, identified=True).patients.set_index("patient_id")
+    kept = [t for t in times if ages.loc[t.patient_id, "age_years"] is not None]
+    direct = cox_model(
+        [t.day for t in kept],
+        [t.stopped for t in kept],
+        {
+            "arm": [float(t.arm == "abatacept") for t in kept],
+            "age": [float(ages.loc[t.patient_id, "age_years"]) for t in kept],
+        },
+    )
+    assert cox.terms[0].hazard_ratio == pytest.approx(direct.terms[0].hazard_ratio)
+    assert cox.terms[0].ph_p_value == pytest.approx(direct.ph_tests[0].p_value)
