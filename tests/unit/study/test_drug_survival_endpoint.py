@@ -13,6 +13,7 @@ from tests.unit.study.registry import Registry, day
 
 from jiareg.errors import ProtocolError
 from jiareg.stats import cumulative_incidence, kaplan_meier_by_group
+from jiareg.study.deidentify import SUPPRESSED, suppress_small_counts
 from jiareg.study.endpoints import SummaryContext
 from jiareg.study.endpoints.drug_survival import (
     DrugSurvivalDetails,
@@ -190,3 +191,14 @@ def test_a_cox_model_of_one_arm_without_covariates_is_not_fitted(
     assert r["endpoints"]["on_drug"]["cox"] == {
         "not_fitted": "no term to fit: one arm and no covariates"
     }
+
+
+def test_small_counts_of_stops_are_suppressed_for_researchers(
+    registry: Registry, tmp_path: Path
+) -> None:
+    _, r = _run(cases(registry), tmp_path)
+    shown = suppress_small_counts(r)["endpoints"]["on_drug"]
+    assert shown["stop_reasons"][ALL] == dict.fromkeys(
+        ("primary_failure", "adverse_event", "remission", "not_recorded"), SUPPRESSED
+    )
+    assert shown["arms"][ALL]["n_stopped"] == SUPPRESSED

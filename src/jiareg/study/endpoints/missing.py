@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BASELINE_CARRIED",
     "CARRIED",
+    "IMPUTATION_REASONS",
     "NOT_DETERMINED",
     "NO_VISIT",
     "STOPPED",
@@ -59,6 +60,8 @@ NO_VISIT: Final = "no_visit_at_timepoint"
 NOT_DETERMINED: Final = "not_evaluable_at_visit"
 CARRIED: Final = "carried_forward"
 BASELINE_CARRIED: Final = "baseline_carried_forward"
+IMPUTATION_REASONS: Final = (STOPPED, NO_VISIT, NOT_DETERMINED, CARRIED, BASELINE_CARRIED)
+"""Why a value was imputed (the keys of `imputed` in results.json)."""
 
 
 def stop_days(frames: Mapping[str, pd.DataFrame]) -> dict[str, int | None]:
