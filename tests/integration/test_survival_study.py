@@ -18,6 +18,7 @@ from jiareg.report.figures import PER_PATIENT_MAX
 from jiareg.report.render import render_html
 from jiareg.stats import cox_model, kaplan_meier_by_group
 from jiareg.study.backends import load_postgres
+from jiareg.study.dataset_files import write_datasets
 from jiareg.study.datasets import analysis_datasets
 from jiareg.study.endpoints import SummaryContext
 from jiareg.study.endpoints.drug_survival import (
@@ -68,7 +69,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> StudyResult:
     return run_study(path, tables={name: tables[name] for name in TABLES})
 
 
-def test_results_of_nri_locf_and_drug_survival(run: StudyResult) -> None:
+def test_results_of_nri_locf_and_drug_survival(run: StudyResult, tmp_path: Path) -> None:
     r: dict[str, Any] = run.results.to_json()
     cohort = r["n"]
     assert cohort > PER_PATIENT_MAX
@@ -102,9 +103,12 @@ def test_results_of_nri_locf_and_drug_survival(run: StudyResult) -> None:
     )
     assert arm["median_days"] == fit.curves[0].median
     assert arm["curve"][-1]["survival"] == pytest.approx(fit.curves[0].table[-1].survival)
-    patients = analysis_datasets(run, str, identified=True).patients
+    datasets = analysis_datasets(run, str, identified=True)
+    patients = datasets.patients
     assert int(patients["on_drug_stopped"].eq(True).sum()) == arm["n_stopped"]
     assert int(patients["on_drug_day"].notna().sum()) == arm["n"]
+    written = {p.name for p in write_datasets(datasets, tmp_path)}  # SAS, Stata, SPSS too
+    assert {"patients.xpt", "patients.dta", "patients.sav"} <= written
     cox = survival["cox"]
     assert cox["stratified_by"] == "site"
     assert [t["term"] for t in cox["terms"]] == ["age_years", "sex=M", "baseline_active_joints"]
