@@ -128,6 +128,9 @@ def test_the_report_shows_response_over_time_and_drug_survival(run: StudyResult)
     assert "Aalen OO, Johansen S" in html and "Grambsch PM, Therneau TM" in html
     assert "Non-responder imputation" in html and "Last observation carried forward" in html
     assert "Hazard ratio, sex = M" in html
+    assert "ACR Pedi 30 at month 12, non-responder imputation" in html
+    assert "ACR Pedi 30 at month 12, LOCF" in html
+    assert "Clinical inactive disease at month 3, non-responder imputation" in html
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(images) == 3  # core set over time, response over time, drug survival
     for encoded in images:

@@ -209,6 +209,8 @@ def acr_label(endpoint: AcrPediEndpoint) -> str:
 
     >>> acr_label(AcrPediEndpoint(id="x", kind="acr_pedi", level=50, at="month_3"))
     'ACR Pedi 50 at month 3'
+    >>> acr_label(AcrPediEndpoint(id="z", kind="acr_pedi", at="month_6", missing="nri"))
+    'ACR Pedi 30 at month 6, non-responder imputation'
     >>> acr_label(AcrPediEndpoint(id="y", kind="acr_pedi", before_administration=3))
     'ACR Pedi 30 at a visit after the 2nd infusion, before the 3rd'
     """
@@ -220,7 +222,8 @@ def acr_label(endpoint: AcrPediEndpoint) -> str:
         return text + f" at a visit after the {ordinal(n - 1)} infusion, before the {ordinal(n)}"
     if endpoint.at == "follow_up":
         return text + " at any follow-up visit"
-    return text + f" at {timepoint_label(endpoint.at)}"
+    imputed = {"nri": ", non-responder imputation", "locf": ", LOCF"}.get(endpoint.missing, "")
+    return text + f" at {timepoint_label(endpoint.at)}{imputed}"
 
 
 def _summary(stat: CoreSetStat) -> Summary:

@@ -70,6 +70,10 @@ def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
     return str(table.as_raw_html())
 
 
+IMPUTED_WORDS = {"nri": ", non-responder imputation", "locf": ", LOCF"}
+"""How a row says its missing-data rule (none for observed values)."""
+
+
 def inactive_disease_rows(result: StudyResult) -> list[tuple[str, str]]:
     """Clinical inactive disease at each timepoint of every `inactive_disease` endpoint:
     inactive of evaluable, with the not-evaluable count (docs/reference/inactive-disease.md)."""
@@ -81,7 +85,8 @@ def inactive_disease_rows(result: StudyResult) -> list[tuple[str, str]]:
             share = percent(state.inactive / evaluable if evaluable else None)
             rows.append(
                 (
-                    f"Clinical inactive disease at {timepoint_label(timepoint)}",
+                    f"Clinical inactive disease at {timepoint_label(timepoint)}"
+                    + IMPUTED_WORDS.get(endpoint.missing, ""),
                     f"{state.inactive}/{evaluable} ({share}); "
                     f"not evaluable {result.results.n - evaluable}",
                 )
