@@ -127,7 +127,7 @@ def test_the_report_shows_response_over_time_and_drug_survival(run: StudyResult)
     assert 'id="courses"' not in html  # no swimmer plot for a registry-sized cohort
     assert "Aalen OO, Johansen S" in html and "Grambsch PM, Therneau TM" in html
     assert "Non-responder imputation" in html and "Last observation carried forward" in html
-    assert "Hazard ratio, sex = M" in html
+    assert "Hazard ratio, sex M vs F" in html and "baseline active joints, per joint" in html
     assert "ACR Pedi 30 at month 12, non-responder imputation" in html
     assert "ACR Pedi 30 at month 12, LOCF" in html
     assert "Clinical inactive disease at month 3, non-responder imputation" in html

@@ -17,12 +17,8 @@ from jiareg.report._format import number, percent, plural, timepoint_label
 from jiareg.report.analysis import ReportNumbers, compute
 from jiareg.report.methods import ILAR_LABELS, methods
 from jiareg.report.narrative import results_paragraph
-from jiareg.report.survival import (
-    drug_survival_parts,
-    response_over_time,
-    response_series,
-    survival_methods,
-)
+from jiareg.report.survival import drug_survival_parts, response_series, survival_methods
+from jiareg.report.survival_figures import response_over_time
 from jiareg.report.tables import core_set_table, inactive_disease_rows
 
 if TYPE_CHECKING:

@@ -1,19 +1,16 @@
-"""The report's drug-survival and response-over-time parts: figures (PNG, matplotlib Agg),
-label/value rows and the methods sentences. Every number is read from the typed results
-(`endpoints.<id>` of the `drug_survival`, `acr_pedi` and `inactive_disease` kinds); the only
-thing computed here is the exact (Clopper–Pearson) CI of each plotted proportion, from the
-counts results.json gives, with the same `jiareg.stats.clopper_pearson` as the endpoints."""
+"""The report's drug-survival and response-over-time parts: the series and rows read from the
+typed results (`endpoints.<id>` of the `drug_survival`, `acr_pedi` and `inactive_disease`
+kinds) and the methods sentences; the figures are `survival_figures`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from matplotlib.figure import Figure
-
-from jiareg.report._format import number, timepoint_label
-from jiareg.report.figures import DRUG_COLOURS, PER_PATIENT_MAX, _png
-from jiareg.stats import clopper_pearson
+from jiareg.report._format import number
+from jiareg.report.figures import PER_PATIENT_MAX
+from jiareg.report.methods import ILAR_LABELS
+from jiareg.report.survival_figures import REASON_WORDS, drug_survival_figure
 from jiareg.study.endpoints import SummaryContext, endpoints_of
 from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint
 from jiareg.study.endpoints.drug_survival import (
@@ -30,23 +27,11 @@ __all__ = [
     "MISSING_WORDS",
     "ResponseSeries",
     "SurvivalPart",
-    "drug_survival_figure",
     "drug_survival_parts",
-    "response_over_time",
     "response_series",
     "survival_methods",
 ]
 
-DAYS_PER_MONTH: Final = 365.25 / 12
-REASON_WORDS: Final = {
-    "primary_failure": "primary inefficacy",
-    "secondary_failure": "loss of efficacy",
-    "intolerance": "intolerance",
-    "adverse_event": "adverse event",
-    "remission": "remission",
-    "other": "other reason",
-    "not_recorded": "reason not recorded",
-}
 MISSING_WORDS: Final = {
     "observed": "observed values only",
     "nri": "non-responder imputation",
@@ -97,125 +82,35 @@ def response_series(result: StudyResult) -> list[ResponseSeries]:
     ]
 
 
-def response_over_time(series: list[ResponseSeries], timepoints: tuple[str, ...]) -> bytes:
-    """One panel per measure: the proportion at each timepoint with its exact 95 % CI, a
-    line per arm."""
-    columns = min(len(series), 2)
-    rows = -(-len(series) // columns)
-    figure = Figure(figsize=(7.2, 2.6 * rows), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False)
-    position = {t: i for i, t in enumerate(timepoints)}
-    for ax, one in zip(axes.flat, series, strict=False):
-        arms = sorted({arm for by_arm in one.points.values() for arm in by_arm})
-        for k, arm in enumerate(arms):
-            shift = (k - (len(arms) - 1) / 2) * 0.08
-            xs, ys, low, high = [], [], [], []
-            for name, by_arm in one.points.items():
-                if arm not in by_arm or by_arm[arm][1] == 0:
-                    continue
-                fit = clopper_pearson(*by_arm[arm])
-                assert fit.estimate is not None and fit.ci is not None  # n > 0
-                xs.append(position[name] + shift)
-                ys.append(fit.estimate)
-                low.append(fit.estimate - fit.ci[0])
-                high.append(fit.ci[1] - fit.estimate)
-            colour = DRUG_COLOURS[k % len(DRUG_COLOURS)]
-            ax.errorbar(
-                xs,
-                ys,
-                yerr=[low, high],
-                color=colour,
-                marker="o",
-                markersize=4,
-                linewidth=1.6,
-                capsize=3,
-                label=arm if len(arms) > 1 else None,
-            )
-        ax.set_title(one.label, fontsize=8)
-        ax.set_ylim(0, 1.02)
-        ax.set_xlim(-0.4, len(timepoints) - 0.6)
-        ax.set_xticks(range(len(timepoints)), [timepoint_label(t) for t in timepoints])
-        ax.set_ylabel("proportion", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.spines[["top", "right"]].set_visible(False)
-        if len(arms) > 1:
-            ax.legend(fontsize=7, frameon=False)
-    for ax in list(axes.flat)[len(series) :]:
-        ax.set_visible(False)
-    return _png(figure)
+COVARIATE_WORDS: Final = {
+    "age_years": "age, per year",
+    "disease_duration_years": "disease duration, per year",
+    "n_prior_anti_tnf": "earlier anti-TNF agents, per agent",
+    "baseline_active_joints": "baseline active joints, per joint",
+    "baseline_lom_joints": "baseline joints with limited motion, per joint",
+    "baseline_phys_global": "baseline physician global, per point",
+    "baseline_parent_global": "baseline parent global, per point",
+    "baseline_chaq": "baseline CHAQ, per point",
+    "baseline_esr": "baseline ESR, per mm/h",
+}
 
 
-def drug_survival_figure(details: DrugSurvivalDetails) -> bytes:
-    """Kaplan–Meier proportion still on the drug by arm (95 % CI band), then per arm the
-    cumulative incidence of stopping for each reason (Aalen–Johansen)."""
-    arms = sorted(details.arms)
-    panels = 1 + len(arms)
-    columns = min(panels, 2)
-    rows = -(-panels // columns)
-    figure = Figure(figsize=(7.2, 2.7 * rows), layout="constrained")
-    axes = list(figure.subplots(rows, columns, squeeze=False).flat)
-    km = axes[0]
-    for k, arm in enumerate(arms):
-        curve = details.arms[arm].curve
-        colour = DRUG_COLOURS[k % len(DRUG_COLOURS)]
-        months = [p.day / DAYS_PER_MONTH for p in curve]
-        km.step(
-            months,
-            [p.survival for p in curve],
-            where="post",
-            color=colour,
-            linewidth=1.8,
-            label=f"{'all patients' if arm == 'all' else arm} (n = {details.arms[arm].n})",
-        )
-        km.fill_between(
-            months,
-            [p.ci_low if p.ci_low is not None else p.survival for p in curve],
-            [p.ci_high if p.ci_high is not None else p.survival for p in curve],
-            step="post",
-            color=colour,
-            alpha=0.15,
-            linewidth=0,
-        )
-    km.set_title("Still on the index drug (Kaplan–Meier, 95 % CI)", fontsize=8)
-    km.set_ylim(0, 1.02)
-    km.set_ylabel("proportion", fontsize=8)
-    km.legend(fontsize=7, frameon=False, loc="lower left")
-    reasons = sorted({r.reason for arm in arms for r in details.cumulative_incidence.get(arm, [])})
-    colours = {r: DRUG_COLOURS[i % len(DRUG_COLOURS)] for i, r in enumerate(reasons)}
-    for ax, arm in zip(axes[1:], arms, strict=False):
-        end = details.arms[arm].curve[-1].day / DAYS_PER_MONTH
-        for incidence in details.cumulative_incidence.get(arm, []):
-            days = [0.0] + [p.day / DAYS_PER_MONTH for p in incidence.curve] + [end]
-            values = [0.0] + [p.incidence for p in incidence.curve]
-            values.append(values[-1])
-            ax.step(
-                days,
-                values,
-                where="post",
-                color=colours[incidence.reason],
-                linewidth=1.5,
-                label=REASON_WORDS.get(incidence.reason, incidence.reason),
-            )
-        title = "Stopped, by reason (Aalen–Johansen)"
-        ax.set_title(title if arm == "all" else f"{title}: {arm}", fontsize=8)
-        ax.set_ylim(
-            0,
-            max(
-                0.05,
-                *(p.incidence for r in details.cumulative_incidence.get(arm, []) for p in r.curve),
-            )
-            * 1.1,
-        )
-        ax.set_ylabel("cumulative incidence", fontsize=8)
-        ax.legend(fontsize=6.5, frameon=False, loc="upper left")
-    for ax in axes[:panels]:
-        ax.set_xlim(left=0)
-        ax.set_xlabel("months from the index date", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.spines[["top", "right"]].set_visible(False)
-    for ax in axes[panels:]:
-        ax.set_visible(False)
-    return _png(figure)
+def term_words(term: str, reference_arm: str | None) -> str:
+    """A Cox term in words.
+
+    >>> term_words("arm=abatacept", "tocilizumab"), term_words("sex=M", None)
+    ('abatacept vs tocilizumab', 'sex M vs F')
+    >>> term_words("ilar_category=systemic", None), term_words("baseline_chaq", None)
+    ('systemic vs the reference category', 'baseline CHAQ, per point')
+    """
+    name, _, level = term.partition("=")
+    if name == "arm":
+        return f"{level} vs {reference_arm}"
+    if name == "sex":
+        return f"sex {level} vs {'F' if level == 'M' else 'M'}"
+    if name == "ilar_category":
+        return f"{ILAR_LABELS.get(level, level)} vs the reference category"
+    return COVARIATE_WORDS.get(term, term.replace("_", " "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +176,7 @@ def survival_rows(details: DrugSurvivalDetails) -> list[tuple[str, str]]:
         for term in cox.terms:
             rows.append(
                 (
-                    f"Hazard ratio, {term.term.replace('=', ' = ')}",
+                    f"Hazard ratio, {term_words(term.term, cox.reference_arm)}",
                     f"{number(term.hazard_ratio, 2)} ({number(term.ci95[0], 2)}–"
                     f"{number(term.ci95[1], 2)}), p {_p(term.p_value)}; proportional "
                     f"hazards check p {_p(term.ph_p_value)}",

@@ -13,12 +13,8 @@ from tests.unit.study.test_missing_data import PROTOCOL as MISSING_PROTOCOL
 from tests.unit.study.test_missing_data import cases as missing_cases
 
 from jiareg.report.figures import DPI
-from jiareg.report.survival import (
-    ResponseSeries,
-    drug_survival_figure,
-    response_over_time,
-    survival_rows,
-)
+from jiareg.report.survival import ResponseSeries, survival_rows
+from jiareg.report.survival_figures import drug_survival_figure, response_over_time
 from jiareg.study.endpoints import SummaryContext
 from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint
 from jiareg.study.endpoints.acr_pedi import summarise as acr_summarise
