@@ -22,12 +22,11 @@ from jiareg.derive.tnf_failure import is_anti_tnf
 from jiareg.study.endpoints.acr_pedi import AcrPediEndpoint, patient_outcomes
 from jiareg.study.endpoints.adverse_events import AdverseEventsEndpoint
 from jiareg.study.endpoints.common import at_timepoint, flag
-from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint, survival_times
+from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint, dataset_columns
 from jiareg.study.endpoints.inactive_disease import InactiveDiseaseEndpoint, inactive_by_timepoint
-from jiareg.study.endpoints.index_course import NOT_RECORDED
 from jiareg.study.endpoints.steroid_change import SteroidChangeEndpoint
 from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
-from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER, STOP_REASONS
+from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER
 
 if TYPE_CHECKING:
     from jiareg.study.endpoints import SummaryContext
@@ -278,30 +277,14 @@ def _endpoint_columns(result: DatasetSource, ids: list[str], out: _Columns) -> N
                     [values.get(pid) for pid in ids],
                 )
         elif isinstance(endpoint, DrugSurvivalEndpoint):
-            _drug_survival_columns(result, endpoint, ids, out)
+            for name, label, kind, unit, codes, column in dataset_columns(endpoint, result, ids):
+                out.add(Variable(name, label, kind, unit, codes), column)
         elif isinstance(endpoint, AdverseEventsEndpoint):
             counts = tables["adverse_events"]["patient_id"].value_counts()
             out.add(
                 Variable(f"{endpoint.id}_n", "adverse events from the index date", "integer"),
                 [int(n) for n in counts.reindex(ids, fill_value=0)],
             )
-
-
-def _drug_survival_columns(
-    result: DatasetSource, endpoint: DrugSurvivalEndpoint, ids: list[str], out: _Columns
-) -> None:
-    """Days on the index drug, whether it stopped, why (empty when not evaluable)."""
-    times = {t.patient_id: t for t in survival_times(endpoint, result.protocol, result.frames)[0]}
-    columns: tuple[tuple[str, str, Kind, str, str], ...] = (
-        ("day", "days on the index drug (to the stop, or censoring)", "integer", "days", ""),
-        ("stopped", "index drug stopped (else censored)", "boolean", "", ""),
-        ("reason", "stop reason", "string", "", ", ".join((*STOP_REASONS, NOT_RECORDED))),
-    )
-    for name, label, kind, unit, values in columns:
-        out.add(
-            Variable(f"{endpoint.id}_{name}", label, kind, unit, values),
-            [getattr(times[pid], name) if pid in times else None for pid in ids],
-        )
 
 
 def _timepoints(result: StudyResult, public_id: Callable[[str], str], identified: bool) -> _Columns:

@@ -58,12 +58,15 @@ if TYPE_CHECKING:
     from ibis.expr.types import Table
 
     from jiareg.study.protocol import Protocol
+    from jiareg.study.result import StudyResult
 
 __all__ = [
     "COVARIATES",
+    "DatasetColumn",
     "DrugSurvivalDetails",
     "DrugSurvivalEndpoint",
     "SurvivalTimes",
+    "dataset_columns",
     "survival_times",
 ]
 
@@ -208,6 +211,42 @@ def _last_visits(
     )
     latest: dict[str, Any] = seen.groupby("patient_id")["visit_date"].max().to_dict()
     return latest
+
+
+DatasetColumn = tuple[str, str, Literal["integer", "boolean", "string"], str, str, list[object]]
+"""name, label, type, unit, values and the column of a `patients` analysis-dataset variable."""
+
+
+def dataset_columns(
+    endpoint: DrugSurvivalEndpoint, result: StudyResult | SummaryContext, ids: list[str]
+) -> list[DatasetColumn]:
+    """The endpoint's `patients` dataset columns (`jiareg.study.datasets`): days on the index
+    drug, whether it stopped, why; empty for the patients not evaluable."""
+    times = {t.patient_id: t for t in survival_times(endpoint, result.protocol, result.frames)[0]}
+
+    def column(name: str) -> list[object]:
+        return [getattr(times[pid], name) if pid in times else None for pid in ids]
+
+    reasons = ", ".join((*STOP_REASONS, NOT_RECORDED))
+    return [
+        (
+            f"{endpoint.id}_day",
+            "days on the index drug (to the stop, or censoring)",
+            "integer",
+            "days",
+            "",
+            column("day"),
+        ),
+        (
+            f"{endpoint.id}_stopped",
+            "index drug stopped (else censored)",
+            "boolean",
+            "",
+            "",
+            column("stopped"),
+        ),
+        (f"{endpoint.id}_reason", "stop reason", "string", "", reasons, column("reason")),
+    ]
 
 
 def summarise(
