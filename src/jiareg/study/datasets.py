@@ -77,10 +77,8 @@ class AnalysisDatasets:
 
 
 def patients_dataset(source: DatasetSource) -> pd.DataFrame:
-    """The identified `patients` dataset indexed by patient_id: the covariates a model of the
-    study reads (the Cox model of `drug_survival`), so they are computed once, as documented in
-    docs/reference/analysis-datasets.md."""
-    return _patients(source, str, True, endpoints=False).frame().set_index("patient_id")
+    """The identified `patients` baseline covariates by patient_id (for a model, e.g. Cox)."""
+    return _patients(source, str, True, False).frame().set_index("patient_id")
 
 
 def completed_years(start: object, end: date) -> int | None:
@@ -139,11 +137,7 @@ def analysis_datasets(
 
 
 def _patients(
-    result: DatasetSource,
-    public_id: Callable[[str], str],
-    identified: bool,
-    *,
-    endpoints: bool = True,
+    result: DatasetSource, public_id: Callable[[str], str], identified: bool, endpoints: bool = True
 ) -> _Columns:
     table = result.tables["patients"]
     frames = result.frames
@@ -269,12 +263,10 @@ def _endpoint_columns(result: DatasetSource, ids: list[str], out: _Columns) -> N
         elif isinstance(endpoint, InactiveDiseaseEndpoint):
             states = inactive_by_timepoint(endpoint, frames, result.protocol)
             for name in endpoint.at:
-                values = states[name][0]
+                text = f"clinical inactive disease at {name}"
                 out.add(
-                    Variable(
-                        f"{endpoint.id}_{name}", f"clinical inactive disease at {name}", "boolean"
-                    ),
-                    [values.get(pid) for pid in ids],
+                    Variable(f"{endpoint.id}_{name}", text, "boolean"),
+                    [states[name][0].get(pid) for pid in ids],
                 )
         elif isinstance(endpoint, DrugSurvivalEndpoint):
             for name, label, kind, unit, codes, column in dataset_columns(endpoint, result, ids):
