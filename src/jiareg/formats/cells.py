@@ -101,6 +101,8 @@ def unquoted_cells(column: pa.Array) -> pa.Array:
     >>> unquoted_cells(pa.array(["'=1+1", "''-x", "'ok", "=2", None])).to_pylist()
     ['=1+1', "'-x", "'ok", '=2', None]
     """
+    if not pc.any(pc.starts_with(column, "'")).as_py():  # the usual file: no quoted cell
+        return column
     quoted = pc.match_substring_regex(column, "^'" + _FORMULA_RE[1:])
     return pc.if_else(quoted, pc.utf8_slice_codeunits(column, 1), column)
 

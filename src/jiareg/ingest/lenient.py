@@ -266,8 +266,11 @@ Record = Callable[[str, str, int], None]
 def prepare(col: Column, text: pa.Array, options: CellOptions, record: Record) -> pa.Array:
     """The cells of `col` as the template spells them, each rewrite passed to `record`."""
     if not col.required and (col.kind != "text" or is_drug(col)):
-        marker = pc.is_in(pc.utf8_lower(text), value_set=pa.array(sorted(MISSING_MARKERS)))
-        if pc.any(marker).as_py():
+        distinct = pc.unique(text)  # compared in lower case: only the distinct cells
+        markers = pa.array(sorted(MISSING_MARKERS))
+        spelt = distinct.filter(pc.fill_null(pc.is_in(pc.utf8_lower(distinct), markers), False))
+        if len(spelt):
+            marker = pc.is_in(text, value_set=spelt)
             for c in pc.value_counts(text.filter(marker)).to_pylist():
                 record(c["values"], "", c["counts"])
             text = pc.if_else(marker, pa.scalar(None, pa.string()), text)

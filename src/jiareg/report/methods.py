@@ -80,7 +80,11 @@ def methods(result: StudyResult, numbers: ReportNumbers) -> list[str]:
     exact = any(t.method == "exact" for row in numbers.core_set for t in row.tests.values())
     items = [
         "Timepoints relative to the first "
-        f"{protocol.eligibility.exposure.drug} infusion (day 0): "
+        + (
+            f"{protocol.index_drug} infusion (day 0): "
+            if protocol.arms is None
+            else "administration of each patient's arm drug (day 0): "
+        )
         + "; ".join(_window(protocol, t.name) for t in protocol.timepoints)
         + ".",
         "ACR Pedi response (Giannini et al., Arthritis Rheum 1997;40:1202-1209; "

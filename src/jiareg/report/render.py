@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 import jinja2
 import weasyprint
 
-from jiareg.report import figures
+from jiareg.report import comparison, figures
 from jiareg.report._format import number, percent, plural, timepoint_label
 from jiareg.report.analysis import ReportNumbers, compute
 from jiareg.report.methods import ILAR_LABELS, methods
@@ -81,7 +81,12 @@ def render_html(result: StudyResult) -> str:
         "synthetic": results.synthetic,
         "description": protocol.description,
         "methods": methods(result, numbers) + survival_methods(result),
-        "attrition": tables["attrition"].to_dict("records"),
+        "attrition": [  # the steps every arm shares (each arm's own: `arms_context`)
+            row
+            for row in tables["attrition"].to_dict("records")
+            if not isinstance(row.get("arm"), str)
+        ],
+        "arms_context": comparison.context(result),
         "cohort": cohort_rows(results),
         "core_set_table": core_set_table(numbers, protocol.globals_scale),
         "responders": responder_rows(numbers),

@@ -26,15 +26,11 @@ from jiareg.services.dq import Query, open_locked
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 from jiareg.store.tables import read_tables
 from jiareg.store.users import UserInfo
+from jiareg.study.arm_cohort import arm_cohort
 from jiareg.study.backends import open_registry
-from jiareg.study.cohort import eligibility_steps, within
+from jiareg.study.cohort import within
 from jiareg.study.protocol import Protocol, Timepoint
-from jiareg.study.timepoints import (
-    exposure_administrations,
-    index_dates,
-    timepoint_visits,
-    visits_with_day,
-)
+from jiareg.study.timepoints import timepoint_visits, visits_with_day
 from jiareg.vocab import CORE_SET_VARIABLES
 
 __all__ = [
@@ -130,12 +126,12 @@ def _timepoint_rows(tables: Mapping[str, pa.Table], protocol: Protocol) -> list[
     """Every cohort patient at every timepoint (the study's own cohort and visit choice)."""
     con = open_registry(tables=tables)
     registry = {name: con.table(name) for name in tables}
-    exposure = exposure_administrations(registry["administrations"], protocol)
-    index = index_dates(exposure)
+    armed = arm_cohort(registry, protocol)  # with `arms:`, each patient's arm drug
+    exposure, index = armed.exposure, armed.index
     dated = visits_with_day(registry["visits"], index)
-    baseline = timepoint_visits(dated, exposure, index, protocol.timepoint(protocol.baseline))
-    steps = eligibility_steps(registry, index, baseline, protocol)
-    cohort = [s for s in steps if s.rule != "baseline_visit"][-1].patients
+    cohort = armed.cohort
+    if protocol.arms is None:  # every patient eligible but for a baseline visit
+        cohort = [s for s in armed.steps if s.rule != "baseline_visit"][-1].patients
     ids = sorted(cohort.to_pyarrow().column("patient_id").to_pylist())
     sites = dict(
         zip(*tables["patients"].select(["patient_id", "site"]).to_pydict().values(), strict=True)

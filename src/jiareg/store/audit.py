@@ -35,6 +35,7 @@ from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
 from jiareg.store.audit_batch import expand
+from jiareg.store.audit_json import json_text, row_json
 from jiareg.store.audit_key import audit_key
 from jiareg.store.bulk import bulk_insert
 from jiareg.store.engine import get_engine, require_initialised, write_lock
@@ -54,8 +55,6 @@ __all__ = [
 ]
 
 GENESIS: Final = "0" * 64
-_ESCAPES: Final = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
-_NEEDS_ESCAPE: Final = r'["\\\n\r\t]'
 _HEAD: Final = "audit_head"
 _HASHED: Final = (
     "seq",
@@ -89,46 +88,6 @@ _COLUMNS: Final = (
     "prev_hash",
     "hash",
 )
-
-
-def json_text(values: pa.Array) -> pa.Array:
-    """Each string as a JSON string literal (null -> `null`), vectorised.
-
-    >>> json_text(pa.array(['a"b', None, "c\\\\d"])).to_pylist()
-    ['"a\\\\"b"', 'null', '"c\\\\\\\\d"']
-    """
-    s = values.cast(pa.string())
-    if pc.any(pc.match_substring_regex(s, _NEEDS_ESCAPE)).as_py():
-        for old, new in _ESCAPES:
-            s = pc.replace_substring(s, old, new)
-    quoted = pc.binary_join_element_wise('"', s, '"', "")
-    return pc.fill_null(quoted, "null")
-
-
-def _json_values(col: pa.Array) -> pa.Array:
-    if pa.types.is_boolean(col.type):
-        out = pc.if_else(col, "true", "false")
-    elif pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-        out = col.cast(pa.string())
-    else:
-        return json_text(col)
-    return pc.fill_null(out, "null")
-
-
-def row_json(table: pa.Table) -> pa.Array:
-    """Each row as a canonical JSON object (template column order, shortest numbers).
-
-    >>> t = pa.table({"id": ["P1"], "esr": [4.2], "n": pa.array([None], pa.int64())})
-    >>> row_json(t).to_pylist()
-    ['{"id":"P1","esr":4.2,"n":null}']
-    """
-    if table.num_rows == 0:
-        return pa.array([], pa.string())
-    parts: list[pa.Array | str] = []
-    for i, name in enumerate(table.column_names):
-        prefix = ("{" if i == 0 else ",") + f'"{name}":'
-        parts += [prefix, _json_values(table.column(i).combine_chunks())]
-    return pc.binary_join_element_wise(*parts, "}", "")
 
 
 def _encoded(value: pa.Array | str) -> pa.Array | str:

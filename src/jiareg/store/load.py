@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection
 
 from jiareg.store.audit import append_entries, row_json
-from jiareg.store.audit_batch import BATCH_MIN, join_batches
+from jiareg.store.audit_batch import BATCH_MIN, batch_json
 from jiareg.store.bulk import bulk_delete, bulk_insert, bulk_update
 from jiareg.store.tables import arrow_schema, read_rows
 
@@ -55,14 +55,13 @@ def _audit(
 ) -> None:
     """One entry per row, or batch entries (`audit_batch`) for `BATCH_MIN` rows or more."""
     n = rows.num_rows
-    keys = row_json(rows.select(list(key)))
-    after = row_json(rows)
-    old = row_json(before) if before is not None else None
     if n >= BATCH_MIN:
-        keys, after = join_batches(keys), join_batches(after)
-        old = join_batches(old) if old is not None else None
+        keys, after = batch_json(rows.select(list(key))), batch_json(rows)
+        old = batch_json(before) if before is not None else None
         patient_id: pa.Array = pa.nulls(len(keys), pa.string())
     else:
+        keys, after = row_json(rows.select(list(key))), row_json(rows)
+        old = row_json(before) if before is not None else None
         patient_id = rows.column("patient_id").combine_chunks()
     append_entries(
         conn,

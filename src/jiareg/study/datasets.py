@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 import pandas as pd
 
 from jiareg.derive.tnf_failure import is_anti_tnf
+from jiareg.study.dataset_baseline import baseline_covariates
 from jiareg.study.endpoints.acr_pedi import AcrPediEndpoint, patient_outcomes
 from jiareg.study.endpoints.adverse_events import AdverseEventsEndpoint
 from jiareg.study.endpoints.common import at_timepoint, flag
@@ -26,7 +27,7 @@ from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint, dataset_c
 from jiareg.study.endpoints.inactive_disease import InactiveDiseaseEndpoint, inactive_by_timepoint
 from jiareg.study.endpoints.steroid_change import SteroidChangeEndpoint
 from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
-from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER
+from jiareg.vocab import BIOLOGICS, NONRESPONDER, NOT_EVALUABLE, RESPONDER
 
 if TYPE_CHECKING:
     from jiareg.study.endpoints import SummaryContext
@@ -152,8 +153,15 @@ def _patients(
             Variable("index_date", "index date (first exposure administration)", "date"),
             list(table["index_date"]),
         )
-    arm = protocol.eligibility.exposure.drug
-    out.add(Variable("arm", "study arm (index drug)", "string", values=arm), [arm] * len(ids))
+    if protocol.arms is None:  # one arm: named by its drug, as before arms existed
+        drug = protocol.index_drug
+        out.add(Variable("arm", "study arm (index drug)", "string", values=drug), [drug] * len(ids))
+    else:
+        names = ", ".join(arm.name for arm in protocol.arms)
+        out.add(
+            Variable("arm", "study arm (first-started eligible drug)", "string", values=names),
+            list(table["arm"]),
+        )
     out.add(
         Variable("in_cohort", "in the study cohort (all eligibility steps met)", "boolean"),
         [True] * len(ids),
@@ -207,6 +215,15 @@ def _patients(
         ),
         [", ".join(prior.get(pid, ())) for pid in ids],
     )
+    biologics = _prior_biologics(
+        frames["courses"], dict(zip(ids, table["index_date"], strict=True))
+    )
+    out.add(
+        Variable(
+            "n_prior_biologics", "number of biologics started before the index date", "integer"
+        ),
+        [len(biologics.get(pid, ())) for pid in ids],
+    )
     baseline = at_timepoint(frames["visits"], protocol.baseline).set_index("patient_id")
     for name, (label, unit) in CORE_SET.items():
         unit = protocol.globals_scale if unit == "protocol scale" else unit
@@ -214,6 +231,8 @@ def _patients(
             Variable(f"baseline_{name}", f"baseline {label}", "number", unit or ""),
             [_number(v) for v in baseline[name].reindex(ids)],
         )
+    for name, label, kind, unit, values in baseline_covariates(result, ids, baseline):
+        out.add(Variable(name, label, kind, unit), values)
     if endpoints:  # patients_dataset reads the baseline covariates only
         _endpoint_columns(result, ids, out)
     return out
@@ -338,6 +357,17 @@ def _timepoints(result: StudyResult, public_id: Callable[[str], str], identified
         [_number(v) for v in doses.reindex(by_timepoint)],
     )
     return out
+
+
+def _prior_biologics(courses: pd.DataFrame, index: dict[str, date]) -> dict[str, set[str]]:
+    """Distinct biologics with a course started before each patient's index date."""
+    agents: dict[str, set[str]] = {}
+    for pid, drug, start in zip(
+        courses["patient_id"], courses["drug"], courses["start_date"], strict=True
+    ):
+        if pid in index and drug in BIOLOGICS and start < index[pid]:
+            agents.setdefault(pid, set()).add(drug)
+    return agents
 
 
 def _prior_anti_tnf(courses: pd.DataFrame, index: dict[str, date]) -> dict[str, tuple[str, ...]]:

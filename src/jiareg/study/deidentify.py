@@ -67,6 +67,14 @@ _COUNTS: Final = frozenset(
         "inactive",
         "not_inactive",
         "unknown",
+        # the comparison of arms (jiareg.study.comparison_json)
+        "count",
+        "evaluable",
+        "n_treated",
+        "n_left_out",
+        "n_trimmed",
+        "pairs",
+        "unmatched_treated",
         # drug survival and missing data (jiareg.study.endpoints.drug_survival, .missing)
         "n_stopped",
         "without_course_record",
@@ -86,7 +94,7 @@ _COUNT_TABLES: Final = frozenset(
 _COUNT_HEADLINES: Final = frozenset({"chaq_over", "systemic_features", "inactive_disease"})
 """Endpoint kinds whose headline maps each timepoint to a count of patients."""
 _AGES: Final = ("age_years", "disease_duration_years")
-_DERIVED: Final = frozenset({"proportion", "ci95", "rate_per_100py", "rate_ci95"})
+_DERIVED: Final = frozenset({"proportion", "ci95", "rate_per_100py", "rate_ci95", "mean"})
 """Numbers computed from a dictionary's counts: withheld (null) beside a suppressed count."""
 
 

@@ -1,10 +1,11 @@
 """The study protocol: a YAML file validated into frozen pydantic models.
 
 A protocol declares who is eligible, the index date (first administration of the exposure
-drug), the timepoints (day windows around the index date, or anchors by administration
-number) and the endpoints. Each endpoint's model comes from its kind's module
-(`jiareg.study.endpoints`); `Protocol.endpoints` accepts every registered kind. Reading the
-YAML with errors that name the file, key path and line is `jiareg.study.protocol_file`:
+drug; with `arms:`, of each patient's arm drug — `jiareg.study.arms`), the timepoints (day
+windows around the index date, or anchors by administration number) and the endpoints.
+Each endpoint's model comes from its kind's module (`jiareg.study.endpoints`);
+`Protocol.endpoints` accepts every registered kind. Reading the YAML with errors that name
+the file, key path and line is `jiareg.study.protocol_file`:
 
     protocols/x.yaml: line 12: timepoints[1].window: to_day (10) is before from_day (14)
 """
@@ -18,11 +19,14 @@ from pydantic.fields import FieldInfo
 
 from jiareg.derive.config import ClinicalConfig
 from jiareg.derive.tnf_failure import STOP_REASON_CODES
+from jiareg.study.arms import SINGLE_ARM, Arm, Comparison, Exposure, check_design, known_drug
 from jiareg.study.endpoints import EndpointSpec, kinds, on_register
 from jiareg.study.endpoints.base import Name, SpecModel
-from jiareg.vocab import ANTI_TNF, BIOLOGICS, IlarCategory, Scale
+from jiareg.vocab import ANTI_TNF, IlarCategory, Scale
 
 __all__ = [
+    "Arm",
+    "Comparison",
     "Eligibility",
     "Exposure",
     "LocatedError",
@@ -34,21 +38,6 @@ __all__ = [
 
 FailureReason = Literal["primary_failure", "secondary_failure", "intolerance", "other"]
 DRUG_CLASSES: dict[str, tuple[str, ...]] = {"anti_tnf": ANTI_TNF}
-
-
-def _known_drug(drug: str) -> str:
-    if drug not in BIOLOGICS:
-        raise ValueError(f"unknown drug {drug!r}; expected one of: {', '.join(sorted(BIOLOGICS))}")
-    return drug
-
-
-class Exposure(SpecModel):
-    """The drug under study; its first administration is the index date (day 0)."""
-
-    drug: str
-    route: Literal["iv", "sc", "oral"] | None = None
-
-    _drug = field_validator("drug")(_known_drug)
 
 
 class PriorFailure(SpecModel):
@@ -67,7 +56,7 @@ class PriorFailure(SpecModel):
     @classmethod
     def _drugs_known(cls, drugs: tuple[str, ...]) -> tuple[str, ...]:
         for drug in drugs:
-            _known_drug(drug)
+            known_drug(drug)
         return drugs
 
     @model_validator(mode="after")
@@ -95,7 +84,7 @@ class Eligibility(SpecModel):
 
     ilar_categories: tuple[IlarCategory, ...] | None = None
     prior_failure: PriorFailure | None = None
-    exposure: Exposure
+    exposure: Exposure | None = None  # exactly one of this or `Protocol.arms`
     require_baseline: bool = True
 
 
@@ -164,6 +153,8 @@ class Protocol(SpecModel):
     timepoints: tuple[Timepoint, ...] = Field(min_length=1)
     endpoints: tuple[EndpointSpec, ...] = Field(min_length=1)  # every kind: `_endpoint_union`
     config: ClinicalConfig = Field(default_factory=ClinicalConfig)
+    arms: tuple[Arm, ...] | None = Field(None, min_length=2)
+    comparison: Comparison | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Protocol:
@@ -184,7 +175,20 @@ class Protocol(SpecModel):
                         ("endpoints", index, "at"),
                         f"unknown timepoint {ref!r}; the protocol defines {names}",
                     )
+        check_design(self)
         return self
+
+    def study_arms(self) -> tuple[Arm, ...]:
+        """The arms; a protocol without `arms:` has one, `all`, exposed to its exposure."""
+        if self.arms is not None:
+            return self.arms
+        assert self.eligibility.exposure is not None  # `check_design`: one or the other
+        return (Arm(name=SINGLE_ARM, exposure=self.eligibility.exposure),)
+
+    @property
+    def index_drug(self) -> str:
+        """The drug whose first administration is day 0 (arms: each arm's, comma-separated)."""
+        return ", ".join(dict.fromkeys(arm.exposure.drug for arm in self.study_arms()))
 
     def timepoint(self, name: str) -> Timepoint:
         """The timepoint called `name`."""

@@ -30,6 +30,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "disease_duration_years",
         "exposure_months",
         "n_administrations",
+        "arm",
     ),
     "patient_timepoints": (
         "patient_id",
@@ -77,7 +78,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "related_drug",
         "outcome",
     ),
-    "attrition": ("step", "rule", "n_remaining", "n_excluded"),
+    "attrition": ("step", "rule", "n_remaining", "n_excluded", "arm"),
     "time_to_response": ("patient_id", "level", "event", "day", "administration_number"),
 }
 """Column order of every frame in `StudyResult.tables` (documented in `StudyResult`)."""
@@ -98,7 +99,8 @@ class StudyResult:
       ilar_category (template code), index_date, last_administration_date (of the exposure
       drug), age_years and disease_duration_years at the index date (float, exact days /
       365.25), exposure_months (index date → last administration, days / (365.25/12)),
-      n_administrations (of the exposure drug).
+      n_administrations (of the exposure drug), arm (the patient's arm: its name in a
+      protocol with `arms:`, `all` otherwise; the exposure drug is the arm's drug).
     - `patient_timepoints`: the core set at each protocol timepoint, long format. patient_id,
       timepoint (protocol name, e.g. 'baseline', 'month_1', 'before_infusion_3'), visit_date
       and day of the visit chosen for that timepoint, variable (one of active_joints,
@@ -127,7 +129,9 @@ class StudyResult:
     - `adverse_events`: events of cohort patients with onset on or after the index date.
       patient_id, onset_date, day, term, grade, serious, related_drug, outcome.
     - `attrition`: the CONSORT-style flow, one row per eligibility step in protocol order.
-      step (human-readable), rule (machine id), n_remaining, n_excluded.
+      step (human-readable), rule (machine id), n_remaining, n_excluded, arm (None for a
+      step every arm shares; with `arms:`, each arm's steps follow the shared ones and end
+      with its `arm_assignment` step, n_excluded counted from the last shared step).
     - `time_to_response`: one row per patient with a follow-up visit and per time-to-response
       endpoint. patient_id, level (ACR Pedi level), event (True when the level was met),
       day and administration_number of the first visit meeting it (of the last follow-up

@@ -17,8 +17,9 @@ from pydantic import ConfigDict, Field, TypeAdapter, model_validator
 from pydantic.fields import FieldInfo
 
 from jiareg.derive.config import ClinicalConfig
+from jiareg.study.comparison_json import ArmSummary, ComparisonResult
 from jiareg.study.endpoints import EndpointDetails, kinds, on_register
-from jiareg.study.endpoints.common import RangeIqr, ResultModel, SparseResultModel
+from jiareg.study.endpoints.common import RangeIqr, SparseResultModel
 from jiareg.vocab import Scale
 
 __all__ = ["AttritionStep", "Results", "results_json_schema"]
@@ -26,13 +27,15 @@ __all__ = ["AttritionStep", "Results", "results_json_schema"]
 T = TypeVar("T")
 
 
-class AttritionStep(ResultModel):
-    """One eligibility step of the CONSORT-style flow, in protocol order."""
+class AttritionStep(SparseResultModel):
+    """One eligibility step of the CONSORT-style flow, in protocol order; `arm` (written only
+    with `arms:`) names the arm of an arm's own step."""
 
     step: str
     rule: str
     n_remaining: int
     n_excluded: int
+    arm: str | None = None
 
 
 class Results(SparseResultModel):
@@ -61,6 +64,8 @@ class Results(SparseResultModel):
     engine: str
     synthetic: bool = False
     run_date: str | None = None
+    arms: dict[str, ArmSummary] | None = None  # only with `arms:`
+    comparison: ComparisonResult | None = None  # only with `comparison:`
 
     @model_validator(mode="before")
     @classmethod

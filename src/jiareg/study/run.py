@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,10 @@ import pyarrow as pa
 
 from jiareg import __version__
 from jiareg.errors import StudyError
+from jiareg.study.arm_cohort import arm_cohort
 from jiareg.study.backends import Engine, open_registry
-from jiareg.study.cohort import EligibilityStep, eligibility_steps, within
+from jiareg.study.cohort import EligibilityStep, within
+from jiareg.study.comparative import arm_summaries, compare
 from jiareg.study.data_hash import data_sha256
 from jiareg.study.endpoints import PlanInputs, kind_of
 from jiareg.study.endpoints.acr_pedi import responses
@@ -29,13 +32,7 @@ from jiareg.study.protocol_file import load_protocol, protocol_sha256
 from jiareg.study.result import TABLE_COLUMNS, StudyResult
 from jiareg.study.results_json import Results
 from jiareg.study.summarise import summarise
-from jiareg.study.timepoints import (
-    exposure_administrations,
-    follow_up_visits,
-    index_dates,
-    timepoint_visits,
-    visits_with_day,
-)
+from jiareg.study.timepoints import follow_up_visits, timepoint_visits, visits_with_day
 from jiareg.study.visits import reported_globals, with_inactive_disease
 
 if TYPE_CHECKING:
@@ -109,21 +106,17 @@ def run_study(
         def keep(expr: Table) -> Table:
             return _materialise(con, expr, cached)
 
-        step("finding the exposure and its baseline visits")
-        exposure = keep(exposure_administrations(registry["administrations"], protocol))
-        index = keep(index_dates(exposure))
-        dated = visits_with_day(registry["visits"], index)
-        baseline = keep(
-            timepoint_visits(dated, exposure, index, protocol.timepoint(protocol.baseline))
+        step("finding the exposure, its baseline visits and the cohort")
+        armed = arm_cohort(registry, protocol, keep=keep)
+        exposure, index, baseline, cohort = (
+            armed.exposure,
+            armed.index,
+            armed.baseline,
+            armed.cohort,
         )
-
-        step("selecting the cohort")
-        steps = eligibility_steps(registry, index, baseline, protocol, keep=keep)
-        attrition = _attrition(steps)
-        cohort = steps[-1].patients
-        if attrition["n_remaining"].iloc[-1] == 0:
-            raise StudyError(_empty_cohort_message(protocol, attrition))
-        in_cohort = keep(within(dated, cohort))
+        attrition = _attrition(armed.steps)
+        _check_not_empty(protocol, attrition)
+        in_cohort = keep(within(visits_with_day(registry["visits"], index), cohort))
 
         step("deriving timepoints and endpoints")
         collected = _collect_frames(
@@ -132,19 +125,25 @@ def run_study(
 
     step("computing statistics")
     summary = summarise(protocol, collected, attrition)
-    results = Results.model_validate(
-        {
-            **summary.fields,
-            **summary.headlines,
-            "software_version": __version__,
-            "protocol_sha256": protocol_sha256(protocol_path),
-            "data_sha256": data_sha256(summary.tables),
-            "engine": engine,
-        }
-    )
+    fields = {
+        **summary.fields,
+        **summary.headlines,
+        "software_version": __version__,
+        "protocol_sha256": protocol_sha256(protocol_path),
+        "data_sha256": data_sha256(summary.tables),
+        "engine": engine,
+    }
     result = StudyResult(
-        results=results, tables=summary.tables, protocol=protocol, frames=collected
+        results=Results.model_validate(fields),
+        tables=summary.tables,
+        protocol=protocol,
+        frames=collected,
     )
+    if protocol.arms is not None:  # the arms and their comparison read the built result
+        step("comparing the arms")
+        arms = {"arms": arm_summaries(result), "comparison": compare(result)}
+        fields |= {key: value for key, value in arms.items() if value is not None}
+        result = replace(result, results=Results.model_validate(fields))
     if out_dir is not None:
         write_results(result, Path(out_dir))
     return result
@@ -162,26 +161,49 @@ def write_results(result: StudyResult, out_dir: Path) -> Path:
 
 
 def _attrition(steps: list[EligibilityStep]) -> pd.DataFrame:
+    """One row per step; an arm's first step counts its exclusions from the last shared step."""
     rows = []
-    previous = None
+    shared: int | None = None
+    previous: dict[str | None, int | None] = {}
     for item in steps:
         remaining = int(item.patients.count().execute())
-        excluded = 0 if previous is None else previous - remaining
+        before = previous.get(item.arm, shared)
+        excluded = 0 if before is None else before - remaining
         rows.append(
-            {"step": item.step, "rule": item.rule, "n_remaining": remaining, "n_excluded": excluded}
+            {
+                "step": item.step,
+                "rule": item.rule,
+                "n_remaining": remaining,
+                "n_excluded": excluded,
+                "arm": item.arm,
+            }
         )
-        previous = remaining
+        previous[item.arm] = remaining
+        if item.arm is None:
+            shared = remaining
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS["attrition"]))
 
 
-def _empty_cohort_message(protocol: Protocol, attrition: pd.DataFrame) -> str:
-    last = attrition[attrition["n_remaining"] > 0].iloc[-1:]
-    empty = attrition[attrition["n_remaining"] == 0].iloc[0]
-    before = int(last["n_remaining"].iloc[0]) if len(last) else 0
-    return (
-        f"the cohort of {protocol.title!r} is empty: {before} patient(s) remained before the "
-        f"step {empty['step']!r} ({empty['rule']}), which excluded them all"
-    )
+def _check_not_empty(protocol: Protocol, attrition: pd.DataFrame) -> None:
+    """`StudyError` naming the step that left the cohort (or an arm of it) empty."""
+    flows: list[tuple[str | None, pd.DataFrame]] = [(None, attrition)]
+    if protocol.arms is not None:
+        shared = attrition[attrition["arm"].isna()]
+        flows = [
+            (arm.name, pd.concat([shared, attrition[attrition["arm"] == arm.name]]))
+            for arm in protocol.arms
+        ]
+    for arm, flow in flows:
+        if flow["n_remaining"].iloc[-1] > 0:
+            continue
+        last = flow[flow["n_remaining"] > 0].iloc[-1:]
+        empty = flow[flow["n_remaining"] == 0].iloc[0]
+        before = int(last["n_remaining"].iloc[0]) if len(last) else 0
+        what = "the cohort" if arm is None else f"the arm {arm!r}"
+        raise StudyError(
+            f"{what} of {protocol.title!r} is empty: {before} patient(s) remained before the "
+            f"step {empty['step']!r} ({empty['rule']}), which excluded them all"
+        )
 
 
 def _collect_frames(
@@ -201,7 +223,7 @@ def _collect_frames(
     """
     patients = within(registry["patients"], cohort)
     patients = patients.join(index, patients.patient_id == index.patient_id).select(
-        *registry["patients"].columns, "index_date", "last_date", "n_administrations"
+        *registry["patients"].columns, "index_date", "last_date", "n_administrations", "arm"
     )
     chosen = [
         timepoint_visits(in_cohort, exposure, index, timepoint) for timepoint in protocol.timepoints

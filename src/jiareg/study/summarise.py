@@ -72,9 +72,12 @@ def summarise(
         "exposure_months": range_iqr_of(patients["exposure_months"]),
         "prior_anti_tnf": _prior_anti_tnf(frames["courses"], patients),
         "globals_scale": protocol.globals_scale,
-        "index_drug": protocol.eligibility.exposure.drug,
+        "index_drug": protocol.index_drug,
         "config": protocol.config,
-        "attrition": [AttritionStep(**row) for row in attrition.to_dict(orient="records")],
+        "attrition": [
+            AttritionStep(**{k: v for k, v in row.items() if not (k == "arm" and v is None)})
+            for row in attrition.to_dict(orient="records")
+        ],
         "timepoints": {
             t.name: int(at_timepoint(frames["visits"], t.name)["patient_id"].nunique())
             for t in protocol.timepoints

@@ -37,9 +37,12 @@ __all__ = [
 ]
 
 
-def exposure_administrations(administrations: Table, protocol: Protocol) -> Table:
-    """Administrations of the exposure drug, numbered 1, 2, ... per patient by date."""
-    drug = protocol.eligibility.exposure.drug
+def exposure_administrations(
+    administrations: Table, protocol: Protocol, drug: str | None = None
+) -> Table:
+    """Administrations of the exposure drug (`drug`, else the protocol's first arm's),
+    numbered 1, 2, ... per patient by date."""
+    drug = drug or protocol.study_arms()[0].exposure.drug
     given = administrations.filter(administrations.drug == drug)
     number = ibis.row_number().over(group_by=given.patient_id, order_by=given.date) + 1
     return given.mutate(administration_number=number.cast("int64"))

@@ -3,6 +3,13 @@
 Which patients get a biologic and which drugs in turn (`plan_courses`, `jiareg.synth.model`
 has the shares), the visit schedule around them (`visit_days`), the courses' days and the
 latent disease activity of each visit (`latent_activity`, 0 = inactive, ~1 = severe).
+
+With `planted=True` (`jiareg synth --planted-effect`, `jiareg.synth.planted`) a patient of
+`model.COMPARISON_CATEGORIES` whose anti-TNF course fails (primary or secondary failure) goes
+on to one *compared* course (tocilizumab or abatacept, decided later) and no biologic after
+it; no other patient gets tocilizumab or abatacept after an anti-TNF failure, so the
+comparison's cohort is exactly the compared courses. The visits after a compared course's
+start follow the same schedule whatever the drug (monthly to month 3, then quarterly to month 12).
 """
 
 from __future__ import annotations
@@ -18,12 +25,14 @@ from jiareg.synth.arrays import BoolArray, FloatArray, IntArray, choice, ragged
 from jiareg.vocab import STOP_REASONS
 
 __all__ = [
+    "ABA",
     "DRUGS",
     "ONGOING",
     "TCZ",
     "Context",
     "CourseDays",
     "Courses",
+    "baseline_activity",
     "course_rank",
     "days_of_courses",
     "latent_activity",
@@ -34,6 +43,7 @@ __all__ = [
 DRUGS: Final = tuple(m.ROUTE)
 """The biologics synthetic patients get; a course's `drug` is an index into it."""
 TCZ: Final = DRUGS.index("tocilizumab")
+ABA: Final = DRUGS.index("abatacept")
 _ANTI_TNF: Final = tuple(DRUGS.index(d) for d in m.ANTI_TNF)
 ONGOING: Final = len(STOP_REASONS)
 
@@ -48,10 +58,17 @@ class Courses:
     stop_visit: IntArray  # -1 while ongoing
     reason: IntArray  # index into STOP_REASONS; ONGOING while ongoing
     response: FloatArray
+    compared: BoolArray  # the course after the first anti-TNF failure (planted mode only)
 
 
-def plan_courses(rng: np.random.Generator, category: IntArray, n_visits: IntArray) -> Courses:
-    """Decide each patient's biologic courses (visit numbers only; dates come later)."""
+def plan_courses(
+    rng: np.random.Generator, category: IntArray, n_visits: IntArray, *, planted: bool = False
+) -> Courses:
+    """Decide each patient's biologic courses (visit numbers only; dates come later).
+
+    `planted`: the comparison's courses (module docstring); a compared course is written as
+    abatacept, ongoing, until `jiareg.synth.planted` decides its drug, stop and response.
+    """
     n = len(category)
     on_biologic = (rng.random(n) < m.BIOLOGIC_SHARE[category]) & (n_visits >= 3)
     first_plain = np.array([DRUGS.index(d) for d in m.FIRST_DRUG])[choice(rng, m.FIRST_DRUG, n)]
@@ -61,9 +78,11 @@ def plan_courses(rng: np.random.Generator, category: IntArray, n_visits: IntArra
     first = np.where(category == m.SYSTEMIC, first_sys, first_plain)
     first_visit = 1 + (rng.random(n) * np.maximum(n_visits // 3, 1)).astype(np.int64)
     u = rng.random((n, m.MAX_COURSES, 5))
-    rows: list[tuple[int, int, int, int, int, float]] = []
+    rows: list[tuple[int, int, int, int, int, float, int]] = []
+    comparable = np.isin(category, [m.CATEGORIES.index(c) for c in m.COMPARISON_CATEGORIES])
     for i in np.flatnonzero(on_biologic):
         drug, start, used = int(first[i]), int(first_visit[i]), {int(first[i])}
+        tnf_failed = False
         for k in range(m.MAX_COURSES):
             uk = u[i, k]
             shares = m.TOCILIZUMAB_OUTCOME if drug == TCZ else m.COURSE_OUTCOME
@@ -76,18 +95,36 @@ def plan_courses(rng: np.random.Generator, category: IntArray, n_visits: IntArra
                     stop, reason = -1, ONGOING
             low_r, high_r = m.RESPONSE[reason] if reason != ONGOING else m.RESPONSE_ONGOING
             rows.append(
-                (int(i), drug, start, stop, reason, float(low_r + uk[2] * (high_r - low_r)))
+                (int(i), drug, start, stop, reason, float(low_r + uk[2] * (high_r - low_r)), 0)
             )
             if reason > STOP_REASONS.index("adverse_event") or reason == ONGOING:
                 break
+            failed = drug in _ANTI_TNF and reason <= STOP_REASONS.index("secondary_failure")
+            if planted and failed and comparable[i] and not used & {TCZ, ABA}:
+                if stop + m.PLANTED_MIN_VISITS < n_visits[i]:  # visits on the compared drug
+                    rows.append((int(i), ABA, stop, -1, ONGOING, 1.0, 1))
+                break
+            tnf_failed |= failed
             nxt = _next_drug(drug, reason, int(category[i]), used, uk[3], uk[4])
+            if planted and tnf_failed and nxt in (TCZ, ABA):
+                nxt = _next_not_compared(int(category[i]), used)
             if nxt is None:
                 break
             drug, start = nxt, stop
             used.add(drug)
-    table = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    table = np.array(rows, dtype=np.float64).reshape(-1, 7)
     ints = table[:, :5].astype(np.int64)
-    return Courses(ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3], ints[:, 4], table[:, 5])
+    compared = table[:, 6] > 0
+    return Courses(
+        ints[:, 0], ints[:, 1], ints[:, 2], ints[:, 3], ints[:, 4], table[:, 5], compared
+    )
+
+
+def _next_not_compared(category: int, used: set[int]) -> int | None:
+    """Planted mode, after an anti-TNF failure: a biologic other than the compared two."""
+    others = m.OTHER_CLASS_SYSTEMIC if category == m.SYSTEMIC else ()
+    candidates = [d for d in (*_ANTI_TNF, *(DRUGS.index(o) for o in others)) if d not in used]
+    return candidates[0] if candidates else None
 
 
 def _next_drug(
@@ -108,19 +145,29 @@ def _next_drug(
 
 
 def visit_days(
-    rng: np.random.Generator, n_visits: IntArray, courses: Courses
+    rng: np.random.Generator, n_visits: IntArray, courses: Courses, *, planted: bool = False
 ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Visit days since 1970 (and owner, position, offsets); first visit after onset."""
+    """Visit days since 1970 (and owner, position, offsets); first visit after onset.
+
+    `planted`: a compared course's visits come monthly three times, then every 3 months
+    (+/- 2 weeks) three times (months 6, 9 and 12), whatever the drug."""
     owner, position, offsets = ragged(n_visits)
     early = position <= 4
     gap = np.where(
         early, rng.integers(30, 121, len(owner)), rng.integers(60, 181, len(owner))
     ).astype(np.int64)
-    tcz = courses.drug == TCZ
+    tcz = (courses.drug == TCZ) | courses.compared  # compared: monthly whatever the drug
     for step in (1, 2, 3):
         idx = offsets[courses.patient[tcz]] + courses.start_visit[tcz] + step
         ok = courses.start_visit[tcz] + step < n_visits[courses.patient[tcz]]
         gap[idx[ok]] = m.TOCILIZUMAB_VISIT_GAP_DAYS
+    if planted:  # then every 3 months to month 12, on either compared drug
+        cmp = courses.compared
+        quarterly = m.PLANTED_QUARTER_DAYS + rng.integers(-14, 15, (3, int(cmp.sum())))
+        for step in (4, 5, 6):
+            idx = offsets[courses.patient[cmp]] + courses.start_visit[cmp] + step
+            ok = courses.start_visit[cmp] + step < n_visits[courses.patient[cmp]]
+            gap[idx[ok]] = quarterly[step - 4][ok]
     jitter = tcz & (rng.random(len(tcz)) < 0.1)
     j_idx = offsets[courses.patient[jitter]] + courses.start_visit[jitter] + 1
     j_ok = courses.start_visit[jitter] + 1 < n_visits[courses.patient[jitter]]
@@ -150,6 +197,7 @@ class Context:
     owner: IntArray  # patient of each visit
     offsets: IntArray  # first visit row of each patient
     vday: IntArray  # day of each visit
+    base: FloatArray | None = None  # latent baseline activity, drawn beforehand (planted mode)
 
     def weight_tenths(self, patient: IntArray, day: IntArray) -> IntArray:
         return m.weight_tenths_kg(day - self.birth[patient], self.z_weight[patient])
@@ -177,7 +225,7 @@ def latent_activity(ctx: Context, c: Courses, days: CourseDays) -> FloatArray:
     """Latent disease activity (0 = inactive, ~1 = severe) of each visit."""
     rng, owner = ctx.rng, ctx.owner
     n_patients = len(ctx.category)
-    base = rng.beta(2.5, 2.0, n_patients) * m.ACTIVITY_SCALE[ctx.category]
+    base = ctx.base if ctx.base is not None else baseline_activity(rng, ctx.category)
     first_day = ctx.vday[ctx.offsets]
     on_biologic = np.zeros(n_patients, dtype=bool)
     on_biologic[c.patient] = True
@@ -200,6 +248,7 @@ def latent_activity(ctx: Context, c: Courses, days: CourseDays) -> FloatArray:
         d = ctx.vday - days.start[cr]
         resp = c.response[cr]
         tau = np.where(c.drug[cr] == TCZ, 35.0, 60.0)
+        tau = np.where(c.compared[cr], m.PLANTED_TAU_DAYS, tau)
         on_drug = resp + (1 - resp) * np.exp(-np.maximum(d, 0) / tau)
         duration = np.maximum(days.end[cr] - days.start[cr], 1)
         relapse = (c.reason[cr] == STOP_REASONS.index("secondary_failure")) & (d > 0.6 * duration)
@@ -212,6 +261,12 @@ def latent_activity(ctx: Context, c: Courses, days: CourseDays) -> FloatArray:
     noise = rng.lognormal(0.0, 0.15, len(owner))
     activity: FloatArray = np.clip(base[owner] * level * noise, 0.0, 1.2)
     return activity
+
+
+def baseline_activity(rng: np.random.Generator, category: IntArray) -> FloatArray:
+    """Each patient's latent disease activity off treatment (scaled by category)."""
+    base: FloatArray = rng.beta(2.5, 2.0, len(category)) * m.ACTIVITY_SCALE[category]
+    return base
 
 
 def course_rank(c: Courses) -> IntArray:

@@ -21,14 +21,22 @@ never have to be in memory at once. The model (assumptions in `jiareg.synth.mode
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import pyarrow as pa
 
 from jiareg.synth import model as m
-from jiareg.synth.arrays import choice, date_array
-from jiareg.synth.courses import Context, days_of_courses, plan_courses, visit_days
+from jiareg.synth.arrays import BoolArray, IntArray, choice, date_array
+from jiareg.synth.courses import (
+    Context,
+    Courses,
+    baseline_activity,
+    days_of_courses,
+    plan_courses,
+    visit_days,
+)
 from jiareg.synth.tables import (
     administrations_table,
     adverse_events_table,
@@ -38,7 +46,14 @@ from jiareg.synth.tables import (
 )
 from jiareg.vocab import SEXES
 
-__all__ = ["CHUNK_PATIENTS", "generate_chunk", "patient_id_width"]
+__all__ = [
+    "CHUNK_PATIENTS",
+    "Drawn",
+    "chunk_tables",
+    "draw_chunk",
+    "generate_chunk",
+    "patient_id_width",
+]
 
 CHUNK_PATIENTS: Final = 5000
 """Patients per chunk: the unit of seeding and of streaming."""
@@ -53,6 +68,17 @@ def patient_id_width(patients: int) -> int:
     return max(6, len(str(patients)))
 
 
+@dataclass(frozen=True, slots=True)
+class Drawn:
+    """A chunk's patients, visit schedule and planned courses, before any table is written."""
+
+    ctx: Context
+    courses: Courses
+    n_visits: IntArray
+    female: BoolArray
+    onset: IntArray
+
+
 def generate_chunk(
     first: int, n: int, visits: int, seed: int, id_width: int
 ) -> dict[str, pa.Table]:
@@ -62,6 +88,14 @@ def generate_chunk(
     >>> tables["patients"].num_rows, tables["patients"]["patient_id"][0].as_py()
     (50, 'P000001')
     """
+    drawn = draw_chunk(first, n, visits, seed, id_width)
+    return chunk_tables(drawn, drawn.courses)
+
+
+def draw_chunk(
+    first: int, n: int, visits: int, seed: int, id_width: int, *, planted: bool = False
+) -> Drawn:
+    """Patients, visit days and courses of a chunk (`planted`: see `jiareg.synth.planted`)."""
     rng = np.random.default_rng([seed, first])
     category = choice(rng, m.CATEGORY_MIX, n)
     female = rng.random(n) < m.FEMALE_SHARE[category]
@@ -70,22 +104,29 @@ def generate_chunk(
         rng.normal(m.ONSET_AGE_MEAN_Y[category], m.ONSET_AGE_SD_Y[category]), 0.7, 15.9
     )
     n_visits = np.maximum(visits + rng.integers(-(visits // 2), visits // 2 + 1, n), 1)
-    courses = plan_courses(rng, category, n_visits)
-    onset, vday, owner, offsets = visit_days(rng, n_visits, courses)
+    courses = plan_courses(rng, category, n_visits, planted=planted)
+    onset, vday, owner, offsets = visit_days(rng, n_visits, courses, planted=planted)
     birth = onset - (onset_age * 365.25).astype(np.int64)
     z_height, z_weight = rng.normal(0, 1, n).clip(-2.5, 2.5), rng.normal(0, 1, n).clip(-2, 3)
     ids = pa.array([f"P{first + i + 1:0{id_width}d}" for i in range(n)], pa.string())
-    ctx = Context(rng, category, site, birth, z_height, z_weight, ids, owner, offsets, vday)
+    base = baseline_activity(rng, category) if planted else None
+    ctx = Context(rng, category, site, birth, z_height, z_weight, ids, owner, offsets, vday, base)
+    return Drawn(ctx, courses, n_visits, female, onset)
+
+
+def chunk_tables(drawn: Drawn, courses: Courses) -> dict[str, pa.Table]:
+    """The template tables of a drawn chunk with these courses (its own or resolved ones)."""
+    ctx, n_visits, rng, n = drawn.ctx, drawn.n_visits, drawn.ctx.rng, len(drawn.n_visits)
     course_days = days_of_courses(ctx, courses, n_visits)
     return {
         "patients": pa.table(
             {
-                "patient_id": ids,
-                "site": pa.array(np.array(m.SITES)[site], pa.string()),
-                "sex": pa.array(np.where(female, *SEXES), pa.string()),
-                "birth_date": date_array(birth),
-                "ilar_category": pa.array(np.array(m.CATEGORIES)[category], pa.string()),
-                "onset_date": date_array(onset, rng.random(n) >= 0.03),
+                "patient_id": ctx.ids,
+                "site": pa.array(np.array(m.SITES)[ctx.site], pa.string()),
+                "sex": pa.array(np.where(drawn.female, *SEXES), pa.string()),
+                "birth_date": date_array(ctx.birth),
+                "ilar_category": pa.array(np.array(m.CATEGORIES)[ctx.category], pa.string()),
+                "onset_date": date_array(drawn.onset, rng.random(n) >= 0.03),
             }
         ),
         "visits": visits_table(ctx, courses, course_days, n_visits),

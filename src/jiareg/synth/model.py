@@ -159,3 +159,42 @@ def weight_tenths_kg(
     median = np.interp(age_days / 365.25, _AGE_KNOTS, _WEIGHT_KNOTS)
     tenths: npt.NDArray[np.int64] = np.rint(median * (1 + 0.12 * z) * 10).astype(np.int64)
     return np.maximum(tenths, 25)
+
+
+# Planted effect (`jiareg synth --planted-effect`, `jiareg.synth.planted`): after a first
+# anti-TNF failure, tocilizumab or abatacept by a propensity on measured confounders, and a
+# response and a drug survival that depend on the drug. Centre and scale of each covariate:
+# (value - centre) / scale, so a coefficient is per "typical difference".
+COMPARISON_CATEGORIES: Final[tuple[IlarCategory, ...]] = (
+    "systemic",
+    "poly_rf_neg",
+    "poly_rf_pos",
+    "oligo_extended",
+)
+"""The patients whose first anti-TNF failure is followed by tocilizumab or abatacept."""
+PLANTED_MIN_VISITS: Final = 3
+"""A failure is followed by a compared drug only with this many visits left (the monthly ones
+after its start): the patient's number of visits is drawn at the start, so this selects on
+nothing the drug changes."""
+PLANTED_QUARTER_DAYS: Final = 91  # visits at months 6, 9 and 12 on a compared drug
+PLANTED_ACTIVE_JOINTS: Final = (8.0, 5.0)  # baseline active joint count: centre, scale
+PLANTED_AGE_Y: Final = (10.0, 4.0)  # age at the index date, completed years
+PLANTED_ACTIVITY: Final = (0.5, 0.2)  # the latent baseline disease activity
+# logit P(tocilizumab) = intercept + systemic + active joints + age (measured covariates only)
+PROPENSITY_TOCILIZUMAB: Final = {
+    "intercept": -0.5,
+    "systemic": 2.5,
+    "active_joints": 1.0,
+    "age": -0.3,
+}
+# logit P(latent responder) = intercept + log(OR)·tocilizumab + systemic + activity + age
+RESPONSE_LOGIT: Final = {"intercept": 0.6, "systemic": -1.5, "activity": -1.0, "age": 0.0}
+RESPONDER_RESIDUAL: Final = (0.05, 0.45)  # residual activity reached by a latent responder
+NONRESPONDER_RESIDUAL: Final = (0.85, 1.15)  # and by a latent non-responder
+PLANTED_TAU_DAYS: Final = 45.0  # time constant of the fall in activity, on either drug
+# Time to stopping the drug: Weibull(shape, scale in days) baseline hazard and log-hazard terms.
+STOP_WEIBULL: Final = (0.9, 1100.0)
+STOP_LOG_HAZARD: Final = {"nonresponder": 1.1, "systemic": 0.3, "activity": 0.3}
+# Why a course stops, for latent non-responders and responders (STOP_REASONS order).
+STOP_REASON_NONRESPONDER: Final = np.array([0.70, 0.0, 0.10, 0.10, 0.0, 0.10])
+STOP_REASON_RESPONDER: Final = np.array([0.0, 0.40, 0.10, 0.20, 0.15, 0.15])

@@ -48,6 +48,7 @@ __all__ = [
 _IV_MG_PER_KG: Final = {DRUGS.index("infliximab"): 6, DRUGS.index("abatacept"): 10}
 _IV_INTERVAL_DAYS: Final = {DRUGS.index("infliximab"): 56, DRUGS.index("abatacept"): 28}
 _MAX_WEIGHT_TENTHS: Final = 2000
+_CORE_SET: Final = ("phys_global", "parent_global", "chaq", "active_joints", "lom_joints", "esr")
 
 
 @cache
@@ -94,8 +95,16 @@ def visits_table(ctx: Context, c: Courses, days: CourseDays, n_visits: IntArray)
     crp = np.rint(np.clip(1 + 60 * (1 + systemic) * activity + rng.normal(0, 5, nv), 0.1, 250) * 10)
     stiffness = np.rint(np.clip(100 * activity + rng.normal(0, 15, nv), 0, 240) / 5) * 5
     valid = {k: rng.random(nv) >= share for k, share in m.MISSING.items()}
+    # Planted mode: a compared course's scheduled visits (its start, months 1, 2, 3, 6, 9 and
+    # 12) record the whole core set, so its baseline active joint count (a confounder) is
+    # never missing; its baseline gets no boundary pair below.
+    for step in range(7):
+        cmp = c.compared & (c.start_visit + step < n_visits[c.patient])
+        row = ctx.offsets[c.patient[cmp]] + c.start_visit[cmp] + step
+        for column in _CORE_SET:
+            valid[column][row] = True
     # Exact boundaries and zero baselines at the tocilizumab baseline visit and the next one.
-    tcz = c.drug == TCZ
+    tcz = (c.drug == TCZ) & ~c.compared
     base = ctx.offsets[c.patient[tcz]] + c.start_visit[tcz]
     has_next = c.start_visit[tcz] + 1 < n_visits[c.patient[tcz]]
     u = rng.random(len(base))

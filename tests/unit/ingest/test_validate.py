@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from tests.integration.store.sample import GOOD, ROWS, spoiled, write_folder
 
@@ -172,3 +174,38 @@ def test_workbook_cells_read_like_csv(tmp_path: Path) -> None:
     assert [str(p) for p in info.value.problems] == [
         "book.xlsx[patients]:3: column 'sex' = 'Z'; expected one of F, M"
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("12.500", True), (".125", True), ("45.", True), ("12.5000", False), (".1255", False)],
+)
+def test_decimals_are_counted_after_the_dot(tmp_path: Path, value: str, ok: bool) -> None:
+    """The decimals check counts the digits after a well-formed number's dot (issue #11:
+    no regular expression per cell); at most 3 for esr, whatever digits come before."""
+    files = spoiled("visits.csv", ",45,12.5,", f",{value},12.5,")
+    if ok:
+        assert read_template(write_folder(tmp_path / "in", files))["visits"].num_rows == 4
+    else:
+        assert _problems(tmp_path, files) == [
+            f"visits.csv:2: column 'esr' = {value!r}; "
+            "expected a number from 0 to 200 mm/h with at most 3 decimals"
+        ]
+
+
+def test_the_date_cast_writes_what_strftime_writes() -> None:
+    """The date check compares a cell with its parsed day written back by the date cast
+    (strftime cost 25x more); both write the same text for every day of years 0000-9999
+    (checked for all 3,652,425 days once; here every day of four spans)."""
+    spans = [
+        ("0000-01-01", "0101-01-01"),
+        ("1899-01-01", "1901-01-01"),
+        ("1999-12-01", "2100-03-01"),
+        ("9990-01-01", "9999-12-31"),
+    ]
+    for first, last in spans:
+        days = pa.array(
+            np.arange(np.datetime64(first), np.datetime64(last)).astype("datetime64[s]")
+        )
+        written = pc.strftime(days, format="%Y-%m-%d")
+        assert written.equals(days.cast(pa.date32()).cast(pa.string()))

@@ -32,7 +32,7 @@ endpoints:
 @pytest.mark.parametrize("path", PROTOCOLS, ids=lambda p: p.name)
 def test_shipped_protocols_are_valid(path: Path) -> None:
     protocol = load_protocol(path)
-    assert protocol.eligibility.exposure.drug == "tocilizumab"
+    assert protocol.study_arms()[0].exposure.drug == "tocilizumab"
     assert protocol.timepoint(protocol.baseline).window is not None
 
 

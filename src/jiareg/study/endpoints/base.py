@@ -107,7 +107,8 @@ class PlanInputs:
     the reported scale); `steroid_doses`: prednisone-equivalent dose at each of those visits;
     `responses`: ACR Pedi of every follow-up visit; `registry`: the registry's tables;
     `index`: each cohort patient's index_date (first administration of the exposure drug),
-    last_date (its last administration) and n_administrations.
+    last_date (its last administration), n_administrations and `arm` (the patient's arm: its
+    name with `arms:`, else `all`; the exposure drug is the arm's drug).
     """
 
     protocol: Protocol
