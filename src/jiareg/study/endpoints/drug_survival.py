@@ -156,7 +156,8 @@ def survival_times(
     patients without a course record of their index drug (taken as still on it); `frames`
     are the run's collected frames (`SummaryContext.frames`, `StudyResult.frames`)."""
     patients = frames["patients"]
-    courses = index_courses(frames, protocol.eligibility.exposure.drug)
+    exposure = protocol.eligibility.exposure  # None in a protocol whose arms name the drugs
+    courses = index_courses(frames, exposure.drug if exposure is not None else "")
     arms = arms_of(patients)
     last_visit = _last_visits(endpoint, frames)
     times, excluded = [], Counter[str]()
