@@ -335,7 +335,7 @@ def _endpoint(
 ) -> EndpointComparison:
     endpoint = next(e for e in result.protocol.endpoints if e.id == endpoint_id)
     assert isinstance(endpoint, AcrPediEndpoint)  # `check_design`: a comparable kind
-    outcome = patient_outcomes(endpoint, result.frames)
+    outcome = patient_outcomes(endpoint, result.frames, result.protocol)  # nri/locf need it
     codes = [outcome.get(pid) for pid in ids]
     evaluable = np.array([c in (RESPONDER, NONRESPONDER) for c in codes])
     y = np.array([1 if c == RESPONDER else 0 for c in codes])[evaluable]
