@@ -77,6 +77,9 @@ def _check(results: dict[str, Any], truth: dict[str, Any], report: str) -> None:
         f"true marginal HR {marginal}"
     )
     print(f"Cox HR {arm['hazard_ratio']:.3f} {arm['ci95']} vs true marginal {marginal:.3f}")
+    weighted = results["comparison"]["survival"]["drug_survival"]["hazard_ratio"]
+    assert _covers(weighted["ci95"], marginal), f"IPTW Cox HR {weighted} vs marginal {marginal}"
+    print(f"IPTW Cox HR {weighted['estimate']:.3f} {weighted['ci95']} (marginal, like for like)")
     assert set(results["drug_survival"]) == {"tocilizumab", "abatacept"}
     headings = (
         "Comparative effect estimates",
