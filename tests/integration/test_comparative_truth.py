@@ -89,6 +89,7 @@ def _check(results: dict[str, Any], truth: dict[str, Any], report: str) -> None:
     )
     for heading in headings:
         assert f"<h2>{heading}</h2>" in report, heading
+    assert "Drug survival: hazard ratio of stopping, IPTW-weighted" in report
 
 
 def test_the_shipped_protocol_recovers_the_planted_truth(tmp_path: Path) -> None:
