@@ -18,7 +18,7 @@ from jiareg.derive.exact import to_fraction
 from jiareg.report._format import ordinal, timepoint_label
 from jiareg.stats import KaplanMeierResult, KaplanMeierRow, ProportionResult, RateResult, Summary
 from jiareg.study.endpoints import ReportSection, endpoints_of, kind_of
-from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint, proportion
+from jiareg.study.endpoints.acr_pedi import AcrPediDetails, AcrPediEndpoint, AcrProportion
 from jiareg.study.endpoints.adverse_events import AdverseEventsDetails, AdverseEventsEndpoint
 from jiareg.study.endpoints.chaq_over import ChaqOverDetails, ChaqOverEndpoint
 from jiareg.study.endpoints.common import CoreSetStat
@@ -161,6 +161,25 @@ def compute(result: StudyResult) -> ReportNumbers:
     )
 
 
+def proportion(headline: object, details: AcrPediDetails) -> ProportionResult:
+    """The responders of an `acr_pedi` endpoint with their CI, from its headline (either
+    output) and its details: the evaluable n is the headline's or the denominators'."""
+    if isinstance(headline, AcrProportion):
+        k, n, ci = headline.responders, headline.n, headline.ci95
+    elif isinstance(headline, int):
+        k, n, ci = headline, details.denominators[details.at].evaluable, details.ci95
+    else:
+        raise TypeError(f"an acr_pedi headline is a proportion or a count, not {headline!r}")
+    return ProportionResult(
+        k=k,
+        n=n,
+        estimate=k / n if n else None,
+        ci=(float(ci[0]), float(ci[1])) if ci else None,
+        confidence=0.95,
+        method=details.ci_method,
+    )
+
+
 def _acr_row(result: StudyResult, endpoint: AcrPediEndpoint) -> AcrRow:
     """The endpoint's responders and CI (headline, details) and its not-evaluable patients
     (denominators)."""
@@ -223,6 +242,8 @@ def acr_label(endpoint: AcrPediEndpoint) -> str:
 
     >>> acr_label(AcrPediEndpoint(id="x", kind="acr_pedi", level=50, at="month_3"))
     'ACR Pedi 50 at month 3'
+    >>> acr_label(AcrPediEndpoint(id="z", kind="acr_pedi", at="month_6", missing="nri"))
+    'ACR Pedi 30 at month 6, non-responder imputation'
     >>> acr_label(AcrPediEndpoint(id="y", kind="acr_pedi", before_administration=3))
     'ACR Pedi 30 at a visit after the 2nd infusion, before the 3rd'
     """
@@ -234,7 +255,8 @@ def acr_label(endpoint: AcrPediEndpoint) -> str:
         return text + f" at a visit after the {ordinal(n - 1)} infusion, before the {ordinal(n)}"
     if endpoint.at == "follow_up":
         return text + " at any follow-up visit"
-    return text + f" at {timepoint_label(endpoint.at)}"
+    imputed = {"nri": ", non-responder imputation", "locf": ", LOCF"}.get(endpoint.missing, "")
+    return text + f" at {timepoint_label(endpoint.at)}{imputed}"
 
 
 def _summary(stat: CoreSetStat) -> Summary:

@@ -226,4 +226,21 @@ def context(result: StudyResult) -> dict[str, Any] | None:
             + ("; the covariates separate the arms perfectly" if model.separated else "")
         ),
         "methods": _methods(comparison, titles),
+        "survival": [
+            (
+                part.label,
+                f"{part.n[names[0]]} / {part.n[names[1]]}",
+                f"{part.stopped[names[0]]} / {part.stopped[names[1]]}",
+                _hazard_ratio(part.hazard_ratio.estimate, part.hazard_ratio.ci95),
+                part.method,
+            )
+            for part in (comparison.survival or {}).values()
+        ],
     }
+
+
+def _hazard_ratio(estimate: float | None, ci: list[float] | None) -> str:
+    if estimate is None:
+        return "not estimable"
+    low, high = ci or (None, None)
+    return f"{number(estimate, 2)} ({number(low, 2)}–{number(high, 2)})"

@@ -17,6 +17,8 @@ from jiareg.report._format import number, percent, plural, timepoint_label
 from jiareg.report.analysis import ReportNumbers, compute
 from jiareg.report.methods import ILAR_LABELS, methods
 from jiareg.report.narrative import results_paragraph
+from jiareg.report.survival import drug_survival_parts, response_series, survival_methods
+from jiareg.report.survival_figures import response_over_time
 from jiareg.report.tables import core_set_table, inactive_disease_rows
 
 if TYPE_CHECKING:
@@ -74,11 +76,13 @@ def render_html(result: StudyResult) -> str:
     index_drug = results.index_drug
     per_patient_max = protocol.report.per_patient_max
     per_patient = len(tables["patients"]) <= per_patient_max
+    series = response_series(result)
+    order = tuple(t.name for t in protocol.timepoints if any(t.name in s.points for s in series))
     context = {
         "title": results.title,
         "synthetic": results.synthetic,
         "description": protocol.description,
-        "methods": methods(result, numbers),
+        "methods": methods(result, numbers) + survival_methods(result),
         "attrition": [  # the steps every arm shares (each arm's own: `arms_context`)
             row
             for row in tables["attrition"].to_dict("records")
@@ -95,6 +99,14 @@ def render_html(result: StudyResult) -> str:
         "per_patient_max": per_patient_max,
         "paragraph": results_paragraph(numbers),
         "sections": numbers.sections,
+        "drug_survival": [
+            {
+                "title": part.title,
+                "figure": _data_uri(part.figure) if part.figure else None,
+                "rows": part.rows,
+            }
+            for part in drug_survival_parts(result)
+        ],
         "figures": {
             "lines": _data_uri(
                 figures.core_set_lines(
@@ -109,6 +121,7 @@ def render_html(result: StudyResult) -> str:
                 if numbers.time_to_response is not None and numbers.time_to_response.km
                 else None
             ),
+            "response": _data_uri(response_over_time(series, order)) if series else None,
             "swimmer": (
                 _data_uri(
                     figures.swimmer_plot(

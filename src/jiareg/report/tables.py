@@ -71,6 +71,10 @@ def core_set_table(numbers: ReportNumbers, globals_scale: str) -> str:
     return str(table.as_raw_html())
 
 
+IMPUTED_WORDS = {"nri": ", non-responder imputation", "locf": ", LOCF"}
+"""How a row says its missing-data rule (none for observed values)."""
+
+
 def inactive_disease_rows(result: StudyResult) -> list[tuple[str, str]]:
     """Clinical inactive disease at each timepoint of every `inactive_disease` endpoint:
     inactive of evaluable (the headline and the denominators), with the not-evaluable count
@@ -84,7 +88,8 @@ def inactive_disease_rows(result: StudyResult) -> list[tuple[str, str]]:
             share = percent(count / counted.evaluable if counted.evaluable else None)
             rows.append(
                 (
-                    f"Clinical inactive disease at {timepoint_label(timepoint)}",
+                    f"Clinical inactive disease at {timepoint_label(timepoint)}"
+                    + IMPUTED_WORDS.get(endpoint.missing, ""),
                     f"{count}/{counted.evaluable} ({share}); "
                     f"not evaluable {counted.cohort - counted.evaluable}",
                 )

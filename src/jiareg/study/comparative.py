@@ -41,6 +41,7 @@ from jiareg.stats import (
 from jiareg.stats.balance import NEGLIGIBLE_SMD, SMD_REFERENCE
 from jiareg.stats.effects import BinaryEffects
 from jiareg.study.arms import COVARIATES
+from jiareg.study.comparative_survival import survival_comparisons
 from jiareg.study.comparison_json import (
     AnalysisEffect,
     ArmSummary,
@@ -270,6 +271,11 @@ def compare(result: StudyResult) -> ComparisonResult | None:
         endpoint_id: _endpoint(result, endpoint_id, ids, treated, weights, names)
         for endpoint_id in spec.endpoints
     }
+    survival = (
+        survival_comparisons(result, ids, treated, weights["iptw"], names)
+        if "iptw" in weights
+        else None
+    )
     return ComparisonResult(
         treated=spec.treated,
         reference=spec.reference,
@@ -301,6 +307,7 @@ def compare(result: StudyResult) -> ComparisonResult | None:
         matching=matching,
         effects=effects,
         balance_reference=SMD_REFERENCE,
+        survival=survival or None,
     )
 
 
@@ -335,7 +342,7 @@ def _endpoint(
 ) -> EndpointComparison:
     endpoint = next(e for e in result.protocol.endpoints if e.id == endpoint_id)
     assert isinstance(endpoint, AcrPediEndpoint)  # `check_design`: a comparable kind
-    outcome = patient_outcomes(endpoint, result.frames)
+    outcome = patient_outcomes(endpoint, result.frames, result.protocol)  # nri/locf need it
     codes = [outcome.get(pid) for pid in ids]
     evaluable = np.array([c in (RESPONDER, NONRESPONDER) for c in codes])
     y = np.array([1 if c == RESPONDER else 0 for c in codes])[evaluable]

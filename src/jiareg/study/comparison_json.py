@@ -21,6 +21,7 @@ __all__ = [
     "IptwSummary",
     "MatchingSummary",
     "PropensitySummary",
+    "SurvivalComparison",
     "Table1Cell",
     "Table1Row",
     "Term",
@@ -161,6 +162,18 @@ class EndpointComparison(ResultModel):
     reference: str
 
 
+class SurvivalComparison(ResultModel):
+    """A `drug_survival` endpoint compared: the IPTW-weighted Cox model of the arm alone
+    (`jiareg.study.comparative_survival`); `n` and `stopped`: timed patients and stops per
+    arm, of those in the propensity model."""
+
+    label: str
+    n: dict[str, int]
+    stopped: dict[str, int]
+    hazard_ratio: Estimate
+    method: str
+
+
 class ComparisonResult(ResultModel):
     """results.json `comparison`: Table 1, the propensity model, balance and the effects."""
 
@@ -178,3 +191,4 @@ class ComparisonResult(ResultModel):
     matching: MatchingSummary | None = None
     effects: dict[str, EndpointComparison]
     balance_reference: str
+    survival: dict[str, SurvivalComparison] | None = None

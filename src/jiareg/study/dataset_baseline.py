@@ -20,6 +20,7 @@ from jiareg.derive.jadas import jadas_from_globals
 from jiareg.study.endpoints.common import at_timepoint
 
 if TYPE_CHECKING:
+    from jiareg.study.endpoints import SummaryContext
     from jiareg.study.result import StudyResult
 
 __all__ = ["baseline_covariates"]
@@ -51,7 +52,7 @@ def _jadas10(phys: object, parent: object, joints: object, esr: object, scale: s
 
 
 def baseline_covariates(
-    result: StudyResult, ids: list[str], baseline: pd.DataFrame
+    result: StudyResult | SummaryContext, ids: list[str], baseline: pd.DataFrame
 ) -> list[tuple[str, str, Kind, str, list[object]]]:
     """(name, label, kind, unit, values in `ids` order) of each extra baseline column.
 

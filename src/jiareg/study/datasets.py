@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import pandas as pd
 
@@ -23,15 +23,19 @@ from jiareg.study.dataset_baseline import baseline_covariates
 from jiareg.study.endpoints.acr_pedi import AcrPediEndpoint, patient_outcomes
 from jiareg.study.endpoints.adverse_events import AdverseEventsEndpoint
 from jiareg.study.endpoints.common import at_timepoint, flag
-from jiareg.study.endpoints.inactive_disease import InactiveDiseaseEndpoint
+from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint, dataset_columns
+from jiareg.study.endpoints.inactive_disease import InactiveDiseaseEndpoint, inactive_by_timepoint
 from jiareg.study.endpoints.steroid_change import SteroidChangeEndpoint
 from jiareg.study.endpoints.time_to_response import TimeToResponseEndpoint
 from jiareg.vocab import BIOLOGICS, NONRESPONDER, NOT_EVALUABLE, RESPONDER
 
 if TYPE_CHECKING:
+    from jiareg.study.endpoints import SummaryContext
     from jiareg.study.result import StudyResult
 
-__all__ = ["AnalysisDatasets", "Variable", "analysis_datasets"]
+    DatasetSource: TypeAlias = StudyResult | SummaryContext  # what datasets are built from
+
+__all__ = ["AnalysisDatasets", "Variable", "analysis_datasets", "patients_dataset"]
 
 Kind = Literal["string", "integer", "number", "boolean", "date"]
 
@@ -71,6 +75,11 @@ class AnalysisDatasets:
     patients: pd.DataFrame
     timepoints: pd.DataFrame
     variables: dict[str, tuple[Variable, ...]]
+
+
+def patients_dataset(source: DatasetSource) -> pd.DataFrame:
+    """The identified `patients` baseline covariates by patient_id (for a model, e.g. Cox)."""
+    return _patients(source, str, True, False).frame().set_index("patient_id")
 
 
 def completed_years(start: object, end: date) -> int | None:
@@ -128,7 +137,9 @@ def analysis_datasets(
     )
 
 
-def _patients(result: StudyResult, public_id: Callable[[str], str], identified: bool) -> _Columns:
+def _patients(
+    result: DatasetSource, public_id: Callable[[str], str], identified: bool, endpoints: bool = True
+) -> _Columns:
     table = result.tables["patients"]
     frames = result.frames
     protocol = result.protocol
@@ -222,17 +233,18 @@ def _patients(result: StudyResult, public_id: Callable[[str], str], identified: 
         )
     for name, label, kind, unit, values in baseline_covariates(result, ids, baseline):
         out.add(Variable(name, label, kind, unit), values)
-    _endpoint_columns(result, ids, out)
+    if endpoints:  # patients_dataset reads the baseline covariates only
+        _endpoint_columns(result, ids, out)
     return out
 
 
-def _endpoint_columns(result: StudyResult, ids: list[str], out: _Columns) -> None:
+def _endpoint_columns(result: DatasetSource, ids: list[str], out: _Columns) -> None:
     """One or more columns per endpoint that has a per-patient value."""
     frames, tables = result.frames, result.tables
     for endpoint in result.protocol.endpoints:
         label = endpoint.label or endpoint.id.replace("_", " ")
         if isinstance(endpoint, AcrPediEndpoint):
-            outcome = patient_outcomes(endpoint, frames)
+            outcome = patient_outcomes(endpoint, frames, result.protocol)
             out.add(
                 Variable(endpoint.id, label, "string", values=", ".join(OUTCOME_CODES.values())),
                 [OUTCOME_CODES[outcome[pid]] for pid in ids],
@@ -268,14 +280,16 @@ def _endpoint_columns(result: StudyResult, ids: list[str], out: _Columns) -> Non
                 [_text(v) for v in rows["change_category"].reindex(ids)],
             )
         elif isinstance(endpoint, InactiveDiseaseEndpoint):
+            states = inactive_by_timepoint(endpoint, frames, result.protocol)
             for name in endpoint.at:
-                rows = at_timepoint(frames["visits"], name).set_index("patient_id")
+                text = f"clinical inactive disease at {name}"
                 out.add(
-                    Variable(
-                        f"{endpoint.id}_{name}", f"clinical inactive disease at {name}", "boolean"
-                    ),
-                    [_bool(v) for v in rows["inactive_disease"].reindex(ids)],
+                    Variable(f"{endpoint.id}_{name}", text, "boolean"),
+                    [states[name][0].get(pid) for pid in ids],
                 )
+        elif isinstance(endpoint, DrugSurvivalEndpoint):
+            for name, label, kind, unit, codes, column in dataset_columns(endpoint, result, ids):
+                out.add(Variable(name, label, kind, unit, codes), column)
         elif isinstance(endpoint, AdverseEventsEndpoint):
             counts = tables["adverse_events"]["patient_id"].value_counts()
             out.add(

@@ -22,7 +22,10 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from jiareg.study.endpoints.common import RangeIqr
+from jiareg.study.endpoints.index_course import NOT_RECORDED
+from jiareg.study.endpoints.missing import IMPUTATION_REASONS
 from jiareg.study.results_json import Results
+from jiareg.vocab import STOP_REASONS
 
 __all__ = [
     "SMALL_CELL",
@@ -73,6 +76,15 @@ _COUNTS: Final = frozenset(
         "n_trimmed",
         "pairs",
         "unmatched_treated",
+        # drug survival and missing data (jiareg.study.endpoints.drug_survival, .missing)
+        "n_stopped",
+        "without_course_record",
+        "excluded_missing_covariates",
+        *STOP_REASONS,
+        NOT_RECORDED,
+        *IMPUTATION_REASONS,
+        "no_follow_up_after_index",
+        "stop_date_before_index_date",
     }
 )
 """Keys whose number is a count of patients (or of their events) wherever they appear."""

@@ -90,7 +90,7 @@ def denominators_of(endpoint: EndpointSpec, ctx: SummaryContext) -> dict[str, De
         return _per_timepoint(ctx, endpoint.at, _chaq_known, "chaq_missing")
     if isinstance(endpoint, SystemicFeaturesEndpoint):
         return _per_timepoint(ctx, endpoint.at, _systemic_known, "fever_or_rash_not_recorded")
-    if isinstance(endpoint, InactiveDiseaseEndpoint):
+    if isinstance(endpoint, InactiveDiseaseEndpoint):  # with `missing: nri | locf`: its own
         return _per_timepoint(ctx, endpoint.at, _inactive_known, "criterion_not_recorded")
     if isinstance(endpoint, CoreSetEndpoint):
         return _per_timepoint(ctx, endpoint.at, _any_core_set, "core_set_not_recorded")

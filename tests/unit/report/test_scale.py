@@ -31,8 +31,10 @@ def test_a_2000_patient_registry_gives_a_small_report_of_distributions() -> None
     assert 'id="courses"' not in html  # no swimmer plot beyond the threshold
     assert "interquartile range (band)" in html
     assert 'id="time-to-response"' in html and 'id="inactive-disease"' in html
+    # drug-survival curves instead of the swimmer plot, though not an endpoint of the protocol
+    assert "Not an endpoint of this protocol" in html
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == 2  # the core set over time and the time-to-response curve
+    assert len(images) == 3  # core set over time, time to response, drug survival
     for encoded in images:
         image = Image.open(io.BytesIO(base64.b64decode(encoded)))
         assert round(image.info["dpi"][0]) == DPI

@@ -102,3 +102,30 @@ def test_iptw_effect_equals_an_independent_computation(tmp_path: Path, registry:
     (chaq_row,) = c["table1"]
     assert chaq_row["arms"]["tocilizumab"]["mean"] == pytest.approx(1.583333, abs=1e-6)
     assert chaq_row["arms"]["abatacept"]["sd"] == pytest.approx(np.std(chaq[6:], ddof=1), abs=1e-6)
+
+
+def test_a_compared_endpoint_with_non_responder_imputation(
+    tmp_path: Path, registry: Registry
+) -> None:
+    """`missing: nri` on a compared endpoint: the comparison uses the imputed outcomes (it used
+    to call the per-patient outcomes without the protocol and fail with "needs the
+    protocol"). A tocilizumab patient without a month-3 visit is not evaluable when observed
+    and a non-responder under NRI."""
+    _registry(registry)
+    registry.patient("T6", infusions=8)
+    registry.visit("T6", -5, chaq=1.0)
+    path = tmp_path / "cmp.yaml"
+    path.write_text(PROTOCOL.replace("at: month_3}", "at: month_3, missing: nri}"))
+    result = run_study(path, tables=registry.tables())
+    r = result.results.to_json()
+    effect = r["comparison"]["effects"]["acr_3"]
+    assert effect["evaluable"] == {"tocilizumab": 7, "abatacept": 6}
+    assert effect["not_evaluable"] == {"tocilizumab": 0, "abatacept": 0}
+    assert effect["unadjusted"]["risk"] == {
+        "tocilizumab": pytest.approx(4 / 7),
+        "abatacept": pytest.approx(0.5),
+    }
+    assert r["acr_3"]["responders"] == 7 and r["acr_3"]["n"] == 13
+    assert r["endpoints"]["acr_3"]["denominators"]["month_3"]["imputed"] == {
+        "no_visit_at_timepoint": 1
+    }

@@ -9,6 +9,7 @@ from jiareg.study.endpoints import (  # noqa: F401  (each import registers its k
     adverse_events,
     chaq_over,
     core_set,
+    drug_survival,
     inactive_disease,
     steroid_change,
     systemic_features,

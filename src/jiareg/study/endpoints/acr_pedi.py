@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from jiareg.derive.acr_pedi_columnar import acr_pedi_columns
 from jiareg.derive.coreset import CORE_SET_COLUMNS
-from jiareg.stats import ProportionResult, clopper_pearson
+from jiareg.stats import clopper_pearson
 from jiareg.study.endpoints.base import (
     Denominators,
     EndpointDetails,
@@ -34,6 +34,8 @@ from jiareg.study.endpoints.common import (
     SparseResultModel,
     at_timepoint,
 )
+from jiareg.study.endpoints.index_course import arms_of
+from jiareg.study.endpoints.missing import Missing, impute, stop_days, timepoint_start
 from jiareg.vocab import NONRESPONDER, NOT_EVALUABLE, RESPONDER
 
 if TYPE_CHECKING:
@@ -46,10 +48,11 @@ __all__ = [
     "AcrPediDetails",
     "AcrPediEndpoint",
     "AcrProportion",
+    "ArmCount",
     "acr_column",
     "before_administration_days",
+    "imputed_outcomes",
     "patient_outcomes",
-    "proportion",
     "responses",
 ]
 
@@ -62,7 +65,8 @@ class AcrPediEndpoint(EndpointSpec):
     day of administration n-1 up to and including the day of administration n (SPEC
     R-ACRPEDI-3: "before the 3rd infusion" = after infusion 2, before infusion 3).
     `variant: sjia` is the TENDER form (R-ACRPEDI-4). `output: count` writes the number of
-    responders only.
+    responders only. `missing` (at a timepoint only): `observed` (default), `nri` or `locf`
+    (`jiareg.study.endpoints.missing`).
     """
 
     kind: Literal["acr_pedi"]
@@ -71,6 +75,15 @@ class AcrPediEndpoint(EndpointSpec):
     at: Name = "follow_up"
     before_administration: int | None = Field(None, ge=2)
     output: Literal["proportion", "count"] = "proportion"
+    missing: Missing = "observed"
+
+    @model_validator(mode="after")
+    def _missing_at_a_timepoint(self) -> AcrPediEndpoint:
+        if self.missing != "observed" and self.at == "follow_up":
+            raise ValueError(
+                f"missing: {self.missing} needs a timepoint (at: <name>), not follow_up"
+            )
+        return self
 
     @property
     def timepoint_refs(self) -> tuple[str, ...]:
@@ -89,8 +102,17 @@ class AcrProportion(ResultModel):
     """Exact 95 % confidence interval of responders / n (Clopper–Pearson); null when n = 0."""
 
 
+class ArmCount(ResultModel):
+    """Responders of n evaluable in one arm (written when the protocol has two or more arms)."""
+
+    responders: int
+    n: int
+
+
 class AcrPediDetails(EndpointDetails, SparseResultModel):
-    """`endpoints.<id>`: the definition, the interval's method and the responders' ids.
+    """`endpoints.<id>`: the definition, the interval's method and the responders' ids; with
+    `missing` other than `observed`, the rule (the patients imputed by reason are in the
+    denominators); with two or more arms, the counts by arm.
 
     The counts are the headline's (`responders`, `n`) and the denominators'; with `output:
     count` the headline is the responders alone and `ci95` is written here.
@@ -111,25 +133,11 @@ class AcrPediDetails(EndpointDetails, SparseResultModel):
     """The responders (pseudonyms unless the run was identified), sorted."""
     ci95: list[float] | None = None
     """Only with `output: count` (the headline is then the count alone): exact 95 % CI."""
-
-
-def proportion(headline: object, details: AcrPediDetails) -> ProportionResult:
-    """The responders of an `acr_pedi` endpoint with their CI, from its headline (either
-    output) and its details: the evaluable n is the headline's or the denominators'."""
-    if isinstance(headline, AcrProportion):
-        k, n, ci = headline.responders, headline.n, headline.ci95
-    elif isinstance(headline, int):
-        k, n, ci = headline, details.denominators[details.at].evaluable, details.ci95
-    else:
-        raise TypeError(f"an acr_pedi headline is a proportion or a count, not {headline!r}")
-    return ProportionResult(
-        k=k,
-        n=n,
-        estimate=k / n if n else None,
-        ci=(float(ci[0]), float(ci[1])) if ci else None,
-        confidence=0.95,
-        method=details.ci_method,
-    )
+    missing: Missing = Field("observed", exclude_if=lambda value: value == "observed")
+    """The missing-data rule (`nri`, `locf`); absent for `observed`. The patients imputed, by
+    reason, are `denominators.<at>.imputed`."""
+    by_arm: dict[str, ArmCount] = Field(default_factory=dict, exclude_if=lambda value: not value)
+    """With two or more arms: arm → responders of n evaluable in that arm."""
 
 
 def acr_column(level: int, variant: str) -> str:
@@ -206,11 +214,62 @@ def _per_patient(outcomes: Iterable[str]) -> str:
     return NOT_EVALUABLE
 
 
+CODE: dict[bool | None, str] = {True: RESPONDER, False: NONRESPONDER, None: NOT_EVALUABLE}
+VALUE: dict[str, bool | None] = {RESPONDER: True, NONRESPONDER: False, NOT_EVALUABLE: None}
+
+
+def _at(
+    column: str, frames: Mapping[str, pd.DataFrame], name: str
+) -> tuple[dict[str, str], dict[str, int]]:
+    """The outcome and day of each patient's visit at timepoint `name` (absent: no visit)."""
+    chosen = at_timepoint(frames["visits"], name)[["patient_id", "visit_date", "day"]]
+    at = frames["responses"][["patient_id", "visit_date", column]].merge(
+        chosen, on=["patient_id", "visit_date"]
+    )
+    visit_day = dict(zip(chosen["patient_id"], chosen["day"].astype(int), strict=True))
+    found = dict(zip(at["patient_id"], at[column], strict=True))
+    return {pid: found.get(pid, NOT_EVALUABLE) for pid in visit_day}, visit_day
+
+
+def imputed_outcomes(
+    endpoint: AcrPediEndpoint, frames: Mapping[str, pd.DataFrame], protocol: Protocol
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each cohort patient's outcome at the endpoint's timepoint under its `missing` rule, and
+    the reason of each imputed outcome (`jiareg.study.endpoints.missing`)."""
+    column = acr_column(endpoint.level, endpoint.variant)
+    patient_ids = [str(p) for p in frames["patients"]["patient_id"]]
+    here, visit_day = _at(column, frames, endpoint.at)
+    names = [t.name for t in protocol.timepoints]
+    before = [n for n in names[: names.index(endpoint.at)] if n != protocol.baseline]
+    earlier = [
+        {pid: VALUE[o] for pid, o in _at(column, frames, name)[0].items()}
+        for name in reversed(before)
+    ]
+    values, reasons = impute(
+        endpoint.missing,
+        patient_ids,
+        {pid: VALUE[o] for pid, o in here.items()},
+        visit_day,
+        earlier,
+        None,
+        stop_days(frames) if endpoint.missing != "observed" else {},
+        timepoint_start(protocol, endpoint.at, frames),
+    )
+    return {pid: CODE[values.get(pid)] for pid in patient_ids}, reasons
+
+
 def patient_outcomes(
-    endpoint: AcrPediEndpoint, frames: Mapping[str, pd.DataFrame]
+    endpoint: AcrPediEndpoint,
+    frames: Mapping[str, pd.DataFrame],
+    protocol: Protocol | None = None,
 ) -> dict[str, str]:
     """Each cohort patient's outcome (RESPONDER, NONRESPONDER, NOT_EVALUABLE): responder at
-    any follow-up visit (in the `before_administration` window) or at the timepoint's visit."""
+    any follow-up visit (in the `before_administration` window) or at the timepoint's visit
+    (with `missing: nri | locf`, imputed: `protocol` is then needed)."""
+    if endpoint.missing != "observed":
+        if protocol is None:
+            raise ValueError(f"{endpoint.id}: missing: {endpoint.missing} needs the protocol")
+        return imputed_outcomes(endpoint, frames, protocol)[0]
     column = acr_column(endpoint.level, endpoint.variant)
     scored = frames["responses"]
     patient_ids = list(frames["patients"]["patient_id"])
@@ -233,12 +292,19 @@ def patient_outcomes(
 
 
 def _denominators(
-    endpoint: AcrPediEndpoint, ctx: SummaryContext, evaluable: int, not_evaluable: int
+    endpoint: AcrPediEndpoint,
+    ctx: SummaryContext,
+    evaluable: int,
+    not_evaluable: int,
+    imputed: dict[str, int],
 ) -> Denominators:
     """Evaluable: responders and non-responders; the others split into those without a visit
-    where the endpoint looks (never evaluable) and those whose visits could not be scored."""
+    where the endpoint looks (never evaluable) and those whose visits could not be scored.
+    With `missing: nri | locf` every patient is evaluable, `imputed` by reason."""
     scored = ctx.frames["responses"]
     cohort = len(ctx.frames["patients"])
+    if endpoint.missing != "observed":
+        return Denominators(cohort=cohort, evaluable=evaluable, not_evaluable={}, imputed=imputed)
     if endpoint.at != "follow_up":
         seen = set(at_timepoint(ctx.frames["visits"], endpoint.at)["patient_id"])
         absent = NO_VISIT
@@ -270,10 +336,20 @@ def summarise(
     endpoint: AcrPediEndpoint, ctx: SummaryContext
 ) -> tuple[AcrProportion | int, AcrPediDetails]:
     """Responders (ever during follow-up, or at the timepoint's visit) with their exact CI."""
-    outcome = patient_outcomes(endpoint, ctx.frames)
+    imputed: dict[str, str] = {}
+    if endpoint.missing == "observed":
+        outcome = patient_outcomes(endpoint, ctx.frames)
+    else:
+        outcome, imputed = imputed_outcomes(endpoint, ctx.frames, ctx.protocol)
     counts = Counter(outcome.values())
     responders, evaluable = counts[RESPONDER], counts[RESPONDER] + counts[NONRESPONDER]
-    counted = _denominators(endpoint, ctx, evaluable, counts[NOT_EVALUABLE])
+    counted = _denominators(
+        endpoint,
+        ctx,
+        evaluable,
+        counts[NOT_EVALUABLE],
+        dict(sorted(Counter(imputed.values()).items())),
+    )
     estimate = clopper_pearson(responders, evaluable)
     ci = [estimate.ci[0], estimate.ci[1]] if estimate.ci else None
     details = AcrPediDetails(
@@ -285,10 +361,25 @@ def summarise(
         denominators={endpoint.at: counted},
         ci_method=estimate.method,
         responder_ids=sorted(pid for pid, o in outcome.items() if o == RESPONDER),
+        missing=endpoint.missing,
+        by_arm=_by_arm(outcome, arms_of(ctx.frames["patients"])),
     )
     if endpoint.output == "count":
         return responders, details.model_copy(update={"ci95": ci})
     return AcrProportion(responders=responders, n=evaluable, ci95=ci), details
+
+
+def _by_arm(outcome: Mapping[str, str], arms: Mapping[str, str]) -> dict[str, ArmCount]:
+    """Responders of evaluable patients in each arm; empty with fewer than two arms."""
+    if len(set(arms.values())) < 2:
+        return {}
+    counts: dict[str, Counter[str]] = {}
+    for pid, result in outcome.items():
+        counts.setdefault(arms[pid], Counter())[result] += 1
+    return {
+        arm: ArmCount(responders=c[RESPONDER], n=c[RESPONDER] + c[NONRESPONDER])
+        for arm, c in sorted(counts.items())
+    }
 
 
 KIND = register(

@@ -73,7 +73,8 @@ class EndpointSpec(SpecModel):
 class Denominators(BaseModel):
     """Who an endpoint counts at one place: the cohort, the patients evaluable there and the
     others by reason; `evaluable + sum(not_evaluable) == cohort` (checked when built or read;
-    `jiareg.study.denominators`)."""
+    `jiareg.study.denominators`). `imputed`: of the evaluable, those whose value was imputed
+    (`missing: nri | locf`), by reason; absent when none was."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
@@ -83,6 +84,9 @@ class Denominators(BaseModel):
     """Patients the endpoint counts here: its denominator."""
     not_evaluable: dict[str, int]
     """The other patients by reason (reason → patients; a reason with none is left out)."""
+    imputed: dict[str, int] = Field(default_factory=dict, exclude_if=lambda value: not value)
+    """Of the evaluable, the patients whose value was imputed (`missing: nri | locf`), by
+    reason; absent when none was."""
 
     @model_validator(mode="after")
     def _adds_up(self) -> Denominators:
@@ -92,6 +96,10 @@ class Denominators(BaseModel):
             raise ValueError(
                 f"denominators do not add up: evaluable {self.evaluable} + not evaluable "
                 f"{self.not_evaluable} != cohort {self.cohort}"
+            )
+        if any(n < 0 for n in self.imputed.values()) or sum(self.imputed.values()) > self.evaluable:
+            raise ValueError(
+                f"imputed {self.imputed} is not a part of the evaluable {self.evaluable}"
             )
         return self
 
