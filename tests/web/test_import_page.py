@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from httpx import Response
-from tests.web.conftest import Login
+from tests.web.conftest import PASSWORD, Login
 
 from jiareg.store.tables import read_tables
 
@@ -71,3 +72,24 @@ def test_lenient_cells_are_listed_as_read(login: Login, db_url: str) -> None:
     assert 'id="import-normalised"' in page and "<td>female</td><td>F</td>" in page
     stored = {p["patient_id"]: p for p in read_tables(db_url)["patients"].to_pylist()}
     assert (stored["A-900"]["sex"], stored["A-900"]["ilar_category"]) == ("F", "systemic")
+
+
+def test_uploads_leave_nothing_behind(
+    app_factory: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    # Each import's upload gets its own private folder, removed after it, whether the import
+    # was stored or refused; an app that never imports makes no folder at all (it used to
+    # make one per app and never remove it: thousands were left in /tmp by the test suite).
+    work = tmp_path / "work"
+    work.mkdir()
+    with app_factory(work_dir=work) as client:
+        response = client.post("/api/login", json={"username": "admin", "password": PASSWORD})
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        folder = DATA / "fhir/public/synthea-bulk-10"
+        files = [("files", (p.name, p.read_bytes())) for p in sorted(folder.glob("*.ndjson"))]
+        assert _post(client, files, format="fhir", site="A").status_code == 422
+        assert (
+            _post(client, files, format="fhir", site="A", skip_unmapped="true").status_code == 200
+        )
+    assert list(work.iterdir()) == []
+    assert app_factory().app.state.web.work_dir is None  # type: ignore[attr-defined]

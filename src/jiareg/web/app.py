@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import secrets
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -90,8 +89,9 @@ def create_app(
     proxy). `pseudonym_key` turns on pseudonymous patient ids for researchers (without it
     researchers see the registry's ids). `secret_key` signs the log-in form's token; a
     random one is drawn if omitted.
-    `work_dir` holds uploaded imports (a temporary folder by default); `runs_dir` keeps the
-    study runs across restarts (default `jiareg.web.studyruns.default_runs_dir`).
+    `work_dir` holds uploaded imports, a folder per import removed after it (default: the
+    system's temporary folder); `runs_dir` keeps the study runs across restarts (default
+    `jiareg.web.studyruns.default_runs_dir`).
     `trust_proxy`: the address of a reverse proxy whose `X-Forwarded-For` names the client.
     Sessions and the log-in throttle live in the registry, shared by every worker.
     `threads`: requests served at once by this process (`READ_THREADS`).
@@ -126,7 +126,7 @@ def create_app(
         ),
         templates=Jinja2Templates(directory=_HERE / "templates"),
         https=https,
-        work_dir=work_dir or Path(tempfile.mkdtemp(prefix="jiareg-web-")),
+        work_dir=work_dir,
         runs=StudyRuns(runs_dir or default_runs_dir(db_url)),
     )
     app.state.secret_key = secret_key or secrets.token_urlsafe(32)

@@ -47,7 +47,7 @@ class WebState:
     throttle: LoginThrottle
     templates: Jinja2Templates
     https: bool
-    work_dir: Path
+    work_dir: Path | None  # uploads: a folder per import made in it (None: the system's)
     runs: StudyRuns
 
 

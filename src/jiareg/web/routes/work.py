@@ -10,8 +10,8 @@ Studies read every site, so only admins and researchers may run them.
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from importlib.resources import files
@@ -152,9 +152,9 @@ async def import_upload(
 ) -> Response:
     _import_allowed(who)
     web = state(request)
-    folder = web.work_dir / f"import-{secrets.token_hex(8)}"
+    folder = Path(tempfile.mkdtemp(prefix="jiareg-import-", dir=web.work_dir))
     data_dir = folder / "data"
-    data_dir.mkdir(parents=True)
+    data_dir.mkdir()
     mapped = mapping_file is not None and bool(mapping_file.filename)
     try:
         names = []
