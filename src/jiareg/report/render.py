@@ -90,7 +90,9 @@ def render_html(result: StudyResult) -> str:
         ],
         "arms_context": comparison.context(result),
         "cohort": cohort_rows(results),
-        "core_set_table": core_set_table(numbers, protocol.globals_scale),
+        "core_set_table": (
+            core_set_table(numbers, protocol.globals_scale) if numbers.core_set else None
+        ),
         "responders": responder_rows(numbers),
         "steroids": steroid_rows(result, numbers),
         "adverse_events": adverse_event_rows(numbers),
