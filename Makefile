@@ -31,7 +31,7 @@ demo: setup      ## build the demo registry, run the founding study, write demo-
 test: setup system-deps  ## run the whole suite (SQLite, PostgreSQL, Spark local, browser, PDF)
 	$(BIN)/python -m pytest -n $(JOBS)
 
-test-fast: setup ## the suite without Spark, browser, PDF and slow tests, a quarter of the hypothesis examples (under a minute)
+test-fast: setup ## the suite without Spark, browser, PDF and slow tests, a quarter of the hypothesis examples (about 3 minutes on 2 cores)
 	$(BIN)/python -m pytest -n $(JOBS) -m "$(FAST)" --hypothesis-profile=fast
 
 lint: setup      ## ruff + mypy --strict + the import-linter layering contracts
