@@ -69,8 +69,11 @@ class RemissionDetails(EndpointDetails):
     denominators (`evaluable - headline`: no remission)."""
 
     kind: Literal["remission"]
-    off_medication: dict[str, int] = Field(default_factory=dict)
-    """Timepoint → patients in clinical remission off medication (≥ `remission_off_days`)."""
+    off_medication: dict[str, int] = Field(
+        default_factory=dict, exclude_if=lambda value: not value
+    )
+    """Timepoint → patients in clinical remission off medication (≥ `remission_off_days`);
+    only the timepoints with any (absent: nobody off medication)."""
     on_days: int
     """Days of continuous inactive disease on medication needed (`config.remission_on_days`)."""
     off_days: int
@@ -165,8 +168,10 @@ def summarise(
     for name, statuses in per_timepoint.items():
         values = list(statuses.values())
         on_n = values.count("remission_on_medication")
-        off[name] = values.count("remission_off_medication")
-        headline[name] = on_n + off[name]
+        off_n = values.count("remission_off_medication")
+        headline[name] = on_n + off_n
+        if off_n:
+            off[name] = off_n
         undetermined = values.count(None)
         evaluable = len(values) - undetermined
         reasons = {NO_VISIT: cohort - len(values), UNDETERMINED: undetermined}
