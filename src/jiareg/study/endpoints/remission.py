@@ -69,9 +69,7 @@ class RemissionDetails(EndpointDetails):
     denominators (`evaluable - headline`: no remission)."""
 
     kind: Literal["remission"]
-    off_medication: dict[str, int] = Field(
-        default_factory=dict, exclude_if=lambda value: not value
-    )
+    off_medication: dict[str, int] = Field(default_factory=dict, exclude_if=lambda value: not value)
     """Timepoint → patients in clinical remission off medication (≥ `remission_off_days`);
     only the timepoints with any (absent: nobody off medication)."""
     on_days: int
