@@ -11,6 +11,7 @@ from tests.unit.study.registry import Registry, day, demo_tables
 from tests.unit.study.test_missing_data import INACTIVE, NOT_SCORED, TIMEPOINTS
 
 from jiareg.report.render import render_html
+from jiareg.study.deidentify import suppress_small_counts
 from jiareg.study.run import run_study
 
 PROTOCOL = (
@@ -18,7 +19,7 @@ PROTOCOL = (
     + """\
 endpoints:
   - {id: core_set, kind: core_set, at: [baseline, month_6]}
-  - {id: remission, kind: remission, at: [month_3, month_6]}
+  - {id: clinical_remission, kind: remission, at: [month_3, month_6]}
 """
 )
 
@@ -60,8 +61,8 @@ def _run(tables: Any, tmp_path: Path, text: str = PROTOCOL) -> Any:
 def test_remission_at_each_timepoint(registry: Registry, tmp_path: Path) -> None:
     result = _run(cases(registry).tables(), tmp_path)
     r = result.results.to_json()
-    assert r["remission"] == {"month_3": 0, "month_6": 2}  # A and D
-    details = r["endpoints"]["remission"]
+    assert r["clinical_remission"] == {"month_3": 0, "month_6": 2}  # A and D
+    details = r["endpoints"]["clinical_remission"]
     assert "off_medication" not in details  # nobody off medication
     assert (details["on_days"], details["off_days"], details["max_gap_days"]) == (182, 365, 120)
     # month 3: A, B, G not yet (91 days); E unknown; C, D (visits on 61/62), F: no visit
@@ -76,16 +77,23 @@ def test_remission_at_each_timepoint(registry: Registry, tmp_path: Path) -> None
         "evaluable": 5,
         "not_evaluable": {"no_visit_at_timepoint": 1, "remission_undetermined": 1},
     }
+    # the id is not `remission`: that is also a stop reason, a count key of suppression
+    small = suppress_small_counts(r)  # counts of 1-4 patients shown as "<5"
+    assert small["clinical_remission"] == {"month_3": 0, "month_6": "<5"}
+    assert small["endpoints"]["clinical_remission"]["denominators"]["month_6"]["not_evaluable"] == {
+        "no_visit_at_timepoint": "<5",
+        "remission_undetermined": "<5",
+    }
     html = render_html(result)
     assert "Clinical remission at month 6 (on or off medication)" in html
     assert "2/5 (40 %); off medication 0; not evaluable 2" in html
 
 
 def test_remission_on_a_synthetic_registry(tmp_path: Path) -> None:
-    text = TIMEPOINTS + "endpoints:\n  - {id: remission, kind: remission, at: [month_6]}\n"
+    text = TIMEPOINTS + "endpoints:\n  - {id: clinical_remission, kind: remission, at: [month_6]}\n"
     r = _run(demo_tables(), tmp_path, text).results.to_json()
-    counted = r["endpoints"]["remission"]["denominators"]["month_6"]
+    counted = r["endpoints"]["clinical_remission"]["denominators"]["month_6"]
     assert counted["evaluable"] + sum(counted["not_evaluable"].values()) == counted["cohort"] > 0
-    assert 0 <= r["remission"]["month_6"] <= counted["evaluable"]
-    off = r["endpoints"]["remission"].get("off_medication", {}).get("month_6", 0)
-    assert off <= r["remission"]["month_6"]
+    assert 0 <= r["clinical_remission"]["month_6"] <= counted["evaluable"]
+    off = r["endpoints"]["clinical_remission"].get("off_medication", {}).get("month_6", 0)
+    assert off <= r["clinical_remission"]["month_6"]
