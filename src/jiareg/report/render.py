@@ -19,7 +19,7 @@ from jiareg.report.methods import ILAR_LABELS, methods
 from jiareg.report.narrative import results_paragraph
 from jiareg.report.survival import drug_survival_parts, response_series, survival_methods
 from jiareg.report.survival_figures import response_over_time
-from jiareg.report.tables import core_set_table, inactive_disease_rows
+from jiareg.report.tables import core_set_table, inactive_disease_rows, remission_rows
 
 if TYPE_CHECKING:
     from jiareg.study.endpoints.common import Range
@@ -96,7 +96,7 @@ def render_html(result: StudyResult) -> str:
         "responders": responder_rows(numbers),
         "steroids": steroid_rows(result, numbers),
         "adverse_events": adverse_event_rows(numbers),
-        "inactive_disease": inactive_disease_rows(result),
+        "inactive_disease": inactive_disease_rows(result) + remission_rows(result),
         "per_patient": per_patient,
         "per_patient_max": per_patient_max,
         "paragraph": results_paragraph(numbers),

@@ -18,6 +18,7 @@ from jiareg.report._format import (
 from jiareg.report.analysis import timepoint_counts
 from jiareg.study.endpoints import endpoints_of
 from jiareg.study.endpoints.inactive_disease import InactiveDiseaseDetails, InactiveDiseaseEndpoint
+from jiareg.study.endpoints.remission import RemissionDetails, RemissionEndpoint
 
 if TYPE_CHECKING:
     from jiareg.report.analysis import ReportNumbers
@@ -91,6 +92,26 @@ def inactive_disease_rows(result: StudyResult) -> list[tuple[str, str]]:
                     f"Clinical inactive disease at {timepoint_label(timepoint)}"
                     + IMPUTED_WORDS.get(endpoint.missing, ""),
                     f"{count}/{counted.evaluable} ({share}); "
+                    f"not evaluable {counted.cohort - counted.evaluable}",
+                )
+            )
+    return rows
+
+
+def remission_rows(result: StudyResult) -> list[tuple[str, str]]:
+    """Clinical remission at each timepoint of every `remission` endpoint: in remission (on or
+    off medication) of evaluable, of which off medication, with the not-evaluable count."""
+    rows = []
+    for endpoint in endpoints_of(result.protocol, RemissionEndpoint):
+        details = result.results.details(endpoint.id, RemissionDetails)
+        for timepoint, count in timepoint_counts(result, endpoint.id).items():
+            counted = details.denominators[timepoint]
+            share = percent(count / counted.evaluable if counted.evaluable else None)
+            rows.append(
+                (
+                    f"Clinical remission at {timepoint_label(timepoint)} (on or off medication)",
+                    f"{count}/{counted.evaluable} ({share}); "
+                    f"off medication {details.off_medication.get(timepoint, 0)}; "
                     f"not evaluable {counted.cohort - counted.evaluable}",
                 )
             )

@@ -69,6 +69,7 @@ _COUNTS: Final = frozenset(
         "inactive",
         "not_inactive",
         "unknown",
+        "remission_undetermined",  # jiareg.study.endpoints.remission
         # the comparison of arms (jiareg.study.comparison_json)
         "count",
         "n_treated",
@@ -89,10 +90,21 @@ _COUNTS: Final = frozenset(
 )
 """Keys whose number is a count of patients (or of their events) wherever they appear."""
 _COUNT_TABLES: Final = frozenset(
-    {"categories", "sex", "prior_anti_tnf", "timepoints", "counts", "by_term", "not_reduced"}
+    {
+        "categories",
+        "sex",
+        "prior_anti_tnf",
+        "timepoints",
+        "counts",
+        "by_term",
+        "not_reduced",
+        "off_medication",
+    }
 )
 """Keys whose value maps a group to a count of patients (or events)."""
-_COUNT_HEADLINES: Final = frozenset({"chaq_over", "systemic_features", "inactive_disease"})
+_COUNT_HEADLINES: Final = frozenset(
+    {"chaq_over", "systemic_features", "inactive_disease", "remission"}
+)
 """Endpoint kinds whose headline maps each timepoint to a count of patients."""
 _AGES: Final = ("age_years", "disease_duration_years")
 _DERIVED: Final = frozenset({"proportion", "ci95", "rate_per_100py", "rate_ci95", "mean"})

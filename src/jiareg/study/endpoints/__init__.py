@@ -11,6 +11,7 @@ from jiareg.study.endpoints import (  # noqa: F401  (each import registers its k
     core_set,
     drug_survival,
     inactive_disease,
+    remission,
     steroid_change,
     systemic_features,
     time_to_response,
