@@ -184,14 +184,19 @@ def suppress_small_counts(results: dict[str, Any]) -> dict[str, Any]:
     complementary counts are not suppressed (no secondary suppression:
     docs/reference/deidentification.md).
     """
-    out: dict[str, Any] = _suppressed(results)
     endpoints = results.get("endpoints", {})
+    # An endpoint id is a name the protocol chose, never a count key: its headline and its
+    # details go through the rules on their own ("remission" is also a stop reason).
+    out: dict[str, Any] = _suppressed({k: v for k, v in results.items() if k not in endpoints})
+    out["endpoints"] = {name: _suppressed(details) for name, details in endpoints.items()}
     for name, details in endpoints.items():
-        headline = out.get(name)
+        headline = results.get(name)
         if isinstance(headline, int) or (
             isinstance(headline, dict) and details.get("kind") in _COUNT_HEADLINES
         ):
             out[name] = _suppressed(headline, counts=True)
+        elif name in results:
+            out[name] = _suppressed(headline)
         shown = out.get(name)
         hidden = shown == SUPPRESSED or (
             isinstance(shown, dict) and any(shown.get(k) == SUPPRESSED for k in _COUNTS)
@@ -200,7 +205,7 @@ def suppress_small_counts(results: dict[str, Any]) -> dict[str, Any]:
             out["endpoints"][name] = {
                 k: None if k in _DERIVED else v for k, v in out["endpoints"][name].items()
             }
-    return out
+    return {k: out[k] for k in results}  # the keys in their order
 
 
 def researcher_view(results: dict[str, Any]) -> dict[str, Any]:
