@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field, field_validator, model_validator
 
 from jiareg.study.endpoints.base import Name, SpecModel
+from jiareg.study.endpoints.covariates import Covariate
 from jiareg.vocab import BIOLOGICS, IlarCategory
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPARABLE_KINDS",
-    "COVARIATES",
     "SINGLE_ARM",
     "Arm",
     "Comparison",
@@ -43,43 +43,6 @@ __all__ = [
 SINGLE_ARM: Final = "all"
 """The arm of every patient of a protocol without `arms:`."""
 
-CovariateKind = Literal["number", "binary", "category"]
-COVARIATES: Final[dict[str, tuple[str, CovariateKind]]] = {
-    "age_years": ("age at the index date, years", "number"),
-    "sex": ("sex", "category"),
-    "ilar_category": ("ILAR category", "category"),
-    "disease_duration_years": ("disease duration, years", "number"),
-    "baseline_active_joints": ("baseline active joints", "number"),
-    "baseline_lom_joints": ("baseline joints with limited motion", "number"),
-    "baseline_phys_global": ("baseline physician global", "number"),
-    "baseline_parent_global": ("baseline parent/patient global", "number"),
-    "baseline_chaq": ("baseline CHAQ", "number"),
-    "baseline_esr": ("baseline ESR, mm/h", "number"),
-    "baseline_jadas10": ("baseline JADAS-10", "number"),
-    "n_prior_anti_tnf": ("anti-TNF agents before the index date", "number"),
-    "n_prior_biologics": ("biologics before the index date", "number"),
-    "baseline_steroids": ("systemic corticosteroids at baseline", "binary"),
-    "site": ("site", "category"),
-}
-"""Covariates a propensity model may use: a column of the `patients` analysis dataset, its
-label and kind (a category enters as one 0/1 column per level but the most frequent)."""
-Covariate = Literal[
-    "age_years",
-    "sex",
-    "ilar_category",
-    "disease_duration_years",
-    "baseline_active_joints",
-    "baseline_lom_joints",
-    "baseline_phys_global",
-    "baseline_parent_global",
-    "baseline_chaq",
-    "baseline_esr",
-    "baseline_jadas10",
-    "n_prior_anti_tnf",
-    "n_prior_biologics",
-    "baseline_steroids",
-    "site",
-]
 COMPARABLE_KINDS: Final = ("acr_pedi",)
 """Endpoint kinds with a binary per-patient outcome (responder or not) that can be compared."""
 

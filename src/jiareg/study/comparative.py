@@ -40,7 +40,6 @@ from jiareg.stats import (
 )
 from jiareg.stats.balance import NEGLIGIBLE_SMD, SMD_REFERENCE
 from jiareg.stats.effects import BinaryEffects
-from jiareg.study.arms import COVARIATES
 from jiareg.study.comparative_survival import survival_comparisons
 from jiareg.study.comparison_json import (
     AnalysisEffect,
@@ -59,6 +58,7 @@ from jiareg.study.comparison_json import (
 )
 from jiareg.study.datasets import analysis_datasets
 from jiareg.study.endpoints.acr_pedi import AcrPediEndpoint, patient_outcomes
+from jiareg.study.endpoints.covariates import COVARIATES
 from jiareg.vocab import NONRESPONDER, RESPONDER
 
 if TYPE_CHECKING:

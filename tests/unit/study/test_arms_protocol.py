@@ -198,3 +198,17 @@ def test_a_comparison_needs_arms() -> None:
         parse_protocol(text, "x.yaml")
     assert caught.value.loc == "line 5: comparison"
     assert "a comparison needs arms" in caught.value.message
+
+
+def test_one_list_of_covariates_serves_both_models() -> None:
+    # the propensity model's and the Cox model's covariates are one list, each with its label
+    from typing import get_args
+
+    from jiareg.study.arms import Comparison
+    from jiareg.study.endpoints.covariates import COVARIATES, Covariate
+    from jiareg.study.endpoints.drug_survival import DrugSurvivalEndpoint
+
+    assert set(get_args(Covariate)) == set(COVARIATES)
+    for model in (Comparison, DrugSurvivalEndpoint):
+        annotation = model.model_fields["covariates"].annotation
+        assert get_args(annotation)[0] is Covariate

@@ -40,6 +40,7 @@ from jiareg.study.endpoints.base import (
     register,
 )
 from jiareg.study.endpoints.common import Number
+from jiareg.study.endpoints.covariates import Covariate
 from jiareg.study.endpoints.index_course import NOT_RECORDED, arms_of, index_courses
 from jiareg.study.endpoints.survival_models import (
     ArmSurvival,
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
     from jiareg.study.result import StudyResult
 
 __all__ = [
-    "COVARIATES",
     "DatasetColumn",
     "DrugSurvivalDetails",
     "DrugSurvivalEndpoint",
@@ -69,23 +69,6 @@ __all__ = [
     "dataset_columns",
     "survival_times",
 ]
-
-Covariate = Literal[
-    "age_years",
-    "disease_duration_years",
-    "sex",
-    "ilar_category",
-    "n_prior_anti_tnf",
-    "baseline_active_joints",
-    "baseline_lom_joints",
-    "baseline_phys_global",
-    "baseline_parent_global",
-    "baseline_chaq",
-    "baseline_esr",
-]
-COVARIATES: Final = Covariate.__args__  # type: ignore[attr-defined]
-"""Baseline variables of the `patients` analysis dataset a Cox model may adjust for (known at
-the index date; nothing measured after it, which would bias the model)."""
 
 NO_FOLLOW_UP: Final = "no_follow_up_after_index"
 STOPPED_BEFORE_INDEX: Final = "stop_date_before_index_date"
