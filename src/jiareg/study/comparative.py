@@ -56,7 +56,7 @@ from jiareg.study.comparison_json import (
     Table1Row,
     Term,
 )
-from jiareg.study.datasets import analysis_datasets
+from jiareg.study.datasets import patients_dataset
 from jiareg.study.endpoints.acr_pedi import AcrPediEndpoint, patient_outcomes
 from jiareg.study.endpoints.covariates import COVARIATES
 from jiareg.vocab import NONRESPONDER, RESPONDER
@@ -215,7 +215,7 @@ def compare(result: StudyResult) -> ComparisonResult | None:
     if spec is None:
         return None
     names = (spec.treated, spec.reference)
-    data = analysis_datasets(result, lambda pid: pid, identified=True).patients
+    data = patients_dataset(result).reset_index()  # the covariates; no endpoint columns
     data = data[data["arm"].isin(names)].reset_index(drop=True)
     arms = list(data["arm"])
     terms: dict[str, tuple[str, list[float | None]]] = {}
