@@ -1,21 +1,28 @@
-"""Fixtures and helpers of the browser tests: a real `jiareg serve` (uvicorn) on a free
-loopback port over a fresh copy of the test registry, Debian's chromium driven by Playwright,
-screenshots in test-artifacts/, and axe-core (tests/browser/vendor/) for accessibility."""
+"""Fixtures and helpers of the browser tests: the web app under uvicorn (as `jiareg serve`
+runs it) on a free loopback port over a fresh copy of the test registry, Debian's chromium
+driven by Playwright, screenshots in test-artifacts/, and axe-core (tests/browser/vendor/) for
+accessibility.
+
+Costs are shared the Playwright way: one chromium for the session and a fresh browser context
+per page (`new_page`, closed after the test); one server per module, in a thread of the test
+process (a `jiareg serve` process cost about 3 s of CPU to start; the process itself, killed
+and restarted, is tested in tests/integration/test_faults.py); the registry is built once and
+copied for each module."""
 
 from __future__ import annotations
 
-import os
+import shutil
 import socket
-import subprocess
-import sys
-import time
+import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.web.conftest import PASSWORD, build_registry
+
+from jiareg.web.app import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -28,47 +35,50 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"jiareg serve exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
+@pytest.fixture(scope="session")
+def browser_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test registry (tests/web/conftest.py), built once; each server gets a copy."""
+    path = tmp_path_factory.mktemp("browser-registry") / "template.db"
+    build_registry(f"sqlite:///{path}")
+    return path
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `jiareg serve` over a fresh copy of the test registry; yields its base URL."""
+def server(browser_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web app under uvicorn over a fresh copy of the test registry; yields its base URL.
+
+    The socket listens before uvicorn starts, so the first request waits in its backlog:
+    no polling for readiness."""
+    import uvicorn
+
     db = tmp_path_factory.mktemp("browser") / "registry.db"
-    url = build_registry(f"sqlite:///{db}")
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jiareg", "serve", "--db", url, "--port", str(port)],
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    shutil.copy(browser_registry, db)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    config = uvicorn.Config(
+        create_app(f"sqlite:///{db}"),
+        log_level="warning",
+        proxy_headers=False,  # as `jiareg serve`: the app reads X-Forwarded-For itself
     )
-    base = f"http://127.0.0.1:{port}"
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [listener]})
+    thread.start()
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
     try:
-        _wait_for(f"{base}/login", process)
+        with urllib.request.urlopen(f"{base}/login", timeout=60) as response:
+            assert response.status == 200
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        uvicorn_server.should_exit = True
+        thread.join(timeout=30)
+        listener.close()
+        assert not thread.is_alive(), "the server did not stop"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One chromium for the session; tests open pages in fresh contexts (`new_page`)."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)  # the shared CI machine can be slow
@@ -78,34 +88,44 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def new_page(browser: object, *, axe: bool = False) -> object:
-    context = browser.new_context(  # type: ignore[attr-defined]
-        viewport={"width": 1360, "height": 900}, bypass_csp=axe
-    )
-    context.set_default_timeout(60_000)
-    return context.new_page()
+NewPage = Callable[..., Any]
 
 
-def shot(page: object, name: str) -> None:
+@pytest.fixture()
+def new_page(browser: Any) -> Iterator[NewPage]:
+    """`new_page(axe=False)`: a page in a fresh browser context (no cookies or storage of
+    another test), closed after the test."""
+    contexts: list[Any] = []
+
+    def make(*, axe: bool = False) -> Any:
+        context = browser.new_context(viewport={"width": 1360, "height": 900}, bypass_csp=axe)
+        context.set_default_timeout(60_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
 
 
-def wait_image(page: object, selector: str, timeout: float = 30) -> None:
-    """Wait until an <img> has loaded (no wait_for_function: the CSP forbids eval)."""
-    image = page.locator(selector)  # type: ignore[attr-defined]
-    deadline = time.monotonic() + timeout
-    while not image.evaluate("img => img.complete && img.naturalWidth > 0"):
-        assert time.monotonic() < deadline, f"{selector} did not load"
-        time.sleep(0.1)
+def wait_image(page: Any, selector: str) -> None:
+    """Wait until an <img> has loaded and decoded (its `decode()` promise; no polling, and
+    no wait_for_function: the CSP forbids eval); a broken image fails."""
+    width = page.locator(selector).evaluate("img => img.decode().then(() => img.naturalWidth)")
+    assert width > 0, f"{selector} did not load"
 
 
-def log_in(page: object, base: str, username: str) -> None:
-    page.goto(f"{base}/login")  # type: ignore[attr-defined]
-    page.get_by_label("Username").fill(username)  # type: ignore[attr-defined]
-    page.get_by_label("Password").fill(PASSWORD)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
-    page.wait_for_url(f"{base}/patients")  # type: ignore[attr-defined]
+def log_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/patients")
 
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -115,12 +135,13 @@ WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 def accessibility_problems(page: Any) -> list[str]:
     """axe-core's serious and critical WCAG 2.1 A/AA violations on the page, one line each.
 
-    The page's context must bypass the CSP (`new_page(browser, axe=True)`): axe is injected as
-    a script the app's own policy would refuse."""
+    The page's context must bypass the CSP (`new_page(axe=True)`): axe is injected as a
+    script the app's own policy would refuse."""
     if not page.evaluate("typeof axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     found = page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']}))"  # details for violations only: all are reported
         ".violations.filter(v => v.impact === 'serious' || v.impact === 'critical')"
         ".map(v => v.id + ': ' + v.help + ' @ ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
         WCAG_AA,

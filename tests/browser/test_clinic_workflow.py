@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.browser.conftest import accessibility_problems, log_in, new_page, shot
+from tests.browser.conftest import NewPage, accessibility_problems, log_in, shot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one chromium
 
 
 def _check(page: Any, problems: list[str], name: str) -> None:
@@ -19,11 +19,11 @@ def _check(page: Any, problems: list[str], name: str) -> None:
 
 
 def test_a_nurse_enters_and_corrects_every_record_without_losing_data(
-    server: str, browser: object
+    server: str, new_page: NewPage
 ) -> None:
     from playwright.sync_api import expect
 
-    page: Any = new_page(browser, axe=True)
+    page: Any = new_page(axe=True)
     errors: list[str] = []
     refused = ("status of 409", "status of 422")  # the refused saves this walk makes on purpose
     page.on(
@@ -142,7 +142,7 @@ def test_a_nurse_enters_and_corrects_every_record_without_losing_data(
     expect(page.locator("#flash")).to_have_text("Visit of 2024-01-10 saved.")
     expect(page.locator("#visits tbody tr").first).to_contain_text("35")
 
-    admin: Any = new_page(browser, axe=True)
+    admin: Any = new_page(axe=True)
     log_in(admin, server, "admin")
     for path, name in [
         ("/dashboard", "dashboard"),

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.browser.conftest import accessibility_problems, log_in, new_page, shot
+from tests.browser.conftest import NewPage, accessibility_problems, log_in, shot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one chromium
 
 
-def test_open_answer_close_a_query(server: str, browser: object) -> None:
+def test_open_answer_close_a_query(server: str, new_page: NewPage) -> None:
     from playwright.sync_api import expect
 
     problems: list[str] = []
@@ -22,7 +22,7 @@ def test_open_answer_close_a_query(server: str, browser: object) -> None:
         problems.extend(accessibility_problems(page))
         shot(page, name)
 
-    reviewer: Any = new_page(browser, axe=True)
+    reviewer: Any = new_page(axe=True)
     log_in(reviewer, server, "dm_a")
     reviewer.goto(f"{server}/patients/A-001/visits/2019-07-27")
     reviewer.locator("#visit-queries-link").click()
@@ -37,7 +37,7 @@ def test_open_answer_close_a_query(server: str, browser: object) -> None:
     check(reviewer, "query-open")
     where = reviewer.url
 
-    site: Any = new_page(browser, axe=True)
+    site: Any = new_page(axe=True)
     log_in(site, server, "clin_a")
     site.get_by_role("link", name="Queries").click()
     expect(site.locator("#count-open")).to_have_text("1")

@@ -1,20 +1,21 @@
-"""The web app in a real browser: Debian's chromium driven by Playwright, against a real
-`jiareg serve` (uvicorn) on a free loopback port. Screenshots go to test-artifacts/."""
+"""The web app in a real browser: Debian's chromium driven by Playwright, against the app
+under uvicorn on a free loopback port (tests/browser/conftest.py). Screenshots go to
+test-artifacts/."""
 
 from __future__ import annotations
 
 import pytest
-from tests.browser.conftest import log_in, new_page, shot, wait_image
+from tests.browser.conftest import NewPage, log_in, shot, wait_image
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one chromium
 
 
 def test_enter_a_visit_with_live_scores_and_see_it_on_the_timeline(
-    server: str, browser: object
+    server: str, new_page: NewPage
 ) -> None:
     from playwright.sync_api import expect
 
-    page = new_page(browser)
+    page = new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{server}/login")
@@ -76,10 +77,10 @@ def test_enter_a_visit_with_live_scores_and_see_it_on_the_timeline(
     assert errors == [], errors  # no CSP violations or script errors
 
 
-def test_admin_pages_render(server: str, browser: object) -> None:
+def test_admin_pages_render(server: str, new_page: NewPage) -> None:
     from playwright.sync_api import expect
 
-    page = new_page(browser)
+    page = new_page()
     log_in(page, server, "admin")
     expect(page.locator("#patients tbody tr")).to_have_count(3)
     page.goto(f"{server}/dashboard")
