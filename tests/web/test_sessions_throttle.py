@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from tests.web.conftest import PASSWORD, Login
+from tests.web.conftest import PASSWORD, Clock, Login
 
 from jiareg.store.audit_replay import verify_registry
 from jiareg.store.engine import get_engine
@@ -91,15 +90,15 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_the_trusted_proxy(
         assert _login(c, "admin", **{"X-Forwarded-For": "192.0.2.77"}) == 429
 
 
-def test_the_lock_grows_with_each_further_failure(app_factory: Factory) -> None:
+def test_the_lock_grows_with_each_further_failure(app_factory: Factory, clock: Clock) -> None:
     with app_factory(max_login_failures=2, lockout_seconds=1.0) as c:
         for _ in range(2):
             _login(c, "clin_a", "nope nope")
-        time.sleep(1.1)
+        clock.advance(1.1)
         assert _login(c, "clin_a", "nope nope") == 401  # lock over: one more try, wrong ...
-        time.sleep(1.2)
+        clock.advance(1.2)
         assert _login(c, "clin_a") == 429  # ... and now the lock lasts twice as long (2 s)
-        time.sleep(1.0)
+        clock.advance(1.0)
         assert _login(c, "clin_a") == 200
 
 
@@ -151,9 +150,8 @@ def test_the_count_starts_again_after_a_quiet_window(db_url: str) -> None:
     throttle = LoginThrottle(
         get_engine(db_url), max_failures=2, lockout_seconds=60, window_seconds=0.3
     )
-    now = time.monotonic
-    assert throttle.retry_after("ana", "192.0.2.1", now=now()) == 0
-    time.sleep(0.4)  # one old typo is forgotten ...
-    assert throttle.retry_after("ana", "192.0.2.1", now=now()) == 0
-    assert throttle.retry_after("ana", "192.0.2.1", now=now()) == 0  # ... two recent ones lock
-    assert throttle.retry_after("ana", "192.0.2.1", now=now()) > 0
+    assert throttle.retry_after("ana", "192.0.2.1", now=1000.0) == 0
+    # one old typo is forgotten ...
+    assert throttle.retry_after("ana", "192.0.2.1", now=1000.4) == 0
+    assert throttle.retry_after("ana", "192.0.2.1", now=1000.4) == 0  # ... two recent ones lock
+    assert throttle.retry_after("ana", "192.0.2.1", now=1000.4) > 0
