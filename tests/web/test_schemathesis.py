@@ -10,11 +10,12 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from tests.support.examples import examples
 from tests.web.conftest import PASSWORD
 
 from jiareg.web.app import create_app
 
-MAX_EXAMPLES = 15  # per operation; the whole module runs in well under 60 s
+MAX_EXAMPLES = examples(15)  # per operation (`make test-fast`: 5, tests/support/examples.py)
 
 # The schema document only: no database is touched to produce it.
 schema = schemathesis.openapi.from_dict(create_app("sqlite://").openapi())
