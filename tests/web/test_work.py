@@ -109,33 +109,6 @@ def test_site_roles_may_not_run_studies(login: Login, user: str) -> None:
     assert login(user).get("/study").status_code == 403
 
 
-@pytest.mark.pdf  # the run writes report.pdf with WeasyPrint
-def test_study_runs_in_the_background_and_serves_its_report(
-    login: Login, study_finished: Callable[[], None]
-) -> None:
-    client = login("res")
-    page = client.get("/study")
-    assert "tocilizumab-after-anti-tnf.yaml" in page.text
-    token = _token(client, "/study")
-    started = client.post(
-        "/study",
-        data={"csrf_token": token, "protocol": "tocilizumab-after-anti-tnf.yaml"},
-        follow_redirects=False,
-    )
-    assert started.status_code == 303
-    job = started.headers["location"]
-    study_finished()
-    text = client.get(job).text
-    # the test registry's one tocilizumab-after-anti-TNF patient makes the cohort
-    assert 'id="study-done"' in text and 'id="study-error"' not in text
-    report = client.get(f"{job}/report.html")
-    assert report.status_code == 200 and "<html" in report.text.lower()
-    assert report.headers["x-frame-options"] == "SAMEORIGIN"
-    assert client.get(f"{job}/results.json").json()["n"] == "<5"  # a small cell, to "res"
-    assert client.get(f"{job}/../../etc/passwd").status_code == 404
-    assert client.get(f"{job}/secret.txt").status_code == 404
-
-
 def _login_to(client: TestClient, username: str) -> TestClient:
     response = client.post("/api/login", json={"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.text
@@ -144,11 +117,12 @@ def _login_to(client: TestClient, username: str) -> TestClient:
 
 
 @pytest.mark.pdf  # the run writes report.pdf with WeasyPrint
-def test_study_runs_survive_a_server_restart(
+def test_a_study_runs_in_the_background_serves_its_report_and_survives_a_restart(
     db_url: str, tmp_path: Path, study_finished: Callable[[], None]
 ) -> None:
     runs = tmp_path / "runs"
-    with _login_to(TestClient(create_app(db_url, runs_dir=runs)), "admin") as first:
+    with _login_to(TestClient(create_app(db_url, runs_dir=runs)), "res") as first:
+        assert "tocilizumab-after-anti-tnf.yaml" in first.get("/study").text
         started = first.post(
             "/study",
             data={
@@ -157,9 +131,18 @@ def test_study_runs_survive_a_server_restart(
             },
             follow_redirects=False,
         )
+        assert started.status_code == 303
         job = started.headers["location"]
         study_finished()
-        assert 'id="study-done"' in first.get(job).text
+        text = first.get(job).text
+        # the test registry's one tocilizumab-after-anti-TNF patient makes the cohort
+        assert 'id="study-done"' in text and 'id="study-error"' not in text
+        report = first.get(f"{job}/report.html")
+        assert report.status_code == 200 and "<html" in report.text.lower()
+        assert report.headers["x-frame-options"] == "SAMEORIGIN"
+        assert first.get(f"{job}/results.json").json()["n"] == "<5"  # a small cell, to "res"
+        assert first.get(f"{job}/../../etc/passwd").status_code == 404
+        assert first.get(f"{job}/secret.txt").status_code == 404
     run_id = job.rsplit("/", 1)[1]
     saved = json.loads((runs / run_id / "run.json").read_text(encoding="utf-8"))
     assert saved["done"] and saved["protocol"] == "tocilizumab-after-anti-tnf.yaml"
