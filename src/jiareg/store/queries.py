@@ -53,6 +53,11 @@ _PATIENT_VERSION: Final = _VERSION.where(  # an import's batch entries: anyone's
 )
 _PATIENT: Final = select(_PATIENTS).where(_PATIENTS.c.patient_id == bindparam("patient_id"))
 _SITE_PATIENT: Final = _PATIENT.where(_PATIENTS.c.site == bindparam("site"))
+_RECORD: Final = {
+    name: select(t).where(t.c.patient_id == bindparam("patient_id")).order_by(t.c[_ORDER[name]])
+    for name, t in ((n, Base.metadata.tables[n]) for n in _CHILD_TABLES)
+}
+"""A patient's rows of each child table, in date order (`Registry.record`)."""
 _BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
 
 
@@ -322,14 +327,9 @@ class Registry:
         """Every child table's rows for one patient, each in date order."""
         out: dict[str, list[dict[str, Any]]] = {}
         with self.engine.connect() as conn:
-            for name in _CHILD_TABLES:
-                table = self.table(name)
-                stmt = (
-                    select(table)
-                    .where(table.c.patient_id == patient_id)
-                    .order_by(table.c[_ORDER[name]])
-                )
-                out[name] = [_plain(r) for r in conn.execute(stmt).mappings()]
+            for name, stmt in _RECORD.items():
+                rows = conn.execute(stmt, {"patient_id": patient_id}).mappings()
+                out[name] = [_plain(r) for r in rows]
         return out
 
     def rows(self, viewer: Viewer, name: str) -> list[dict[str, Any]]:
