@@ -5,6 +5,10 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 export JIAREG_TEST_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
+# Let Python cache compiled modules: with PYTHONDONTWRITEBYTECODE set (some machines set it), each
+# test worker and each `jiareg` process a test starts compiled every module again.
+unexport PYTHONDONTWRITEBYTECODE
+
 # Workers for pytest-xdist; Spark, demo and browser tests each stay on one worker (xdist_group).
 JOBS    ?= 2
 FAST    := not spark and not browser and not pdf and not slow

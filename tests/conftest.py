@@ -135,6 +135,11 @@ _PY4J_SOCKETS = (
     "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
 )
 
+_HEAVY = ("slow", "browser", "pdf")
+"""Modules with a test of these marks run first (whole modules, so their module fixtures are
+built once): xdist hands out tests in collection order, and a long test collected last kept
+one worker busy while the other had finished."""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Make every item's node id unique (xdist schedules by id). Keep the one-per-session
@@ -143,7 +148,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     sockets to the garbage collector (pyspark's, not ours): only there is that ResourceWarning
     not an error. A Spark test gets `SPARK_TIMEOUT_S` instead of the 120 s of every other test:
     its first query plans and compiles in the JVM, which on 2 busy cores took 153 s, and a
-    timeout that kills a Spark call leaves the worker's one SparkSession unusable."""
+    timeout that kills a Spark call leaves the worker's one SparkSession unusable. Heavy
+    modules first: see `_HEAVY`."""
     for item in items:
         if not item.nodeid.endswith(f"::{item.name}"):
             # schemathesis 4.32 names each API operation's item but keeps one node id (it sets
@@ -157,3 +163,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.timeout(SPARK_TIMEOUT_S))
         elif "demo" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("demo"))
+    heavy_modules = {item.path for item in items if any(item.get_closest_marker(m) for m in _HEAVY)}
+    items.sort(key=lambda item: item.path not in heavy_modules)

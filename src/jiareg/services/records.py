@@ -268,11 +268,8 @@ def add_record(
     cells = _key_cells(spec, values)
     parent = _parent_key(spec, cells)
     records = [(table_name, values), *[(name, {**c, **parent}) for name, c in children]]
-
-    def new(conn: Connection) -> Sequence[tuple[str, Mapping[str, object]]] | None:
-        return None if find_row(spec, cells, stored_rows(conn, spec, [cells])).num_rows else records
-
-    prepared = _prepared(db_url, user, new)
+    # prepared even if the key is taken (the lock's check below refuses it): a read fewer
+    prepared = _prepared(db_url, user, lambda _conn: records)
     with turn(), get_engine(db_url).begin() as conn:
         write_lock(conn)
         require_initialised(conn)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Hashable
 from datetime import date
 from typing import Any, Final, Protocol, TypeVar, cast
 
-from sqlalchemy import Engine, RowMapping, Table, func, select
+from sqlalchemy import Engine, RowMapping, Table, bindparam, func, select
 
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.store.audit import recent_entries
@@ -43,6 +43,21 @@ _PATIENT_CACHE_SIZE: Final = 4096
 _INCREMENTAL_MAX: Final = 200
 """More changed patients than this since the last read: recompute every patient's row."""
 T = TypeVar("T")
+
+# The statements of every request, built once (building one costs several times running it)
+_LOG: Final = Base.metadata.tables["audit_log"]
+_PATIENTS: Final = Base.metadata.tables["patients"]
+_VERSION: Final = select(func.coalesce(func.max(_LOG.c.seq), 0))
+_PATIENT_VERSION: Final = _VERSION.where(  # an import's batch entries: anyone's
+    (_LOG.c.patient_id == bindparam("patient_id")) | batch_entries(_LOG)
+)
+_PATIENT: Final = select(_PATIENTS).where(_PATIENTS.c.patient_id == bindparam("patient_id"))
+_SITE_PATIENT: Final = _PATIENT.where(_PATIENTS.c.site == bindparam("site"))
+_RECORD: Final = {
+    name: select(t).where(t.c.patient_id == bindparam("patient_id")).order_by(t.c[_ORDER[name]])
+    for name, t in ((n, Base.metadata.tables[n]) for n in _CHILD_TABLES)
+}
+"""A patient's rows of each child table, in date order (`Registry.record`)."""
 _BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
 
 
@@ -101,9 +116,8 @@ class Registry:
 
     def version(self) -> int:
         """The registry's change marker: the last audit-trail entry (every write appends one)."""
-        log = Base.metadata.tables["audit_log"]
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(log.c.seq), 0))).scalar_one())
+            return int(conn.execute(_VERSION).scalar_one())
 
     def cached(self, key: Hashable, compute: Callable[[], T], version: int | None = None) -> T:
         """`compute()` once per `key` while the registry is unchanged (see `version`).
@@ -126,12 +140,8 @@ class Registry:
 
     def patient_version(self, patient_id: str) -> int:
         """One patient's change marker: their last audit-trail entry (0 if none)."""
-        log = Base.metadata.tables["audit_log"]
-        stmt = select(func.coalesce(func.max(log.c.seq), 0)).where(
-            (log.c.patient_id == patient_id) | batch_entries(log)  # an import's batch: anyone
-        )
         with self.engine.connect() as conn:
-            return int(conn.execute(stmt).scalar_one())
+            return int(conn.execute(_PATIENT_VERSION, {"patient_id": patient_id}).scalar_one())
 
     def for_patient(self, patient_id: str, key: Hashable, compute: Callable[[], T]) -> T:
         """`compute()` once per `key` while the patient's own record is unchanged (see
@@ -258,11 +268,9 @@ class Registry:
                     if pseudonym(row["patient_id"], self.pseudonym_key) == public_id:
                         return _plain(row)
             return None
-        stmt = stmt.where(patients.c.patient_id == public_id)
-        if not viewer.all_sites:
-            stmt = stmt.where(patients.c.site == viewer.site)
+        one, params = (_PATIENT, {}) if viewer.all_sites else (_SITE_PATIENT, {"site": viewer.site})
         with self.engine.connect() as conn:
-            found = conn.execute(stmt).mappings().first()
+            found = conn.execute(one, {"patient_id": public_id, **params}).mappings().first()
         return _plain(found) if found is not None else None
 
     # -- reads --------------------------------------------------------------------------------
@@ -319,14 +327,9 @@ class Registry:
         """Every child table's rows for one patient, each in date order."""
         out: dict[str, list[dict[str, Any]]] = {}
         with self.engine.connect() as conn:
-            for name in _CHILD_TABLES:
-                table = self.table(name)
-                stmt = (
-                    select(table)
-                    .where(table.c.patient_id == patient_id)
-                    .order_by(table.c[_ORDER[name]])
-                )
-                out[name] = [_plain(r) for r in conn.execute(stmt).mappings()]
+            for name, stmt in _RECORD.items():
+                rows = conn.execute(stmt, {"patient_id": patient_id}).mappings()
+                out[name] = [_plain(r) for r in rows]
         return out
 
     def rows(self, viewer: Viewer, name: str) -> list[dict[str, Any]]:

@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Final
+from functools import cache
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Boolean, Connection, Date, Double, Integer, Table, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    Double,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    select,
+    tuple_,
+)
 from sqlalchemy.types import TypeEngine
 
 from jiareg.store.bulk import paused_gc
@@ -45,9 +57,11 @@ def _arrow_type(sql_type: TypeEngine[object]) -> pa.DataType:
     return pa.string()
 
 
+@cache
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema of one template table (template column order; every field nullable,
-    so tables from the registry, an import and a form concatenate without casts).
+    so tables from the registry, an import and a form concatenate without casts). Built
+    once per table (a schema is immutable; a web save asks for it a dozen times).
 
     >>> arrow_schema("administrations").types
     [DataType(string), DataType(string), DataType(date32[day]), DataType(double), DataType(double)]
@@ -94,6 +108,8 @@ def read_table(conn: Connection, table: str) -> pa.Table:
 
 def _from_rows(rows: Sequence[Sequence[object]], schema: pa.Schema) -> pa.Table:
     """Driver rows (dates as date objects or ISO text) as an Arrow table of `schema`."""
+    if not rows:  # e.g. a new record's stored row: no column to convert
+        return schema.empty_table()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
     arrays = [
         pa.array(list(values)).cast(field.type)
@@ -110,15 +126,21 @@ def read_rows(conn: Connection, table: str, keys: pa.Table) -> pa.Table:
     those rows through the primary-key index, whatever the table's size. Rows come ordered
     by the natural key, like `read_table`.
     """
-    schema = arrow_schema(table)
-    t = _tables()[table]
-    pk = [t.c[name] for name in keys.column_names]
     wanted = sorted(set(zip(*keys.to_pydict().values(), strict=True)), key=repr)
+    stmt = _by_keys(table, tuple(keys.column_names))
     rows: list[Sequence[object]] = []
     for start in range(0, len(wanted), _KEYS_PER_QUERY):
-        stmt = select(*t.columns).where(tuple_(*pk).in_(wanted[start : start + _KEYS_PER_QUERY]))
-        rows += conn.execute(stmt).all()
-    return _from_rows(rows, schema).sort_by([(c, "ascending") for c in keys.column_names])
+        rows += conn.execute(stmt, {"keys": wanted[start : start + _KEYS_PER_QUERY]}).all()
+    table_ = _from_rows(rows, arrow_schema(table))
+    return table_.sort_by([(c, "ascending") for c in keys.column_names])
+
+
+@cache
+def _by_keys(table: str, names: tuple[str, ...]) -> Select[Any]:
+    """`read_rows`'s statement, built once per table and key columns (the keys are bound)."""
+    t = _tables()[table]
+    keys = tuple_(*(t.c[name] for name in names))
+    return select(*t.columns).where(keys.in_(bindparam("keys", expanding=True)))
 
 
 def read_tables(url: str | None = None) -> dict[str, pa.Table]:
