@@ -64,13 +64,8 @@ _DATE_RE: Final = r"^\d{4}-\d{2}-\d{2}$"
 _NUMBER_RE: Final = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 _COUNT_RE: Final = r"^-?\d{1,9}$"
 _CONTROL_RE: Final = r"[\x00-\x1f\x7f]"
-_TYPED: Final = {
-    "date": pa.date32(),
-    "number": pa.float64(),
-    "count": pa.int64(),
-    "flag": pa.bool_(),
-}
-"""The typed column of each kind of column (`TemplateTable` kinds; text and codes: string)."""
+_TYPED: Final = dict(date=pa.date32(), number=pa.float64(), count=pa.int64(), flag=pa.bool_())
+"""Each kind's typed column (`Column.kind`; text and codes: string)."""
 
 
 @dataclass
@@ -158,11 +153,8 @@ def _drug(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.
 
 
 def _cell(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> pa.Array:
-    """Check one column's cells; return the typed column (bad cells become null).
-
-    A column with no cell given, optional and with no `blank` code, has nothing to read or
-    check: its typed column is all null (what the checks below give it), without the ~20
-    kernel calls each costs (most of a one-row web save's columns are empty)."""
+    """Check one column's cells; return the typed column (bad cells become null). An empty
+    optional column (most of a web save's) is all null, without its ~20 kernel calls."""
     if text.null_count == len(text) and not col.required and col.blank is None:
         return pa.nulls(len(text), _TYPED.get(col.kind, pa.string()))
     text = prepare(
@@ -371,13 +363,8 @@ def validate_tables(
         pid = table_.data.column("patient_id").combine_chunks()
         if name != "patients" and not patients_unreadable:
             unknown = pc.and_(pc.is_valid(pid), pc.invert(pc.is_in(pid, value_set=known_ids)))
-            problems.add_mask(
-                raw,
-                unknown,
-                "patient_id",
-                pid,
-                "a patient_id among the imported patients or already in the registry",
-            )
+            expected = "a patient_id among the imported patients or already in the registry"
+            problems.add_mask(raw, unknown, "patient_id", pid, expected)
         births = known_births.take(pc.index_in(pid, value_set=known_ids))
         for column in table_.spec.after_birth:
             when = table_.data.column(column).combine_chunks()

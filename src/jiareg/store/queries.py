@@ -51,6 +51,11 @@ _VERSION: Final = select(func.coalesce(func.max(_LOG.c.seq), 0))
 _PATIENT_VERSION: Final = _VERSION.where(  # an import's batch entries: anyone's
     (_LOG.c.patient_id == bindparam("patient_id")) | batch_entries(_LOG)
 )
+_CHANGED: Final = (
+    select(_LOG.c.patient_id)
+    .where(_LOG.c.seq > bindparam("since"), _LOG.c.patient_id.is_not(None))
+    .distinct()
+)
 _PATIENT: Final = select(_PATIENTS).where(_PATIENTS.c.patient_id == bindparam("patient_id"))
 _SITE_PATIENT: Final = _PATIENT.where(_PATIENTS.c.site == bindparam("site"))
 _RECORD: Final = {
@@ -161,14 +166,9 @@ class Registry:
     def changed_patients(self, since: int) -> set[str]:
         """The patients with an audit-trail entry after entry `since` (every write of a
         patient's record appends one naming the patient)."""
-        log = Base.metadata.tables["audit_log"]
-        stmt = (
-            select(log.c.patient_id)
-            .where(log.c.seq > since, log.c.patient_id.is_not(None))
-            .distinct()
-        )
         with self.engine.connect() as conn:
-            return set(conn.execute(stmt).scalars()) | batch_patients(conn, log, since)
+            named = set(conn.execute(_CHANGED, {"since": since}).scalars())
+            return named | batch_patients(conn, _LOG, since)
 
     def per_patient(
         self, key: Hashable, compute: Callable[[Collection[str] | None], dict[str, T]]

@@ -10,7 +10,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from jiareg.services.versions import VISIT_CHILDREN, record_version
 from jiareg.store.queries import Registry
@@ -40,6 +40,10 @@ class PatientFilters:
     category: str | None = None
     biologic: str | None = None
     state: str | None = None
+
+
+_EVERYONE: Final = PatientFilters()
+"""No filter: the whole list (recomputed after every write, so not filtered row by row)."""
 
 
 def list_scope(viewer: Viewer, filters: PatientFilters) -> tuple[object, ...]:
@@ -84,7 +88,9 @@ def patient_list(
     matching = registry.cached(
         ("patients", *list_scope(viewer, filters)),
         lambda: registry.in_shown_order(
-            viewer, [r for r in rows if _matches(r.row, filters)], lambda r: r.row["patient_id"]
+            viewer,
+            rows if filters == _EVERYONE else [r for r in rows if _matches(r.row, filters)],
+            lambda r: r.row["patient_id"],
         ),
         version,
     )
