@@ -35,7 +35,7 @@ from tests.support.cli_processes import (
 )
 from tests.support.postgres import create_database, drop_database
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # a 3,000-patient import, twice
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # a 1,000-patient import, twice
 
 Registry = Callable[[], str]
 SCHEMA: dict[str, str] = {}
@@ -43,13 +43,13 @@ SCHEMA: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 200-patient registry and a 3,000-patient one holding it (`write_synthetic`)."""
+    """A 50-patient registry and a 1,000-patient one holding it (`write_synthetic`)."""
     return write_synthetic(tmp_path_factory.mktemp("synth"))
 
 
 @pytest.fixture(scope="module")
 def small(synthetic: tuple[Path, Path]) -> Path:
-    """The 200-patient registry in the template format."""
+    """The 50-patient registry in the template format."""
     return synthetic[0]
 
 
