@@ -31,7 +31,7 @@ from tests.support.cli_processes import (
     jiareg_process,
     sqlite_url,
     start_import,
-    write_synthetic,
+    synthetic_registries,
 )
 from tests.support.postgres import create_database, drop_database
 
@@ -43,8 +43,9 @@ SCHEMA: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 50-patient registry and a 1,000-patient one holding it (`write_synthetic`)."""
-    return write_synthetic(tmp_path_factory.mktemp("synth"))
+    """A 50-patient registry and a 1,000-patient one holding it (`write_synthetic`, once per
+    test process)."""
+    return synthetic_registries(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")

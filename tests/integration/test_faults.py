@@ -41,7 +41,7 @@ from tests.support.cli_processes import (
     sigkill,
     sqlite_url,
     start_import,
-    write_synthetic,
+    synthetic_registries,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a 1,000-patient import, killed
@@ -49,8 +49,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a 1,000-patient imp
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """`write_synthetic`'s two registries, once per module."""
-    return write_synthetic(tmp_path_factory.mktemp("synth"))
+    """`write_synthetic`'s two registries (written once per test process)."""
+    return synthetic_registries(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

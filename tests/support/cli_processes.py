@@ -117,6 +117,18 @@ SYNTHETIC_KEPT = 50
 """Patients of the small registry (the first of the large one)."""
 
 
+def synthetic_registries(base: Path) -> tuple[Path, Path]:
+    """`write_synthetic`'s two registries under `base` (the session's temporary folder),
+    written once per test process for the fault and the backup tests, which only read them."""
+    root = base / "synthetic"
+    done = root / "written"
+    if not done.exists():
+        root.mkdir(exist_ok=True)
+        write_synthetic(root)
+        done.touch()
+    return root / "small", root / "large"
+
+
 def write_synthetic(root: Path) -> tuple[Path, Path]:
     """(a 50-patient registry, a 1,000-patient one holding the same patients), as template
     folders under `root`.
