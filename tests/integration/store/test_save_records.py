@@ -21,7 +21,7 @@ from jiareg.errors import ImportErrors
 from jiareg.services.imports import import_path
 from jiareg.services.records import save_records
 from jiareg.store.audit import verify_chain
-from jiareg.store.engine import get_engine
+from jiareg.store.engine import get_engine, read_engine
 from jiareg.store.tables import TABLE_NAMES, read_tables
 from jiareg.store.users import UserInfo
 
@@ -121,19 +121,28 @@ def _statements(url: str) -> Iterator[list[tuple[str, Any]]]:
 
 
 def _visits_rows_read(url: str) -> int:
-    """PostgreSQL's count of visits rows read, by scans or through indexes (after a stats
-    flush)."""
-    get_engine(url).dispose()  # a closing backend flushes its table statistics...
-    time.sleep(1.0)  # ...as it exits, after our disconnect returned
+    """PostgreSQL's count of visits rows read, by scans or through indexes, once every other
+    connection to the registry has closed: a backend flushes its table statistics as it exits,
+    before it leaves pg_stat_activity (PostgreSQL 15: a before- and an on-shmem-exit hook)."""
+    get_engine(url).dispose()
+    read_engine(url).dispose()  # the save's preparation reads through this one
+    deadline = time.monotonic() + 60
     with get_engine(url).connect() as conn:
-        return int(
-            conn.execute(
-                text(
-                    "SELECT seq_tup_read + idx_tup_fetch FROM pg_stat_user_tables"
-                    " WHERE relname = 'visits'"
-                )
-            ).scalar_one()
-        )
+        while conn.execute(_OTHER_BACKENDS).scalar_one():
+            assert time.monotonic() < deadline, "the registry's connections did not close"
+            conn.rollback()  # a new transaction: a new statistics snapshot
+            time.sleep(0.01)
+        conn.rollback()
+        return int(conn.execute(_VISITS_READ).scalar_one())
+
+
+_OTHER_BACKENDS = text(
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+_VISITS_READ = text(
+    "SELECT seq_tup_read + idx_tup_fetch FROM pg_stat_user_tables WHERE relname = 'visits'"
+)
 
 
 def test_a_save_reads_the_stored_rows_by_key_not_whole_tables(
