@@ -29,7 +29,7 @@ import pytest
 from hypothesis import settings
 from tests.support.backends import Backend, connect_backend
 from tests.support.examples import FAST_MAX_EXAMPLES, FAST_PROFILE
-from tests.support.postgres import create_database, drop_database, sqlalchemy_url
+from tests.support.postgres import create_database, drop_database, sqlalchemy_url, wait_for_drops
 
 # `make test-fast` loads it (`--hypothesis-profile=fast`); `make test` runs the full counts.
 settings.register_profile(FAST_PROFILE, max_examples=FAST_MAX_EXAMPLES)
@@ -139,6 +139,12 @@ _HEAVY = ("slow", "browser", "pdf")
 """Modules with a test of these marks run first (whole modules, so their module fixtures are
 built once): xdist hands out tests in collection order, and a long test collected last kept
 one worker busy while the other had finished."""
+
+
+def pytest_sessionfinish() -> None:
+    """Every test database dropped before the session ends (the drops run on a background
+    thread: `tests.support.postgres`); an xdist worker may be ended before its exit handlers."""
+    wait_for_drops()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

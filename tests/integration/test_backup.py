@@ -31,11 +31,11 @@ from tests.support.cli_processes import (
     jiareg_process,
     sqlite_url,
     start_import,
-    write_synthetic,
+    synthetic_registries,
 )
 from tests.support.postgres import create_database, drop_database
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # a 3,000-patient import, twice
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # a 1,000-patient import, twice
 
 Registry = Callable[[], str]
 SCHEMA: dict[str, str] = {}
@@ -43,13 +43,14 @@ SCHEMA: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 200-patient registry and a 3,000-patient one holding it (`write_synthetic`)."""
-    return write_synthetic(tmp_path_factory.mktemp("synth"))
+    """A 50-patient registry and a 1,000-patient one holding it (`write_synthetic`, once per
+    test process)."""
+    return synthetic_registries(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="module")
 def small(synthetic: tuple[Path, Path]) -> Path:
-    """The 200-patient registry in the template format."""
+    """The 50-patient registry in the template format."""
     return synthetic[0]
 
 

@@ -4,7 +4,7 @@ Issue #12, item 7. Everything goes through the `jiareg` command (INTERFACE.md); 
 killed is a real subprocess (SIGKILL: no handler, no clean-up, no commit), the commands
 around it run in this process (`tests.support.cli_processes.jiareg`):
 
-- an import of a 3,000-patient synthetic registry, killed once it is writing (its progress
+- an import of a 1,000-patient synthetic registry, killed once it is writing (its progress
   bar, shown on a pseudo-terminal, says "loading <table>", which it says inside the
   import's transaction): afterwards `jiareg export` gives byte for byte what it gave before
   the import (all-or-nothing, updates of stored visits included), `jiareg audit verify`
@@ -34,22 +34,23 @@ import pytest
 from tests.support.cli_processes import (
     KILL_TIMEOUT_S,
     PASSWORD,
+    SYNTHETIC_PATIENTS,
     cli_env,
     exported,
     jiareg,
     sigkill,
     sqlite_url,
     start_import,
-    write_synthetic,
+    synthetic_registries,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a 3,000-patient import, killed
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a 1,000-patient import, killed
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """`write_synthetic`'s two registries, once per module."""
-    return write_synthetic(tmp_path_factory.mktemp("synth"))
+    """`write_synthetic`'s two registries (written once per test process)."""
+    return synthetic_registries(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -75,7 +76,7 @@ def test_an_import_killed_midway_leaves_the_registry_as_it_was(
     assert "intact" in jiareg(env, "audit", "verify", "--db", registry).stdout
     jiareg(env, "import", str(large), "--db", registry)  # nothing left locked or half-done
     patients = exported(env, registry, tmp_path / "after-import")["patients.csv"]
-    assert patients.count(b"\n") == 3000 + 1
+    assert patients.count(b"\n") == SYNTHETIC_PATIENTS + 1
     jiareg(env, "audit", "verify", "--db", registry)
 
 
@@ -92,7 +93,7 @@ def _free_port() -> int:
 def server(
     registry: str, synthetic: tuple[Path, Path], tmp_path: Path
 ) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
-    """`jiareg serve` on a free loopback port over the 200-patient registry, with one admin.
+    """`jiareg serve` on a free loopback port over the 50-patient registry, with one admin.
 
     Yields (base URL, registry URL, server process); the process is killed afterwards.
     """
@@ -119,7 +120,7 @@ def server(
                 httpx.get(f"{base}/login", timeout=2)
                 break
             except httpx.TransportError:
-                time.sleep(0.2)
+                time.sleep(0.05)
         yield base, registry, proc
     finally:
         if proc.poll() is None:

@@ -108,18 +108,39 @@ def sqlite_url(tmp: Path) -> str:
     return f"sqlite:///{tmp / 'registry.db'}"
 
 
+SYNTHETIC_PATIENTS = 1000
+"""Patients of the large synthetic registry: enough that its import is still writing well
+after it says "loading patients" (the kill and the backup land inside its transaction; its
+visits alone take ~0.3 s to write), few enough that the tests' imports, exports and audit
+verifications stay cheap. It was 3,000: the size proved nothing more and cost ~3x the time."""
+SYNTHETIC_KEPT = 50
+"""Patients of the small registry (the first of the large one)."""
+
+
+def synthetic_registries(base: Path) -> tuple[Path, Path]:
+    """`write_synthetic`'s two registries under `base` (the session's temporary folder),
+    written once per test process for the fault and the backup tests, which only read them."""
+    root = base / "synthetic"
+    done = root / "written"
+    if not done.exists():
+        root.mkdir(exist_ok=True)
+        write_synthetic(root)
+        done.touch()
+    return root / "small", root / "large"
+
+
 def write_synthetic(root: Path) -> tuple[Path, Path]:
-    """(a 200-patient registry, a 3,000-patient one holding the same patients), as template
+    """(a 50-patient registry, a 1,000-patient one holding the same patients), as template
     folders under `root`.
 
-    The large one is `jiareg synth --patients 3000`; the small one its first 200 patients
+    The large one is `jiareg synth --patients 1000`; the small one its first 50 patients
     (the same sites: an import never moves a patient) with every recorded ESR changed, so
-    that importing the large one into the small one adds 2,800 patients and updates visits.
+    that importing the large one into the small one adds 950 patients and updates visits.
     """
     small, large = root / "small", root / "large"
-    jiareg(cli_env(root), "synth", "--patients", "3000", "--out", str(large))
+    jiareg(cli_env(root), "synth", "--patients", str(SYNTHETIC_PATIENTS), "--out", str(large))
     small.mkdir()
-    kept = {f"P{n:06d}" for n in range(1, 201)}
+    kept = {f"P{n:06d}" for n in range(1, SYNTHETIC_KEPT + 1)}
     for file in sorted(large.glob("*.csv")):
         with file.open(encoding="utf-8", newline="") as f:
             rows = [row for row in csv.DictReader(f) if row["patient_id"] in kept]

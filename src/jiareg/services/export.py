@@ -35,7 +35,6 @@ from jiareg.store.access import record_access
 from jiareg.store.engine import deidentification_key, get_engine
 from jiareg.store.tables import read_tables
 from jiareg.store.users import os_user
-from jiareg.study.deidentify import SMALL_CELL, SUPPRESSED, research_id
 
 __all__ = ["export", "export_registry", "write_empty_template"]
 
@@ -59,6 +58,10 @@ def _months(born: pa.Array, when: pa.Array) -> pa.Array:
 
 
 def _deidentify(tables: dict[str, pa.Table], key: bytes) -> dict[str, pa.Table]:
+    # Imported here: jiareg.study pulls in the statistics stack (lifelines, pandas), ~1.5 s of
+    # start-up that every plain `jiareg export` paid.
+    from jiareg.study.deidentify import research_id
+
     patients = tables["patients"]
     ids = patients.column("patient_id").to_pylist()
     pseudo = pa.array([research_id(key, i) for i in ids], pa.string())
@@ -97,6 +100,8 @@ def _deidentify(tables: dict[str, pa.Table], key: bytes) -> dict[str, pa.Table]:
 def _suppress_small_cells(patients: pa.Table) -> pa.Table:
     """`patients` with each quasi-identifier value held by fewer than SMALL_CELL patients
     written as "<5"."""
+    from jiareg.study.deidentify import SMALL_CELL, SUPPRESSED  # as in `_deidentify`
+
     for name in _QUASI_IDENTIFIERS:
         column = patients.column(name).combine_chunks()
         counts = column.value_counts()

@@ -16,15 +16,16 @@ import secrets
 import sqlite3
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from jiareg.errors import StoreError
 from jiareg.store.audit_key import ensure_key
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = [
     "DEFAULT_URL",
@@ -182,6 +183,9 @@ def write_lock(conn: Connection) -> None:
 
 
 def _alembic_config(conn: Connection) -> Config:
+    # Alembic is imported only to migrate (~0.2 s of start-up that every command paid).
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["connection"] = conn
@@ -194,6 +198,8 @@ def init_db(url: str | None = None) -> str:
     Idempotent: running it on an up-to-date registry changes nothing. A new registry gets
     its audit key (`jiareg.store.audit_key.ensure_key`).
     """
+    from alembic import command
+
     engine = get_engine(url)
     if engine.dialect.name == "sqlite":
         database = make_url(normalise_url(url)).database

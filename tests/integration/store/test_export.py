@@ -14,7 +14,6 @@ from jiareg.cli import app
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.services.export import export_registry
 from jiareg.services.imports import import_path
-from jiareg.store.engine import init_db
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -43,11 +42,11 @@ def test_round_trip_template_import_export_import_is_lossless(db_url: str, tmp_p
     )
 
 
-def test_deidentified_export(db_url: str, tmp_path: Path) -> None:
-    import_path(write_folder(tmp_path / "in"), db_url)
+def test_deidentified_export(registry_url: str, tmp_path: Path) -> None:
+    import_path(write_folder(tmp_path / "in"), registry_url)
     # (small cells kept: this registry is too small for any; tests/integration/test_deidentify*)
-    export_registry(db_url, tmp_path / "d1", deidentify=True, suppress=False)
-    export_registry(db_url, tmp_path / "d2", deidentify=True, suppress=False)
+    export_registry(registry_url, tmp_path / "d1", deidentify=True, suppress=False)
+    export_registry(registry_url, tmp_path / "d2", deidentify=True, suppress=False)
     assert _files(tmp_path / "d1") == _files(tmp_path / "d2")  # stable pseudonyms and shifts
     text = b"".join(_files(tmp_path / "d1").values()).decode()
     assert "P1" not in text and "2010-03-01" not in text and "birth_date" not in text
@@ -65,7 +64,9 @@ def test_deidentified_export(db_url: str, tmp_path: Path) -> None:
     assert dates[0] - dt.date(2020, 1, 10) == shift and abs(shift.days) <= 182
 
 
-def test_template_workbook_has_notes_dropdowns_and_reads_back(db_url: str, tmp_path: Path) -> None:
+def test_template_workbook_has_notes_dropdowns_and_reads_back(
+    registry_url: str, tmp_path: Path
+) -> None:
     assert CliRunner().invoke(app, ["template", str(tmp_path / "t")]).exit_code == 0
     for spec in TABLES:
         header = (tmp_path / "t" / spec.file).read_text().strip()
@@ -85,12 +86,11 @@ def test_template_workbook_has_notes_dropdowns_and_reads_back(db_url: str, tmp_p
     for line in GOOD["visits.csv"].splitlines()[1:]:
         sheet.append([c or None for c in line.split(",")])
     book.save(tmp_path / "filled.xlsx")
-    init_db(db_url)
-    summary = import_path(tmp_path / "filled.xlsx", db_url)
+    summary = import_path(tmp_path / "filled.xlsx", registry_url)
     assert {c.table: c.inserted for c in summary.tables}["visits"] == ROWS["visits"]
     csv_db = f"sqlite:///{tmp_path / 'csv.db'}"
     only = {k: v for k, v in GOOD.items() if k in ("patients.csv", "visits.csv")}
     import_path(write_folder(tmp_path / "pv", only), csv_db)
-    export_registry(db_url, tmp_path / "x1")
+    export_registry(registry_url, tmp_path / "x1")
     export_registry(csv_db, tmp_path / "x2")
     assert _files(tmp_path / "x1") == _files(tmp_path / "x2")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
@@ -82,12 +83,19 @@ def _results(url: str) -> dict[str, Any]:
     return {k: v for k, v in results.items() if k not in PROVENANCE}
 
 
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, pa.Table], dict[str, Any]]:
+    """The demo cohort imported into a new registry: its tables and the founding study's
+    results, once for both databases (read-only)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('fresh') / 'fresh.db'}"
+    import_path(COHORT_DIR, url)
+    return read_tables(url), _results(url)
+
+
 def test_a_registry_of_the_previous_release_migrates_and_gives_the_same_study(
-    db_url: str, tmp_path: Path
+    db_url: str, fresh: tuple[dict[str, pa.Table], dict[str, Any]]
 ) -> None:
-    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
-    import_path(COHORT_DIR, fresh)
-    current = read_tables(fresh)
+    current, fresh_results = fresh
     _previous_release_registry(db_url, current)
 
     outcome = CliRunner().invoke(app, ["init", "--db", db_url])
@@ -102,7 +110,7 @@ def test_a_registry_of_the_previous_release_migrates_and_gives_the_same_study(
 
     # the stop dates kept the old convention (the next period's start), so on the change day
     # two periods overlap; no timepoint or time-on-treatment boundary falls on one in the demo
-    assert _results(db_url) == _results(fresh)
+    assert _results(db_url) == fresh_results
 
 
 def test_older_template_files_are_read_and_the_reading_is_reported(tmp_path: Path) -> None:

@@ -36,9 +36,9 @@ STORED = {"patient_id": "P1", "visit_date": "2020-02-10"}  # in the sample, esr 
 
 
 @pytest.fixture
-def registry(db_url: str, tmp_path: Path) -> str:
-    import_path(write_folder(tmp_path / "in"), db_url)
-    return db_url
+def registry(registry_url: str, tmp_path: Path) -> str:
+    import_path(write_folder(tmp_path / "in"), registry_url)
+    return registry_url
 
 
 @pytest.fixture
