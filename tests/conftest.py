@@ -146,7 +146,7 @@ _PY4J_SOCKETS = (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Make every item's node id unique (xdist schedules by id). Keep the one-per-session
     costs once under xdist: Spark tests share a worker (one
     SparkSession), demo tests another (one demo build). Spark tests may leave py4j's gateway
@@ -154,16 +154,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     not an error. A Spark test gets `SPARK_TIMEOUT_S` instead of the 120 s of every other test:
     its first query plans and compiles in the JVM, which on 2 busy cores took 153 s, and a
     timeout that kills a Spark call leaves the worker's one SparkSession unusable."""
+    # On an xdist worker under --dist loadgroup, a group is the id's `@name` suffix. xdist 3.8
+    # writes it to `_nodeid`, which pytest 9 no longer reads (its marks alone kept nothing
+    # together: both workers started a SparkSession and built the demo), so it is written here.
+    grouped = getattr(config.option, "loadgroup", False)
     for item in items:
         if not item.nodeid.endswith(f"::{item.name}"):
             # schemathesis 4.32 names each API operation's item but keeps one node id (it sets
             # `_nodeid`, which pytest 9 no longer reads); xdist's loadgroup runs one item per
             # id, so the operation goes into the id as in a parametrised test.
             item._id = item.parent.id.child(item.name)
+        group = None
         if item.get_closest_marker("spark"):
-            item.add_marker(pytest.mark.xdist_group("spark"))
+            group = "spark"
             item.add_marker(pytest.mark.filterwarnings(_PY4J_SOCKETS))
             if not item.get_closest_marker("timeout"):
                 item.add_marker(pytest.mark.timeout(SPARK_TIMEOUT_S))
         elif "demo" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("demo"))
+            group = "demo"
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+            if grouped:
+                item._id = type(item._id).parse(f"{item.nodeid}@{group}")
