@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from jiareg.cli import app
 from jiareg.demo import COHORT_DIR
 from jiareg.services.imports import import_path
-from jiareg.study.backends import load_postgres
+from jiareg.study.backends import load_postgres, write_snapshot
+from jiareg.study.deidentify import whole_year_ages
+from jiareg.study.result import StudyResult
 from jiareg.study.run import run_study
 from jiareg.synth.generate import generate_chunk
 
@@ -31,13 +33,24 @@ def synthetic() -> dict[str, pa.Table]:
     return {name: tables[name] for name in TABLES}
 
 
+@pytest.fixture(scope="module")
+def founding_on_duckdb(synthetic: dict[str, pa.Table]) -> StudyResult:
+    """The founding protocol on `synthetic` with DuckDB, run once (read only)."""
+    return run_study(FOUNDING, tables=synthetic)
+
+
+@pytest.fixture(scope="module")
+def second_on_duckdb(synthetic: dict[str, pa.Table]) -> StudyResult:
+    """The second protocol on `synthetic` with DuckDB, run once (read only)."""
+    return run_study(SECOND, tables=synthetic)
+
+
 def _comparable(results: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in results.items() if k != "engine"}
 
 
-def test_second_protocol_runs_on_a_synthetic_registry(synthetic: dict[str, pa.Table]) -> None:
-    result = run_study(SECOND, tables=synthetic)
-    r = result.results.to_json()
+def test_second_protocol_runs_on_a_synthetic_registry(second_on_duckdb: StudyResult) -> None:
+    r = second_on_duckdb.results.to_json()
     flow = r["attrition"]
     assert [s["rule"] for s in flow] == ["registry", "ilar_category", "exposure", "baseline_visit"]
     assert flow[0]["n_remaining"] == 3000
@@ -55,8 +68,8 @@ def test_second_protocol_runs_on_a_synthetic_registry(synthetic: dict[str, pa.Ta
     assert r["time_to_acr_pedi_50"]["n"] <= r["n"]
 
 
-def test_founding_protocol_on_a_synthetic_registry(synthetic: dict[str, pa.Table]) -> None:
-    r = run_study(FOUNDING, tables=synthetic).results.to_json()
+def test_founding_protocol_on_a_synthetic_registry(founding_on_duckdb: StudyResult) -> None:
+    r = founding_on_duckdb.results.to_json()
     assert r["n"] > 0
     assert r["responders_before_infusion_3"] <= r["acr_pedi_30"]["responders"]
     assert set(r["prior_anti_tnf"]) <= {"etanercept", "adalimumab", "infliximab"}
@@ -98,22 +111,35 @@ def test_cli_rejects_a_bad_protocol_with_its_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.slow  # both protocols twice on 200 patients; make test runs it, as its Spark twin
-def test_postgres_gives_the_same_results(synthetic: dict[str, pa.Table], fresh_pg_url: str) -> None:
+@pytest.mark.slow  # both protocols on 3,000 patients; make test runs it, as its Spark twin
+def test_postgres_gives_the_same_results(
+    synthetic: dict[str, pa.Table],
+    founding_on_duckdb: StudyResult,
+    second_on_duckdb: StudyResult,
+    fresh_pg_url: str,
+) -> None:
     load_postgres(fresh_pg_url, synthetic)
-    for protocol in (FOUNDING, SECOND):
-        on_duckdb = run_study(protocol, tables=synthetic).results.to_json()
+    for protocol, on_duckdb in ((FOUNDING, founding_on_duckdb), (SECOND, second_on_duckdb)):
         on_postgres = run_study(protocol, fresh_pg_url, engine="postgres").results.to_json()
         assert on_postgres["engine"] == "postgres"
-        assert _comparable(on_postgres) == _comparable(on_duckdb)
+        assert _comparable(on_postgres) == _comparable(on_duckdb.results.to_json())
 
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_spark_gives_the_same_results(synthetic: dict[str, pa.Table], spark: Any) -> None:
-    on_duckdb = run_study(SECOND, tables=synthetic).results.to_json()
-    on_spark = run_study(SECOND, tables=synthetic, engine="spark").results.to_json()
-    assert _comparable(on_spark) == _comparable(on_duckdb)
+@pytest.mark.pdf  # `jiareg study run` writes report.pdf
+def test_cli_study_run_on_spark_reads_the_snapshot(
+    synthetic: dict[str, pa.Table], second_on_duckdb: StudyResult, tmp_path: Path, spark: Any
+) -> None:
+    """`jiareg study run --snapshot --engine spark`, as production runs a data cut on Spark,
+    gives DuckDB's results. The CLI's results.json has whole-year ages; the exact ages on Spark
+    are compared by tests/integration/test_engine_parity.py (the founding protocol)."""
+    cut = tmp_path / "cut"
+    write_snapshot(synthetic, cut)  # what `jiareg snapshot` writes
+    on_spark = _cli_results(tmp_path, SECOND, "--snapshot", str(cut), "--engine", "spark")
+    assert on_spark["engine"] == "spark"
+    expected = whole_year_ages(second_on_duckdb.results).to_json()
+    assert _comparable(on_spark) == _comparable(expected)
 
 
 @pytest.fixture(scope="module")
@@ -128,10 +154,10 @@ def demo_cut(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     return db, cut
 
 
-def _cli_results(tmp_path: Path, *args: str) -> dict[str, Any]:
+def _cli_results(tmp_path: Path, protocol: Path, *args: str) -> dict[str, Any]:
     out = tmp_path / "-".join(a.strip("-") for a in args if a.startswith("--"))
     done = CliRunner().invoke(
-        app, ["study", "run", str(FOUNDING), *args, "--identified", "--out", str(out)]
+        app, ["study", "run", str(protocol), *args, "--identified", "--out", str(out)]
     )
     assert done.exit_code == 0, done.output
     results: dict[str, Any] = json.loads((out / "results.json").read_text())
@@ -143,8 +169,8 @@ def test_cli_study_run_on_a_snapshot_equals_the_registry(
     demo_cut: tuple[str, Path], tmp_path: Path
 ) -> None:
     db, cut = demo_cut
-    on_db = _cli_results(tmp_path, "--db", db)
-    on_cut = _cli_results(tmp_path, "--snapshot", str(cut))
+    on_db = _cli_results(tmp_path, FOUNDING, "--db", db)
+    on_cut = _cli_results(tmp_path, FOUNDING, "--snapshot", str(cut))
     assert on_db["n"] == 9
     assert on_cut == on_db
 
@@ -177,16 +203,3 @@ def test_cli_study_run_refuses_conflicting_sources(
     assert master.exit_code == 2
     assert "only --engine spark uses a Spark master" in master.output
     assert not (tmp_path / "results.json").exists()
-
-
-@pytest.mark.spark
-@pytest.mark.slow
-@pytest.mark.pdf  # `jiareg study run` writes report.pdf
-def test_cli_study_run_on_spark_reads_the_snapshot(
-    demo_cut: tuple[str, Path], tmp_path: Path, spark: Any
-) -> None:
-    db, cut = demo_cut
-    on_db = _cli_results(tmp_path, "--db", db)
-    on_spark = _cli_results(tmp_path, "--snapshot", str(cut), "--engine", "spark")
-    assert on_spark["engine"] == "spark"
-    assert _comparable(on_spark) == _comparable(on_db)

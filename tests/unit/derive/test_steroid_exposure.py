@@ -23,6 +23,8 @@ from jiareg.derive.steroid_exposure import (
 from jiareg.errors import DerivationError
 
 D0 = date(2024, 1, 1)
+CON = ibis.duckdb.connect()
+"""One DuckDB for the module (a connection per hypothesis example cost a quarter of its time)."""
 
 
 def _d(days: int) -> date:
@@ -36,7 +38,7 @@ def test_stop_date_is_the_last_day_at_the_dose() -> None:
     assert peq_on([p], _d(31)) == 0
     assert peq_on([p], _d(-1)) == 0
     t = ibis.memtable({"s": [_d(0)], "e": [_d(30)], "v": [_d(30)], "w": [_d(31)]})
-    out = ibis.duckdb.connect().to_pyarrow(
+    out = CON.to_pyarrow(
         t.select(
             on=steroid_active_on_expr(t.s, t.e, t.v), after=steroid_active_on_expr(t.s, t.e, t.w)
         )
@@ -151,7 +153,7 @@ def test_scalar_equals_columnar(
     periods: list[tuple[int, SteroidPeriod]], windows: list[tuple[int, int, int]], basis: str
 ) -> None:
     steroids, win = _tables(periods, windows)
-    out = ibis.duckdb.connect().to_pyarrow(
+    out = CON.to_pyarrow(
         steroid_on_treatment_table(steroids, win, basis=basis)  # type: ignore[arg-type]
     )
     got = {(r["patient_id"], r["start_date"]): r for r in out.to_pylist()}
