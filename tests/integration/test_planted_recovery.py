@@ -53,7 +53,10 @@ def _analysis_data(tables: dict[str, pa.Table]) -> pd.DataFrame:
     courses = tables["treatments"].to_pandas()
     mine = courses["drug"].isin(COMPARED) & courses["patient_id"].isin(data["patient_id"])
     courses = courses[mine].set_index("patient_id")  # one course each (the index drug's)
-    last_visit = tables["visits"].to_pandas().groupby("patient_id")["visit_date"].max()
+    # each patient's last visit, in Arrow (all the visits in pandas took 0.6 s a registry)
+    visits = tables["visits"].select(["patient_id", "visit_date"])
+    last = visits.group_by("patient_id").aggregate([("visit_date", "max")]).to_pandas()
+    last_visit = last.set_index("patient_id")["visit_date_max"]
     index = pd.to_datetime(data["index_date"])
     stop = pd.to_datetime(courses["stop_date"].reindex(data["patient_id"])).to_numpy()
     end = pd.to_datetime(last_visit.reindex(data["patient_id"])).to_numpy()

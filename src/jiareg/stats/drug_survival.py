@@ -334,16 +334,20 @@ def _curve(label: str, part: pd.DataFrame) -> GroupCurve:
             )
         bounds = None
     survival = fitter.survival_function_.iloc[:, 0]
-    points = tuple(
+    counts = table.loc[survival.index, ["at_risk", "observed"]].to_numpy()  # whole columns:
+    limits = [(None, None)] * len(survival) if bounds is None else bounds.to_numpy()  # no .loc
+    points = tuple(  # per time point (a third of a 2,000-patient truth's survival estimands)
         CurvePoint(
             time=float(time),
-            at_risk=int(table.loc[time, "at_risk"]),
-            events=int(table.loc[time, "observed"]),
-            survival=float(survival.loc[time]),
-            ci_low=None if bounds is None else _finite(bounds.iloc[i, 0]),
-            ci_high=None if bounds is None else _finite(bounds.iloc[i, 1]),
+            at_risk=int(at_risk),
+            events=int(events),
+            survival=float(value),
+            ci_low=None if low is None else _finite(low),
+            ci_high=None if high is None else _finite(high),
         )
-        for i, time in enumerate(survival.index)
+        for time, value, (at_risk, events), (low, high) in zip(
+            survival.index, survival.to_numpy(), counts, limits, strict=True
+        )
     )
     median_ci: tuple[float | None, float | None] = (None, None)
     if bounds is not None:
