@@ -319,6 +319,7 @@ def test_help_of_every_calc_command_ends_with_an_example() -> None:
         assert "Example: jiareg calc " + command in result.output
 
 
+@pytest.mark.slow
 def test_the_installed_command_in_a_subprocess(tmp_path: Path) -> None:
     rows = [r for r in acr_vectors() if r["id"] in ("A01", "A02", "A15")]
     out = tmp_path / "out.csv"

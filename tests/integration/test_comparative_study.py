@@ -40,6 +40,7 @@ def compared(synthetic: dict[str, pa.Table]) -> StudyResult:
     return run_study(COMPARATIVE, tables=synthetic)
 
 
+@pytest.mark.slow
 def test_arms_and_their_flows(compared: StudyResult) -> None:
     r = compared.results.to_json()
     arms = r["arms"]
@@ -52,6 +53,7 @@ def test_arms_and_their_flows(compared: StudyResult) -> None:
     assert set(compared.tables["patients"]["arm"]) == {"tocilizumab", "abatacept"}
 
 
+@pytest.mark.slow
 def test_comparison_keys_and_balance(compared: StudyResult) -> None:
     c = compared.results.to_json()["comparison"]
     assert (c["treated"], c["reference"]) == ("tocilizumab", "abatacept")
@@ -74,6 +76,7 @@ def test_comparison_keys_and_balance(compared: StudyResult) -> None:
     assert c["matching"]["pairs"] + c["matching"]["unmatched_treated"] == n["tocilizumab"].n
 
 
+@pytest.mark.slow
 def test_unadjusted_effects_match_the_datasets(compared: StudyResult) -> None:
     """The crude risks are the responders among the evaluable of each arm, as the patients
     analysis dataset lists them."""
@@ -100,6 +103,7 @@ def test_unadjusted_effects_match_the_datasets(compared: StudyResult) -> None:
         assert effect["e_value"]["point"] >= 1
 
 
+@pytest.mark.slow
 def test_report_shows_the_comparison(compared: StudyResult) -> None:
     html = render_html(compared)
     for section in ('id="arm-flow"', 'id="table-1"', 'id="balance"', 'id="effects"'):
@@ -126,6 +130,7 @@ def test_researchers_see_small_counts_suppressed(compared: StudyResult) -> None:
         assert (cell["count"], cell["mean"]) == ("<5", None)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_assigns_the_same_arms(
     synthetic: dict[str, pa.Table], compared: StudyResult, fresh_pg_url: str
@@ -139,6 +144,7 @@ def test_postgres_assigns_the_same_arms(
     }
 
 
+@pytest.mark.slow
 def test_a_single_arm_result_has_no_arm_keys() -> None:
     r: dict[str, Any] = run_study(
         FOUNDING_PROTOCOL, tables=read_template(COHORT_DIR)

@@ -92,6 +92,7 @@ def _check(results: dict[str, Any], truth: dict[str, Any], report: str) -> None:
     assert "Drug survival: hazard ratio of stopping, IPTW-weighted" in report
 
 
+@pytest.mark.slow
 def test_the_shipped_protocol_recovers_the_planted_truth(tmp_path: Path) -> None:
     """A small registry (10,000 patients: some 500 compared) for the fast suite."""
     _check(*_run(tmp_path, 10_000))

@@ -94,6 +94,7 @@ def test_range_rules() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_check_opens_once_and_the_report_lists_the_gaps(url: str) -> None:
     save_record(url, "visits", {**VISIT, "esr": None, "weight_kg": 30}, user=ADMIN, reason="t")
     protocol = load_protocol(PROTOCOL)
@@ -114,6 +115,7 @@ def test_check_opens_once_and_the_report_lists_the_gaps(url: str) -> None:
         missing_report(url, protocol, user=CLIN_A)
 
 
+@pytest.mark.slow
 def test_cli_check_and_missing(url: str) -> None:
     runner = CliRunner()
     save_record(url, "visits", {**VISIT, "chaq": None}, user=ADMIN, reason="t")
@@ -128,6 +130,7 @@ def test_cli_check_and_missing(url: str) -> None:
     assert as_csv.output.splitlines()[0] == "patient_id,site,timepoint,window,visit_date,missing"
 
 
+@pytest.mark.slow
 def test_a_visit_missing_in_a_window_is_reported(url: str) -> None:
     assert delete_record(url, "visits", VISIT, user=ADMIN, reason="t")
     gaps = missing_report(url, load_protocol(PROTOCOL), user=ADMIN)

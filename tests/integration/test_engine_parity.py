@@ -140,6 +140,7 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow
 def test_derivations_equal_the_scalar_rules(
     engine: tuple[str, dict[str, Any]], scalar_reference: pd.DataFrame
 ) -> None:
@@ -174,6 +175,7 @@ def duckdb_results(registry: dict[str, pa.Table]) -> dict[str, Any]:
     return run_study(PROTOCOL, tables=registry).results.to_json()
 
 
+@pytest.mark.slow
 def test_study_results_are_identical(
     engine: tuple[str, dict[str, Any]], duckdb_results: dict[str, Any]
 ) -> None:

@@ -111,6 +111,7 @@ def planted() -> tuple[pd.DataFrame, Truth]:
     return _analysis_data(tables), truth
 
 
+@pytest.mark.slow
 def test_the_cohort_is_the_truths_population(planted: tuple[pd.DataFrame, Truth]) -> None:
     data, truth = planted
     comparison = truth["comparison"]
@@ -119,6 +120,7 @@ def test_the_cohort_is_the_truths_population(planted: tuple[pd.DataFrame, Truth]
     assert (data["arm"] == "tocilizumab").sum() == comparison["n_tocilizumab"]
 
 
+@pytest.mark.slow
 def test_iptw_recovers_the_true_effect_the_crude_comparison_misses(
     planted: tuple[pd.DataFrame, Truth],
 ) -> None:
@@ -142,6 +144,7 @@ def test_iptw_recovers_the_true_effect_the_crude_comparison_misses(
     assert estimates["drug_survival"]["crude"].ci[0] > true_hr
 
 
+@pytest.mark.slow
 def test_the_polyarticular_course_subgroup_is_recovered_too(
     planted: tuple[pd.DataFrame, Truth],
 ) -> None:

@@ -49,6 +49,7 @@ def _comparable(results: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in results.items() if k != "engine"}
 
 
+@pytest.mark.slow
 def test_second_protocol_runs_on_a_synthetic_registry(second_on_duckdb: StudyResult) -> None:
     r = second_on_duckdb.results.to_json()
     flow = r["attrition"]
@@ -68,6 +69,7 @@ def test_second_protocol_runs_on_a_synthetic_registry(second_on_duckdb: StudyRes
     assert r["time_to_acr_pedi_50"]["n"] <= r["n"]
 
 
+@pytest.mark.slow
 def test_founding_protocol_on_a_synthetic_registry(founding_on_duckdb: StudyResult) -> None:
     r = founding_on_duckdb.results.to_json()
     assert r["n"] > 0

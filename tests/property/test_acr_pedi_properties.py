@@ -12,6 +12,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.property.strategies import core_set_pairs
@@ -113,6 +114,7 @@ def _visit(t: Any, visit: str) -> dict[str, Any]:
 CON = ibis.duckdb.connect()
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(15), deadline=None)
 @given(
     pairs=st.lists(
@@ -155,6 +157,7 @@ def _visit_table(visits: list[tuple[str, date, CoreSet]]) -> pa.Table:
     return pa.table(data)
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(15), deadline=None)
 @given(
     patients=st.lists(

@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("pandas", "scipy", "ibis", "duckdb", "sqlalchemy", "pyarrow")
 
 # Every command's --help (found by walking the command tree, so new commands are covered),
@@ -51,6 +53,7 @@ print(json.dumps(loaded))
 """
 
 
+@pytest.mark.slow
 def test_help_and_dose_load_no_heavy_stage() -> None:
     run = subprocess.run(
         [sys.executable, "-c", _SCRIPT], capture_output=True, text=True, check=False, timeout=120

@@ -26,6 +26,7 @@ def _login(client: TestClient, username: str) -> None:
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
 
 
+@pytest.mark.slow
 def test_postgres_registry_end_to_end(pg_client: TestClient) -> None:
     assert pg_client.get("/api/patients").status_code == 401
     _login(pg_client, "clin_a")
@@ -61,6 +62,7 @@ def test_postgres_registry_end_to_end(pg_client: TestClient) -> None:
     assert trail[0]["username"] == "clin_a" and trail[0]["table"] == "visits"
 
 
+@pytest.mark.slow
 def test_postgres_throttle_is_atomic_and_sessions_are_shared(pg_db_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import Login
 
@@ -129,6 +130,7 @@ def test_patients_csv_is_the_list_shown(login: Login) -> None:
     assert researcher[0][3] == "age_years" and [r[1] for r in researcher[1:]] == ["B"]
 
 
+@pytest.mark.slow
 def test_missing_report_lists_the_gaps(login: Login, db_url: str) -> None:
     admin = UserInfo("admin", "admin", None)
     save_record(db_url, "visits", {**VISIT, "esr": None}, user=admin, reason="test")

@@ -40,6 +40,7 @@ def admin(app_factory: Callable[..., TestClient]) -> Iterator[TestClient]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.slow
 def test_no_input_causes_a_server_error(case: Any, admin: TestClient) -> None:
     if "X-CSRF-Token" not in admin.headers:
         _log_in(admin)

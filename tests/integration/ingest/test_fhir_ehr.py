@@ -114,6 +114,7 @@ def test_resources_that_did_not_happen_are_never_stored(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_ucum_units_are_converted_and_extra_decimals_rounded(tmp_path: Path) -> None:
     resources = [
         _patient(),

@@ -61,6 +61,7 @@ def test_round_trip_loads_the_same_registry_as_the_template(
     assert import_path(path, db, format=fmt).changed == 0  # re-importing changes nothing
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("fmt", ["redcap", "fhir"])
 def test_round_trip_on_postgresql(fmt: str, fresh_pg_url: str, tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ def registry(registry_url: str, tmp_path: Path) -> str:
     ],
     ids=["edit-after", "edit-who", "delete-middle", "delete-last"],
 )
+@pytest.mark.slow
 def test_verify_names_the_first_broken_entry(registry: str, sql: str, message: str) -> None:
     _tamper(registry, sql)
     with pytest.raises(StoreError, match=message):
@@ -78,6 +79,7 @@ def _writer(url: str, field: str, values: list[int]) -> None:
         )
 
 
+@pytest.mark.slow
 def test_two_processes_updating_different_fields_lose_nothing(registry: str) -> None:
     # Each writer is a fresh process forked from one server process that imported this
     # module once (per test process): with "spawn", each imported jiareg anew (~1.2 s CPU).

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import openpyxl
+import pytest
 from tests.integration.store.sample import GOOD, ROWS, write_folder
 from typer.testing import CliRunner
 
@@ -20,6 +21,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv"))}
 
 
+@pytest.mark.slow
 def test_round_trip_template_import_export_import_is_lossless(db_url: str, tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["template", str(tmp_path / "tpl")]).exit_code == 0

@@ -67,6 +67,7 @@ def _count(url: str, table: str) -> int:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BAD_CELLS), ids=list(BAD_CELLS))
 def test_one_bad_cell_rejects_everything_and_leaves_registry_unchanged(
     case: str, registry_url: str, tmp_path: Path

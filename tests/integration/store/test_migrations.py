@@ -92,6 +92,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, pa.Table]
     return read_tables(url), _results(url)
 
 
+@pytest.mark.slow
 def test_a_registry_of_the_previous_release_migrates_and_gives_the_same_study(
     db_url: str, fresh: tuple[dict[str, pa.Table], dict[str, Any]]
 ) -> None:
@@ -138,6 +139,7 @@ def test_older_template_files_are_read_and_the_reading_is_reported(tmp_path: Pat
         assert got[name].equals(expected[name]), name
 
 
+@pytest.mark.slow
 def test_downgrade_to_0002_combines_the_flags_and_drops_the_new_columns(db_url: str) -> None:
     import_path(COHORT_DIR, db_url)
     with get_engine(db_url).begin() as conn:

@@ -52,6 +52,7 @@ def _counts(url: str) -> dict[str, int]:
         }
 
 
+@pytest.mark.slow
 def test_visit_joints_and_chaq_land_in_one_transaction(registry_url: str, tmp_path: Path) -> None:
     import_path(write_folder(tmp_path / "in"), registry_url)
     before = _counts(registry_url)
@@ -145,6 +146,7 @@ _VISITS_READ = text(
 )
 
 
+@pytest.mark.slow
 def test_a_save_reads_the_stored_rows_by_key_not_whole_tables(
     registry_url: str, tmp_path: Path
 ) -> None:

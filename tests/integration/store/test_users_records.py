@@ -69,6 +69,7 @@ def test_cli_user_add_offers_and_checks_the_roles(registry_url: str) -> None:
         get_user(registry_url, "nia")
 
 
+@pytest.mark.slow
 def test_save_record_merges_validates_and_audits(registry_url: str, tmp_path: Path) -> None:
     import_path(write_folder(tmp_path / "in"), registry_url)
     change = save_record(

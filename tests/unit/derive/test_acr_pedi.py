@@ -127,6 +127,7 @@ def test_columnar_duckdb_matches_vector(
         assert got[f"r{lv}"] == scalar.result.value
 
 
+@pytest.mark.slow
 def test_columnar_on_every_engine(backend: Backend) -> None:
     check_engine(backend.con, backend.load(vectors_table(ROWS)))
 

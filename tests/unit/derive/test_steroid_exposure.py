@@ -149,6 +149,7 @@ _period = st.builds(
     ),
     basis=st.sampled_from(["mg_day", "mg_kg_day"]),
 )
+@pytest.mark.slow
 def test_scalar_equals_columnar(
     periods: list[tuple[int, SteroidPeriod]], windows: list[tuple[int, int, int]], basis: str
 ) -> None:

@@ -48,6 +48,7 @@ def test_writes_html_and_pdf(study_result, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.pdf"]
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_with_every_section(study_result) -> None:
     html = render_html(study_result)
     for section in SECTIONS:
@@ -94,6 +95,7 @@ def test_pdf_has_the_sections_and_page_numbers(study_result, tmp_path: Path) -> 
     assert "All 9 patients met ACR Pedi 30" in " ".join(text.split())
 
 
+@pytest.mark.slow
 def test_no_banner_or_likert_caveat_for_a_real_0_10_study(study_result) -> None:
     protocol = study_result.protocol.model_copy(update={"globals_scale": "0-10"})
     result = replace(
@@ -107,6 +109,7 @@ def test_no_banner_or_likert_caveat_for_a_real_0_10_study(study_result) -> None:
     assert "Physician global assessment (0–10)" in html
 
 
+@pytest.mark.slow
 def test_adverse_events_are_listed_by_term(make_result) -> None:
     terms = [("neutropenia", False), ("neutropenia", True), ("infusion reaction", False)]
     html = render_html(
@@ -129,6 +132,7 @@ def test_failed_render_leaves_nothing(study_result, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_nobody_responded_renders_a_censored_curve(study_result, make_result) -> None:
     km = kaplan_meier([30.0, 60.0, 90.0] * 3, [False] * 9)
     ttr = study_result.tables["time_to_response"].assign(event=False, day=[30, 60, 90] * 3)
@@ -164,6 +168,7 @@ def test_nobody_responded_renders_a_censored_curve(study_result, make_result) ->
     assert 'id="time-to-response"' in html
 
 
+@pytest.mark.slow
 def test_protocol_with_only_the_core_set(study_result) -> None:
     kept = tuple(e for e in study_result.protocol.endpoints if e.kind == "core_set")
     protocol = study_result.protocol.model_copy(update={"endpoints": kept})
@@ -174,6 +179,7 @@ def test_protocol_with_only_the_core_set(study_result) -> None:
     assert "CHAQ above" not in html and "ACR Pedi 30 at" not in html
 
 
+@pytest.mark.slow
 def test_methods_name_the_failure_source_and_the_steroid_window(study_result) -> None:
     html = render_html(study_result)
     assert "Earlier anti-TNF failure taken from the stop reason recorded for the anti-TNF" in html
@@ -190,6 +196,7 @@ def test_methods_name_the_failure_source_and_the_steroid_window(study_result) ->
     assert "Earlier anti-TNF failure taken from the visits on the anti-TNF drug." in html
 
 
+@pytest.mark.slow
 def test_the_protocol_sets_how_many_patients_are_drawn_one_by_one(study_result) -> None:
     """`report.per_patient_max` (default 40): the 9 demo patients are drawn one by one, and as
     distributions without a swimmer plot once the protocol sets it below 9."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from tests.unit.study.registry import Registry
 from tests.unit.study.test_drug_survival_endpoint import cases
@@ -41,6 +42,7 @@ def _png_ok(png: bytes) -> None:
     assert 400 < max(image.size) < 1600
 
 
+@pytest.mark.slow
 def test_drug_survival_by_arm_draws_and_reads(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(SURVIVAL)
@@ -62,6 +64,7 @@ def test_drug_survival_by_arm_draws_and_reads(tmp_path: Path) -> None:
     assert rows["Log-rank test"].startswith("χ² ")
 
 
+@pytest.mark.slow
 def test_response_counts_by_arm_and_the_figure(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(MISSING_PROTOCOL)

@@ -18,6 +18,7 @@ PROTOCOL = Path(__file__).parents[3] / "protocols" / "tocilizumab-polyarticular-
 TABLES = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("patients", "per_patient"), [(400, True), (3000, False)])
 def test_a_protocol_without_the_core_set_has_a_report(
     tmp_path: Path, patients: int, per_patient: bool

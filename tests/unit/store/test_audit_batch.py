@@ -89,6 +89,7 @@ def test_an_edited_batch_entry_breaks_the_chain(registry: str) -> None:
         verify_chain(registry)
 
 
+@pytest.mark.slow
 def test_a_reimport_that_changes_many_rows_records_each_before_and_after(
     registry: str, source: Path
 ) -> None:

@@ -77,6 +77,7 @@ def _run(tmp_path: Path, registry: Registry, text: str = PROTOCOL) -> Any:
     return run_study(path, tables=registry.tables())
 
 
+@pytest.mark.slow
 def test_first_started_drug_decides_the_arm(tmp_path: Path, two_drugs: Registry) -> None:
     result = _run(tmp_path, two_drugs)
     patients = result.tables["patients"]
@@ -101,6 +102,7 @@ def test_first_started_drug_decides_the_arm(tmp_path: Path, two_drugs: Registry)
     assert "comparison" not in r
 
 
+@pytest.mark.slow
 def test_each_arm_has_its_flow(tmp_path: Path, two_drugs: Registry) -> None:
     result = _run(tmp_path, two_drugs)
     flow = [
@@ -135,6 +137,7 @@ def test_an_arm_limited_to_a_site_is_empty(tmp_path: Path, two_drugs: Registry) 
     )
 
 
+@pytest.mark.slow
 def test_arm_categories_narrow_one_arm(tmp_path: Path, two_drugs: Registry) -> None:
     two_drugs.patient("SYS", category="systemic").visit("SYS", -5)  # tocilizumab, systemic
     text = PROTOCOL.replace("[poly_rf_neg]", "[poly_rf_neg, systemic]").replace(
@@ -147,6 +150,7 @@ def test_arm_categories_narrow_one_arm(tmp_path: Path, two_drugs: Registry) -> N
     assert (step["arm"], step["n_remaining"], step["n_excluded"]) == ("abatacept", 7, 1)
 
 
+@pytest.mark.slow
 def test_a_comparison_without_a_varying_covariate_is_a_clear_error(
     tmp_path: Path, two_drugs: Registry
 ) -> None:

@@ -64,6 +64,7 @@ def _registry(registry: Registry) -> Registry:
     return registry
 
 
+@pytest.mark.slow
 def test_iptw_effect_equals_an_independent_computation(tmp_path: Path, registry: Registry) -> None:
     path = tmp_path / "cmp.yaml"
     path.write_text(PROTOCOL)
@@ -104,6 +105,7 @@ def test_iptw_effect_equals_an_independent_computation(tmp_path: Path, registry:
     assert chaq_row["arms"]["abatacept"]["sd"] == pytest.approx(np.std(chaq[6:], ddof=1), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_a_compared_endpoint_with_non_responder_imputation(
     tmp_path: Path, registry: Registry
 ) -> None:

@@ -145,6 +145,7 @@ def test_a_course_recorded_after_the_first_infusion_and_none_at_all(
     ]
 
 
+@pytest.mark.slow
 def test_arms_get_a_curve_each_and_the_log_rank_test(registry: Registry, tmp_path: Path) -> None:
     result, _ = _run(cases(registry), tmp_path)
     frames = dict(result.frames)
@@ -194,6 +195,7 @@ def test_a_cox_model_of_one_arm_without_covariates_is_not_fitted(
     }
 
 
+@pytest.mark.slow
 def test_small_counts_of_stops_are_suppressed_for_researchers(
     registry: Registry, tmp_path: Path
 ) -> None:

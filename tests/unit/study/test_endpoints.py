@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.unit.study.registry import Registry, day, demo_tables
 
 from jiareg.derive.acr_pedi import acr_pedi_level
@@ -68,6 +69,7 @@ def _core(row: dict[str, Any]) -> CoreSet:
     )
 
 
+@pytest.mark.slow
 def test_acr_pedi_level_of_every_demo_visit_matches_the_scalar_rule() -> None:
     tables = demo_tables()
     result = run_study(FOUNDING, tables=tables)
@@ -93,6 +95,7 @@ def test_chaq_threshold_is_strict_and_exact(registry: Registry, tmp_path: Path) 
     assert _run(registry, tmp_path)["chaq_over_0_5"] == {"baseline": 1, "month_1": 0}
 
 
+@pytest.mark.slow
 def test_fever_or_rash_and_the_sjia_variant(registry: Registry, tmp_path: Path) -> None:
     better = {"phys_global": 3.0, "parent_global": 3.0, "active_joints": 4, "esr": 10.0}
     registry.patient("FEVER").visit("FEVER", 0, fever=True).visit("FEVER", 30, fever=True, **better)
@@ -107,6 +110,7 @@ def test_fever_or_rash_and_the_sjia_variant(registry: Registry, tmp_path: Path) 
     assert sjia["responder_ids"] == ["RASH"]
 
 
+@pytest.mark.slow
 def test_steroid_change_categories(registry: Registry, tmp_path: Path) -> None:
     for pid in ("LT50", "HALF", "STOP", "SAME", "UP", "NONE", "METHYL"):
         registry.patient(pid).visit(pid, 0).visit(pid, 30)
@@ -166,6 +170,7 @@ ON_TREATMENT = PROTOCOL.replace(
 )
 
 
+@pytest.mark.slow
 def test_steroid_change_over_the_time_on_treatment(registry: Registry, tmp_path: Path) -> None:
     """SPEC §12b.10: baseline (first infusion) vs the last day on the drug (last infusion);
     month 1 is not the end. Infusions every 14 days, 8 of them: days 0 … 98."""
@@ -200,6 +205,7 @@ def test_steroid_change_over_the_time_on_treatment(registry: Registry, tmp_path:
     assert month_1["steroids"]["reduced"] == 1  # only EARLY had reduced by day 30
 
 
+@pytest.mark.slow
 def test_mg_kg_day_basis_uses_each_visits_weight(registry: Registry, tmp_path: Path) -> None:
     registry.patient("GROWS").visit("GROWS", 0, weight_kg=20.0).visit("GROWS", 30, weight_kg=25.0)
     registry.steroid("GROWS", "prednisone", 10, -100)
@@ -258,6 +264,7 @@ def test_inactive_disease_at_each_timepoint(registry: Registry, tmp_path: Path) 
     assert counted == {"cohort": 3, "evaluable": 2, "not_evaluable": {"criterion_not_recorded": 1}}
 
 
+@pytest.mark.slow
 def test_a_visit_on_an_infusion_day_comes_before_that_infusion(
     registry: Registry, tmp_path: Path
 ) -> None:
@@ -301,6 +308,7 @@ endpoints:
 """
 
 
+@pytest.mark.slow
 def test_prior_anti_tnf_failure_recorded_derived_or_either(
     registry: Registry, tmp_path: Path
 ) -> None:

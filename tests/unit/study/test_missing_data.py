@@ -94,6 +94,7 @@ def _counts(r: dict[str, Any], key: str) -> tuple[int, int, int, int]:
     )
 
 
+@pytest.mark.slow
 def test_acr_pedi_observed_nri_locf(registry: Registry, tmp_path: Path) -> None:
     _, r = _run(cases(registry), tmp_path)
     observed, nri, locf = (r["endpoints"][k] for k in ("acr_observed", "acr_nri", "acr_locf"))
@@ -145,6 +146,7 @@ def _states(r: dict[str, Any], key: str, name: str) -> tuple[int, int, int]:
     return inactive, counted["evaluable"] - inactive, unknown
 
 
+@pytest.mark.slow
 def test_inactive_disease_observed_nri_locf(registry: Registry, tmp_path: Path) -> None:
     result, r = _run(cases(registry), tmp_path)
     observed, nri, locf = (r["endpoints"][k] for k in ("cid_observed", "cid_nri", "cid_locf"))
@@ -190,6 +192,7 @@ def test_inactive_disease_observed_nri_locf(registry: Registry, tmp_path: Path) 
     assert patients["acr_observed"].to_dict()["D"] == "responder"
 
 
+@pytest.mark.slow
 def test_a_stop_on_the_visit_day_keeps_the_visit(registry: Registry, tmp_path: Path) -> None:
     registry.patient("S", infusions=30).visit("S", 0).visit("S", 182, **INACTIVE)
     for row in registry.rows["treatments"]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.unit.study.registry import Registry, day, demo_tables
 from tests.unit.study.test_missing_data import INACTIVE, NOT_SCORED, TIMEPOINTS
 
@@ -58,6 +59,7 @@ def _run(tables: Any, tmp_path: Path, text: str = PROTOCOL) -> Any:
     return run_study(path, tables=tables)
 
 
+@pytest.mark.slow
 def test_remission_at_each_timepoint(registry: Registry, tmp_path: Path) -> None:
     result = _run(cases(registry).tables(), tmp_path)
     r = result.results.to_json()
@@ -89,6 +91,7 @@ def test_remission_at_each_timepoint(registry: Registry, tmp_path: Path) -> None
     assert "2/5 (40 %); off medication 0; not evaluable 2" in html
 
 
+@pytest.mark.slow
 def test_remission_on_a_synthetic_registry(tmp_path: Path) -> None:
     text = TIMEPOINTS + "endpoints:\n  - {id: clinical_remission, kind: remission, at: [month_6]}\n"
     r = _run(demo_tables(), tmp_path, text).results.to_json()

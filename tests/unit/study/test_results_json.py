@@ -61,6 +61,7 @@ def test_published_schema_is_the_generated_one() -> None:
     )
 
 
+@pytest.mark.slow
 def test_demo_results_validate_against_the_published_schema(demo_results: Results) -> None:
     content = json.loads(json.dumps(demo_results.to_json()))
     validator = _validator()
@@ -77,6 +78,7 @@ def test_demo_results_validate_against_the_published_schema(demo_results: Result
     assert not validator.is_valid(stale)
 
 
+@pytest.mark.slow
 def test_shipped_protocols_on_a_synthetic_registry_validate(
     shipped_results: dict[str, dict[str, Any]],
 ) -> None:
@@ -122,6 +124,7 @@ def _details_and_headlines(content: dict[str, Any]) -> Iterator[tuple[str, Any, 
         yield endpoint_id, content[endpoint_id], details
 
 
+@pytest.mark.slow
 def test_each_number_once_and_every_endpoint_has_its_denominators(
     demo_results: Results, shipped_results: dict[str, dict[str, Any]]
 ) -> None:
@@ -148,6 +151,7 @@ def test_each_number_once_and_every_endpoint_has_its_denominators(
                 assert headline["n"] == counted["evaluable"], where
 
 
+@pytest.mark.slow
 def test_results_json_reads_back_to_the_same_model(demo_results: Results) -> None:
     text = json.dumps(demo_results.to_json())
     again = Results.model_validate_json(text)
@@ -158,6 +162,7 @@ def test_results_json_reads_back_to_the_same_model(demo_results: Results) -> Non
     assert again.details("acr_pedi_30", AcrPediDetails).denominators["follow_up"].evaluable == 9
 
 
+@pytest.mark.slow
 def test_a_renamed_or_mistyped_key_is_an_error(demo_results: Results) -> None:
     content = demo_results.to_json()
     content["steroid"] = content.pop("steroids")

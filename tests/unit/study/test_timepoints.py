@@ -37,6 +37,7 @@ def _day(chosen: pd.DataFrame, pid: str, timepoint: str) -> int | None:
     return None if hit.empty else int(hit["day"].iloc[0])
 
 
+@pytest.mark.slow
 def test_baseline_window_includes_both_ends(registry: Registry, tmp_path: Path) -> None:
     registry.patient("ON-MINUS-30").visit("ON-MINUS-30", -31).visit("ON-MINUS-30", -30)
     registry.patient("ON-DAY-0").visit("ON-DAY-0", -30).visit("ON-DAY-0", 0).visit("ON-DAY-0", 1)
@@ -45,6 +46,7 @@ def test_baseline_window_includes_both_ends(registry: Registry, tmp_path: Path) 
     assert _day(chosen, "ON-DAY-0", "baseline") == 0  # the last visit in [-30, 0]; day 1 is out
 
 
+@pytest.mark.slow
 def test_nearest_tie_goes_to_the_earlier_visit(registry: Registry, tmp_path: Path) -> None:
     registry.patient("TIE").visit("TIE", 0).visit("TIE", 25).visit("TIE", 35)
     registry.patient("NEAR").visit("NEAR", 0).visit("NEAR", 14).visit("NEAR", 31).visit("NEAR", 45)
@@ -53,6 +55,7 @@ def test_nearest_tie_goes_to_the_earlier_visit(registry: Registry, tmp_path: Pat
     assert _day(chosen, "NEAR", "month_1") == 31
 
 
+@pytest.mark.slow
 def test_window_ends_are_inclusive_for_follow_up_windows(
     registry: Registry, tmp_path: Path
 ) -> None:
@@ -63,6 +66,7 @@ def test_window_ends_are_inclusive_for_follow_up_windows(
     assert _day(chosen, "EDGE45", "month_1") == 45
 
 
+@pytest.mark.slow
 def test_no_visit_in_window_is_missing(registry: Registry, tmp_path: Path) -> None:
     registry.patient("GAP").visit("GAP", 0).visit("GAP", 60)
     registry.patient("FULL").visit("FULL", 0).visit("FULL", 30)
@@ -75,6 +79,7 @@ def test_no_visit_in_window_is_missing(registry: Registry, tmp_path: Path) -> No
     assert result.results.to_json()["core_set"]["month_1"]["active_joints"]["n"] == 1
 
 
+@pytest.mark.slow
 def test_before_administration_anchor(registry: Registry, tmp_path: Path) -> None:
     # infusions on days 0, 14, 28: a visit on day 14 is before infusion 2, day 28 before 3
     registry.patient("ANCHOR").visit("ANCHOR", 0).visit("ANCHOR", 14).visit("ANCHOR", 21)
@@ -87,6 +92,7 @@ def test_before_administration_anchor(registry: Registry, tmp_path: Path) -> Non
     assert _day(chosen, "TWO", "before_infusion_3") is None  # never had a 3rd infusion
 
 
+@pytest.mark.slow
 def test_a_visit_on_an_infusion_day_is_before_that_infusion(
     registry: Registry, tmp_path: Path
 ) -> None:
@@ -107,6 +113,7 @@ def test_a_visit_on_an_infusion_day_is_before_that_infusion(
     assert _day(chosen, "ONLY-15", "before_infusion_3") == 15  # first day after infusion 2
 
 
+@pytest.mark.slow
 def test_patients_without_baseline_leave_at_their_step(registry: Registry, tmp_path: Path) -> None:
     registry.patient("IN").visit("IN", -5).visit("IN", 30)
     registry.patient("LATE").visit("LATE", 3)

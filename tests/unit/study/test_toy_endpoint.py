@@ -85,6 +85,7 @@ def visit_count_kind() -> Iterator[None]:
     unregister("visit_count")
 
 
+@pytest.mark.slow
 def test_a_toy_kind_runs_reports_and_leaves_no_trace(
     visit_count_kind: None, tmp_path: Path
 ) -> None:

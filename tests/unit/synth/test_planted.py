@@ -58,6 +58,7 @@ def _rows(table: pa.Table, patient_id: str) -> pa.Table:
     return table.filter(pc.equal(table["patient_id"], patient_id))
 
 
+@pytest.mark.slow
 def test_a_compared_patient_is_exactly_the_version_of_the_assigned_drug(
     chunks: list[PlantedChunk],
 ) -> None:
@@ -80,6 +81,7 @@ def test_a_compared_patient_is_exactly_the_version_of_the_assigned_drug(
         assert mine["visit_date"].equals(theirs["visit_date"])  # the same schedule
 
 
+@pytest.mark.slow
 def test_only_compared_patients_get_either_drug_after_an_anti_tnf_failure(
     chunks: list[PlantedChunk],
 ) -> None:
@@ -159,6 +161,7 @@ def test_effects_must_be_positive(odds: float, hazard: float) -> None:
         PlantedEffect(odds, hazard)
 
 
+@pytest.mark.slow
 def test_cli_writes_truth_json_beside_the_tables(tmp_path: Path) -> None:
     out = tmp_path / "planted"
     args = ["synth", "--patients", "5000", "--visits", "12", "--seed", "4", "--out", str(out)]
