@@ -9,6 +9,10 @@ export JIAREG_TEST_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 # test worker and each `jiareg` process a test starts compiled every module again.
 unexport PYTHONDONTWRITEBYTECODE
 
+# The suite's throwaway registries live in RAM where /dev/shm is writable: each SQLite commit
+# otherwise waits for the disk (about 4 ms), and the suite commits tens of thousands of times.
+TEST_TMP := $(shell test -w /dev/shm && echo /dev/shm || echo $${TMPDIR:-/tmp})
+
 # Workers for pytest-xdist; Spark, demo and browser tests each stay on one worker (xdist_group).
 JOBS    ?= 2
 FAST    := not spark and not browser and not pdf and not slow
@@ -33,10 +37,10 @@ demo: setup      ## build the demo registry, run the founding study, write demo-
 	$(BIN)/jiareg demo --out demo-output
 
 test: setup system-deps  ## run the whole suite (SQLite, PostgreSQL, Spark local, browser, PDF)
-	$(BIN)/python -m pytest -n $(JOBS)
+	TMPDIR=$(TEST_TMP) $(BIN)/python -m pytest -n $(JOBS)
 
-test-fast: setup ## the suite without Spark, browser, PDF and slow tests, a quarter of the hypothesis examples (about 3 minutes on 2 cores)
-	$(BIN)/python -m pytest -n $(JOBS) -m "$(FAST)" --hypothesis-profile=fast
+test-fast: setup ## the suite without Spark, browser, PDF and slow tests, a quarter of the hypothesis examples (under a minute on 2 cores)
+	TMPDIR=$(TEST_TMP) $(BIN)/python -m pytest -n $(JOBS) -m "$(FAST)" --hypothesis-profile=fast
 
 lint: setup      ## ruff + mypy --strict + the import-linter layering contracts
 	$(BIN)/ruff check src tests bench
