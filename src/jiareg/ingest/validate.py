@@ -214,7 +214,7 @@ def _number(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> p
     if col.kind == "number" and not col.scaled_by:
         too_fine = _too_fine(text, col.decimals)  # exact where `ok`: one dot, digits after
         problems.add_mask(raw, pc.and_(ok, too_fine), col.name, text, col.expected())
-    target = pa.int64() if col.kind == "count" else pa.float64()
+    target = _TYPED[col.kind]
     bad = pc.any(malformed).as_py()
     typed = (pc.if_else(ok, text, pa.scalar(None, pa.string())) if bad else text).cast(target)
     limits = [pc.less(typed, col.minimum)] if col.minimum is not None else []

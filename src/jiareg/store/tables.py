@@ -110,7 +110,7 @@ def _from_rows(rows: Sequence[Sequence[object]], schema: pa.Schema) -> pa.Table:
     """Driver rows (dates as date objects or ISO text) as an Arrow table of `schema`."""
     if not rows:  # e.g. a new record's stored row: no column to convert
         return schema.empty_table()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
+    columns = list(zip(*rows, strict=True))
     arrays = [
         pa.array(list(values)).cast(field.type)
         for values, field in zip(columns, schema, strict=True)
