@@ -4,7 +4,9 @@
 processes than about the app. This calls the ASGI app directly (its sync routes still run in
 anyio's worker threads, as under uvicorn) on bench_web's registry (`bench_web.build`), one
 request at a time, and takes `time.process_time` (all threads) around each: the app's own
-CPU per request, without uvicorn's HTTP parsing and access log.
+CPU per request, without uvicorn's HTTP parsing and access log. On PostgreSQL the CPU of the
+database's server processes (its backends, read with psutil) is given beside it: it runs on
+the same cores.
 
 Kinds: `noop` (GET /api/me: session, CSRF, middleware), `list`, `record`, `svg` (as the load
 test; every record and timeline kept after a warm-up), `save` (a new visit), and
@@ -25,6 +27,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+import psutil
 import uvloop
 
 from bench._web_client import visit
@@ -108,13 +111,37 @@ class Caller:
         assert answer["status"] in (200, 201), (kind, answer["status"], answer["body"][:300])
 
 
+class ServerCpu:
+    """CPU seconds spent by a PostgreSQL database's backends (0 for SQLite), by psutil."""
+
+    def __init__(self, url: str) -> None:
+        self.name = None if url.startswith("sqlite") else f" {url.rsplit('/', 1)[1]} "
+
+    def __call__(self) -> dict[int, float]:
+        if self.name is None:
+            return {}
+        out = {}
+        for p in psutil.process_iter(["cmdline"]):
+            try:
+                if self.name in " ".join(p.info["cmdline"] or ()) + " ":
+                    out[p.pid] = sum(p.cpu_times()[:2])
+            except psutil.Error:
+                continue
+        return out
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+
+
 async def _measure(url: str, ids: list[str], n: int, runs: Path) -> dict[str, list[float]]:
     app = create_app(url, runs_dir=runs)
     rng = Random(1)
     caller = Caller(app)
+    server_cpu = ServerCpu(url)
 
     async def timed(kind: str, k: int, mixed: bool = False) -> float:
-        spent = 0.0
+        spent, server0 = 0.0, server_cpu()
         for i in range(k):
             if mixed and i % 25 == 0:
                 await caller.do("save", rng.choice(ids))
@@ -122,6 +149,10 @@ async def _measure(url: str, ids: list[str], n: int, runs: Path) -> dict[str, li
             t0 = time.process_time()
             await caller.do(kind, pid)
             spent += time.process_time() - t0
+        if server_cpu.name is not None:  # the backends' CPU of every request, saves too
+            results.setdefault(f"{kind}{'-mixed' if mixed else ''} (db)", []).append(
+                ServerCpu.spent(server0, server_cpu()) / k * 1000
+            )
         return spent / k * 1000
 
     results: dict[str, list[float]] = {}

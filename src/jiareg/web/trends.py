@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from jiareg.study.deidentify import SMALL_CELL, SUPPRESSED
 from jiareg.vocab import DRUG_BY_NAME
 from jiareg.web.scores import visit_scores
 
@@ -45,6 +44,9 @@ def shown(n: int, suppress: bool) -> int | str:
     >>> shown(3, True), shown(3, False), shown(0, True), shown(5, True)
     ('<5', 3, 0, 5)
     """
+    # jiareg.study (pandas, SciPy, lifelines: seconds) only when used, not at server start
+    from jiareg.study.deidentify import SMALL_CELL, SUPPRESSED
+
     return SUPPRESSED if suppress and 0 < n < SMALL_CELL else n
 
 

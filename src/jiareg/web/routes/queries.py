@@ -17,9 +17,7 @@ from pydantic import BaseModel, Field
 from jiareg.errors import StoreError
 from jiareg.formats.template.dictionary import table
 from jiareg.services import dq
-from jiareg.services.dq_rules import MISSING_COLUMNS, missing_report
 from jiareg.services.table_csv import csv_text
-from jiareg.study.protocol_file import load_protocol
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state, viewer
 from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
@@ -186,6 +184,11 @@ def missing_page(
 ) -> Response:
     if who.role not in ("admin", "data_manager"):
         raise HTTPException(status_code=403, detail="the report is for admins and data managers")
+    # the study's cohort and timepoint code (pandas, SciPy, lifelines) only when used, so a
+    # server starts without it
+    from jiareg.services.dq_rules import MISSING_COLUMNS, missing_report
+    from jiareg.study.protocol_file import load_protocol
+
     shipped = shipped_protocols()
     if protocol is not None and protocol not in shipped:
         raise HTTPException(status_code=404, detail="no such protocol")

@@ -32,7 +32,6 @@ from jiareg.errors import InputError, JiaregError
 from jiareg.formats.sources import Format
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.services.imports import CellOptions, ImportSummary, import_path
-from jiareg.study.deidentify import researcher_view
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows
@@ -296,6 +295,8 @@ def study_file(request: Request, who: PageViewer, job_id: str, name: str) -> Res
     if name == "results.json":  # responder ids etc.: pseudonyms for researchers when set
         shown = state(request).registry.public_ids_in(who, json.loads(path.read_bytes()))
         if who.deidentified:  # in pseudonym order, small counts suppressed (issue 12)
+            from jiareg.study.deidentify import researcher_view  # not at server start: seconds
+
             shown = researcher_view(shown)
         return JSONResponse(
             shown, headers={"Content-Disposition": 'attachment; filename="results.json"'}
