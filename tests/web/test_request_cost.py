@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from tests.web.conftest import PASSWORD, Clock
 
 from jiareg.store.engine import get_engine, read_engine
+from jiareg.store.queries import pseudonym
 from jiareg.store.user_admin import set_disabled
 from jiareg.web.app import READ_THREADS, create_app
 from jiareg.web.storeops import writer_turn
@@ -76,6 +77,50 @@ def test_a_disabled_user_is_refused_even_with_a_touch_pending(
         set_disabled(db_url, "clin_a", True)
         assert c.get("/api/me").status_code == 401
         assert c.get("/patients", follow_redirects=False).status_code == 303
+
+
+def test_a_kept_list_or_record_costs_one_statement_after_the_session_read(
+    app_factory: Factory, db_url: str
+) -> None:
+    """The session read also reads the registry's version (what the kept list is checked
+    against); a record's patient row comes with the patient's version (what its kept
+    detail, JSON and timeline are checked against)."""
+    with app_factory() as c:
+        c.post("/api/login", json={"username": "clin_a", "password": PASSWORD})
+        for path in ("/api/patients", "/api/patients/A-001", "/patients/A-001/timeline.svg"):
+            assert c.get(path).status_code == 200  # kept from here on
+        reads = _statements(read_engine(db_url))
+        assert c.get("/api/patients").status_code == 200
+        assert len(reads) == 1 and "web_sessions" in reads[0] and "audit_log" in reads[0]
+        for path in ("/api/patients/A-001", "/patients/A-001/timeline.svg"):
+            reads.clear()
+            assert c.get(path).status_code == 200
+            assert len(reads) == 2 and "FROM patients" in reads[1] and "audit_log" in reads[1]
+
+
+def test_a_researchers_pseudonym_is_found_without_reading_every_patient(
+    app_factory: Factory, db_url: str
+) -> None:
+    with app_factory(pseudonym_key="k") as c:
+        _log_in(c, "res")
+        shown = [p["patient_id"] for p in c.get("/api/patients").json()]
+        assert c.get(f"/api/patients/{shown[0]}").status_code == 200  # the map is made
+        reads = _statements(read_engine(db_url))
+        for public_id in shown:
+            assert c.get(f"/api/patients/{public_id}").json()["patient"]["patient_id"] == public_id
+        assert c.get("/api/patients/P-000000000000").status_code == 404  # unknown: no new map
+        every = [s for s in reads if "FROM patients" in s and "WHERE" not in s]
+        assert every == []
+        _log_in(c, "dm_a")  # a patient added after the map was made is found too
+        new = {"patient_id": "A-009", "site": "A", "sex": "F", "birth_date": "2015-02-03"}
+        assert c.post("/api/patients", json=new).status_code == 201
+        _log_in(c, "res")
+        assert c.get(f"/api/patients/{pseudonym('A-009', b'k')}").status_code == 200
+
+
+def _log_in(c: TestClient, username: str) -> None:
+    answer = c.post("/api/login", json={"username": username, "password": PASSWORD})
+    c.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
 
 
 @pytest.mark.parametrize("threads", [3, READ_THREADS])

@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol, TypeVar, cast
 from sqlalchemy import Engine, RowMapping, Table, bindparam, func, select
 
 from jiareg.formats.template.dictionary import TABLES
+from jiareg.store import list_queries
 from jiareg.store.audit import recent_entries
 from jiareg.store.audit_batch import batch_entries, batch_patients
 from jiareg.store.models import Base
@@ -56,14 +57,20 @@ _CHANGED: Final = (
     .where(_LOG.c.seq > bindparam("since"), _LOG.c.patient_id.is_not(None))
     .distinct()
 )
-_PATIENT: Final = select(_PATIENTS).where(_PATIENTS.c.patient_id == bindparam("patient_id"))
+REGISTRY_VERSION: Final = _VERSION.scalar_subquery()
+"""`Registry.version` as a column, so another statement reads it too (the web's session read:
+a request then needs no round trip of its own for it)."""
+_PATIENT: Final = select(  # a patient's row with its version: one round trip, not two
+    _PATIENTS, _PATIENT_VERSION.scalar_subquery().label("_version")
+).where(_PATIENTS.c.patient_id == bindparam("patient_id"))
 _SITE_PATIENT: Final = _PATIENT.where(_PATIENTS.c.site == bindparam("site"))
+_IDS: Final = select(_PATIENTS.c.patient_id)
 _RECORD: Final = {
     name: select(t).where(t.c.patient_id == bindparam("patient_id")).order_by(t.c[_ORDER[name]])
     for name, t in ((n, Base.metadata.tables[n]) for n in _CHILD_TABLES)
 }
 """A patient's rows of each child table, in date order (`Registry.record`)."""
-_BOOKKEEPING = {"id", "created_at", "updated_at", "row_version"}
+_BOOKKEEPING = {"id", "created_at", "updated_at", "row_version", "_version"}
 
 
 def pseudonym(patient_id: str, key: bytes) -> str:
@@ -102,6 +109,11 @@ def _age_years(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+def _site(viewer: Viewer) -> str | None:
+    """The one site the viewer's reads are limited to (None: every site)."""
+    return None if viewer.all_sites else viewer.site
+
+
 def _plain(row: RowMapping) -> dict[str, Any]:
     return {str(k): v for k, v in row.items() if k not in _BOOKKEEPING}
 
@@ -118,6 +130,7 @@ class Registry:
         self._per_patient: dict[Hashable, tuple[int, dict[str, Any], list[Any]]] = {}
         self._per_patient_lock = threading.Lock()
         self._patient_cache: dict[tuple[str, Hashable], tuple[int, object]] = {}
+        self._pseudonyms: tuple[int, dict[str, str]] = (-1, {})  # version, pseudonym -> id
 
     def version(self) -> int:
         """The registry's change marker: the last audit-trail entry (every write appends one)."""
@@ -148,10 +161,15 @@ class Registry:
         with self.engine.connect() as conn:
             return int(conn.execute(_PATIENT_VERSION, {"patient_id": patient_id}).scalar_one())
 
-    def for_patient(self, patient_id: str, key: Hashable, compute: Callable[[], T]) -> T:
+    def for_patient(
+        self, patient_id: str, key: Hashable, compute: Callable[[], T], version: int | None = None
+    ) -> T:
         """`compute()` once per `key` while the patient's own record is unchanged (see
-        `patient_version`): other patients' writes do not discard it. Read-only."""
-        version = self.patient_version(patient_id)
+        `patient_version`): other patients' writes do not discard it. Read-only.
+
+        `version` is the patient's version when the caller read it already (`located`)."""
+        if version is None:
+            version = self.patient_version(patient_id)
         with self._lock:
             found = self._patient_cache.get((patient_id, key))
         if found is not None and found[0] == version:
@@ -171,7 +189,10 @@ class Registry:
             return named | batch_patients(conn, _LOG, since)
 
     def per_patient(
-        self, key: Hashable, compute: Callable[[Collection[str] | None], dict[str, T]]
+        self,
+        key: Hashable,
+        compute: Callable[[Collection[str] | None], dict[str, T]],
+        version: int | None = None,
     ) -> tuple[int, list[T]]:
         """Rows by patient, ordered by patient_id, kept current incrementally; with the
         registry version they are current for.
@@ -180,9 +201,10 @@ class Registry:
         every patient). The first call computes all; later calls recompute only the patients
         changed since (`changed_patients`), dropping those no longer visible. Reads of
         current rows take no lock; one thread at a time updates them (the others wait for
-        its result instead of recomputing).
+        its result instead of recomputing). `version`: as for `cached`.
         """
-        version = self.version()
+        if version is None:
+            version = self.version()
         held = self._per_patient.get(key)
         if held is None or held[0] < version:
             with self._per_patient_lock:
@@ -260,68 +282,62 @@ class Registry:
 
     def resolve(self, viewer: Viewer, public_id: str) -> dict[str, Any] | None:
         """The patient row behind an id the viewer was shown; None if missing OR not visible."""
-        patients = self.table("patients")
-        stmt = select(patients)
+        found = self.located(viewer, public_id)
+        return None if found is None else found[0]
+
+    def located(self, viewer: Viewer, public_id: str) -> tuple[dict[str, Any], int] | None:
+        """`resolve`, with the patient's version (`patient_version`) read by the same
+        statement; None if missing OR not visible."""
+        patient_id: str | None = public_id
         if viewer.deidentified and self.pseudonym_key is not None:
-            with self.engine.connect() as conn:
-                for row in conn.execute(stmt).mappings():
-                    if pseudonym(row["patient_id"], self.pseudonym_key) == public_id:
-                        return _plain(row)
-            return None
+            patient_id = self._pseudonymised(public_id)
+            if patient_id is None:
+                return None
         one, params = (_PATIENT, {}) if viewer.all_sites else (_SITE_PATIENT, {"site": viewer.site})
         with self.engine.connect() as conn:
-            found = conn.execute(one, {"patient_id": public_id, **params}).mappings().first()
-        return _plain(found) if found is not None else None
+            found = conn.execute(one, {"patient_id": patient_id, **params}).mappings().first()
+        return None if found is None else (_plain(found), int(found["_version"]))
+
+    def _pseudonymised(self, public_id: str) -> str | None:
+        """The patient_id behind a pseudonym: a map of every patient's pseudonym, made again
+        only when a pseudonym is not in it and the registry has changed since (so an unknown
+        pseudonym costs one version read, not an HMAC of every patient)."""
+        assert self.pseudonym_key is not None
+        made, known = self._pseudonyms
+        if public_id not in known and (version := self.version()) != made:
+            with self.engine.connect() as conn:
+                ids = list(conn.execute(_IDS).scalars())
+            known = {pseudonym(pid, self.pseudonym_key): pid for pid in ids}
+            self._pseudonyms = (version, known)
+        return known.get(public_id)
 
     # -- reads --------------------------------------------------------------------------------
     def patients(self, viewer: Viewer, ids: Collection[str] | None = None) -> list[dict[str, Any]]:
         """Every patient row the viewer may see (of `ids`, None = all; not yet de-identified),
         ordered by id."""
-        patients = self.table("patients")
-        stmt = select(patients).order_by(patients.c.patient_id)
-        if ids is not None:
-            stmt = stmt.where(patients.c.patient_id.in_(ids))
-        if not viewer.all_sites:
-            stmt = stmt.where(patients.c.site == viewer.site)
+        stmt = list_queries.patients(all_sites=viewer.all_sites, some=ids is not None)
         with self.engine.connect() as conn:
-            return [_plain(r) for r in conn.execute(stmt).mappings()]
+            rows = conn.execute(stmt, list_queries.list_params(_site(viewer), ids)).mappings()
+            return [_plain(r) for r in rows]
 
     def latest_visits(
         self, viewer: Viewer, ids: Collection[str] | None = None
     ) -> dict[str, dict[str, Any]]:
         """The most recent visit row of each patient the viewer may see (of `ids`)."""
-        visits, patients = self.table("visits"), self.table("patients")
-        last_q = select(visits.c.patient_id, func.max(visits.c.visit_date).label("last_date"))
-        if ids is not None:
-            last_q = last_q.where(visits.c.patient_id.in_(ids))
-        last = last_q.group_by(visits.c.patient_id).subquery()
-        stmt = (
-            select(visits, patients.c.site)
-            .join(
-                last,
-                (visits.c.patient_id == last.c.patient_id)
-                & (visits.c.visit_date == last.c.last_date),
-            )
-            .join(patients, patients.c.patient_id == visits.c.patient_id)
-        )
-        if not viewer.all_sites:
-            stmt = stmt.where(patients.c.site == viewer.site)
+        stmt = list_queries.latest_visits(all_sites=viewer.all_sites, some=ids is not None)
         with self.engine.connect() as conn:
-            return {r["patient_id"]: _plain(r) for r in conn.execute(stmt).mappings()}
+            rows = conn.execute(stmt, list_queries.list_params(_site(viewer), ids)).mappings()
+            return {r["patient_id"]: _plain(r) for r in rows}
 
     def open_courses(self, ids: Collection[str] | None = None) -> dict[str, str]:
         """patient_id -> drug of the latest biologic course with no stop date (the current one),
         for the patients `ids` (None = all)."""
-        treatments = self.table("treatments")
-        stmt = (
-            select(treatments.c.patient_id, treatments.c.drug)
-            .where(treatments.c.stop_date.is_(None))
-            .order_by(treatments.c.start_date)
-        )
-        if ids is not None:
-            stmt = stmt.where(treatments.c.patient_id.in_(ids))
+        stmt = list_queries.open_courses(some=ids is not None)
         with self.engine.connect() as conn:
-            return {r.patient_id: r.drug for r in conn.execute(stmt)}
+            return {
+                r.patient_id: r.drug
+                for r in conn.execute(stmt, list_queries.list_params(None, ids))
+            }
 
     def record(self, patient_id: str) -> dict[str, list[dict[str, Any]]]:
         """Every child table's rows for one patient, each in date order."""

@@ -27,6 +27,11 @@ from jiareg.store.access import AccessBuffer
 from jiareg.store.engine import get_engine, read_engine, use_wal
 from jiareg.store.queries import Registry
 from jiareg.web.deps import LoginRequired, WebState
+from jiareg.web.middleware import (
+    ClientAddressMiddleware,
+    SameOriginMiddleware,
+    SecurityHeadersMiddleware,
+)
 from jiareg.web.problems import problem_rows
 from jiareg.web.routes.api import router as api_router
 from jiareg.web.routes.forms import router as forms_router
@@ -38,13 +43,7 @@ from jiareg.web.routes.records import router as records_router
 from jiareg.web.routes.tools import router as tools_router
 from jiareg.web.routes.visits import router as visits_router
 from jiareg.web.routes.work import router as work_router
-from jiareg.web.security import (
-    ClientAddressMiddleware,
-    LoginThrottle,
-    SameOriginMiddleware,
-    SecurityHeadersMiddleware,
-    SessionStore,
-)
+from jiareg.web.security import LoginThrottle, SessionStore
 from jiareg.web.studyruns import StudyRuns, default_runs_dir
 
 __all__ = ["create_app"]

@@ -15,7 +15,7 @@ from jiareg.store.access import AccessBuffer
 from jiareg.store.queries import Registry
 from jiareg.store.users import Role
 from jiareg.web.access import Viewer
-from jiareg.web.security import LoginThrottle, Session, SessionStore, UserRow, tokens_match
+from jiareg.web.security import Found, LoginThrottle, Session, SessionStore, tokens_match
 from jiareg.web.studyruns import StudyRuns
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "check_csrf",
     "current_session",
     "page_viewer",
+    "registry_version",
     "state",
     "viewer",
 ]
@@ -87,25 +88,33 @@ async def check_csrf(request: Request, session: Session) -> None:
 async def viewer(request: Request) -> Viewer:
     """API dependency: the logged-in viewer (401 when anonymous, or when the user has been
     disabled or removed; 403 on a bad CSRF token). Role and site are read on every request,
-    with the session (one read)."""
+    with the session and the registry's version (one statement; `registry_version`)."""
     return await _checked(request, _lookup(request))
 
 
-def _lookup(request: Request) -> tuple[Session, UserRow | None] | None:
-    """The request's live session and its user's current row (`SessionStore.lookup`)."""
+def registry_version(request: Request) -> int | None:
+    """The registry's version read with the request's session (`SessionStore.lookup`), for
+    `Registry.cached` and `Registry.per_patient` (None before a session was read). A route
+    that writes must not use it for what it reads after its write."""
+    version: int | None = getattr(request.state, "registry_version", None)
+    return version
+
+
+def _lookup(request: Request) -> Found | None:
+    """The request's live session, its user's current row and the registry's version."""
     return state(request).sessions.lookup(request.cookies.get(COOKIE), now=time.monotonic())
 
 
-async def _checked(request: Request, found: tuple[Session, UserRow | None] | None) -> Viewer:
-    user = None if found is None else found[1]
+async def _checked(request: Request, found: Found | None) -> Viewer:
+    user = None if found is None else found.user
     if found is None or user is None or user.disabled:
         raise HTTPException(
             status_code=401, detail="log in first", headers={"WWW-Authenticate": "Cookie"}
         )
-    session = found[0]
-    await check_csrf(request, session)
-    request.state.session = session
-    return Viewer(session.username, cast(Role, user.role), user.site)
+    await check_csrf(request, found.session)
+    request.state.session = found.session
+    request.state.registry_version = found.registry_version
+    return Viewer(found.session.username, cast(Role, user.role), user.site)
 
 
 async def page_viewer(request: Request) -> Viewer:

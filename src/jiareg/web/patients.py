@@ -65,18 +65,19 @@ class ListRow:
 
 
 def patient_summaries(
-    registry: Registry, viewer: Viewer, filters: PatientFilters
+    registry: Registry, viewer: Viewer, filters: PatientFilters, version: int | None = None
 ) -> list[dict[str, Any]]:
     """One row per visible patient matching `filters`, ordered by the id the viewer sees
     (`Registry.in_shown_order`: pseudonym order for researchers), de-identified for them.
     Read-only: the rows are shared with other requests."""
-    return [r.row for r in patient_list(registry, viewer, filters)[1]]
+    return [r.row for r in patient_list(registry, viewer, filters, version)[1]]
 
 
 def patient_list(
-    registry: Registry, viewer: Viewer, filters: PatientFilters
+    registry: Registry, viewer: Viewer, filters: PatientFilters, version: int | None = None
 ) -> tuple[int, list[ListRow]]:
-    """`patient_summaries` with each row's JSON, and the registry version they are for.
+    """`patient_summaries` with each row's JSON, and the registry version they are for
+    (`version`: the registry's version when the caller read it already, else read here).
 
     The unfiltered rows are kept per viewer scope and brought up to date by recomputing only
     the patients changed since (`Registry.per_patient`), so a save costs one patient's row.
@@ -84,6 +85,7 @@ def patient_list(
     version, rows = registry.per_patient(
         ("patient-list", *_viewer_scope(viewer)),
         lambda ids: _summaries(registry, viewer, ids),
+        version,
     )
     matching = registry.cached(
         ("patients", *list_scope(viewer, filters)),
@@ -145,41 +147,46 @@ def patient_detail(registry: Registry, viewer: Viewer, public_id: str) -> dict[s
 
     Kept until the patient's own record changes (`Registry.for_patient`); read-only.
     """
-    patient = registry.resolve(viewer, public_id)
-    return None if patient is None else _cached_detail(registry, viewer, patient)
+    found = registry.located(viewer, public_id)
+    return None if found is None else _cached_detail(registry, viewer, *found)
 
 
 def patient_detail_json(registry: Registry, viewer: Viewer, public_id: str) -> bytes | None:
     """`patient_detail` as JSON (dates as ISO text), kept like it."""
-    patient = registry.resolve(viewer, public_id)
-    if patient is None:
+    found = registry.located(viewer, public_id)
+    if found is None:
         return None
     return registry.for_patient(
-        patient["patient_id"],
+        found[0]["patient_id"],
         ("detail.json", viewer.deidentified, date.today()),
         lambda: json.dumps(
-            _cached_detail(registry, viewer, patient), separators=(",", ":"), default=str
+            _cached_detail(registry, viewer, *found), separators=(",", ":"), default=str
         ).encode(),
+        found[1],
     )
 
 
 def patient_timeline_svg(registry: Registry, viewer: Viewer, public_id: str) -> bytes | None:
     """The timeline plot of `patient_detail` (`jiareg.web.plots.timeline_svg`), kept like it."""
-    patient = registry.resolve(viewer, public_id)
-    if patient is None:
+    found = registry.located(viewer, public_id)
+    if found is None:
         return None
     return registry.for_patient(
-        patient["patient_id"],
+        found[0]["patient_id"],
         ("timeline.svg", viewer.deidentified, date.today()),
-        lambda: timeline_svg(_cached_detail(registry, viewer, patient)),
+        lambda: timeline_svg(_cached_detail(registry, viewer, *found)),
+        found[1],
     )
 
 
-def _cached_detail(registry: Registry, viewer: Viewer, patient: dict[str, Any]) -> dict[str, Any]:
+def _cached_detail(
+    registry: Registry, viewer: Viewer, patient: dict[str, Any], version: int
+) -> dict[str, Any]:
     return registry.for_patient(
         patient["patient_id"],
         ("detail", viewer.deidentified, date.today()),
         lambda: _detail(registry, viewer, patient),
+        version,
     )
 
 

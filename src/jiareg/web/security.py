@@ -1,4 +1,5 @@
-"""Sessions, log-in throttling, CSRF tokens, client addresses and headers of the web app.
+"""Sessions, log-in throttling and CSRF tokens of the web app (the middleware setting client
+addresses and headers: `jiareg.web.middleware`).
 
 Sessions and the log-in throttle live in the registry database (`web_sessions`,
 `login_attempts`), so several worker processes share them and a restart keeps them; the
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import math
 import secrets
 import threading
@@ -21,37 +21,21 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Final
 
-from sqlalchemy import Connection, Engine, text
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import Connection, Engine, bindparam, select, text
 
 from jiareg.store.access import AccessBuffer, record_access
+from jiareg.store.models import Base
+from jiareg.store.queries import REGISTRY_VERSION
 
 __all__ = [
     "CLIENT_ADDRESS",
-    "SECURITY_HEADERS",
-    "ClientAddressMiddleware",
+    "Found",
     "LoginThrottle",
-    "SameOriginMiddleware",
-    "SecurityHeadersMiddleware",
     "Session",
     "SessionStore",
     "UserRow",
     "tokens_match",
 ]
-
-SECURITY_HEADERS: Final[dict[str, str]] = {
-    # No inline scripts or styles anywhere: every script and stylesheet is a file in static/.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 
 
 @dataclass(slots=True)
@@ -74,9 +58,32 @@ class UserRow:
     disabled: bool
 
 
-_LOOKUP: Final = text(
-    "SELECT s.username, s.csrf, s.created, s.last_seen, u.role, u.site, u.disabled "
-    "FROM web_sessions s LEFT JOIN users u ON u.username = s.username WHERE s.token_hash = :t"
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What `SessionStore.lookup` reads in one statement: the live session, its user's
+    current row (None once removed), and the registry's version then
+    (`jiareg.store.queries.Registry.version`)."""
+
+    session: Session
+    user: UserRow | None
+    registry_version: int
+
+
+_SESSIONS: Final = Base.metadata.tables["web_sessions"]
+_USERS: Final = Base.metadata.tables["users"]
+_LOOKUP: Final = (
+    select(
+        _SESSIONS.c.username,
+        _SESSIONS.c.csrf,
+        _SESSIONS.c.created,
+        _SESSIONS.c.last_seen,
+        _USERS.c.role,
+        _USERS.c.site,
+        _USERS.c.disabled,
+        REGISTRY_VERSION,  # the reads kept per registry version need no round trip of their own
+    )
+    .select_from(_SESSIONS.outerjoin(_USERS, _USERS.c.username == _SESSIONS.c.username))
+    .where(_SESSIONS.c.token_hash == bindparam("t"))
 )
 _TOUCH: Final = text(
     "UPDATE web_sessions SET last_seen = :at WHERE token_hash = :t AND last_seen < :at"
@@ -142,13 +149,14 @@ class SessionStore:
     def get(self, token: str | None, *, now: float) -> Session | None:
         """The live session of `token`, refreshed; None when unknown or expired (then dropped)."""
         found = self.lookup(token, now=now)
-        return None if found is None else found[0]
+        return None if found is None else found.session
 
-    def lookup(self, token: str | None, *, now: float) -> tuple[Session, UserRow | None] | None:
-        """`get`, with the session user's CURRENT row (None once removed): one primary-key
-        read per request. The last-seen time is written at most once a minute per session
-        (the idle timeout is coarse), through `later` when given (a background writer, so
-        a page view never waits for the registry's writer), else at once."""
+    def lookup(self, token: str | None, *, now: float) -> Found | None:
+        """`get`, with the session user's CURRENT row and the registry's version: one
+        statement per request (a primary-key read). The last-seen time is written at most
+        once a minute per session (the idle timeout is coarse), through `later` when given
+        (a background writer, so a page view never waits for the registry's writer), else
+        at once."""
         if not token:
             return None
         at, key = _wall(now), _digest(token)
@@ -165,7 +173,7 @@ class SessionStore:
             self._touch(key, at)
             last_seen = at
         user = None if row[4] is None else UserRow(str(row[4]), row[5], bool(row[6]))
-        return Session(token, username, csrf, created, last_seen), user
+        return Found(Session(token, username, csrf, created, last_seen), user, int(row[7]))
 
     def _touch(self, key: str, at: float) -> None:
         params: dict[str, object] = {"at": at, "t": key}
@@ -291,107 +299,3 @@ def tokens_match(expected: str, given: str | None) -> bool:
     (True, False, False)
     """
     return given is not None and hmac.compare_digest(expected.encode(), given.encode())
-
-
-class SecurityHeadersMiddleware:
-    """Adds `SECURITY_HEADERS` (and HSTS when served over TLS) to every response, and
-    `Cache-Control: no-store` to everything but the static files (patient pages and JSON
-    must not stay in a browser's or proxy's cache)."""
-
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
-        self.app = app
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-        if https:
-            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        static = str(scope.get("path", "")).startswith("/static/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.headers if k not in present]
-                if not static and b"cache-control" not in present:
-                    extra.append((b"cache-control", b"no-store"))
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class ClientAddressMiddleware:
-    """Sets the request's client address: the peer's, or, only when the peer is the trusted
-    proxy (`jiareg serve --trust-proxy ADDR`), the last address in `X-Forwarded-For`.
-
-    Also publishes it in `CLIENT_ADDRESS` for the audit of log-ins and log-outs.
-    """
-
-    def __init__(self, app: ASGIApp, *, trusted_proxy: str | None) -> None:
-        self.app = app
-        self.trusted = trusted_proxy
-
-    def _address(self, scope: Scope) -> str:
-        peer = scope["client"][0] if scope.get("client") else "unknown"
-        if self.trusted is None or peer != self.trusted:
-            return str(peer)
-        forwarded = [
-            value.decode("latin-1")
-            for name, value in scope.get("headers", [])
-            if name == b"x-forwarded-for"
-        ]
-        hops = [h.strip() for h in ",".join(forwarded).split(",") if h.strip()]
-        if not hops:
-            return str(peer)
-        try:
-            return str(ipaddress.ip_address(hops[-1]))  # the hop the proxy itself saw
-        except ValueError:
-            return str(peer)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        address = self._address(scope)
-        port = scope["client"][1] if scope.get("client") else 0
-        token = CLIENT_ADDRESS.set(address)
-        try:
-            await self.app({**scope, "client": (address, port)}, receive, send)
-        finally:
-            CLIENT_ADDRESS.reset(token)
-
-
-class SameOriginMiddleware:
-    """Refuses (403) a state-changing request that a browser says comes from another site.
-
-    Browsers send `Origin` on every cross-origin POST (and `Sec-Fetch-Site`), so a page
-    elsewhere cannot post the log-in form (log-in CSRF) or anything else; clients that send
-    neither (scripts, the command line) are not affected. Defence in depth next to the CSRF
-    tokens.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    @staticmethod
-    def _foreign(scope: Scope) -> bool:
-        headers: dict[bytes, str] = {
-            name: value.decode("latin-1") for name, value in scope.get("headers", [])
-        }
-        if headers.get(b"sec-fetch-site") == "cross-site":
-            return True
-        origin = headers.get(b"origin")
-        if origin is None:
-            return False
-        host = headers.get(b"host", "")
-        return origin == "null" or origin.split("://", 1)[-1] != host
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        unsafe = scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
-        if unsafe and self._foreign(scope):
-            await JSONResponse({"detail": "cross-site request refused"}, 403)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jiareg.services import admin
 from jiareg.web import storeops
 from jiareg.web.access import Viewer
-from jiareg.web.deps import COOKIE, current_session, state, viewer
+from jiareg.web.deps import COOKIE, current_session, registry_version, state, viewer
 from jiareg.web.patients import (
     PatientFilters,
     json_array,
@@ -176,7 +176,7 @@ def list_patients(
     ordered by the id shown (pseudonyms for researchers); `limit` and `offset` page them."""
     filters = PatientFilters(q=q, site=site, category=category, biologic=biologic, state=state_)
     registry = state(request).registry
-    version, rows = patient_list(registry, who, filters)
+    version, rows = patient_list(registry, who, filters, registry_version(request))
     end = len(rows) if limit is None else offset + limit
     body = registry.cached(
         ("patients.json", *list_scope(who, filters), offset, end),

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.web.access import Viewer
-from jiareg.web.deps import COOKIE, current_session, page_viewer, state
+from jiareg.web.deps import COOKIE, current_session, page_viewer, registry_version, state
 from jiareg.web.patients import (
     PatientFilters,
     patient_detail,
@@ -162,7 +162,7 @@ def patients_page(
         state=params.get("state") or None,
     )
     registry = state(request).registry
-    matches = patient_summaries(registry, who, filters)
+    matches = patient_summaries(registry, who, filters, registry_version(request))
     pages = max(1, -(-len(matches) // size))
     page = min(page, pages)
     rows = matches[(page - 1) * size : page * size]
