@@ -6,14 +6,21 @@ write appends to; and what is kept for one viewer's scope is never served to ano
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import Login
+from sqlalchemy import text
+from tests.web.conftest import DATA, Login
+
+from jiareg.services.imports import import_path
+from jiareg.store.audit_batch import BATCH_MIN
+from jiareg.store.engine import get_engine
 
 _SAVE = """
 import sys
@@ -78,3 +85,36 @@ def test_what_is_kept_for_one_scope_is_never_served_to_another(login: Login) -> 
     assert all("birth_date" not in r for r in rows)
     record = researcher.get(f"/api/patients/{rows[0]['patient_id']}").json()
     assert "birth_date" not in record["patient"]
+
+
+def test_an_imports_batch_entry_brings_its_patients_rows_up_to_date(
+    login: Login, db_url: str, tmp_path: Path
+) -> None:
+    """An import of 100 rows or more is audited as one batch entry without a patient_id: the
+    kept list learns its patients from the entry's keys (`Registry.changed_patients`)."""
+    client = login("admin")
+    listed = client.get("/api/patients").json()
+    days = [dt.date(2030, 1, 1) + dt.timedelta(days=i) for i in range(BATCH_MIN)]
+    header = (DATA / "visits.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    cells = {"phys_global": "0", "parent_global": "0", "active_joints": "0"}
+    (tmp_path / "visits.csv").write_text(
+        ",".join(header)
+        + "\n"
+        + "".join(
+            ",".join(
+                {"patient_id": "A-002", "visit_date": str(d), **cells}.get(h, "") for h in header
+            )
+            + "\n"
+            for d in days
+        ),
+        encoding="utf-8",
+    )
+    import_path(tmp_path, db_url)
+    with get_engine(db_url).connect() as conn:  # one entry for the 100 rows
+        assert conn.execute(text("SELECT count(*) FROM audit_log WHERE patient_id IS NULL "
+                                 "AND table_name = 'visits'")).scalar_one() == 1  # fmt: skip
+    after = client.get("/api/patients").json()
+    assert next(r for r in after if r["patient_id"] == "A-002")["last_visit_date"] == str(days[-1])
+    assert [r for r in after if r["patient_id"] != "A-002"] == [
+        r for r in listed if r["patient_id"] != "A-002"
+    ]

@@ -49,7 +49,7 @@ from jiareg.services.versions import (
     check_version,
     delete_children,
 )
-from jiareg.store.engine import get_engine, require_initialised, write_lock
+from jiareg.store.engine import get_engine, lock_registry
 from jiareg.store.load import delete_rows
 from jiareg.store.tables import read_rows
 from jiareg.store.users import UserInfo, require
@@ -101,8 +101,7 @@ def save_records(
     """
     prepared = _prepared(db_url, user, lambda _conn: records)
     with get_engine(db_url).begin() as conn:
-        write_lock(conn)
-        require_initialised(conn)
+        lock_registry(conn)
         ready = _fast(conn, prepared)
         if ready is not None:
             return write_prepared(conn, ready, user=user, reason=reason)
@@ -209,8 +208,7 @@ def delete_record(
         )
     cells = form_cells(spec, {k: key[k] for k in spec.key})
     with turn(), get_engine(db_url).begin() as conn:
-        write_lock(conn)
-        require_initialised(conn)
+        lock_registry(conn)
         doomed = find_row(spec, cells, stored_rows(conn, spec, [cells]))
         if doomed.num_rows == 0:
             return False
@@ -271,8 +269,7 @@ def add_record(
     # prepared even if the key is taken (the lock's check below refuses it): a read fewer
     prepared = _prepared(db_url, user, lambda _conn: records)
     with turn(), get_engine(db_url).begin() as conn:
-        write_lock(conn)
-        require_initialised(conn)
+        lock_registry(conn)
         now = stored_rows(conn, spec, [cells])
         if find_row(spec, cells, now).num_rows:
             raise RecordExists(table_name, cells)
@@ -336,8 +333,7 @@ def update_record(
 
     prepared = _prepared(db_url, user, edit)
     with turn(), get_engine(db_url).begin() as conn:
-        write_lock(conn)
-        require_initialised(conn)
+        lock_registry(conn)
         now = stored_rows(conn, spec, [cells])
         current = find_row(spec, cells, now)
         if current.num_rows == 0:

@@ -20,13 +20,13 @@ never holds a raw line break (`json_text` escapes it), so the rows are split bac
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Connection, Table, select
+from sqlalchemy import ColumnElement, Table
 
 from jiareg.store.audit_json import row_texts
 
@@ -121,14 +121,13 @@ def batch_entries(log: Table) -> ColumnElement[bool]:
     return log.c.patient_id.is_(None) & log.c.table_name.not_in(_NOT_PATIENT_DATA)
 
 
-def batch_patients(conn: Connection, log: Table, since: int) -> set[str]:
-    """The patients whose rows the batch entries after entry `since` wrote."""
-    stmt = select(log.c.row_key).where(log.c.seq > since, batch_entries(log))
-    return {
-        str(json.loads(key)["patient_id"])
-        for text in conn.execute(stmt).scalars()
-        for key in split_batch(text)
-    }
+def batch_patients(row_keys: Iterable[str]) -> set[str]:
+    """The patients whose rows batch entries wrote, from the entries' `row_key`s.
+
+    >>> sorted(batch_patients(['[\\n{"patient_id":"B"},\\n{"patient_id":"A"}\\n]']))
+    ['A', 'B']
+    """
+    return {str(json.loads(key)["patient_id"]) for text in row_keys for key in split_batch(text)}
 
 
 def expand(entries: list[dict[str, Any]], needle: str | None = None) -> list[dict[str, Any]]:

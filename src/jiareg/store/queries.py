@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Hashable
 from datetime import date
 from typing import Any, Final, Protocol, TypeVar, cast
 
-from sqlalchemy import Engine, RowMapping, Table, bindparam, func, select
+from sqlalchemy import Engine, RowMapping, Table, bindparam, case, func, select
 
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.store import list_queries
@@ -52,14 +52,14 @@ _VERSION: Final = select(func.coalesce(func.max(_LOG.c.seq), 0))
 _PATIENT_VERSION: Final = _VERSION.where(  # an import's batch entries: anyone's
     (_LOG.c.patient_id == bindparam("patient_id")) | batch_entries(_LOG)
 )
-_CHANGED: Final = (
-    select(_LOG.c.patient_id)
-    .where(_LOG.c.seq > bindparam("since"), _LOG.c.patient_id.is_not(None))
+_CHANGED: Final = (  # each entry's patient, or an import's batch entry's keys
+    select(_LOG.c.patient_id, case((_LOG.c.patient_id.is_(None), _LOG.c.row_key)))
+    .where(_LOG.c.seq > bindparam("since"), _LOG.c.patient_id.is_not(None) | batch_entries(_LOG))
     .distinct()
 )
-REGISTRY_VERSION: Final = _VERSION.scalar_subquery()
-"""`Registry.version` as a column, so another statement reads it too (the web's session read:
-a request then needs no round trip of its own for it)."""
+REGISTRY_VERSION_SQL: Final = str(_VERSION.compile(compile_kwargs={"literal_binds": True}))
+"""`Registry.version`'s statement, to read it inside another (the web's session read: a
+request then needs no round trip of its own for it)."""
 _PATIENT: Final = select(  # a patient's row with its version: one round trip, not two
     _PATIENTS, _PATIENT_VERSION.scalar_subquery().label("_version")
 ).where(_PATIENTS.c.patient_id == bindparam("patient_id"))
@@ -185,8 +185,9 @@ class Registry:
         """The patients with an audit-trail entry after entry `since` (every write of a
         patient's record appends one naming the patient)."""
         with self.engine.connect() as conn:
-            named = set(conn.execute(_CHANGED, {"since": since}).scalars())
-            return named | batch_patients(conn, _LOG, since)
+            rows = conn.execute(_CHANGED, {"since": since}).all()
+        named = {str(r[0]) for r in rows if r[0] is not None}
+        return named | batch_patients(str(r[1]) for r in rows if r[0] is None)
 
     def per_patient(
         self,

@@ -21,11 +21,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Final
 
-from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy import Connection, Engine, text
 
 from jiareg.store.access import AccessBuffer, record_access
-from jiareg.store.models import Base
-from jiareg.store.queries import REGISTRY_VERSION
+from jiareg.store.engine import driver_row
+from jiareg.store.queries import REGISTRY_VERSION_SQL
 
 __all__ = [
     "CLIENT_ADDRESS",
@@ -69,21 +69,10 @@ class Found:
     registry_version: int
 
 
-_SESSIONS: Final = Base.metadata.tables["web_sessions"]
-_USERS: Final = Base.metadata.tables["users"]
 _LOOKUP: Final = (
-    select(
-        _SESSIONS.c.username,
-        _SESSIONS.c.csrf,
-        _SESSIONS.c.created,
-        _SESSIONS.c.last_seen,
-        _USERS.c.role,
-        _USERS.c.site,
-        _USERS.c.disabled,
-        REGISTRY_VERSION,  # the reads kept per registry version need no round trip of their own
-    )
-    .select_from(_SESSIONS.outerjoin(_USERS, _USERS.c.username == _SESSIONS.c.username))
-    .where(_SESSIONS.c.token_hash == bindparam("t"))
+    "SELECT s.username, s.csrf, s.created, s.last_seen, u.role, u.site, u.disabled, "
+    f"({REGISTRY_VERSION_SQL}) "  # the reads kept per registry version need no read of it
+    "FROM web_sessions s LEFT JOIN users u ON u.username = s.username WHERE s.token_hash = :t"
 )
 _TOUCH: Final = text(
     "UPDATE web_sessions SET last_seen = :at WHERE token_hash = :t AND last_seen < :at"
@@ -160,8 +149,7 @@ class SessionStore:
         if not token:
             return None
         at, key = _wall(now), _digest(token)
-        with self.reader.connect() as conn:
-            row = conn.execute(_LOOKUP, {"t": key}).first()
+        row = driver_row(self.reader, _LOOKUP, {"t": key})
         if row is None:
             return None
         username, csrf, created = row[0], row[1], float(row[2])
