@@ -63,3 +63,16 @@ def test_list_after_writes_equals_a_fresh_computation(
     assert [r["patient_id"] for r in listed] == ["A-000", "A-001", "A-002", "B-001"]
     assert listed == _fresh_list(app_factory, "admin")
     assert client.get("/api/patients?category=psoriatic").json() == [listed[0]]
+
+
+def test_the_list_pages_filter_options_come_from_the_rows_the_user_may_see(
+    login: Login,
+) -> None:
+    """The site and biologic drop-downs are made from the kept list rows (no read of every
+    patient and course per page view), so they name only what this user may see."""
+    own_site = login("clin_a").get("/patients").text
+    assert "<option >tocilizumab</option>" in own_site
+    assert "adalimumab" not in own_site  # B-001's course, at site B
+    every_site = login("admin").get("/patients").text
+    assert "<option >tocilizumab</option>" in every_site
+    assert "<option >adalimumab</option>" in every_site

@@ -161,8 +161,8 @@ def patients_page(
         biologic=biologic or None,
         state=params.get("state") or None,
     )
-    registry = state(request).registry
-    matches = patient_summaries(registry, who, filters, registry_version(request))
+    registry, version = state(request).registry, registry_version(request)
+    matches = patient_summaries(registry, who, filters, version)
     pages = max(1, -(-len(matches) // size))
     page = min(page, pages)
     rows = matches[(page - 1) * size : page * size]
@@ -175,11 +175,11 @@ def patients_page(
         "prev": str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
         "next": str(request.url.include_query_params(page=page + 1)) if page < pages else None,
     }
-    everyone = registry.patients(who)
+    everyone = patient_summaries(registry, who, PatientFilters(), version)  # kept, not read
     options = {
         "sites": sorted({p["site"] for p in everyone}),
         "categories": [c.lower() for c in ILAR_CATEGORIES],
-        "biologics": sorted(set(registry.open_courses().values())),
+        "biologics": sorted({p["current_biologic"] for p in everyone} - {None}),
         "states": STATES,
     }
     return render(
