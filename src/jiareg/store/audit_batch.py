@@ -26,7 +26,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, Table, literal
 
 from jiareg.store.audit_json import row_texts
 
@@ -118,7 +118,10 @@ def batch_rows(
 def batch_entries(log: Table) -> ColumnElement[bool]:
     """The condition on `audit_log` that selects batch entries of patient data (the only
     entries of a patient table without a patient_id)."""
-    return log.c.patient_id.is_(None) & log.c.table_name.not_in(_NOT_PATIENT_DATA)
+    # a list of literals, not an expanding parameter rendered again at every execution
+    return log.c.patient_id.is_(None) & log.c.table_name.not_in(
+        [literal(name) for name in _NOT_PATIENT_DATA]
+    )
 
 
 def batch_patients(row_keys: Iterable[str]) -> set[str]:
