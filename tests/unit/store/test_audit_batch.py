@@ -83,7 +83,7 @@ def test_a_direct_edit_of_a_batch_imported_row_is_named(
 
 def test_an_edited_batch_entry_breaks_the_chain(registry: str) -> None:
     seq = _one(registry, "SELECT seq FROM audit_log WHERE table_name = 'visits'")
-    edit = "UPDATE audit_log SET after = replace(after, '\"esr\":', '\"esr\": ') WHERE seq = "
+    edit = "UPDATE audit_log SET after = replace(after, 'null', '0') WHERE seq = "
     _one(registry, f"{edit}{seq}")
     with pytest.raises(StoreError, match=f"broken at entry {seq}: its content"):
         verify_chain(registry)
