@@ -337,7 +337,9 @@ def patient_history(url: str | None, patient_id: str) -> list[AuditRecord]:
 
 
 def _patient_records(conn: Connection, patient_id: str) -> list[AuditRecord]:
-    needles = {f"n{i}": needle for i, needle in enumerate(patient_needles(patient_id))}
+    needles: dict[str, object] = {
+        f"n{i}": needle for i, needle in enumerate(patient_needles(patient_id))
+    }
     find = "instr" if conn.dialect.name == "sqlite" else "strpos"
     own = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id}).to_pylist()
     holds = " OR ".join(f"{find}(row_key, :{n}) > 0" for n in needles)

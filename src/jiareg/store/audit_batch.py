@@ -35,7 +35,7 @@ with `patient_id`, so a format-2 key row of patient P starts `["P",` or is `["P"
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -162,7 +162,7 @@ def batch_rows(
     batch's order; only `patient_id`'s rows when given."""
     if row_key.startswith(_V2_OPEN):
         names, keys = _v2(row_key)
-        picked = range(len(keys))
+        picked: Sequence[int] = range(len(keys))
         if patient_id is not None:
             heads = _v2_heads(json_text(pa.array([patient_id], pa.string()))[0].as_py())
             picked = [i for i, line in enumerate(keys) if line.startswith(heads)]
