@@ -13,6 +13,7 @@ recorded before a schema change are read as the migration carried the row over.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,8 +142,8 @@ def _compare(table: str, current: pa.Table, expected: dict[str, tuple[str | None
             raise StoreError(f"{table} row {key} is in the database but {said}")
         if row != after:
             raise StoreError(
-                f"{table} row {key} differs from the audit trail: the database holds {row} "
-                f"but entry {seq} recorded {after}"
+                f"{table} row {key} differs from the audit trail{_first_difference(row, after)}: "
+                f"the database holds {row} but entry {seq} recorded {after}"
             )
     present = set(keys)
     for key, (after, seq) in expected.items():
@@ -150,6 +151,19 @@ def _compare(table: str, current: pa.Table, expected: dict[str, tuple[str | None
             raise StoreError(
                 f"{table} row {key} is missing from the database (entry {seq} recorded {after})"
             )
+
+
+def _first_difference(row: str, after: str) -> str:
+    """`" in column C"` for the first column whose value text differs (numbers compared as
+    their text), or nothing when the two rows do not have the same columns.
+
+    >>> _first_difference('{"a":1,"b":4.2}', '{"a":1,"b":4.20}')
+    ' in column b'
+    """
+    now, then = (json.loads(text, parse_float=str, parse_int=str) for text in (row, after))
+    if list(now) != list(then):
+        return ""
+    return next((f" in column {c}" for c in now if now[c] != then[c]), "")
 
 
 def verify_registry(url: str | None = None) -> Verified:
