@@ -49,6 +49,8 @@ from jiareg.store.audit_json import array_texts, json_text
 __all__ = [
     "BATCH_MIN",
     "BATCH_ROWS",
+    "as_object",
+    "batch_afters",
     "batch_entries",
     "batch_json",
     "batch_patients",
@@ -137,6 +139,25 @@ def split_batch(text: str) -> list[str]:
     if text.startswith(_V2_OPEN):
         return _objects(*_v2(text))
     return text[len(_V1_OPEN) : -len(_V1_CLOSE)].split(_SEP)
+
+
+def batch_afters(row_key: str, after: str | None) -> Iterator[tuple[str, str | None]]:
+    """Each row of a batch entry as (its key as canonical JSON object, its `after` as stored:
+    a format-2 value array, or a format-1 object), for the replay, which renders the stored
+    rows in the same form (converting only the short keys)."""
+    if not row_key.startswith(_V2_OPEN):
+        return ((k, a) for k, _, a in batch_rows(row_key, None, after))
+    keys = _objects(*_v2(row_key))
+    return zip(keys, _v2(after)[1] if after else [None] * len(keys), strict=True)
+
+
+def as_object(names: Sequence[str], row: str) -> str:
+    """A format-2 row (a value array) as its canonical JSON object.
+
+    >>> as_object(["a", "b"], '["x,y",null]')
+    '{"a":"x,y","b":null}'
+    """
+    return _objects(list(names), [row])[0]
 
 
 def patient_needles(patient_id: str) -> tuple[str, ...]:
