@@ -64,7 +64,7 @@ __all__ = [
 BATCH_MIN: Final = 100
 """Writes of fewer rows to one table are audited one entry per row."""
 BATCH_ROWS: Final = 20_000
-"""At most this many rows per batch entry (bounds an entry's size, ~2 MB of JSON)."""
+"""At most this many rows per batch entry (bounds an entry's size, ~3 MB of JSON)."""
 _SEP: Final = ",\n"
 _V1_OPEN: Final = "[\n"
 _V1_CLOSE: Final = "\n]"
@@ -168,11 +168,12 @@ def patient_needles(patient_id: str) -> tuple[str, ...]:
     ('"patient_id":"P1"', '\\n["P1",', '\\n["P1"]')
     """
     patient = json_text(pa.array([patient_id], pa.string()))[0].as_py()
-    return (f'"patient_id":{patient}', *(f"\n{head}" for head in _v2_heads(patient)))
+    return (f'"patient_id":{patient}', *(f"\n{head}" for head in _v2_heads(patient_id)))
 
 
-def _v2_heads(patient: str) -> tuple[str, str]:
-    """How a format-2 key row of the patient (JSON text `patient`) starts."""
+def _v2_heads(patient_id: str) -> tuple[str, str]:
+    """How a format-2 key row of the patient starts (`patient_id` first in every key)."""
+    patient = json_text(pa.array([patient_id], pa.string()))[0].as_py()
     return f"[{patient},", f"[{patient}]"
 
 
@@ -185,7 +186,7 @@ def batch_rows(
         names, keys = _v2(row_key)
         picked: Sequence[int] = range(len(keys))
         if patient_id is not None:
-            heads = _v2_heads(json_text(pa.array([patient_id], pa.string()))[0].as_py())
+            heads = _v2_heads(patient_id)
             picked = [i for i, line in enumerate(keys) if line.startswith(heads)]
 
         def rows(text: str | None) -> list[str | None]:

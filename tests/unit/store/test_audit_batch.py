@@ -141,3 +141,10 @@ def test_the_web_audit_list_shows_batch_rows_one_by_one(registry: str) -> None:
         json.loads(e["row_key"]) for e in mine if e["table"] == "visits"
     ]
     assert len(mine) == len(patient_history(registry, pid))
+
+
+def test_every_batched_tables_key_starts_with_the_patient() -> None:
+    """`audit_batch.patient_needles` finds a patient's format-2 rows by the key's first value."""
+    from jiareg.formats.template.dictionary import TABLES
+
+    assert [spec.key[0] for spec in TABLES] == ["patient_id"] * len(TABLES)
