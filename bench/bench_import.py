@@ -13,7 +13,9 @@ Times, in this process, on SQLite and on PostgreSQL:
 `rows` and `rows_per_s` count visit rows (the issue's target: ≥ 100k/s on SQLite, ≥ 60k/s on
 PostgreSQL, validation and audit included); the wall time covers every table of the import.
 `load` is the machine's 1-minute load average when the step started (the machine is shared);
-`cpu_s` this process's CPU seconds (all its threads; PostgreSQL's own work is not in it).
+`cpu_s` this process's CPU seconds (all its threads; PostgreSQL's own work is not in it);
+`server_cpu_s` (PostgreSQL) the CPU seconds of the database's server processes (its backends,
+read with psutil) during the step.
 """
 
 from __future__ import annotations
@@ -87,6 +89,42 @@ def raw_load(url: str, tables: dict[str, pa.Table]) -> None:
                 bulk_insert(conn, spec.name, tables[spec.name])
 
 
+class _ServerCpu:
+    """CPU seconds of the PostgreSQL backends serving `url`'s database during the block (the
+    pool's connections: their backends live on after the block, so none is missed); 0 on
+    SQLite, whose work is in this process's own CPU time."""
+
+    cpu_s = 0.0
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._before: dict[int, float] = {}
+
+    def _backends(self) -> dict[int, float]:
+        if not self._url.startswith("postgresql"):
+            return {}
+        import psutil
+        from sqlalchemy import text
+
+        with get_engine(self._url).connect() as conn:
+            pids = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalars()
+            times = {}
+            for pid in pids:
+                cpu = psutil.Process(pid).cpu_times()
+                times[int(pid)] = cpu.user + cpu.system
+        return times
+
+    def __enter__(self) -> _ServerCpu:
+        self._before = self._backends()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = self._backends()
+        self.cpu_s = sum(cpu - self._before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def _clocks() -> tuple[float, float, float]:
     """The 1-minute load average, this process's CPU clock and the wall clock, now."""
     return os.getloadavg()[0], time.process_time(), time.perf_counter()
@@ -96,6 +134,7 @@ def _row(
     name: str,
     rows: int,
     timing: tuple[float, float, float],
+    server: float,
     rss: float,
     baseline: str,
     base_s: float | None,
@@ -106,6 +145,7 @@ def _row(
         "rows": rows,
         "seconds": round(seconds, 3),
         "cpu_s": round(cpu, 3),
+        "server_cpu_s": round(server, 3),
         "rows_per_s": round(rows / seconds),
         "ratio": None if base_s is None else round(seconds / base_s, 2),
         "baseline": baseline,
@@ -127,17 +167,17 @@ def run(quick: bool) -> list[dict[str, Any]]:
         for kind, raw_name in (("sqlite", "executemany"), ("postgresql", "COPY")):
             with _database(kind, tmp) as url:
                 init_db(url)
-                with _PeakRss() as rss_raw:
+                with _PeakRss() as rss_raw, _ServerCpu(url) as server_raw:
                     load_raw, cpu, start = _clocks()
                     raw_load(url, typed)
                     raw_s, raw_cpu = time.perf_counter() - start, time.process_time() - cpu
             with _database(kind, tmp) as url:
                 init_db(url)
-                with _PeakRss() as rss_imp:
+                with _PeakRss() as rss_imp, _ServerCpu(url) as server_imp:
                     load_imp, cpu, start = _clocks()
                     import_path(source, url)
                     import_s, import_cpu = time.perf_counter() - start, time.process_time() - cpu
-                with _PeakRss() as rss_again:
+                with _PeakRss() as rss_again, _ServerCpu(url) as server_again:
                     load_again, cpu, start = _clocks()
                     summary = import_path(source, url)
                     again_s, again_cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -148,6 +188,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     f"raw {raw_name} {kind} (no validation, no audit)",
                     n_visits,
                     (raw_s, raw_cpu, load_raw),
+                    server_raw.cpu_s,
                     rss_raw.peak_mb,
                     "-",
                     None,
@@ -156,6 +197,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     f"jiareg import {kind} (validate + upsert + audit)",
                     n_visits,
                     (import_s, import_cpu, load_imp),
+                    server_imp.cpu_s,
                     rss_imp.peak_mb,
                     base,
                     raw_s,
@@ -164,6 +206,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     f"jiareg re-import {kind} (unchanged: diff only)",
                     n_visits,
                     (again_s, again_cpu, load_again),
+                    server_again.cpu_s,
                     rss_again.peak_mb,
                     base,
                     raw_s,

@@ -4,7 +4,7 @@ Every insert, update and delete made through jiareg (import, web, CLI) appends o
 who (`username`), when (`ts`, UTC), what (`action`, `table_name`, `row_key`, `patient_id`),
 `before` and `after` (the row as canonical JSON, or null) and why (`reason`: the import file
 or a person's reason). A write of many rows (an import) appends batch entries instead, each
-holding up to `audit_batch.BATCH_ROWS` rows' keys and JSON (`jiareg.store.audit_batch`).
+holding up to `audit_batch.BATCH_ROWS` rows' keys and contents (`jiareg.store.audit_batch`).
 
 Chain: `hash = HMAC-SHA256(key, prev_hash + payload)`, where `payload` is the canonical JSON
 array `[seq, ts, username, action, table_name, row_key, patient_id, before, after, reason]`
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
-from jiareg.store.audit_batch import expand
+from jiareg.store.audit_batch import expand, patient_needles
 from jiareg.store.audit_json import json_text, row_json
 from jiareg.store.audit_key import audit_key
 from jiareg.store.bulk import bulk_insert
@@ -337,11 +337,14 @@ def patient_history(url: str | None, patient_id: str) -> list[AuditRecord]:
 
 
 def _patient_records(conn: Connection, patient_id: str) -> list[AuditRecord]:
-    needle = '"patient_id":' + str(_encoded(patient_id))
+    needles: dict[str, object] = {
+        f"n{i}": needle for i, needle in enumerate(patient_needles(patient_id))
+    }
     find = "instr" if conn.dialect.name == "sqlite" else "strpos"
     own = _read_log(conn, "WHERE patient_id = :p", {"p": patient_id}).to_pylist()
-    where = f"WHERE patient_id IS NULL AND row_key LIKE '[%' AND {find}(row_key, :n) > 0"
-    batches = expand(_read_log(conn, where, {"n": needle}).to_pylist(), needle)
+    holds = " OR ".join(f"{find}(row_key, :{n}) > 0" for n in needles)
+    where = f"WHERE patient_id IS NULL AND row_key LIKE '[%' AND ({holds})"
+    batches = expand(_read_log(conn, where, needles).to_pylist(), patient_id)
     return sorted(_records(own + batches), key=lambda r: r.seq)
 
 

@@ -6,8 +6,9 @@ shortest round-trip text, flags as `true`/`false`, missing values as `null`. The
 the audit chain's MACs cover them and `audit_replay` re-renders the stored rows to compare,
 so every writer and the replay use these functions (re-exported by `jiareg.store.audit`).
 
-`row_texts` renders a slice of rows with a suffix after each row (the batch writer,
-`audit_batch.batch_json`, uses it to lay out a batch entry without joining the rows again).
+`row_texts` renders a slice of rows with a suffix after each row; `array_texts` renders each
+row as a JSON array of the same value texts, without the column names (the batch writer,
+`audit_batch.batch_json`, lays out a batch entry with them without joining the rows again).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["json_text", "row_json", "row_texts"]
+__all__ = ["array_texts", "json_text", "row_json", "row_texts"]
 
 _ESCAPES: Final = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _ESCAPED_BYTES: Final = tuple(old.encode() for old, _ in _ESCAPES)
@@ -67,11 +68,28 @@ def row_texts(table: pa.Table, suffix: str = "") -> pa.Array:
     >>> row_texts(t, ",\\n").to_pylist()
     ['{"id":"P1","esr":4.2},\\n', '{"id":"P2","esr":null},\\n']
     """
+    prefixes = [
+        ("{" if i == 0 else ",") + f'"{name}":' for i, name in enumerate(table.column_names)
+    ]
+    return _joined(table, prefixes, "}" + suffix)
+
+
+def array_texts(table: pa.Table, suffix: str = "") -> pa.Array:
+    """Each row's canonical value texts (those of `row_texts`) as a JSON array, followed by
+    `suffix` (rows must be > 0).
+
+    >>> t = pa.table({"id": ["P1", "P2"], "esr": [4.2, None]})
+    >>> array_texts(t, ",\\n").to_pylist()
+    ['["P1",4.2],\\n', '["P2",null],\\n']
+    """
+    return _joined(table, ["[" if i == 0 else "," for i in range(table.num_columns)], "]" + suffix)
+
+
+def _joined(table: pa.Table, prefixes: list[str], end: str) -> pa.Array:
     parts: list[pa.Array | str] = []
-    for i, name in enumerate(table.column_names):
-        prefix = ("{" if i == 0 else ",") + f'"{name}":'
+    for i, prefix in enumerate(prefixes):
         parts += [prefix, _json_values(table.column(i).combine_chunks())]
-    out: pa.Array = pc.binary_join_element_wise(*parts, "}" + suffix, "")
+    out: pa.Array = pc.binary_join_element_wise(*parts, end, "")
     return out
 
 

@@ -4,7 +4,9 @@ Replaying the trail: for each (table, row key) the newest entry's `after` (a bat
 `audit_batch`) is what the row must be now (no row at all when it is null, i.e. deleted). Every
 row of the template tables, `sites`, `users` (its `REPLAYED_USER_COLUMNS`, never the password
 hash) and `dq_queries` (the data-quality queries of `jiareg.services.dq`) is rendered with the
-same canonical JSON the writers audit (`audit.row_json`) and compared with that. A change made
+same canonical JSON the writers audit (`audit.row_json`) and compared with that; a row a
+format-2 batch recorded is compared as its value array (`audit_json.array_texts`, the same
+value texts without the names), so the batch's rows need no conversion. A change made
 directly in the database (an UPDATE of `patients.birth_date`, a deleted visit, a user made
 admin) therefore fails verification, naming the first row that differs. Entries of other tables
 (`events`: log-ins and log-outs) change no data and are skipped. Entries
@@ -13,17 +15,20 @@ recorded before a schema change are read as the migration carried the row over.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeGuard
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
 from jiareg.store.audit import check_chain, row_json
-from jiareg.store.audit_batch import batch_rows, is_batch
+from jiareg.store.audit_batch import as_object, batch_afters, is_batch
+from jiareg.store.audit_json import array_texts
 from jiareg.store.engine import get_engine, require_initialised
 from jiareg.store.models import CLINICAL_TABLES, DqQuery
 from jiareg.store.tables import read_table
@@ -97,17 +102,23 @@ def _expected(log: pa.Table) -> dict[str, dict[str, tuple[str | None, int]]]:
         if rows is None:
             continue
         if is_batch(key):
-            rows.update((k, (a, seq)) for k, _, a in batch_rows(key, None, after))
+            rows.update((k, (a, seq)) for k, a in batch_afters(key, after))
         else:
             rows[key] = (after, seq)
     for key, (after, seq) in out["users"].items():
-        if after is not None and '"disabled":' not in after:  # recorded before schema 0002
+        if _is_object(after) and '"disabled":' not in after:  # recorded before schema 0002
             out["users"][key] = (after[:-1] + ',"disabled":false}', seq)
     for table, upgrade in _BEFORE_0003.items():
         for key, (after, seq) in out[table].items():
-            if after is not None:
+            if _is_object(after):
                 out[table][key] = (upgrade(after), seq)
     return out
+
+
+def _is_object(after: str | None) -> TypeGuard[str]:
+    """Whether an `after` is a row's canonical JSON object (not a format-2 value array, which
+    is never from before a schema change: format 2 came later)."""
+    return after is not None and after.startswith("{")
 
 
 def _visit_before_0003(after: str) -> str:
@@ -131,25 +142,56 @@ _BEFORE_0003: Final[dict[str, Callable[[str], str]]] = {
 }
 
 
+def _rendered(current: pa.Table, wanted: list[str | None]) -> list[str | None]:
+    """Each current row in the form of the `after` it must equal: a value array
+    (`array_texts`) where that is a format-2 batch row, else its canonical JSON object."""
+    out: list[str | None] = [None] * current.num_rows
+    arrays = pa.array([a is not None and a.startswith("[") for a in wanted], pa.bool_())
+    for mask, render in ((arrays, array_texts), (pc.invert(arrays), row_json)):
+        rows = pc.indices_nonzero(mask)
+        if len(rows):
+            texts = render(current.take(rows)).to_pylist()
+            for i, text in zip(rows.to_pylist(), texts, strict=True):
+                out[i] = text
+    return out
+
+
 def _compare(table: str, current: pa.Table, expected: dict[str, tuple[str | None, int]]) -> None:
     keys = row_json(current.select(list(_KEYS[table]))).to_pylist()
-    rows = row_json(current).to_pylist()
-    for key, row in zip(keys, rows, strict=True):
-        after, seq = expected.get(key, (None, 0))
+    wanted = [expected.get(key, (None, 0)) for key in keys]
+    rendered = _rendered(current, [after for after, _ in wanted])
+    names = current.column_names
+    for i, (key, (after, seq), row) in enumerate(zip(keys, wanted, rendered, strict=True)):
         if after is None:
             said = f"entry {seq} deleted it" if seq else "no entry records it"
             raise StoreError(f"{table} row {key} is in the database but {said}")
         if row != after:
+            held = row_json(current.slice(i, 1))[0].as_py()
+            said = after if _is_object(after) else as_object(names, after)
             raise StoreError(
-                f"{table} row {key} differs from the audit trail: the database holds {row} "
-                f"but entry {seq} recorded {after}"
+                f"{table} row {key} differs from the audit trail{_first_difference(held, said)}: "
+                f"the database holds {held} but entry {seq} recorded {said}"
             )
     present = set(keys)
     for key, (after, seq) in expected.items():
         if after is not None and key not in present:
+            said = after if _is_object(after) else as_object(names, after)
             raise StoreError(
-                f"{table} row {key} is missing from the database (entry {seq} recorded {after})"
+                f"{table} row {key} is missing from the database (entry {seq} recorded {said})"
             )
+
+
+def _first_difference(row: str, after: str) -> str:
+    """`" in column C"` for the first column whose value text differs (numbers compared as
+    their text), or nothing when the two rows do not have the same columns.
+
+    >>> _first_difference('{"a":1,"b":4.2}', '{"a":1,"b":4.20}')
+    ' in column b'
+    """
+    now, then = (json.loads(text, parse_float=str, parse_int=str) for text in (row, after))
+    if list(now) != list(then):
+        return ""
+    return next((f" in column {c}" for c in now if now[c] != then[c]), "")
 
 
 def verify_registry(url: str | None = None) -> Verified:

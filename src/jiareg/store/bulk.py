@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import gc
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
-__all__ = ["bulk_delete", "bulk_insert", "bulk_update", "paused_gc"]
+__all__ = ["bulk_delete", "bulk_insert", "bulk_update", "inserting", "paused_gc"]
 
 _FEW = 100
 """PostgreSQL: up to this many rows are inserted as parameters, more by COPY."""
@@ -70,11 +71,41 @@ def _csv_bytes(table: pa.Table) -> bytes:
 
 
 def _copy_in(conn: Connection, name: str, table: pa.Table) -> None:
+    _copier(conn, name, table)()
+
+
+def _copier(conn: Connection, name: str, table: pa.Table) -> Callable[[], None]:
+    """The COPY of `table` into `name`, on the connection's psycopg connection only (so a
+    worker thread can run it while the caller's thread leaves the connection alone)."""
     cols = ", ".join(_q(conn, c) for c in table.column_names)
     raw = conn.connection.driver_connection
     sql = f"COPY {_q(conn, name)} ({cols}) FROM STDIN (FORMAT csv)"
-    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
-        copy.write(_csv_bytes(table))
+
+    def copy_in() -> None:
+        with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
+            copy.write(_csv_bytes(table))
+
+    return copy_in
+
+
+@contextmanager
+def inserting(conn: Connection, name: str, table: pa.Table) -> Iterator[None]:
+    """`bulk_insert(conn, name, table)` overlapping the block, which must not use `conn`.
+
+    On PostgreSQL a COPY runs in a worker thread while the block runs: the server parses,
+    checks (foreign keys) and indexes the rows while this process renders (psycopg and
+    Arrow's CSV writer release the GIL). The COPY has ended when the block exits; its error,
+    if any, is raised then (a block's own error wins; the COPY is waited for either way).
+    Elsewhere, and for a few rows, the insert runs before the block.
+    """
+    if conn.dialect.name != "postgresql" or table.num_rows <= _FEW:
+        bulk_insert(conn, name, table)
+        yield
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jiareg-copy") as pool:
+        copying = pool.submit(_copier(conn, name, table))
+        yield
+        copying.result()
 
 
 def _sqlite_literal(value: str) -> str:

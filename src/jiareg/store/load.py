@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from jiareg.store.audit import append_entries, row_json
 from jiareg.store.audit_batch import BATCH_MIN, batch_json
-from jiareg.store.bulk import bulk_delete, bulk_insert, bulk_update
+from jiareg.store.bulk import bulk_delete, bulk_insert, bulk_update, inserting
 from jiareg.store.tables import arrow_schema, read_rows
 
 __all__ = [
@@ -78,15 +78,23 @@ def _entries(key: Sequence[str], action: str, rows: pa.Table, before: pa.Table |
 
 @dataclass(frozen=True, slots=True)
 class UpsertPlan:
-    """What `apply_upsert` writes: the new rows, the changed ones and their audit entries
+    """What `apply_upsert` writes: the new rows, the changed ones and their stored values
     (`plan_upsert`, computed from the stored rows before the write, e.g. without the lock)."""
 
     name: str
     key: tuple[str, ...]
     new: pa.Table
     changed: pa.Table
+    old: pa.Table
     unchanged: int
-    entries: tuple[_Entries, _Entries]
+
+    def entries(self) -> tuple[_Entries, _Entries]:
+        """The audit entries of the insert and of the update (rendered by `apply_upsert`
+        while the server stores the rows)."""
+        return (
+            _entries(self.key, "insert", self.new, None),
+            _entries(self.key, "update", self.changed, self.old),
+        )
 
 
 def plan_upsert(
@@ -114,16 +122,16 @@ def plan_upsert(
         changed = changed_rows.select(schema.names).cast(schema)
         old = changed_rows.select([c if c in key else f"{c}__old" for c in schema.names])
         old = old.rename_columns(schema.names).cast(schema)
-    entries = (_entries(key, "insert", new, None), _entries(key, "update", changed, old))
     unchanged = incoming.num_rows - new.num_rows - changed.num_rows
-    return UpsertPlan(name, tuple(key), new, changed, unchanged, entries)
+    return UpsertPlan(name, tuple(key), new, changed, old, unchanged)
 
 
 def apply_upsert(conn: Connection, plan: UpsertPlan, *, username: str, reason: str) -> TableChange:
     """Write `plan` and its audit entries in the caller's locked transaction."""
-    bulk_insert(conn, plan.name, plan.new)
+    with inserting(conn, plan.name, plan.new):
+        entries = plan.entries()
     bulk_update(conn, plan.name, plan.changed, plan.key)
-    for e in plan.entries:
+    for e in entries:
         append_entries(
             conn,
             username=username,

@@ -1,5 +1,6 @@
-"""The audit's canonical JSON: the batch writer's one-pass layout gives the very bytes of
-rendering each row and joining them (the MAC chain and the replay depend on those bytes)."""
+"""The audit's canonical JSON: a format-2 batch holds each row's very value texts, and reads
+back as the exact canonical JSON object of each row (the MAC chain and the replay depend on
+those bytes)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import json
 import pyarrow as pa
 import pytest
 
+from jiareg.errors import StoreError
 from jiareg.store.audit import json_text, row_json
-from jiareg.store.audit_batch import batch_json, join_batches, split_batch
+from jiareg.store.audit_batch import batch_json, split_batch
 
 
 def _table(n: int) -> pa.Table:
@@ -30,17 +32,41 @@ def _table(n: int) -> pa.Table:
 
 
 @pytest.mark.parametrize(("rows", "size"), [(1, 3), (3, 3), (7, 3), (100, 7), (250, 250)])
-def test_batches_are_the_rows_joined(rows: int, size: int) -> None:
+def test_batches_read_back_as_each_rows_canonical_json(rows: int, size: int) -> None:
     table = _table(rows)
-    expected = join_batches(row_json(table), size).to_pylist()
-    assert batch_json(table, size).to_pylist() == expected
-    assert [r for text in expected for r in split_batch(text)] == row_json(table).to_pylist()
+    texts = batch_json(table, size).to_pylist()
+    assert len(texts) == -(-rows // size)
+    assert [r for text in texts for r in split_batch(text)] == row_json(table).to_pylist()
+    names = table.column_names
+    parsed = [row for text in texts for row in _loaded(text, names)]
+    assert parsed == json.loads("[" + ",".join(row_json(table).to_pylist()) + "]")
+
+
+def _loaded(text: str, names: list[str]) -> list[dict[str, object]]:
+    """A format-2 batch is one JSON document: the column names once, then value arrays."""
+    header, *rows = json.loads(text)
+    assert header == names and text.startswith("[[") and text.count("\n") == len(rows)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def test_a_slice_of_a_table_renders_only_its_rows() -> None:
     table = _table(50)
     part = table.slice(13, 20)
-    assert batch_json(part, 8).to_pylist() == join_batches(row_json(part), 8).to_pylist()
+    texts = batch_json(part, 8).to_pylist()
+    assert [r for text in texts for r in split_batch(text)] == row_json(part).to_pylist()
+    assert '"P00013"' in texts[0] and '"P00012"' not in texts[0]
+
+
+def test_a_batch_names_its_columns_once() -> None:
+    table = _table(100)
+    text = batch_json(table, 100)[0].as_py()
+    assert text.count('"visit_date"') == 1
+    assert len(text) < sum(len(r) for r in row_json(table).to_pylist()) * 0.7
+
+
+def test_a_row_that_is_not_canonical_json_is_refused() -> None:
+    with pytest.raises(StoreError, match=r'not canonical JSON: \["P1",1,2\]'):
+        split_batch('[["a","b"],\n["P0",1],\n["P1",1,2]]')
 
 
 def test_rows_are_valid_json_with_every_escape() -> None:

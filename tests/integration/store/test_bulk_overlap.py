@@ -1,0 +1,73 @@
+"""`bulk.inserting`: an upsert's rows are written while its audit is rendered, and nothing is
+lost or half-written whichever side fails (on PostgreSQL the COPY runs in a worker thread)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import Connection
+
+from jiareg.store.bulk import bulk_insert, inserting
+from jiareg.store.engine import get_engine
+from jiareg.store.tables import arrow_schema
+
+
+def _visits(patient: str, n: int) -> pa.Table:
+    schema = arrow_schema("visits")
+    first = dt.date(2020, 1, 1)
+    columns = {
+        name: pa.nulls(n, field.type) for name, field in zip(schema.names, schema, strict=True)
+    }
+    columns["patient_id"] = pa.array([patient] * n, pa.string())
+    columns["visit_date"] = pa.array([first + dt.timedelta(days=i) for i in range(n)], pa.date32())
+    columns["esr"] = pa.array([i / 4 for i in range(n)], pa.float64())
+    return pa.table(columns, schema=schema)
+
+
+def _patient(conn: Connection, patient: str) -> None:
+    bulk_insert(conn, "sites", pa.table({"site": ["north"]}))
+    schema = arrow_schema("patients")
+    row = {"patient_id": patient, "site": "north", "sex": "F", "birth_date": dt.date(2010, 1, 1)}
+    bulk_insert(conn, "patients", pa.Table.from_pylist([row], schema=schema))
+
+
+def _count(url: str) -> int:
+    with get_engine(url).connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM visits").scalar_one())
+
+
+def test_the_rows_are_written_while_the_block_runs(registry_url: str) -> None:
+    rows = _visits("P1", 300)
+    with get_engine(registry_url).begin() as conn:
+        _patient(conn, "P1")
+        with inserting(conn, "visits", rows):
+            rendered = sum(len(t) for t in rows.column("patient_id").to_pylist())
+        stored = conn.exec_driver_sql("SELECT count(*), sum(esr) FROM visits").one()
+    assert rendered == 600 and tuple(stored) == (300, sum(i / 4 for i in range(300)))
+    assert _count(registry_url) == 300
+
+
+def test_a_failed_copy_is_raised_and_nothing_is_kept(registry_url: str) -> None:
+    ran = []
+    with (
+        pytest.raises(Exception, match=r"(?i)foreign key"),
+        get_engine(registry_url).begin() as conn,
+        inserting(conn, "visits", _visits("NOBODY", 300)),
+    ):
+        ran.append(True)
+    assert ran == ([] if registry_url.startswith("sqlite") else [True])  # SQLite: before it
+    assert _count(registry_url) == 0
+
+
+def test_a_failed_block_waits_for_the_copy_and_keeps_nothing(registry_url: str) -> None:
+    with pytest.raises(ValueError, match="render failed"), get_engine(registry_url).begin() as conn:
+        _patient(conn, "P1")
+        with inserting(conn, "visits", _visits("P1", 300)):
+            raise ValueError("render failed")
+    assert _count(registry_url) == 0
+    with get_engine(registry_url).begin() as conn:  # the connection is clean again
+        _patient(conn, "P1")
+        bulk_insert(conn, "visits", _visits("P1", 300))
+    assert _count(registry_url) == 300
