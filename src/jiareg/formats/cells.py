@@ -10,6 +10,7 @@ that a spreadsheet would run as a formula, and its reader takes the quote off
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,15 @@ import pyarrow.compute as pc
 from jiareg.errors import ImportRowError
 from jiareg.formats.template.dictionary import TemplateTable
 
-__all__ = ["Place", "RawTable", "table_text", "text_cells", "unquoted_cells", "utf8_text"]
+__all__ = [
+    "Place",
+    "RawTable",
+    "formula_safe",
+    "table_text",
+    "text_cells",
+    "unquoted_cells",
+    "utf8_text",
+]
 
 _BOM = b"\xef\xbb\xbf"
 _FORMULA_RE: Final = r"^'*[=+\-@\t\r]"
@@ -134,6 +143,15 @@ def _text(col: pa.Array, spreadsheet_safe: bool) -> pa.Array:
         formula = pc.match_substring_regex(col, _FORMULA_RE)
         return pc.if_else(formula, pc.binary_join_element_wise("'", col, ""), col)
     return col.cast(pa.string())
+
+
+def formula_safe(text: str) -> str:
+    """One text cell as `table_text(..., spreadsheet_safe=True)` writes it.
+
+    >>> [formula_safe(t) for t in ["=HYPERLINK()", "-x", "ok"]]
+    ["'=HYPERLINK()", "'-x", 'ok']
+    """
+    return f"'{text}" if re.match(_FORMULA_RE, text) else text
 
 
 def table_text(table: pa.Table, *, spreadsheet_safe: bool = False) -> list[list[str]]:

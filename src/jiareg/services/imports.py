@@ -265,6 +265,8 @@ def import_path(
     skip_unmapped: bool = False,
     options: CellOptions | None = None,
     mapping: Path | str | None = None,
+    dictionary: Path | None = None,
+    uploaded: bool = False,
 ) -> ImportSummary:
     """Validate and load a folder of template CSVs (or one CSV, or a workbook); all-or-nothing.
 
@@ -278,7 +280,9 @@ def import_path(
     registry schema is initialised first (as `jiareg init` would). FHIR only: `site` for
     patients without a managingOrganization; `skip_unmapped` imports what maps, lists the rest.
     `options` reads dates in another format or decimal commas; `mapping` (a mapping file) reads
-    someone else's CSV, workbook or REDCap export (`jiareg.formats.mapping`).
+    someone else's CSV, workbook or REDCap export (`jiareg.formats.mapping`), with `dictionary`
+    (the REDCap project's data dictionary given beside it) in place of the one the mapping
+    names; an `uploaded` mapping (the web page's) opens no file it names.
     """
     source = Path(path)
     skipped: tuple[Skipped, ...] = ()
@@ -289,7 +293,11 @@ def import_path(
 
         if format is not None:
             raise InputError("--format and --map: the mapping file gives the format")
-        raws, file_problems, unreadable, ignored = read_mapped(source, Path(mapping))
+        raws, file_problems, unreadable, ignored = read_mapped(
+            source, Path(mapping), dictionary, uploaded=uploaded
+        )
+    elif dictionary is not None:
+        raise InputError(f"{dictionary.name}: a data dictionary goes with a mapping file")
     elif (format or detect_format(source)) == "fhir":
         fhir = read_bundle(source, site=site, skip_unmapped=skip_unmapped)
         raws, file_problems, unreadable = fhir.raws, fhir.problems, fhir.unreadable

@@ -298,7 +298,10 @@ def _read(path: Path, site: str | None, skip_unmapped: bool) -> FhirRead:
             reader.problem(src, "resourceType", kind, f"FHIR R4's field types for {kind}")
     handlers = {**HANDLERS, "Patient": patient, "Condition": condition}
     handlers |= {"Encounter": encounter, "Observation": observation}
-    for _, src, r in sorted(kept, key=lambda k: k[0]):
+    kept.sort(key=lambda k: k[0])
+    kept.reverse()  # popped from the end: each resource is freed once read into the tables
+    while kept:
+        _, src, r = kept.pop()
         kind = str(r["resourceType"])
         handler = handlers.get(kind)
         try:

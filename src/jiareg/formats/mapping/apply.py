@@ -335,21 +335,46 @@ def _ignored(src: _Source) -> Ignored:
     return tuple(out)
 
 
+def _dictionary_path(
+    mapping: MappingFile, mapping_path: Path, dictionary: Path | None, uploaded: bool
+) -> Path | None:
+    """The source project's data dictionary to read: the one given beside the source, else
+    the one the mapping names (relative to it), never that one for an uploaded mapping."""
+    if dictionary is not None and mapping.format != "redcap":
+        raise InputError(
+            f"{dictionary.name}: a data dictionary goes with a REDCap mapping; "
+            f"{mapping_path.name} reads format {mapping.format}"
+        )
+    if dictionary is None and mapping.dictionary and uploaded:
+        raise InputError(
+            f"{mapping_path.name} names the data dictionary {mapping.dictionary!r}: "
+            "upload that file with it (an uploaded mapping opens no file on the server)"
+        )
+    if dictionary is None and mapping.dictionary:
+        return mapping_path.parent / mapping.dictionary
+    return dictionary
+
+
 def read_mapped(
-    source: Path, mapping_path: Path
+    source: Path, mapping_path: Path, dictionary: Path | None = None, *, uploaded: bool = False
 ) -> tuple[list[RawTable], list[ImportRowError], set[str], Ignored]:
     """Read `source` through the mapping file at `mapping_path` (see the module docstring).
+
+    `dictionary`, a REDCap data dictionary given beside the source, is read in place of the
+    one the mapping names. An `uploaded` mapping (the web page's) opens no file it names:
+    its dictionary must be given (a path in it could reach any file on the server).
 
     Returns the template tables (in load order), the problems found while mapping (each
     names the file, row, record, source field, value and the choices), the tables that could
     not be read, and the source columns left out with their count of non-empty cells.
     """
     mapping = load_mapping(mapping_path)
+    dictionary = _dictionary_path(mapping, mapping_path, dictionary, uploaded)
     problems: list[ImportRowError] = []
     src = _read(source, mapping, problems)
     src.mapping_file = mapping_path.name
-    if mapping.dictionary:
-        src.dictionary = read_dictionary(mapping_path.parent / mapping.dictionary)
+    if dictionary is not None:
+        src.dictionary = read_dictionary(dictionary)
     rows = src.sheets.get(None)
     repeating = {r.get(REPEAT, "") for r in rows.rows} - {""} if rows else set()
     raws: list[RawTable] = []

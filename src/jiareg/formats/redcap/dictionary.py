@@ -131,7 +131,7 @@ def read_dictionary(path: Path) -> SourceDictionary:
     missing = [h for h in _HEADERS.values() if h not in header]
     if missing:
         raise InputError(
-            f"{path}: not a REDCap data dictionary (missing columns: {', '.join(missing)})"
+            f"{path.name}: not a REDCap data dictionary (missing columns: {', '.join(missing)})"
         )
     fields: dict[str, SourceField] = {}
     for row in rows:
@@ -151,5 +151,5 @@ def read_dictionary(path: Path) -> SourceDictionary:
             (row[_HEADERS["validation"]] or "").strip(),
         )
     if not fields:
-        raise InputError(f"{path}: the REDCap data dictionary lists no fields")
+        raise InputError(f"{path.name}: the REDCap data dictionary lists no fields")
     return SourceDictionary(path.name, fields)

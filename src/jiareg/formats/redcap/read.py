@@ -11,7 +11,9 @@ Each row is one instrument: rows with `redcap_repeat_instrument` set are one ins
 repeating instrument; the other rows hold the `patient` form (a row whose patient fields are
 all empty, e.g. another event of a longitudinal record, adds nothing). Codes are translated to
 the template's values here; everything else is checked by the template's validation, with
-errors named `export.csv:LINE: record 'P1', event 'e', visit #2: column 'esr' = ...`.
+errors named `export.csv:LINE: record 'P1', event 'e', visit #2: column 'esr' = ...`. A text
+cell that jiareg's writer quoted against spreadsheets (`'=...`, `redcap/write.py`) loses that
+one quote, as in the template reader (`jiareg.formats.cells.unquoted_cells`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Final
 import pyarrow as pa
 
 from jiareg.errors import ImportRowError
-from jiareg.formats.cells import Place, RawTable, text_cells, utf8_text
+from jiareg.formats.cells import Place, RawTable, text_cells, unquoted_cells, utf8_text
 from jiareg.formats.redcap.project import (
     INSTRUMENTS,
     OTHER_CODE,
@@ -62,7 +64,7 @@ class _Rows:
     def raw(self, file: str) -> RawTable:
         spec = self.instrument.spec
         data = pa.Table.from_arrays(
-            [text_cells(pa.array(self.cells[n], pa.string())) for n in spec.names],
+            [unquoted_cells(text_cells(pa.array(self.cells[n], pa.string()))) for n in spec.names],
             names=list(spec.names),
         )
         lines, places, sources = self.lines, self.places, self.sources

@@ -4,6 +4,16 @@ and REDCap raw exports of template tables.
 `write_project` writes what `jiareg template DIR` puts in `redcap/`; `write_redcap` writes a
 classic (non-longitudinal) project's raw export of the template tables; importing it gives
 back the same registry.
+
+Both files are spreadsheet-safe, as the template's CSVs and `jiareg export` are: a text cell
+starting with =, +, -, @, tab or CR (one a spreadsheet would run as a formula) gets a leading
+`'` (`jiareg.formats.cells`). In the export that is every free-text field (record_id, site,
+the adverse event's term and outcome, a joint, an "other" drug); in the dictionary the field
+label, choices, field note and annotation. Numbers, dates, codes, validation bounds and
+branching logic are never quoted (a `-5` stays a number). REDCap does not take the quote off
+on import: the value in REDCap keeps it (shown, never run), and `jiareg import --format
+redcap` of an export takes it off again, so jiareg -> REDCap -> jiareg gives the same
+registry.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from jiareg.formats.cells import table_text
+from jiareg.formats.cells import formula_safe, table_text
 from jiareg.formats.redcap.project import (
     DICTIONARY_HEADER,
     INSTRUMENTS,
@@ -54,9 +64,9 @@ def _dictionary_row(instrument: Instrument, f: Field) -> list[str]:
         instrument.name,
         "",
         kind,
-        label,
-        choices,
-        col.unit,
+        formula_safe(label),
+        formula_safe(choices),
+        formula_safe(col.unit),
         validation,
         minimum,
         maximum,
@@ -67,7 +77,7 @@ def _dictionary_row(instrument: Instrument, f: Field) -> list[str]:
         "",
         "",
         "",
-        f"jiareg {instrument.spec.name}.{col.name}",
+        formula_safe(f"jiareg {instrument.spec.name}.{col.name}"),
     ]
 
 
@@ -100,7 +110,8 @@ def write_redcap(tables: Mapping[str, pa.Table], path: Path) -> Path:
             continue
         table = tables[instrument.spec.name]
         instances: dict[str, int] = {}
-        for cells in table_text(table.select(list(instrument.spec.names))):
+        selected = table.select(list(instrument.spec.names))
+        for cells in table_text(selected, spreadsheet_safe=True):
             row = dict(zip(instrument.spec.names, cells, strict=True))
             pid = row["patient_id"]
             out = {RECORD_ID: pid, f"{instrument.name}_complete": "2"}

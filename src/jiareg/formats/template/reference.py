@@ -87,7 +87,9 @@ def template_reference() -> str:
         "a text cell of quotes followed by one of those. Numbers, dates and flags are never",
         "quoted (`-1.5` stays a number). On import one leading `'` is taken off a cell whose",
         "next characters are quotes and then one of those, so an export re-imports to the",
-        "same registry.",
+        "same registry. The REDCap export and data dictionary (`--format redcap`, `redcap/`)",
+        "follow the same rule",
+        "([import-data](../how-to/import-data.md#2a-from-redcap---format-redcap)).",
         "",
     ]
     for spec in TABLES:

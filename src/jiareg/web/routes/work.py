@@ -51,6 +51,8 @@ _MAX_NAME_BYTES: Final = 255
 _ONE_FILE: Final[dict[str, tuple[str, ...]]] = {"redcap": (".csv",), "fhir": (".json", ".ndjson")}
 _MAPPED_SOURCE: Final = (".csv", ".xlsx", ".xml")
 """Formats read from one file, and that file's suffix."""
+_BESIDE: Final = {"a mapping file": (".yaml", ".yml"), "a REDCap data dictionary": (".csv",)}
+"""The files uploaded beside the data, and their suffixes."""
 _REPORT_CSP: Final = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
     "frame-ancestors 'self'"
@@ -84,6 +86,7 @@ class _ImportOptions:
     skip_unmapped: bool
     options: CellOptions
     mapping: Path | None
+    dictionary: Path | None
 
 
 def _locked_import(
@@ -101,6 +104,8 @@ def _locked_import(
             skip_unmapped=how.skip_unmapped,
             options=how.options,
             mapping=how.mapping,
+            dictionary=how.dictionary,
+            uploaded=True,
         )
 
 
@@ -144,6 +149,7 @@ async def import_upload(
     files_: Annotated[list[UploadFile], File(alias="files")],
     fmt: Annotated[Format, Form(alias="format")] = "template",
     mapping_file: Annotated[UploadFile | None, File(alias="mapping")] = None,
+    dictionary_file: Annotated[UploadFile | None, File(alias="dictionary")] = None,
     site: Annotated[str, Form(max_length=64)] = "",
     skip_unmapped: Annotated[bool, Form()] = False,
     date_format: Annotated[str, Form(max_length=40)] = "",
@@ -162,14 +168,10 @@ async def import_upload(
             _check_name(name, fmt, len(files_), mapped)
             (data_dir / name).write_bytes(await _read(upload, name))
             names.append(name)
-        mapping: Path | None = None
-        if mapping_file is not None and mapped:
-            mapping_name = Path(mapping_file.filename or "").name
-            _check_length(mapping_name)
-            if not mapping_name.lower().endswith((".yaml", ".yml")):
-                raise InputError(f"{mapping_name}: a mapping file is a .yaml file")
-            mapping = folder / mapping_name
-            mapping.write_bytes(await _read(mapping_file, mapping_name))
+        mapping = await _save_beside(mapping_file, folder / "mapping", "a mapping file")
+        dictionary = await _save_beside(
+            dictionary_file, folder / "dictionary", "a REDCap data dictionary"
+        )
         single = len(names) == 1 and (mapped or fmt != "template" or names[0].endswith(".xlsx"))
         source = data_dir / names[0] if single else data_dir
         how = _ImportOptions(
@@ -178,6 +180,7 @@ async def import_upload(
             skip_unmapped,
             CellOptions(date_format.strip() or None, decimal_comma),
             mapping,
+            dictionary,
         )
         label = "mapped" if mapped else fmt
         reason = f"web import by {who.username} ({label}): {', '.join(sorted(names))}"
@@ -199,6 +202,20 @@ async def import_upload(
     return render(
         request, "import.html", who, nav="import", tables=sorted(_TABLE_FILES), summary=summary
     )
+
+
+async def _save_beside(upload: UploadFile | None, folder: Path, what: str) -> Path | None:
+    """An optional one-file upload beside the data (the mapping file, the source project's
+    data dictionary) saved in its own `folder`, or None when none was chosen."""
+    if upload is None or not upload.filename:
+        return None
+    name = Path(upload.filename).name
+    _check_length(name)
+    if not name.lower().endswith(_BESIDE[what]):
+        raise InputError(f"{name}: {what} is a {_BESIDE[what][0]} file")
+    folder.mkdir()
+    (folder / name).write_bytes(await _read(upload, name))
+    return folder / name
 
 
 async def _read(upload: UploadFile, name: str) -> bytes:
