@@ -63,23 +63,45 @@ def _free_slot(raw: sqlite3.Connection) -> bool:
     return len(attached) < raw.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED)
 
 
+def _execute(adbc: Any, connection: Any, sql: str) -> None:
+    with adbc.AdbcStatement(connection) as statement:
+        statement.set_sql_query(sql)
+        statement.execute_update()
+
+
 def _staging_bytes(conn: Connection, tables: Mapping[str, pa.Table]) -> bytes:
-    """The tables written by ADBC into a private staging file; the file's bytes."""
-    from adbc_driver_manager import Error as AdbcError  # only large writes need ADBC
-    from adbc_driver_sqlite import dbapi as adbc
+    """The tables written by ADBC into a private staging file; the file's bytes.
+
+    ADBC's low-level API: its DB-API module imports pandas, polars and pyarrow.dataset
+    (0.6-0.8 s CPU on a process's first large write).
+    """
+    import adbc_driver_manager as adbc  # only large writes need ADBC
+    import adbc_driver_sqlite
 
     q = conn.dialect.identifier_preparer.quote
     try:
         with tempfile.TemporaryDirectory(prefix="jiareg-stage-") as tmp:
             path = Path(tmp) / "stage.db"
-            with adbc.connect(str(path), autocommit=True) as db, db.cursor() as cur:
-                cur.execute("PRAGMA journal_mode = OFF")  # a scratch file: no journal, no sync
-                cur.execute("PRAGMA synchronous = OFF")
+            with (
+                adbc_driver_sqlite.connect(str(path)) as database,
+                adbc.AdbcConnection(database) as connection,  # autocommit
+            ):
+                _execute(adbc, connection, "PRAGMA journal_mode = OFF")  # scratch: no journal
+                _execute(adbc, connection, "PRAGMA synchronous = OFF")
                 for name, table in tables.items():
-                    cur.execute(f"CREATE TABLE {q(name)} ({', '.join(map(q, table.column_names))})")
-                    cur.adbc_ingest(name, table, mode="append")
+                    columns = ", ".join(map(q, table.column_names))
+                    _execute(adbc, connection, f"CREATE TABLE {q(name)} ({columns})")
+                    with adbc.AdbcStatement(connection) as statement:
+                        statement.set_options(
+                            **{
+                                adbc.INGEST_OPTION_TARGET_TABLE: name,
+                                adbc.INGEST_OPTION_MODE: adbc.INGEST_OPTION_MODE_APPEND,
+                            }
+                        )
+                        statement.bind_stream(table)  # the Arrow C stream: no Python values
+                        statement.execute_update()
             return path.read_bytes()
-    except (AdbcError, OSError) as e:
+    except (adbc.Error, OSError) as e:
         raise StoreError(
             f"could not stage the rows to write in the temporary folder "
             f"{tempfile.gettempdir()} (set TMPDIR to a writable folder with room): {e}"

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import adbc_driver_sqlite.dbapi
+import adbc_driver_sqlite
 import pyarrow as pa
 import pytest
 from sqlalchemy import Connection
@@ -200,14 +200,14 @@ def test_adbc_opens_only_its_private_staging_file(
     """The safety rule of `sqlite_stage`: ADBC's own SQLite library never opens the registry,
     only a new file in a fresh folder, and that file is gone once the write returns."""
     opened: list[Path] = []
-    connect = adbc_driver_sqlite.dbapi.connect
+    connect = adbc_driver_sqlite.connect
 
-    def recording(uri: str, **kwargs: Any) -> Any:
+    def recording(uri: str) -> Any:
         opened.append(Path(uri))
         assert not Path(uri).exists()
-        return connect(uri, **kwargs)
+        return connect(uri)
 
-    monkeypatch.setattr(adbc_driver_sqlite.dbapi, "connect", recording)
+    monkeypatch.setattr(adbc_driver_sqlite, "connect", recording)
     url = _registry(tmp_path, sqlite_template, "r.db")
     with get_engine(url).begin() as conn:
         bulk_insert(conn, "visits", _visits(400))
