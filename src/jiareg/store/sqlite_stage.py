@@ -58,9 +58,9 @@ def _detach_staged(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.execute(f"DETACH {name}")
 
 
-def _free_slot(raw: sqlite3.Connection) -> bool:
-    attached = [r[1] for r in raw.execute("PRAGMA database_list") if r[1] not in ("main", "temp")]
-    return len(attached) < raw.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED)
+def _attached(raw: sqlite3.Connection) -> list[str]:
+    """The schemas attached to `raw` (not main or temp)."""
+    return [r[1] for r in raw.execute("PRAGMA database_list") if r[1] not in ("main", "temp")]
 
 
 def _execute(adbc: Any, connection: Any, sql: str) -> None:
@@ -118,14 +118,17 @@ def stage(conn: Connection, tables: Mapping[str, pa.Table]) -> str | None:
     connection has no attach slot left (the caller binds the rows itself).
     """
     raw: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-    if not _free_slot(raw):
+    attached = _attached(raw)
+    if len(attached) >= raw.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED):
         return None
     engine = conn.engine
     if not event.contains(engine, "checkin", _detach_staged):
         event.listen(engine, "checkin", _detach_staged)
     data = _staging_bytes(conn, tables)
     staged: list[str] = conn.connection.info.setdefault(_STAGED, [])
-    name = f"{_PREFIX}{len(staged)}"
+    name = next(
+        f"{_PREFIX}{i}" for i in range(len(attached) + 1) if f"{_PREFIX}{i}" not in attached
+    )
     raw.execute(f"ATTACH ':memory:' AS {name}")
     staged.append(name)
     raw.deserialize(data, name=name)
