@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from jiareg.store.audit import append_entries, row_json
 from jiareg.store.audit_batch import BATCH_MIN, batch_json
-from jiareg.store.bulk import bulk_delete, bulk_insert, bulk_update, inserting
+from jiareg.store.bulk import bulk_delete, bulk_insert, upserting
 from jiareg.store.tables import arrow_schema, read_rows
 
 __all__ = [
@@ -128,9 +128,8 @@ def plan_upsert(
 
 def apply_upsert(conn: Connection, plan: UpsertPlan, *, username: str, reason: str) -> TableChange:
     """Write `plan` and its audit entries in the caller's locked transaction."""
-    with inserting(conn, plan.name, plan.new):
+    with upserting(conn, plan.name, plan.new, plan.changed, plan.key):
         entries = plan.entries()
-    bulk_update(conn, plan.name, plan.changed, plan.key)
     for e in entries:
         append_entries(
             conn,

@@ -1,4 +1,4 @@
-"""`bulk.inserting`: an upsert's rows are written while its audit is rendered, and nothing is
+"""`bulk.upserting`: an upsert's rows are written while its audit is rendered, and nothing is
 lost or half-written whichever side fails (on PostgreSQL the COPY runs in a worker thread)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import Connection
 
-from jiareg.store.bulk import bulk_insert, inserting
+from jiareg.store.bulk import bulk_insert, upserting
 from jiareg.store.engine import get_engine
 from jiareg.store.tables import arrow_schema
 
@@ -24,6 +24,9 @@ def _visits(patient: str, n: int) -> pa.Table:
     columns["visit_date"] = pa.array([first + dt.timedelta(days=i) for i in range(n)], pa.date32())
     columns["esr"] = pa.array([i / 4 for i in range(n)], pa.float64())
     return pa.table(columns, schema=schema)
+
+
+KEY = ("patient_id", "visit_date")
 
 
 def _patient(conn: Connection, patient: str) -> None:
@@ -42,11 +45,26 @@ def test_the_rows_are_written_while_the_block_runs(registry_url: str) -> None:
     rows = _visits("P1", 300)
     with get_engine(registry_url).begin() as conn:
         _patient(conn, "P1")
-        with inserting(conn, "visits", rows):
+        with upserting(conn, "visits", rows, rows.slice(0, 0), KEY):
             rendered = sum(len(t) for t in rows.column("patient_id").to_pylist())
         stored = conn.exec_driver_sql("SELECT count(*), sum(esr) FROM visits").one()
     assert rendered == 600 and tuple(stored) == (300, sum(i / 4 for i in range(300)))
     assert _count(registry_url) == 300
+
+
+def test_the_changed_rows_are_updated_after_the_new_ones_are_in(registry_url: str) -> None:
+    first, more = _visits("P1", 300), _visits("P1", 450).slice(300)
+    changed = first.slice(0, 200).set_column(
+        first.schema.get_field_index("esr"), "esr", pa.array([99.0] * 200, pa.float64())
+    )
+    with get_engine(registry_url).begin() as conn:
+        _patient(conn, "P1")
+        bulk_insert(conn, "visits", first)
+        with upserting(conn, "visits", more, changed, KEY):
+            pass
+        stored = conn.exec_driver_sql("SELECT count(*), sum(esr) FROM visits").one()
+    expected = 200 * 99.0 + sum(i / 4 for i in range(200, 450))
+    assert tuple(stored) == (450, expected)
 
 
 def test_a_failed_copy_is_raised_and_nothing_is_kept(registry_url: str) -> None:
@@ -54,7 +72,7 @@ def test_a_failed_copy_is_raised_and_nothing_is_kept(registry_url: str) -> None:
     with (
         pytest.raises(Exception, match=r"(?i)foreign key"),
         get_engine(registry_url).begin() as conn,
-        inserting(conn, "visits", _visits("NOBODY", 300)),
+        upserting(conn, "visits", _visits("NOBODY", 300), _visits("NOBODY", 0), KEY),
     ):
         ran.append(True)
     assert ran == ([] if registry_url.startswith("sqlite") else [True])  # SQLite: before it
@@ -64,7 +82,7 @@ def test_a_failed_copy_is_raised_and_nothing_is_kept(registry_url: str) -> None:
 def test_a_failed_block_waits_for_the_copy_and_keeps_nothing(registry_url: str) -> None:
     with pytest.raises(ValueError, match="render failed"), get_engine(registry_url).begin() as conn:
         _patient(conn, "P1")
-        with inserting(conn, "visits", _visits("P1", 300)):
+        with upserting(conn, "visits", _visits("P1", 300), _visits("P1", 0), KEY):
             raise ValueError("render failed")
     assert _count(registry_url) == 0
     with get_engine(registry_url).begin() as conn:  # the connection is clean again
