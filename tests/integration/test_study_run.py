@@ -4,6 +4,7 @@ empty cohort, and the same results on DuckDB, PostgreSQL and Spark."""
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from jiareg.services.imports import import_path
 from jiareg.study.backends import load_postgres, write_snapshot
 from jiareg.study.deidentify import whole_year_ages
 from jiareg.study.result import StudyResult
-from jiareg.study.run import run_study
+from jiareg.study.run import _materialise, run_study
 from jiareg.synth.generate import generate_chunk
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +143,26 @@ def test_cli_study_run_on_spark_reads_the_snapshot(
     assert on_spark["engine"] == "spark"
     expected = whole_year_ages(second_on_duckdb.results).to_json()
     assert _comparable(on_spark) == _comparable(expected)
+
+
+@pytest.mark.spark
+def test_spark_keeps_a_runs_tables_with_their_lineage_cut(
+    spark: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a local master a table the run keeps (`_materialise`) is a local checkpoint: later
+    plans scan its rows instead of carrying the plan that made them; its view goes with the
+    run."""
+    import ibis
+
+    spark.range(6).createOrReplaceTempView("numbers")
+    con = ibis.pyspark.connect(spark)
+    with ExitStack() as run:
+        kept = _materialise(con, con.table("numbers").filter(lambda t: t.id % 2 == 0), run)
+        spark.table(kept.get_name()).explain(extended=True)
+        plan = capsys.readouterr().out
+        assert "ExistingRDD" in plan and "Filter" not in plan and "Range" not in plan, plan
+        assert sorted(kept.to_pyarrow()["id"].to_pylist()) == [0, 2, 4]
+    assert not spark.catalog.tableExists(kept.get_name())
 
 
 @pytest.fixture(scope="module")
