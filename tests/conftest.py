@@ -147,12 +147,9 @@ _PY4J_SOCKETS = (
 )
 
 _HEAVY = ("slow", "browser", "pdf")
-"""Modules with a test of these marks run first: xdist hands out tests in collection order, and
-a long test collected last kept one worker busy while the other had finished. Each such module
-is an xdist group of its own (its Spark and demo tests excepted), so its module fixtures are
-built once: handed out test by test, both workers built them (the 10,000-patient planted
-registry and its analysis, the results.json study runs, the comparative study: about 3 % of
-the summed durations, twice)."""
+"""Modules with a test of these marks run first (whole modules, so their module fixtures are
+built once): xdist hands out tests in collection order, and a long test collected last kept
+one worker busy while the other had finished."""
 
 
 def pytest_collection_finish() -> None:
@@ -177,12 +174,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     not an error. A Spark test gets `SPARK_TIMEOUT_S` instead of the 120 s of every other test:
     its first query plans and compiles in the JVM, which on 2 busy cores took 153 s, and a
     timeout that kills a Spark call leaves the worker's one SparkSession unusable. Heavy
-    modules first, each on one worker: see `_HEAVY`."""
+    modules first: see `_HEAVY`."""
     # On an xdist worker under --dist loadgroup, a group is the id's `@name` suffix. xdist 3.8
     # writes it to `_nodeid`, which pytest 9 no longer reads (its marks alone kept nothing
     # together: both workers started a SparkSession and built the demo), so it is written here.
     grouped = getattr(config.option, "loadgroup", False)
-    heavy_modules = {item.path for item in items if any(item.get_closest_marker(m) for m in _HEAVY)}
     for item in items:
         if not item.nodeid.endswith(f"::{item.name}"):
             # schemathesis 4.32 names each API operation's item but keeps one node id (it sets
@@ -197,11 +193,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.timeout(SPARK_TIMEOUT_S))
         elif "demo" in getattr(item, "fixturenames", ()):
             group = "demo"
-        elif item.path in heavy_modules:
-            group = ".".join(item.path.relative_to(config.rootpath).with_suffix("").parts)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
         groups = sorted({str(mark.args[0]) for mark in item.iter_markers("xdist_group")})
         if grouped and groups:
             item._id = type(item._id).parse(f"{item.nodeid}@{'_'.join(groups)}")
+    heavy_modules = {item.path for item in items if any(item.get_closest_marker(m) for m in _HEAVY)}
     items.sort(key=lambda item: item.path not in heavy_modules)
