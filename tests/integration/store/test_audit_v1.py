@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from sqlalchemy import text
+from tests.support.registry_rows import first_visit
 
 from jiareg.errors import StoreError
 from jiareg.services.imports import import_path
@@ -92,21 +93,13 @@ def _batches(url: str) -> list[tuple[str, str, str]]:
     return [(a, k[:2], v[:2]) for a, k, v in rows]
 
 
-def _first_visit(url: str) -> tuple[str, str]:
-    with get_engine(url).connect() as conn:
-        row = conn.exec_driver_sql(
-            "SELECT patient_id, visit_date FROM visits ORDER BY patient_id, visit_date LIMIT 1"
-        ).one()
-    return str(row[0]), str(row[1])
-
-
 def test_a_format_1_trail_verifies_and_shows_each_row(v1_registry: str) -> None:
     assert _batches(v1_registry) == [("insert", "[\n", "[\n"), ("update", "[\n", "[\n")]
     checked = verify_registry(v1_registry)
     assert (
         checked.entries == 52 and checked.rows == 8 + 17 + 119 + 13 + 4 + 8
     )  # sites, patients, visits, ...
-    pid, date = _first_visit(v1_registry)
+    pid, date = first_visit(v1_registry)
     visits = [r for r in patient_history(v1_registry, pid) if r.table_name == "visits"]
     key = f'{{"patient_id":"{pid}","visit_date":"{date}"}}'
     assert [(r.action, r.row_key) for r in visits][:1] == [("insert", key)]
@@ -121,7 +114,7 @@ def test_a_format_1_trail_verifies_and_shows_each_row(v1_registry: str) -> None:
 
 
 def test_a_direct_edit_under_a_format_1_trail_is_named(v1_registry: str) -> None:
-    pid, date = _first_visit(v1_registry)
+    pid, date = first_visit(v1_registry)
     with get_engine(v1_registry).begin() as conn:
         conn.exec_driver_sql(
             f"UPDATE visits SET esr = 99 WHERE patient_id = '{pid}' AND visit_date = '{date}'"
@@ -152,7 +145,7 @@ def test_a_new_import_on_a_format_1_trail_writes_format_2(v1_registry: str, tmp_
     import_path(folder, v1_registry, reason="crp again")
     assert _batches(v1_registry)[2:] == [("update", "[[", "[[")]
     verify_registry(v1_registry)
-    pid, _ = _first_visit(v1_registry)
+    pid, _ = first_visit(v1_registry)
     updates = [
         r
         for r in patient_history(v1_registry, pid)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
+from tests.support.registry_rows import first_visit
 
 from jiareg.errors import StoreError
 from jiareg.services.imports import import_path
@@ -42,14 +43,6 @@ def _one(url: str, sql: str) -> object:
         return result.scalar() if result.returns_rows else None
 
 
-def _first_visit(url: str) -> tuple[str, str]:
-    with get_engine(url).connect() as conn:
-        row = conn.exec_driver_sql(
-            "SELECT patient_id, visit_date FROM visits ORDER BY patient_id, visit_date LIMIT 1"
-        ).one()
-    return str(row[0]), str(row[1])
-
-
 def test_an_import_writes_few_entries_and_replays_every_row(registry: str) -> None:
     visits = _one(registry, "SELECT count(*) FROM visits")
     where = "table_name = 'visits' AND patient_id IS NULL"
@@ -76,7 +69,7 @@ def test_an_import_writes_few_entries_and_replays_every_row(registry: str) -> No
 def test_a_direct_edit_of_a_batch_imported_row_is_named(
     registry: str, change: str, message: str
 ) -> None:
-    pid, date = _first_visit(registry)
+    pid, date = first_visit(registry)
     _one(registry, change.format(where=f"patient_id = '{pid}' AND visit_date = '{date}'"))
     verify_chain(registry)  # the trail is intact, the data is not
     key = f'{{"patient_id":"{pid}","visit_date":"{date}"}}'
@@ -134,7 +127,7 @@ def test_the_web_audit_list_shows_batch_rows_one_by_one(registry: str) -> None:
     visits = [e for e in newest if e["table"] == "visits"]
     assert len(visits) == 184 and len({e["seq"] for e in visits}) == 1
     assert all(e["after"]["patient_id"] == e["patient_id"] for e in visits)
-    pid, date = _first_visit(registry)
+    pid, date = first_visit(registry)
     mine = audit_entries(engine, patient_id=pid, limit=1000)
     assert [e["seq"] for e in mine] == sorted((e["seq"] for e in mine), reverse=True)
     assert {"patient_id": pid, "visit_date": date} in [
