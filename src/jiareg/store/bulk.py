@@ -207,15 +207,14 @@ def bulk_insert(
     _sqlite_executemany(conn, f"{into} VALUES ({marks})", table)
 
 
-def _update_staged(
-    conn: Connection, name: str, schema: str, table: pa.Table, key: Sequence[str]
+def _update_from(
+    conn: Connection, target: str, source: str, columns: Sequence[str], key: Sequence[str]
 ) -> None:
-    """SQLite: set the non-key columns of `name` from the staged table `upd`, matched on `key`."""
-    sets = ", ".join(f"{_q(conn, c)} = u.{_q(conn, c)}" for c in table.column_names if c not in key)
+    """Set the non-key `columns` of the rows of `target` from the rows of the table `source`
+    with the same `key` (`UPDATE ... FROM`: PostgreSQL, and SQLite 3.33+)."""
+    sets = ", ".join(f"{_q(conn, c)} = u.{_q(conn, c)}" for c in columns if c not in key)
     match = " AND ".join(f"t.{_q(conn, k)} = u.{_q(conn, k)}" for k in key)
-    conn.exec_driver_sql(
-        f"UPDATE main.{_q(conn, name)} AS t SET {sets} FROM {schema}.upd AS u WHERE {match}"
-    )
+    conn.exec_driver_sql(f"UPDATE {target} AS t SET {sets} FROM {source} AS u WHERE {match}")
 
 
 def bulk_upsert(
@@ -236,7 +235,9 @@ def bulk_upsert(
             if new.num_rows:
                 _copy_staged(conn, name, schema, new.column_names, {})
             if changed.num_rows:
-                _update_staged(conn, name, schema, changed, key)
+                _update_from(
+                    conn, f"main.{_q(conn, name)}", f"{schema}.upd", changed.column_names, key
+                )
             return
     bulk_insert(conn, name, new, staged=False)
     bulk_update(conn, name, changed, key)
@@ -253,11 +254,7 @@ def bulk_update(conn: Connection, name: str, table: pa.Table, key: Sequence[str]
             f"CREATE TEMP TABLE {tmp} AS SELECT * FROM {_q(conn, name)} WITH NO DATA"
         )
         _copy_in(conn, tmp, table)
-        sets = ", ".join(f"{_q(conn, c)} = u.{_q(conn, c)}" for c in values)
-        match = " AND ".join(f"t.{_q(conn, k)} = u.{_q(conn, k)}" for k in key)
-        conn.exec_driver_sql(
-            f"UPDATE {_q(conn, name)} AS t SET {sets} FROM {tmp} AS u WHERE {match}"
-        )
+        _update_from(conn, _q(conn, name), tmp, table.column_names, key)
         conn.exec_driver_sql(f"DROP TABLE {tmp}")
         return
     sets = ", ".join(f"{_q(conn, c)} = ?" for c in values)
