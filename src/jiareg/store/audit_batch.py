@@ -167,13 +167,19 @@ def patient_needles(patient_id: str) -> tuple[str, ...]:
     >>> patient_needles("P1")
     ('"patient_id":"P1"', '\\n["P1",', '\\n["P1"]')
     """
-    patient = json_text(pa.array([patient_id], pa.string()))[0].as_py()
-    return (f'"patient_id":{patient}', *(f"\n{head}" for head in _v2_heads(patient_id)))
+    patient = _json_id(patient_id)
+    return (f'"patient_id":{patient}', *(f"\n{head}" for head in _v2_heads(patient)))
 
 
-def _v2_heads(patient_id: str) -> tuple[str, str]:
-    """How a format-2 key row of the patient starts (`patient_id` first in every key)."""
-    patient = json_text(pa.array([patient_id], pa.string()))[0].as_py()
+def _json_id(patient_id: str) -> str:
+    """The patient id as its canonical JSON text."""
+    text: str = json_text(pa.array([patient_id], pa.string()))[0].as_py()
+    return text
+
+
+def _v2_heads(patient: str) -> tuple[str, str]:
+    """How a format-2 key row of the patient (`patient`: the id's JSON text) starts
+    (`patient_id` is first in every key)."""
     return f"[{patient},", f"[{patient}]"
 
 
@@ -186,7 +192,7 @@ def batch_rows(
         names, keys = _v2(row_key)
         picked: Sequence[int] = range(len(keys))
         if patient_id is not None:
-            heads = _v2_heads(patient_id)
+            heads = _v2_heads(_json_id(patient_id))
             picked = [i for i, line in enumerate(keys) if line.startswith(heads)]
 
         def rows(text: str | None) -> list[str | None]:

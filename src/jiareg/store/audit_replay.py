@@ -142,6 +142,11 @@ _BEFORE_0003: Final[dict[str, Callable[[str], str]]] = {
 }
 
 
+def _object(names: list[str], after: str) -> str:
+    """An `after` as its row's canonical JSON object (a format-2 value array converted)."""
+    return after if _is_object(after) else as_object(names, after)
+
+
 def _rendered(current: pa.Table, wanted: list[str | None]) -> list[str | None]:
     """Each current row in the form of the `after` it must equal: a value array
     (`array_texts`) where that is a format-2 batch row, else its canonical JSON object."""
@@ -167,7 +172,7 @@ def _compare(table: str, current: pa.Table, expected: dict[str, tuple[str | None
             raise StoreError(f"{table} row {key} is in the database but {said}")
         if row != after:
             held = row_json(current.slice(i, 1))[0].as_py()
-            said = after if _is_object(after) else as_object(names, after)
+            said = _object(names, after)
             raise StoreError(
                 f"{table} row {key} differs from the audit trail{_first_difference(held, said)}: "
                 f"the database holds {held} but entry {seq} recorded {said}"
@@ -175,7 +180,7 @@ def _compare(table: str, current: pa.Table, expected: dict[str, tuple[str | None
     present = set(keys)
     for key, (after, seq) in expected.items():
         if after is not None and key not in present:
-            said = after if _is_object(after) else as_object(names, after)
+            said = _object(names, after)
             raise StoreError(
                 f"{table} row {key} is missing from the database (entry {seq} recorded {said})"
             )
