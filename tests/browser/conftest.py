@@ -138,7 +138,10 @@ def accessibility_problems(page: Any) -> list[str]:
     """axe-core's serious and critical WCAG 2.1 A/AA violations on the page, one line each.
 
     The page must come from `new_page(axe=True)`: its context loads axe into every document
-    and bypasses the CSP, which would refuse axe's script."""
+    and bypasses the CSP, which would refuse axe's script. The caller waits for the page it
+    means (a click that navigates returns before the new document exists); the load state
+    is awaited here so that axe sees a whole document."""
+    page.wait_for_load_state("load")
     found = page.evaluate(
         "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
         " resultTypes: ['violations']}))"  # details for violations only: all are reported

@@ -26,6 +26,7 @@ def test_open_answer_close_a_query(server: str, new_page: NewPage) -> None:
     log_in(reviewer, server, "dm_a")
     reviewer.goto(f"{server}/patients/A-001/visits/2019-07-27")
     reviewer.locator("#visit-queries-link").click()
+    reviewer.wait_for_url("**/visits/2019-07-27/queries")  # axe must not run mid-navigation
     check(reviewer, "queries-visit")
     reviewer.locator("#open-esr").locator("xpath=..").locator("summary").click()
     reviewer.get_by_label("Query on esr", exact=True).fill(
