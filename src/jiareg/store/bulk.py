@@ -11,13 +11,15 @@ import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Final
+from typing import Final, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 from jiareg.store.sqlite_stage import stage
+
+_T = TypeVar("_T")
 
 __all__ = ["bulk_delete", "bulk_insert", "bulk_update", "bulk_upsert", "paused_gc", "upserting"]
 
@@ -85,46 +87,38 @@ def _csv_bytes(table: pa.Table) -> bytes:
 
 
 def _copy_in(conn: Connection, name: str, table: pa.Table) -> None:
-    _copier(conn, name, table)()
-
-
-def _copier(conn: Connection, name: str, table: pa.Table) -> Callable[[], None]:
-    """The COPY of `table` into `name`, on the connection's psycopg connection only (so a
-    worker thread can run it while the caller's thread leaves the connection alone)."""
     cols = ", ".join(_q(conn, c) for c in table.column_names)
     raw = conn.connection.driver_connection
     sql = f"COPY {_q(conn, name)} ({cols}) FROM STDIN (FORMAT csv)"
-
-    def copy_in() -> None:
-        with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
-            copy.write(_csv_bytes(table))
-
-    return copy_in
+    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
+        copy.write(_csv_bytes(table))
 
 
-@contextmanager
 def upserting(
-    conn: Connection, name: str, new: pa.Table, changed: pa.Table, key: Sequence[str]
-) -> Iterator[None]:
-    """`bulk_upsert(conn, name, new, changed, key)` overlapping the block, which must not
-    use `conn`.
+    conn: Connection,
+    name: str,
+    new: pa.Table,
+    changed: pa.Table,
+    key: Sequence[str],
+    beside: Callable[[], _T],
+) -> _T:
+    """`bulk_upsert(conn, name, new, changed, key)` while `beside()` runs in a worker thread
+    (it must not use `conn`); `beside`'s result.
 
-    On PostgreSQL the COPY of `new` runs in a worker thread while the block runs: the server
-    parses, checks (foreign keys) and indexes the rows while this process renders (psycopg
-    and Arrow's CSV writer release the GIL). The COPY has ended when the block exits; its
-    error, if any, is raised then (a block's own error wins; the COPY is waited for either
-    way); `changed` is written after it. Elsewhere (SQLite: `new` and `changed` staged
-    together), and for a few rows, the upsert runs before the block.
+    The caller's thread writes (it owns the connection: SQLite's may not leave its thread)
+    while the worker renders, e.g. the upsert's audit entries: SQLite's statements, ADBC's
+    staging, psycopg's COPY and Arrow's kernels release the GIL, so the two share the cores.
+    Both have ended when this returns; the write's error wins over `beside`'s (the
+    transaction is rolled back by its owner either way). For a few rows there is no thread:
+    `beside` runs after the write.
     """
-    if conn.dialect.name != "postgresql" or new.num_rows <= _FEW:
+    if new.num_rows + changed.num_rows <= _FEW:
         bulk_upsert(conn, name, new, changed, key)
-        yield
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jiareg-copy") as pool:
-        copying = pool.submit(_copier(conn, name, new))
-        yield
-        copying.result()
-    bulk_update(conn, name, changed, key)
+        return beside()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jiareg-render") as pool:
+        rendering = pool.submit(beside)
+        bulk_upsert(conn, name, new, changed, key)
+        return rendering.result()
 
 
 def _sqlite_literal(value: str) -> str:

@@ -90,7 +90,7 @@ class UpsertPlan:
 
     def entries(self) -> tuple[_Entries, _Entries]:
         """The audit entries of the insert and of the update (rendered by `apply_upsert`
-        while the server stores the rows)."""
+        while the rows are written)."""
         return (
             _entries(self.key, "insert", self.new, None),
             _entries(self.key, "update", self.changed, self.old),
@@ -128,8 +128,7 @@ def plan_upsert(
 
 def apply_upsert(conn: Connection, plan: UpsertPlan, *, username: str, reason: str) -> TableChange:
     """Write `plan` and its audit entries in the caller's locked transaction."""
-    with upserting(conn, plan.name, plan.new, plan.changed, plan.key):
-        entries = plan.entries()
+    entries = upserting(conn, plan.name, plan.new, plan.changed, plan.key, plan.entries)
     for e in entries:
         append_entries(
             conn,

@@ -1,9 +1,10 @@
-"""`bulk.upserting`: an upsert's rows are written while its audit is rendered, and nothing is
-lost or half-written whichever side fails (on PostgreSQL the COPY runs in a worker thread)."""
+"""`bulk.upserting`: an upsert's rows are written while its audit is rendered in a worker
+thread, and nothing is lost or half-written whichever side fails."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pyarrow as pa
 import pytest
@@ -41,15 +42,31 @@ def _count(url: str) -> int:
         return int(conn.exec_driver_sql("SELECT count(*) FROM visits").scalar_one())
 
 
-def test_the_rows_are_written_while_the_block_runs(registry_url: str) -> None:
+def test_the_rows_are_written_while_the_work_runs_in_another_thread(registry_url: str) -> None:
     rows = _visits("P1", 300)
+    caller = threading.get_ident()
+
+    def render() -> tuple[int, bool]:
+        return sum(len(t) for t in rows.column("patient_id").to_pylist()), (
+            threading.get_ident() != caller
+        )
+
     with get_engine(registry_url).begin() as conn:
         _patient(conn, "P1")
-        with upserting(conn, "visits", rows, rows.slice(0, 0), KEY):
-            rendered = sum(len(t) for t in rows.column("patient_id").to_pylist())
+        rendered, elsewhere = upserting(conn, "visits", rows, rows.slice(0, 0), KEY, render)
         stored = conn.exec_driver_sql("SELECT count(*), sum(esr) FROM visits").one()
-    assert rendered == 600 and tuple(stored) == (300, sum(i / 4 for i in range(300)))
+    assert (rendered, elsewhere) == (600, True)
+    assert tuple(stored) == (300, sum(i / 4 for i in range(300)))
     assert _count(registry_url) == 300
+
+
+def test_a_few_rows_need_no_thread(registry_url: str) -> None:
+    caller = threading.get_ident()
+    with get_engine(registry_url).begin() as conn:
+        _patient(conn, "P1")
+        rows = _visits("P1", 3)
+        here = upserting(conn, "visits", rows, rows.slice(0, 0), KEY, threading.get_ident)
+    assert here == caller and _count(registry_url) == 3
 
 
 def test_the_changed_rows_are_updated_after_the_new_ones_are_in(registry_url: str) -> None:
@@ -60,30 +77,35 @@ def test_the_changed_rows_are_updated_after_the_new_ones_are_in(registry_url: st
     with get_engine(registry_url).begin() as conn:
         _patient(conn, "P1")
         bulk_insert(conn, "visits", first)
-        with upserting(conn, "visits", more, changed, KEY):
-            pass
+        assert upserting(conn, "visits", more, changed, KEY, lambda: "done") == "done"
         stored = conn.exec_driver_sql("SELECT count(*), sum(esr) FROM visits").one()
     expected = 200 * 99.0 + sum(i / 4 for i in range(200, 450))
     assert tuple(stored) == (450, expected)
 
 
-def test_a_failed_copy_is_raised_and_nothing_is_kept(registry_url: str) -> None:
-    ran = []
+def test_a_failed_write_wins_waits_for_the_work_and_keeps_nothing(registry_url: str) -> None:
+    ran = threading.Event()
+
+    def render() -> None:
+        ran.set()
+        raise ValueError("render failed too")
+
     with (
         pytest.raises(Exception, match=r"(?i)foreign key"),
         get_engine(registry_url).begin() as conn,
-        upserting(conn, "visits", _visits("NOBODY", 300), _visits("NOBODY", 0), KEY),
     ):
-        ran.append(True)
-    assert ran == ([] if registry_url.startswith("sqlite") else [True])  # SQLite: before it
+        upserting(conn, "visits", _visits("NOBODY", 300), _visits("NOBODY", 0), KEY, render)
+    assert ran.is_set()
     assert _count(registry_url) == 0
 
 
-def test_a_failed_block_waits_for_the_copy_and_keeps_nothing(registry_url: str) -> None:
+def test_a_failed_render_is_raised_after_the_write_and_keeps_nothing(registry_url: str) -> None:
+    def render() -> None:
+        raise ValueError("render failed")
+
     with pytest.raises(ValueError, match="render failed"), get_engine(registry_url).begin() as conn:
         _patient(conn, "P1")
-        with upserting(conn, "visits", _visits("P1", 300), _visits("P1", 0), KEY):
-            raise ValueError("render failed")
+        upserting(conn, "visits", _visits("P1", 300), _visits("P1", 0), KEY, render)
     assert _count(registry_url) == 0
     with get_engine(registry_url).begin() as conn:  # the connection is clean again
         _patient(conn, "P1")
