@@ -18,16 +18,15 @@ error, and every refused code names the closest codes.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jiareg.errors import ImportErrors, ImportRowError
 from jiareg.formats.cells import RawTable
 from jiareg.formats.sources import Format, read_source
 from jiareg.formats.template.dictionary import DEFAULT_SCALE, Column, TemplateTable, scale_decimals
@@ -43,6 +42,7 @@ from jiareg.ingest.lenient import (
     prepare,
     replace_values,
 )
+from jiareg.ingest.problems import MAX_REPORTED, Problems
 from jiareg.store.tables import arrow_schema
 from jiareg.vocab import SCALE_MAX
 
@@ -57,76 +57,15 @@ __all__ = [
     "validate_tables",
 ]
 
-MAX_REPORTED: Final = 50
-"""How many problems an import lists before saying "and N more"."""
-
+_THREADED_MIN: Final = 20_000
+"""`check_cells` checks a table of this many rows or more on two threads (a form's record
+or a small file on one: a thread costs more than it saves there)."""
 _DATE_RE: Final = r"^\d{4}-\d{2}-\d{2}$"
 _NUMBER_RE: Final = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 _COUNT_RE: Final = r"^-?\d{1,9}$"
 _CONTROL_RE: Final = r"[\x00-\x1f\x7f]"
 _TYPED: Final = dict(date=pa.date32(), number=pa.float64(), count=pa.int64(), flag=pa.bool_())
 """Each kind's typed column (`Column.kind`; text and codes: string)."""
-
-
-@dataclass
-class Problems:
-    """One validation run: collects problems in file order (keeps at most `MAX_REPORTED` and
-    counts the rest) and the cells it normalised, read with `options`."""
-
-    items: list[tuple[int, int, ImportRowError]] = field(default_factory=list)
-    total: int = 0
-    _files: dict[str, int] = field(default_factory=dict)
-    options: CellOptions = field(default_factory=CellOptions)
-    _normalised: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
-
-    def normalise(self, file: str, column: str, source: str, target: str, count: int) -> None:
-        """Record that `count` cells of `column` read `source` as `target`."""
-        if count:
-            self._normalised[(file, column, source, target)] += count
-
-    def normalisations(self) -> tuple[Normalisation, ...]:
-        """Every normalisation recorded, by file, column and count (most first)."""
-        items = sorted(self._normalised.items(), key=lambda kv: (kv[0][:2], -kv[1], kv[0]))
-        return tuple(Normalisation(*k, count=n) for k, n in items)
-
-    def add(self, problem: ImportRowError) -> None:
-        """Record one problem."""
-        order = self._files.setdefault(str(problem.file), len(self._files))
-        self.total += 1
-        self.items.append((order, problem.row, problem))
-
-    def add_mask(
-        self,
-        raw: RawTable,
-        bad: pa.Array,
-        column: str,
-        values: pa.Array,
-        expected: str | Callable[[object], str],
-    ) -> None:
-        """Record every row where `bad` is true (null counts as fine); `expected` may depend
-        on the cell's value (a "did you mean")."""
-        idx = pc.indices_nonzero(pc.fill_null(bad, False))
-        if raw.reported:
-            idx = pa.array(
-                [i for i in idx.to_pylist() if (i, column) not in raw.reported], pa.uint64()
-            )
-        n = len(idx)
-        if n == 0:
-            return
-        head = idx[:MAX_REPORTED]
-        shown = values.take(head).to_pylist()
-        for index, value in zip(head.to_pylist(), shown, strict=True):
-            words = expected if isinstance(expected, str) else expected(value)
-            self.add(raw.problem(index, column, value, words))
-        self.total += n - len(head)
-
-    def raise_if_any(self) -> None:
-        """Raise `ImportErrors` (sorted by file then row) when anything was recorded."""
-        if not self.total:
-            return
-        ordered = [p for _, _, p in sorted(self.items, key=lambda t: (t[0], t[1]))]
-        shown = ordered[:MAX_REPORTED]
-        raise ImportErrors(shown, truncated=self.total - len(shown))
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +253,17 @@ def check_cells(raw: RawTable, problems: Problems) -> dict[str, pa.Array]:
     """
     spec = raw.spec
     texts = {name: raw.data.column(name).combine_chunks() for name in spec.names}
-    typed = {c.name: _cell(c, texts[c.name], raw, problems) for c in spec.columns}
+    if raw.data.num_rows < _THREADED_MIN:
+        typed = {c.name: _cell(c, texts[c.name], raw, problems) for c in spec.columns}
+    else:  # Arrow's kernels release the GIL: the columns are checked on two threads
+        found = [Problems(options=problems.options) for _ in spec.columns]
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jiareg-check") as pool:
+            done = pool.map(
+                _cell, spec.columns, [texts[n] for n in spec.names], [raw] * len(found), found
+            )
+            typed = dict(zip(spec.names, done, strict=True))
+        for column_problems in found:
+            problems.merge(column_problems)
     _scaled_globals(spec, texts, typed, raw, problems)
     return typed
 

@@ -88,7 +88,7 @@ def _read_csv(
     if text is None:
         return None
     data = text.encode("utf-8")
-    if not data.strip():
+    if not data or data.isspace():
         problems.append(
             ImportRowError(
                 file=file,
@@ -99,6 +99,35 @@ def _read_csv(
             )
         )
         return None
+    parsed = _parse_csv(spec, file, data, _delimiter(text), problems)
+    if parsed is None:
+        return None
+    table, bad_rows = parsed
+    problems.extend(bad_rows)
+    over = too_many_rows(file, table.num_rows, limits)
+    if over is not None:
+        problems.append(over)
+        return None
+    header = table.column_names
+    if not _header_problems(spec, file, upgraded_header(spec, header), problems):
+        return None
+    given = {n: unquoted_cells(text_cells(table.column(n))) for n in header}
+    columns, notes = read_older(spec, file, given, table.num_rows)
+    rows = pa.array(range(2, table.num_rows + 2), pa.int64())
+    if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
+        rows = pa.array([0] * table.num_rows, pa.int64())
+    data = pa.Table.from_arrays(columns, names=list(spec.names))
+    return RawTable(spec, file, data, rows, notes=notes)
+
+
+def _parse_csv(
+    spec: TemplateTable, file: str, data: bytes, delimiter: str, problems: list[ImportRowError]
+) -> tuple[pa.Table, list[ImportRowError]] | None:
+    """Every cell of `data` as text, and a problem for each row with the wrong cell count
+    (skipped), or None after a problem with the whole file.
+
+    Parsed on Arrow's threads first; a file with a bad row is parsed again on one thread,
+    which alone knows each row's line number."""
     bad_rows: list[ImportRowError] = []
 
     def _invalid(row: pacsv.InvalidRow) -> str:
@@ -113,45 +142,33 @@ def _read_csv(
         )
         return "skip"
 
-    try:
-        parsed = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=False),
-            parse_options=pacsv.ParseOptions(
-                delimiter=_delimiter(text), invalid_row_handler=_invalid
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in (*spec.names, *OLDER_COLUMNS)},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        problems.append(
-            ImportRowError(
-                file=file,
-                row=1,
-                column="(file)",
-                value=str(exc)[:200],
-                expected="a comma-separated file with a header row",
+    for threads in (True, False):
+        bad_rows.clear()
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(data),
+                read_options=pacsv.ReadOptions(use_threads=threads),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in (*spec.names, *OLDER_COLUMNS)},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
             )
-        )
-        return None
-    problems.extend(bad_rows)
-    over = too_many_rows(file, parsed.num_rows, limits)
-    if over is not None:
-        problems.append(over)
-        return None
-    header = parsed.column_names
-    if not _header_problems(spec, file, upgraded_header(spec, header), problems):
-        return None
-    given = {n: unquoted_cells(text_cells(parsed.column(n))) for n in header}
-    columns, notes = read_older(spec, file, given, parsed.num_rows)
-    rows = pa.array(range(2, parsed.num_rows + 2), pa.int64())
-    if bad_rows:  # skipped rows shift line numbers: only exact when every row parsed
-        rows = pa.array([0] * parsed.num_rows, pa.int64())
-    data = pa.Table.from_arrays(columns, names=list(spec.names))
-    return RawTable(spec, file, data, rows, notes=notes)
+        except pa.ArrowInvalid as exc:
+            problems.append(
+                ImportRowError(
+                    file=file,
+                    row=1,
+                    column="(file)",
+                    value=str(exc)[:200],
+                    expected="a comma-separated file with a header row",
+                )
+            )
+            return None
+        if not bad_rows:
+            break
+    return table, bad_rows
 
 
 def _delimiter(text: str) -> str:
