@@ -25,6 +25,8 @@ __all__ = ["bulk_delete", "bulk_insert", "bulk_update", "bulk_upsert", "paused_g
 
 _FEW = 100
 """PostgreSQL: up to this many rows are inserted as parameters, more by COPY."""
+_COPY_CHUNK: Final = 10_000
+"""PostgreSQL: rows per chunk of a COPY (a 200k-visit import sends 20 chunks of ~1 MB)."""
 _STAGE_MIN: Final = 5_000
 """SQLite: a write of this many values (rows × columns) or more is staged (`sqlite_stage`),
 a smaller one bound by `executemany` (a form's save). Staging costs about 1 ms CPU whatever
@@ -80,18 +82,24 @@ def _sqlite_executemany(conn: Connection, sql: str, table: pa.Table) -> None:
         cursor.close()
 
 
-def _csv_bytes(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
-    return sink.getvalue()
+def _csv_chunks(table: pa.Table) -> Iterator[bytes]:
+    """`table` as CSV without a header, `_COPY_CHUNK` rows at a time."""
+    options = pacsv.WriteOptions(include_header=False)
+    for batch in table.to_batches(max_chunksize=_COPY_CHUNK):
+        sink = io.BytesIO()
+        pacsv.write_csv(batch, sink, write_options=options)
+        yield sink.getvalue()
 
 
 def _copy_in(conn: Connection, name: str, table: pa.Table) -> None:
+    """COPY `table` into `name`, sent a chunk at a time: the server parses, checks and
+    stores each chunk while this process writes the next."""
     cols = ", ".join(_q(conn, c) for c in table.column_names)
     raw = conn.connection.driver_connection
     sql = f"COPY {_q(conn, name)} ({cols}) FROM STDIN (FORMAT csv)"
     with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
-        copy.write(_csv_bytes(table))
+        for chunk in _csv_chunks(table):
+            copy.write(chunk)
 
 
 def upserting(

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import Connection
 
-from jiareg.store.bulk import bulk_insert, upserting
+from jiareg.store.bulk import _COPY_CHUNK, bulk_insert, upserting
 from jiareg.store.engine import get_engine
 from jiareg.store.tables import arrow_schema
 
@@ -111,3 +111,17 @@ def test_a_failed_render_is_raised_after_the_write_and_keeps_nothing(registry_ur
         _patient(conn, "P1")
         bulk_insert(conn, "visits", _visits("P1", 300))
     assert _count(registry_url) == 300
+
+
+def test_a_copy_of_many_chunks_stores_every_row_once(registry_url: str) -> None:
+    """PostgreSQL sends a COPY `_COPY_CHUNK` rows at a time; SQLite stages the same rows."""
+    rows = _visits("P1", 2 * _COPY_CHUNK + 7)
+    with get_engine(registry_url).begin() as conn:
+        _patient(conn, "P1")
+        upserting(conn, "visits", rows, rows.slice(0, 0), KEY, lambda: None)
+    with get_engine(registry_url).connect() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT count(*), count(DISTINCT visit_date), sum(esr), max(esr) FROM visits"
+        ).one()
+    n = rows.num_rows
+    assert tuple(stored) == (n, n, sum(i / 4 for i in range(n)), (n - 1) / 4)
