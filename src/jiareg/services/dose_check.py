@@ -10,7 +10,7 @@ category are not checked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import ibis
@@ -22,7 +22,7 @@ from jiareg.derive.dosing import tocilizumab_check_exprs
 from jiareg.ingest.validate import MAX_REPORTED, ValidTable
 from jiareg.store.tables import read_table
 
-__all__ = ["dose_warnings"]
+__all__ = ["dose_check"]
 
 _DRUG: Final = "tocilizumab"
 
@@ -43,10 +43,12 @@ def _merged(
     )
 
 
-def dose_warnings(valid: Mapping[str, ValidTable], conn: Connection) -> tuple[str, ...]:
-    """One line per tocilizumab administration more than 10 % off its label dose."""
+def dose_check(valid: Mapping[str, ValidTable], conn: Connection) -> Callable[[], tuple[str, ...]]:
+    """The dose warnings, in two steps: what they need from `conn` is read now; the returned
+    function gives one line per tocilizumab administration more than 10 % off its label
+    dose, without `conn` (an import runs it on a worker thread while it writes)."""
     if "administrations" not in valid:
-        return ()
+        return tuple
     adm = valid["administrations"]
     data = adm.data.append_column("__row", adm.rows)
     keep = pc.and_(
@@ -55,7 +57,7 @@ def dose_warnings(valid: Mapping[str, ValidTable], conn: Connection) -> tuple[st
     )
     data = data.filter(keep).select(["patient_id", "dose_mg", "weight_kg", "__row"])
     if data.num_rows == 0:
-        return ()
+        return tuple
     patients = _merged(conn, valid, "patients", ["patient_id", "ilar_category"], ["patient_id"])
     courses = _merged(
         conn,
@@ -64,6 +66,10 @@ def dose_warnings(valid: Mapping[str, ValidTable], conn: Connection) -> tuple[st
         ["patient_id", "drug", "start_date", "route"],
         ["patient_id", "drug", "start_date"],
     )
+    return lambda: _flagged(adm.file, data, patients, courses)
+
+
+def _flagged(file: str, data: pa.Table, patients: pa.Table, courses: pa.Table) -> tuple[str, ...]:
     courses = courses.filter(pc.equal(courses.column("drug"), _DRUG))
     not_sc = pc.not_equal(pc.fill_null(courses.column("route"), "iv"), "sc")
     iv_users = pc.unique(courses.filter(not_sc).column("patient_id"))
@@ -82,7 +88,7 @@ def dose_warnings(valid: Mapping[str, ValidTable], conn: Connection) -> tuple[st
         table.mutate(**checks).filter(lambda t: t.dose_deviation).order_by("__row")
     )
     warnings = [
-        f"{adm.file}:{row['__row']}: tocilizumab {row['dose_mg']:g} mg for "
+        f"{file}:{row['__row']}: tocilizumab {row['dose_mg']:g} mg for "
         f"{row['weight_kg']:g} kg is more than 10 % off the label dose "
         f"{row['expected_mg']:g} mg ({row['route'].upper()}, {row['ilar_category']}); "
         "imported anyway"

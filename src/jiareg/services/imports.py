@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -25,7 +26,7 @@ from jiareg.formats.fhir.read import Skipped, read_bundle
 from jiareg.formats.sources import Format, detect_format, read_source
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.ingest.validate import CellOptions, Normalisation, Problems, ValidTable, validate_tables
-from jiareg.services.dose_check import dose_warnings
+from jiareg.services.dose_check import dose_check
 from jiareg.store.bulk import paused_gc
 from jiareg.store.engine import get_engine, init_db, require_initialised, write_lock
 from jiareg.store.load import TableChange, UpsertPlan, apply_upsert, ensure_sites, upsert_table
@@ -168,20 +169,16 @@ def load_validated(
     A stored patient at a site where `user` may not `action` is reported as a row problem,
     like an unknown patient; a stored patient's site never changes here (`move_patient`).
     """
-    valid, warnings = validate_for_load(
-        conn,
-        raws,
-        problems,
-        registry_patients=registry_patients,
-        user=user,
-        action=action,
-        patients_unreadable=patients_unreadable,
+    valid, notes, doses = _validated(
+        conn, raws, problems, registry_patients, user, action, patients_unreadable
     )
     username = user.username if user else os_user()
-    changes = write_validated(
-        conn, valid, stored=stored, username=username, reason=reason, progress=progress
-    )
-    return changes, warnings
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jiareg-doses") as pool:
+        dosing = pool.submit(doses)  # the warnings are computed while the tables are written
+        changes = write_validated(
+            conn, valid, stored=stored, username=username, reason=reason, progress=progress
+        )
+        return changes, (*notes, *dosing.result())
 
 
 def validate_for_load(
@@ -201,13 +198,30 @@ def validate_for_load(
     form saves run it on a snapshot before taking the writer lock
     (`jiareg.services.records_prepare`).
     """
+    valid, notes, doses = _validated(
+        conn, raws, problems, registry_patients, user, action, patients_unreadable
+    )
+    return valid, (*notes, *doses())
+
+
+def _validated(
+    conn: Connection,
+    raws: list[RawTable],
+    problems: Problems,
+    registry_patients: pa.Table,
+    user: UserInfo | None,
+    action: Action,
+    patients_unreadable: bool,
+) -> tuple[dict[str, ValidTable], tuple[str, ...], Callable[[], tuple[str, ...]]]:
+    """`validate_for_load`'s valid tables, the readers' notes and the dose check still to
+    run (`dose_check`: it has read what it needs from `conn`)."""
     visible = _visible(registry_patients, user, action)
     valid = validate_tables(raws, visible, problems, patients_unreadable=patients_unreadable)
     _check_patients(raws, valid, registry_patients, visible, problems)
     problems.raise_if_any()
     _authorise(visible, user, action, valid)
-    warnings = (*(note for raw in raws for note in raw.notes), *dose_warnings(valid, conn))
-    return dict(valid), warnings
+    notes = tuple(note for raw in raws for note in raw.notes)
+    return dict(valid), notes, dose_check(valid, conn)
 
 
 def write_validated(
