@@ -14,7 +14,8 @@
   (tests/support/examples.py).
 
 Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), the Spark tests share one worker
-(one SparkSession) and the demo tests another (one demo build): see `pytest_collection_modifyitems`.
+(one SparkSession), the demo tests another (one demo build), and the tests a module marks with
+`xdist_group` one (its costly module fixture built once): see `pytest_collection_modifyitems`.
 """
 
 from __future__ import annotations
@@ -168,8 +169,10 @@ def pytest_sessionfinish() -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Make every item's node id unique (xdist schedules by id). Keep the one-per-session
-    costs once under xdist: Spark tests share a worker (one
-    SparkSession), demo tests another (one demo build). Spark tests may leave py4j's gateway
+    costs once under xdist: Spark tests share a worker (one SparkSession), demo tests another
+    (one demo build); these two win over a module's own `xdist_group` mark, which keeps its
+    tests on one worker (loadgroup otherwise hands a module's tests to both workers one by
+    one, and each built the module fixture). Spark tests may leave py4j's gateway
     sockets to the garbage collector (pyspark's, not ours): only there is that ResourceWarning
     not an error. A Spark test gets `SPARK_TIMEOUT_S` instead of the 120 s of every other test:
     its first query plans and compiles in the JVM, which on 2 busy cores took 153 s, and a
@@ -185,18 +188,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # `_nodeid`, which pytest 9 no longer reads); xdist's loadgroup runs one item per
             # id, so the operation goes into the id as in a parametrised test.
             item._id = item.parent.id.child(item.name)
-        group = None
         if item.get_closest_marker("spark"):
-            group = "spark"
+            group: str | None = "spark"
             item.add_marker(pytest.mark.filterwarnings(_PY4J_SOCKETS))
             if not item.get_closest_marker("timeout"):
                 item.add_marker(pytest.mark.timeout(SPARK_TIMEOUT_S))
         elif "demo" in getattr(item, "fixturenames", ()):
             group = "demo"
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-        groups = sorted({str(mark.args[0]) for mark in item.iter_markers("xdist_group")})
-        if grouped and groups:
-            item._id = type(item._id).parse(f"{item.nodeid}@{'_'.join(groups)}")
+        else:  # a module's own group (`xdist_group` mark): its module fixture built once
+            mark = item.get_closest_marker("xdist_group")
+            group = None if mark is None else str(mark.args[0])
+        if grouped and group is not None:
+            item._id = type(item._id).parse(f"{item.nodeid}@{group}")
     heavy_modules = {item.path for item in items if any(item.get_closest_marker(m) for m in _HEAVY)}
     items.sort(key=lambda item: item.path not in heavy_modules)

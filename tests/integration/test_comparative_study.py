@@ -25,6 +25,10 @@ COMPARATIVE = ROOT / "protocols" / "tocilizumab-vs-abatacept-after-anti-tnf.yaml
 TABLES = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
 ENDPOINTS = ("acr_pedi_30_month_3", "acr_pedi_30_month_6", "acr_pedi_30_month_12")
 
+pytestmark = pytest.mark.xdist_group("comparative_study")
+"""On one xdist worker: `compared` (the comparative protocol on 6,000 patients, about 2 s of
+CPU) built once."""
+
 
 @pytest.fixture(scope="module")
 def synthetic() -> dict[str, pa.Table]:

@@ -28,6 +28,10 @@ PROTOCOL = Path(__file__).parents[2] / "protocols" / "tocilizumab-after-anti-tnf
 VOLATILE_KEYS = {"engine", "elapsed_seconds", "timing", "run_started", "run_seconds"}
 """results.json keys that may differ between engines (engine name, timing)."""
 
+pytestmark = pytest.mark.xdist_group("engine_parity")
+"""The DuckDB and PostgreSQL tests on one xdist worker: `registry`, `scalar_reference` and
+`duckdb_results` (about 3 s of CPU) built once there; the Spark tests go with the Spark tests."""
+
 # Hand-made pairs on top of the synthetic visits: (baseline, follow-up, expected level).
 _EDGE_COLUMNS = ("phys_global", "phys_global_scale", "parent_global", "parent_global_scale",
                  "chaq", "active_joints", "lom_joints", "esr")  # fmt: skip

@@ -111,7 +111,12 @@ def planted() -> tuple[pd.DataFrame, Truth]:
     return _analysis_data(tables), truth
 
 
+ON_ONE_WORKER = pytest.mark.xdist_group("planted_recovery")
+"""The tests of `planted` on one xdist worker, so that it is built once (about 6 s of CPU)."""
+
+
 @pytest.mark.slow
+@ON_ONE_WORKER
 def test_the_cohort_is_the_truths_population(planted: tuple[pd.DataFrame, Truth]) -> None:
     data, truth = planted
     comparison = truth["comparison"]
@@ -121,6 +126,7 @@ def test_the_cohort_is_the_truths_population(planted: tuple[pd.DataFrame, Truth]
 
 
 @pytest.mark.slow
+@ON_ONE_WORKER
 def test_iptw_recovers_the_true_effect_the_crude_comparison_misses(
     planted: tuple[pd.DataFrame, Truth],
 ) -> None:
@@ -145,6 +151,7 @@ def test_iptw_recovers_the_true_effect_the_crude_comparison_misses(
 
 
 @pytest.mark.slow
+@ON_ONE_WORKER
 def test_the_polyarticular_course_subgroup_is_recovered_too(
     planted: tuple[pd.DataFrame, Truth],
 ) -> None:

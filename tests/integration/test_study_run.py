@@ -46,11 +46,17 @@ def second_on_duckdb(synthetic: dict[str, pa.Table]) -> StudyResult:
     return run_study(SECOND, tables=synthetic)
 
 
+ON_ONE_WORKER = pytest.mark.xdist_group("study_run")
+"""The tests of the two runs above on one xdist worker, so that each is run once there (about
+1 s of CPU each); the Spark test's own run goes with the Spark tests."""
+
+
 def _comparable(results: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in results.items() if k != "engine"}
 
 
 @pytest.mark.slow
+@ON_ONE_WORKER
 def test_second_protocol_runs_on_a_synthetic_registry(second_on_duckdb: StudyResult) -> None:
     r = second_on_duckdb.results.to_json()
     flow = r["attrition"]
@@ -71,6 +77,7 @@ def test_second_protocol_runs_on_a_synthetic_registry(second_on_duckdb: StudyRes
 
 
 @pytest.mark.slow
+@ON_ONE_WORKER
 def test_founding_protocol_on_a_synthetic_registry(founding_on_duckdb: StudyResult) -> None:
     r = founding_on_duckdb.results.to_json()
     assert r["n"] > 0
@@ -115,6 +122,7 @@ def test_cli_rejects_a_bad_protocol_with_its_line(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.slow  # both protocols on 3,000 patients; make test runs it, as its Spark twin
+@ON_ONE_WORKER
 def test_postgres_gives_the_same_results(
     synthetic: dict[str, pa.Table],
     founding_on_duckdb: StudyResult,

@@ -31,7 +31,8 @@ from jiareg.study.result import StudyResult
 from jiareg.study.run import run_study
 from jiareg.synth.generate import generate_chunk
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("survival_study")]
+"""On one xdist worker: `run` (3,000 patients, about 1 s of CPU) built once."""
 
 TABLES = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
 PROTOCOL = """\

@@ -93,6 +93,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, pa.Table]
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("migrations")  # both databases on one worker: `fresh` built once (1 s)
 def test_a_registry_of_the_previous_release_migrates_and_gives_the_same_study(
     db_url: str, fresh: tuple[dict[str, pa.Table], dict[str, Any]]
 ) -> None:

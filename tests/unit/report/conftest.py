@@ -1,10 +1,9 @@
 """A hand-made StudyResult shaped like the founding study (9 patients, poster medians).
 
-Numbers are chosen so that the poster's medians hold (active joints 11 -> 4, limited-motion
-joints 4 -> 3, parent global 0.1 -> 0.05, physician global 0.45 -> 0.24, ESR 35 -> 3; CHAQ > 0.5
-in 3 -> 1; fever or rash 1 -> 0; 6 on steroids, 4 reduced by < 50 % over the time on treatment;
-all 9 ACR Pedi 30 responders, 7 before the 3rd infusion; no adverse events). Contract:
-jiareg.study.result.
+Numbers are chosen so that the poster's medians hold (active joints 11 -> 4, limited-motion joints
+4 -> 3, parent global 0.1 -> 0.05, physician global 0.45 -> 0.24, ESR 35 -> 3; CHAQ > 0.5 in 3 -> 1;
+fever or rash 1 -> 0; 6 on steroids, 4 reduced by < 50 % over the time on treatment; all 9 ACR Pedi
+30 responders, 7 before the 3rd infusion; no adverse events). Contract: jiareg.study.result.
 """
 
 from __future__ import annotations
@@ -375,12 +374,15 @@ def build_results(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def study_result() -> StudyResult:
+def founding_result() -> StudyResult:
+    """The hand-made StudyResult of the founding protocol (module docstring), new each call."""
     protocol = load_protocol(ROOT / "protocols" / "tocilizumab-after-anti-tnf.yaml")
     tables = build_tables()
     results = Results.model_validate(build_results(tables))
     return StudyResult(results=results, tables=tables, protocol=protocol)
+
+
+study_result = pytest.fixture(founding_result, name="study_result")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from tests.unit.report.conftest import (
     adverse_event_details,
+    founding_result,
     proportion_details,
     proportion_headline,
 )
@@ -34,23 +35,40 @@ SECTIONS = (
 )
 
 
+pytestmark = pytest.mark.xdist_group("render")
+"""On one xdist worker: `html` and `report` built once."""
+
+
 def pdf_text(path: Path) -> str:
     return subprocess.run(
         ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
     ).stdout
 
 
+@pytest.fixture(scope="module")
+def html() -> str:
+    """`render_html` of the study result, once for the tests that only read it (its figures
+    are drawn with matplotlib: about 0.5 s of CPU a render)."""
+    return render_html(founding_result())
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """`write_report` of the study result into a new folder, once for the two tests that read
+    its files (WeasyPrint and the HTML: about 1.4 s of CPU)."""
+    return write_report(founding_result(), tmp_path_factory.mktemp("report") / "out")
+
+
 @pytest.mark.pdf  # WeasyPrint renders report.pdf
-def test_writes_html_and_pdf(study_result, tmp_path: Path) -> None:
-    html_path, pdf_path = write_report(study_result, tmp_path / "out")
+def test_writes_html_and_pdf(report: tuple[Path, Path]) -> None:
+    html_path, pdf_path = report
     assert (html_path.name, pdf_path.name) == ("report.html", "report.pdf")
     assert pdf_path.read_bytes().startswith(b"%PDF-")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.pdf"]
+    assert sorted(p.name for p in html_path.parent.iterdir()) == ["report.html", "report.pdf"]
 
 
 @pytest.mark.slow
-def test_html_is_self_contained_with_every_section(study_result) -> None:
-    html = render_html(study_result)
+def test_html_is_self_contained_with_every_section(html: str) -> None:
     for section in SECTIONS:
         assert f'id="{section}"' in html, section
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 3
@@ -71,8 +89,8 @@ def test_html_is_self_contained_with_every_section(study_result) -> None:
 
 
 @pytest.mark.pdf  # WeasyPrint renders report.pdf
-def test_pdf_has_the_sections_and_page_numbers(study_result, tmp_path: Path) -> None:
-    _, pdf_path = write_report(study_result, tmp_path)
+def test_pdf_has_the_sections_and_page_numbers(report: tuple[Path, Path]) -> None:
+    _, pdf_path = report
     text = pdf_text(pdf_path)
     pages = text.count("\f")
     assert 3 <= pages <= 7
@@ -180,8 +198,7 @@ def test_protocol_with_only_the_core_set(study_result) -> None:
 
 
 @pytest.mark.slow
-def test_methods_name_the_failure_source_and_the_steroid_window(study_result) -> None:
-    html = render_html(study_result)
+def test_methods_name_the_failure_source_and_the_steroid_window(study_result, html: str) -> None:
     assert "Earlier anti-TNF failure taken from the stop reason recorded for the anti-TNF" in html
     assert "change from the first to the last infusion day" in html
     assert "At the end of the time on treatment: " in html.replace("<td>", "")
@@ -192,19 +209,18 @@ def test_methods_name_the_failure_source_and_the_steroid_window(study_result) ->
             )
         }
     )
-    html = render_html(replace(study_result, protocol=derived))
-    assert "Earlier anti-TNF failure taken from the visits on the anti-TNF drug." in html
+    derived_html = render_html(replace(study_result, protocol=derived))
+    assert "Earlier anti-TNF failure taken from the visits on the anti-TNF drug." in derived_html
 
 
 @pytest.mark.slow
-def test_the_protocol_sets_how_many_patients_are_drawn_one_by_one(study_result) -> None:
+def test_the_protocol_sets_how_many_patients_are_drawn_one_by_one(study_result, html: str) -> None:
     """`report.per_patient_max` (default 40): the 9 demo patients are drawn one by one, and as
     distributions without a swimmer plot once the protocol sets it below 9."""
     assert study_result.protocol.report.per_patient_max == 40
-    html = render_html(study_result)
     assert 'id="courses"' in html and "Core set per patient" in html
     report = study_result.protocol.report.model_copy(update={"per_patient_max": 8})
     protocol = study_result.protocol.model_copy(update={"report": report})
-    html = render_html(replace(study_result, protocol=protocol))
-    assert 'id="courses"' not in html and "Core set per patient" not in html
-    assert "cohorts of up to 8 patients" in html
+    fewer = render_html(replace(study_result, protocol=protocol))
+    assert 'id="courses"' not in fewer and "Core set per patient" not in fewer
+    assert "cohorts of up to 8 patients" in fewer

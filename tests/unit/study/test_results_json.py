@@ -31,6 +31,10 @@ SCHEMA = ROOT / "docs" / "reference" / "results.schema.json"
 REFERENCE = ROOT / "docs" / "reference" / "results.md"
 TABLES = ("patients", "visits", "treatments", "administrations", "steroids", "adverse_events")
 
+pytestmark = pytest.mark.xdist_group("results_json")
+"""On one xdist worker: the module fixtures (every shipped protocol on 2,000 patients, the
+founding one on the demo cohort: about 4 s of CPU) built once."""
+
 
 @pytest.fixture(scope="module")
 def demo_results() -> Results:
