@@ -185,6 +185,8 @@ def _scaled_globals(
         typed[col.scaled_by] = scale
         for name, top in SCALE_MAX.items():
             on = pc.equal(scale, name)
+            if not pc.any(on).as_py():  # no cell on this scale: nothing to report or clear
+                continue  # (a web save's one row is on one scale: ~10 kernel calls each)
             decimals = scale_decimals(name)
             if decimals not in fine:
                 fine[decimals] = _match(text, rf"\.\d{{{decimals + 1},}}$")
