@@ -149,12 +149,13 @@ def _number(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> p
     pattern = _COUNT_RE if col.kind == "count" else _NUMBER_RE
     ok = pc.fill_null(_match(text, pattern), False)
     malformed = pc.and_(present, pc.invert(ok))
-    problems.add_mask(raw, malformed, col.name, text, lambda v: number_hint(col, v))
+    bad = pc.any(malformed).as_py()
+    if bad:  # (the masks' kernels only where they can report: a save's few cells are fine)
+        problems.add_mask(raw, malformed, col.name, text, lambda v: number_hint(col, v))
     if col.kind == "number" and not col.scaled_by:
         too_fine = _too_fine(text, col.decimals)  # exact where `ok`: one dot, digits after
         problems.add_mask(raw, pc.and_(ok, too_fine), col.name, text, col.expected())
     target = _TYPED[col.kind]
-    bad = pc.any(malformed).as_py()
     typed = (pc.if_else(ok, text, pa.scalar(None, pa.string())) if bad else text).cast(target)
     limits = [pc.less(typed, col.minimum)] if col.minimum is not None else []
     if col.maximum is not None:
@@ -162,6 +163,8 @@ def _number(col: Column, text: pa.Array, raw: RawTable, problems: Problems) -> p
     if not limits:
         return typed
     out_of_range = limits[0] if len(limits) == 1 else pc.or_(*limits)
+    if not pc.any(out_of_range).as_py():  # None: every cell empty
+        return typed
     problems.add_mask(raw, out_of_range, col.name, text, col.expected())
     return pc.if_else(pc.fill_null(out_of_range, False), pa.scalar(None, target), typed)
 
@@ -185,6 +188,8 @@ def _scaled_globals(
         typed[col.scaled_by] = scale
         for name, top in SCALE_MAX.items():
             on = pc.equal(scale, name)
+            if not pc.any(on).as_py():  # no cell on this scale: nothing to report or clear
+                continue  # (a web save's one row is on one scale: ~10 kernel calls each)
             decimals = scale_decimals(name)
             if decimals not in fine:
                 fine[decimals] = _match(text, rf"\.\d{{{decimals + 1},}}$")

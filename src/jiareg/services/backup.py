@@ -38,7 +38,7 @@ from typing import Final, Literal
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -47,7 +47,7 @@ from jiareg.errors import InputError, StoreError
 from jiareg.services import backup_pg
 from jiareg.services.admin import verify_registry
 from jiareg.services.backup_pg import MIGRATIONS, VERSION_TABLE, Progress
-from jiareg.store.audit_key import audit_key
+from jiareg.store.audit_key import KEY_ID, checked_key
 from jiareg.store.engine import get_engine, init_db, normalise_url
 
 __all__ = ["Manifest", "Progress", "Restored", "backup", "manifest_path", "restore"]
@@ -63,7 +63,6 @@ _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _PG_DUMP_MAGIC: Final = b"PGDMP"
 _PAGES_PER_STEP: Final = 1024
 _SETUP_TABLES: Final = frozenset({VERSION_TABLE, "settings"})  # `jiareg init` fills these
-_AUDIT_KEY_SETTING: Final = "audit_key_id"  # the settings row of the audit key's fingerprint
 
 
 def _silent(_what: str, _done: int, _total: int) -> None:
@@ -252,21 +251,17 @@ def _backup_rows(src: Path, fmt: BackupFormat, table: str) -> list[list[str]] | 
 
 def _check_audit_key(src: Path, fmt: BackupFormat) -> None:
     """StoreError, before anything is changed, when the audit key at hand is not the one the
-    backup's registry was chained with (checked by `audit_key` on the backup's settings).
+    backup's registry was chained with (`checked_key` of the backup's stored fingerprint).
 
     A backup made before the registry had an audit key has no fingerprint: `init_db` gives
     it the key at hand after the restore."""
-    settings = _backup_rows(src, fmt, "settings") or []
-    if not any(name == _AUDIT_KEY_SETTING for name, _value in settings):
+    settings = dict(_backup_rows(src, fmt, "settings") or [])
+    if KEY_ID not in settings:
         return
-    with create_engine("sqlite://").begin() as conn:
-        conn.execute(text("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT)"))
-        rows = [{"n": name, "v": value} for name, value in settings]
-        conn.execute(text("INSERT INTO settings (name, value) VALUES (:n, :v)"), rows)
-        try:
-            audit_key(conn)
-        except StoreError as exc:
-            raise StoreError(f"{src}: nothing was restored: {exc}") from exc
+    try:
+        checked_key(settings[KEY_ID])
+    except StoreError as exc:
+        raise StoreError(f"{src}: nothing was restored: {exc}") from exc
 
 
 def _checked_manifest(src: Path) -> bool:

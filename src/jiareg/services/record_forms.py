@@ -94,9 +94,12 @@ def form_table(
             stored = current.to_pylist()[0]
             given = {n: given[n] if n in values else cell_text(stored[n]) for n in spec.names}
         rows.append(given)
+    # every cell trimmed by one call, then cut into columns (`text_cells` is per cell; a
+    # call per column cost a save about 1 ms of Arrow call overhead)
+    trimmed = text_cells(pa.array([r[n] for n in spec.names for r in rows], pa.string()))
+    size = len(rows)
     data = pa.Table.from_arrays(
-        [text_cells(pa.array([r[n] for r in rows], pa.string())) for n in spec.names],
-        names=list(spec.names),
+        [trimmed.slice(i * size, size) for i in range(len(spec.names))], names=list(spec.names)
     )
     numbers = pa.array(range(1, len(rows) + 1), pa.int64())
     return RawTable(spec, f"{spec.name} form", data, numbers)

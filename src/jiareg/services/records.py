@@ -238,7 +238,8 @@ def delete_record(
 
 
 def _key_cells(spec: TemplateTable, values: Mapping[str, object]) -> dict[str, str | None]:
-    return {k: form_cells(spec, {k: values.get(k)})[k] for k in spec.key}
+    cells = form_cells(spec, {k: values.get(k) for k in spec.key})
+    return {k: cells[k] for k in spec.key}
 
 
 def _change(table_name: str, summary: ImportSummary) -> RecordChange:

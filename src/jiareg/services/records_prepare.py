@@ -148,7 +148,7 @@ def prepare(
         conn, raws, Problems(), registry_patients=patients, user=user, action="enter"
     )
     plans = {
-        name: plan_upsert(name, table(name).key, v.data, existing=stored[name])
+        name: plan_upsert(name, table(name).key, v.data, existing=stored[name], render=True)
         for name, v in valid.items()
     }
     return Prepared(specs, cells, stored, patient_ids, patients, valid, warnings, plans)

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 import numpy as np
@@ -36,7 +37,7 @@ from sqlalchemy import Connection, text
 from jiareg.errors import StoreError
 from jiareg.store.audit_batch import expand, patient_needles
 from jiareg.store.audit_json import json_text, row_json
-from jiareg.store.audit_key import audit_key
+from jiareg.store.audit_key import KEY_ID, audit_key, checked_key
 from jiareg.store.bulk import bulk_insert
 from jiareg.store.engine import get_engine, require_initialised, write_lock
 
@@ -92,10 +93,15 @@ _COLUMNS: Final = (
 
 def _encoded(value: pa.Array | str) -> pa.Array | str:
     """A column or a constant as JSON string literals (the constant encoded once)."""
-    if isinstance(value, str):
-        encoded: str = json_text(pa.array([value], pa.string()))[0].as_py()
-        return encoded
-    return json_text(value)
+    return _constant(value) if isinstance(value, str) else json_text(value)
+
+
+@lru_cache(maxsize=1024)
+def _constant(value: str) -> str:
+    """`json_text` of one string, kept: a web save's user name, action, table and reason
+    repeat, and each costs ~50 us of Arrow calls inside the writer lock."""
+    encoded: str = json_text(pa.array([value], pa.string()))[0].as_py()
+    return encoded
 
 
 def _payloads(log: Mapping[str, pa.Array | str]) -> pa.Array:
@@ -144,6 +150,20 @@ def _head(conn: Connection) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
+_KEY_AND_HEAD: Final = text(
+    "SELECT k.value, h.seq, h.hash FROM (SELECT :n AS name) AS q "
+    "LEFT JOIN settings AS k ON k.name = q.name "
+    "LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS h ON 1 = 1"
+)
+
+
+def _key_and_head(conn: Connection) -> tuple[bytes, int, str]:
+    """`audit_key` and `_head` read by one statement (an append's first, in the lock)."""
+    stored, seq, last = conn.execute(_KEY_AND_HEAD, {"n": KEY_ID}).one()
+    key = checked_key(None if stored is None else str(stored))
+    return (key, 0, GENESIS) if seq is None else (key, int(seq), str(last))
+
+
 def append_entries(
     conn: Connection,
     *,
@@ -164,7 +184,7 @@ def append_entries(
     n = len(row_key)
     if n == 0:
         return 0
-    last_seq, last_hash = _head(conn)
+    key, last_seq, last_hash = _key_and_head(conn)
     ts = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     fields: dict[str, pa.Array | str] = {
         "seq": pa.array(range(last_seq + 1, last_seq + 1 + n), pa.int64()),
@@ -179,7 +199,7 @@ def append_entries(
         "reason": reason,
     }
     payloads = _payloads(fields)
-    prevs, hashes = _chain(audit_key(conn), last_hash, payloads)
+    prevs, hashes = _chain(key, last_hash, payloads)
     columns = {k: v for k, v in fields.items() if not isinstance(v, str)}
     columns["prev_hash"] = pa.array(prevs, pa.string())
     columns["hash"] = pa.array(hashes, pa.string())

@@ -88,7 +88,12 @@ def array_texts(table: pa.Table, suffix: str = "") -> pa.Array:
 def _joined(table: pa.Table, prefixes: list[str], end: str) -> pa.Array:
     parts: list[pa.Array | str] = []
     for i, prefix in enumerate(prefixes):
-        parts += [prefix, _json_values(table.column(i).combine_chunks())]
+        col = table.column(i).combine_chunks()
+        # a column of nulls is `null` in every row: joined as a constant, without the
+        # kernels of its type (most of a form's row; the first column stays an array, so
+        # the join gives one text per row)
+        empty = i > 0 and col.null_count == len(col)
+        parts += [prefix, "null" if empty else _json_values(col)]
     out: pa.Array = pc.binary_join_element_wise(*parts, end, "")
     return out
 

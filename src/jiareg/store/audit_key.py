@@ -27,11 +27,21 @@ from sqlalchemy import Connection, text
 
 from jiareg.errors import StoreError
 
-__all__ = ["ENV_KEY", "ENV_KEY_FILE", "audit_key", "default_key_file", "ensure_key", "key_id"]
+__all__ = [
+    "ENV_KEY",
+    "ENV_KEY_FILE",
+    "KEY_ID",
+    "audit_key",
+    "checked_key",
+    "default_key_file",
+    "ensure_key",
+    "key_id",
+]
 
 ENV_KEY: Final = "JIAREG_AUDIT_KEY"
 ENV_KEY_FILE: Final = "JIAREG_AUDIT_KEY_FILE"
-_KEY_ID: Final = "audit_key_id"
+KEY_ID: Final = "audit_key_id"
+"""The `settings` row of the audit key's fingerprint."""
 _MIN_LENGTH: Final = 32
 
 
@@ -69,9 +79,7 @@ def key_id(key: bytes) -> str:
 
 
 def _stored_id(conn: Connection) -> str | None:
-    value = conn.execute(
-        text("SELECT value FROM settings WHERE name = :n"), {"n": _KEY_ID}
-    ).scalar()
+    value = conn.execute(text("SELECT value FROM settings WHERE name = :n"), {"n": KEY_ID}).scalar()
     return None if value is None else str(value)
 
 
@@ -81,10 +89,15 @@ def _where() -> str:
 
 def audit_key(conn: Connection) -> bytes:
     """The registry's audit key (StoreError saying where it was looked for when absent)."""
+    return checked_key(_stored_id(conn))
+
+
+def checked_key(stored: str | None) -> bytes:
+    """`audit_key` of a registry whose `settings` row `KEY_ID` holds `stored` (None: no
+    row), read by the caller with what else it reads (an audit append: with the log's head)."""
     key = _found()
     if key is None:
         raise StoreError(f"no audit key: {_where()}; `jiareg init` creates one for a new registry")
-    stored = _stored_id(conn)
     if stored is None:
         raise StoreError("the registry has no audit key fingerprint; run `jiareg init`")
     if stored != key_id(key):
@@ -130,7 +143,7 @@ def ensure_key(conn: Connection) -> str:
     fingerprint = key_id(key)
     conn.execute(
         text("INSERT INTO settings (name, value) VALUES (:n, :v)"),
-        {"n": _KEY_ID, "v": fingerprint},
+        {"n": KEY_ID, "v": fingerprint},
     )
     from jiareg.store.audit import rekey_legacy_chain  # audit needs this module first
 

@@ -154,10 +154,12 @@ def _staged(conn: Connection, tables: dict[str, pa.Table], staged: bool | None) 
     """The schema the non-empty `tables` were staged into (`sqlite_stage.stage`), or None to
     bind them with `executemany`: `staged` True / False forces the choice (while the
     connection has an attach slot left), None decides by `_STAGE_MIN`."""
-    tables = {k: _sqlite_values(t) for k, t in tables.items() if t.num_rows}
+    tables = {k: t for k, t in tables.items() if t.num_rows}
     if staged is None:
         staged = sum(t.num_rows * t.num_columns for t in tables.values()) >= _STAGE_MIN
-    return stage(conn, tables) if staged and tables else None
+    if not staged or not tables:
+        return None  # bound instead: `_row_iter` converts the dates itself
+    return stage(conn, {k: _sqlite_values(t) for k, t in tables.items()})
 
 
 def _insert_sql(

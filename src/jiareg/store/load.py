@@ -12,7 +12,7 @@ records, is one transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -87,10 +87,13 @@ class UpsertPlan:
     changed: pa.Table
     old: pa.Table
     unchanged: int
+    rendered: tuple[_Entries, _Entries] | None = None
 
     def entries(self) -> tuple[_Entries, _Entries]:
-        """The audit entries of the insert and of the update (rendered by `apply_upsert`
-        while the rows are written)."""
+        """The audit entries of the insert and of the update: `rendered` when the plan was
+        made with them, else rendered now (by `apply_upsert`, while the rows are written)."""
+        if self.rendered is not None:
+            return self.rendered
         return (
             _entries(self.key, "insert", self.new, None),
             _entries(self.key, "update", self.changed, self.old),
@@ -98,10 +101,12 @@ class UpsertPlan:
 
 
 def plan_upsert(
-    name: str, key: Sequence[str], incoming: pa.Table, *, existing: pa.Table
+    name: str, key: Sequence[str], incoming: pa.Table, *, existing: pa.Table, render: bool = False
 ) -> UpsertPlan:
-    """`upsert_table`'s comparison and audit payloads, writing nothing: valid for as long
-    as the stored rows with `incoming`'s keys are `existing`."""
+    """`upsert_table`'s comparison, writing nothing: valid for as long as the stored rows
+    with `incoming`'s keys are `existing`. `render`: with the audit entries' JSON rendered
+    now (a web save's plan, made before the writer lock, so the lock is not held while
+    they are rendered; an import's are rendered beside its write instead)."""
     schema = arrow_schema(name)
     incoming = incoming.select(schema.names).cast(schema)
     if existing.num_rows == 0:
@@ -123,7 +128,8 @@ def plan_upsert(
         old = changed_rows.select([c if c in key else f"{c}__old" for c in schema.names])
         old = old.rename_columns(schema.names).cast(schema)
     unchanged = incoming.num_rows - new.num_rows - changed.num_rows
-    return UpsertPlan(name, tuple(key), new, changed, old, unchanged)
+    plan = UpsertPlan(name, tuple(key), new, changed, old, unchanged)
+    return replace(plan, rendered=plan.entries()) if render else plan
 
 
 def apply_upsert(conn: Connection, plan: UpsertPlan, *, username: str, reason: str) -> TableChange:
