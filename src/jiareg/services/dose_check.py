@@ -43,12 +43,15 @@ def _merged(
     )
 
 
-def dose_check(valid: Mapping[str, ValidTable], conn: Connection) -> Callable[[], tuple[str, ...]]:
+def dose_check(
+    valid: Mapping[str, ValidTable], conn: Connection
+) -> Callable[[], tuple[str, ...]] | None:
     """The dose warnings, in two steps: what they need from `conn` is read now; the returned
     function gives one line per tocilizumab administration more than 10 % off its label
-    dose, without `conn` (an import runs it on a worker thread while it writes)."""
+    dose, without `conn` (an import runs it on a worker thread while it writes). None when
+    there is nothing to check (no tocilizumab administration with a dose and a weight)."""
     if "administrations" not in valid:
-        return tuple
+        return None
     adm = valid["administrations"]
     data = adm.data.append_column("__row", adm.rows)
     keep = pc.and_(
@@ -57,7 +60,7 @@ def dose_check(valid: Mapping[str, ValidTable], conn: Connection) -> Callable[[]
     )
     data = data.filter(keep).select(["patient_id", "dose_mg", "weight_kg", "__row"])
     if data.num_rows == 0:
-        return tuple
+        return None
     patients = _merged(conn, valid, "patients", ["patient_id", "ilar_category"], ["patient_id"])
     courses = _merged(
         conn,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -173,12 +174,15 @@ def load_validated(
         conn, raws, problems, registry_patients, user, action, patients_unreadable
     )
     username = user.username if user else os_user()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jiareg-doses") as pool:
-        dosing = pool.submit(doses)  # the warnings are computed while the tables are written
+    with ExitStack() as stack:
+        dosing = None
+        if doses is not None:  # the warnings are computed while the tables are written
+            pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="jiareg-doses"))
+            dosing = pool.submit(doses)
         changes = write_validated(
             conn, valid, stored=stored, username=username, reason=reason, progress=progress
         )
-        return changes, (*notes, *dosing.result())
+        return changes, (*notes, *(dosing.result() if dosing else ()))
 
 
 def validate_for_load(
@@ -201,7 +205,7 @@ def validate_for_load(
     valid, notes, doses = _validated(
         conn, raws, problems, registry_patients, user, action, patients_unreadable
     )
-    return valid, (*notes, *doses())
+    return valid, (*notes, *(doses() if doses else ()))
 
 
 def _validated(
@@ -212,7 +216,7 @@ def _validated(
     user: UserInfo | None,
     action: Action,
     patients_unreadable: bool,
-) -> tuple[dict[str, ValidTable], tuple[str, ...], Callable[[], tuple[str, ...]]]:
+) -> tuple[dict[str, ValidTable], tuple[str, ...], Callable[[], tuple[str, ...]] | None]:
     """`validate_for_load`'s valid tables, the readers' notes and the dose check still to
     run (`dose_check`: it has read what it needs from `conn`)."""
     visible = _visible(registry_patients, user, action)
