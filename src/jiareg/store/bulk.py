@@ -24,7 +24,8 @@ _T = TypeVar("_T")
 __all__ = ["bulk_delete", "bulk_insert", "bulk_update", "bulk_upsert", "paused_gc", "upserting"]
 
 _FEW = 100
-"""PostgreSQL: up to this many rows are inserted as parameters, more by COPY."""
+"""A few rows: up to this many, PostgreSQL inserts them as parameters (more by COPY), and
+`upserting` writes them without a worker thread (a form's save)."""
 _COPY_CHUNK: Final = 10_000
 """PostgreSQL: rows per chunk of a COPY (a 200k-visit import sends 20 chunks of ~1 MB)."""
 _STAGE_MIN: Final = 5_000
