@@ -171,3 +171,29 @@ def test_web_writers_on_sqlite_take_turns_in_the_kernel(db_url: str) -> None:
         fcntl.flock(other, fcntl.LOCK_UN)
     with writer_turn("sqlite://"):  # in memory: one process, no file
         pass
+
+
+def test_a_json_write_waits_for_a_request_thread_once(
+    app_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync route that answers with data (a save's patient record) takes one trip to the
+    worker's threads (`jiareg.web.routing`): FastAPI's own check of the answer took a second
+    trip, and under load each waits in line for a thread."""
+    trips: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., object], *args: object, **kwargs: object) -> object:
+        trips.append(getattr(func, "__name__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    with app_factory() as c:
+        _log_in(c, "clin_a")
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+        visit = {"visit_date": "2031-05-01", "active_joints": "2", "phys_global": "3"}
+        saved = c.post("/api/patients/A-001/visits", json={"visit": visit})
+        assert saved.status_code == 201, saved.text
+        assert "2031-05-01" in [v["visit_date"] for v in saved.json()["visits"]]
+        assert len(trips) == 1, trips
+        trips.clear()
+        assert c.get("/api/me").json()["username"] == "clin_a"  # a pydantic answer: the same
+        assert len(trips) == 1, trips

@@ -12,12 +12,12 @@ import math
 import time
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from jiareg.services import admin
-from jiareg.web import storeops
+from jiareg.web import routing, storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, registry_version, state, viewer
 from jiareg.web.patients import (
@@ -32,7 +32,7 @@ from jiareg.web.security import CLIENT_ADDRESS
 
 __all__ = ["MAX_PAGE", "NOT_FOUND", "NO_TOTP", "router", "viewed"]
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = routing.router(prefix="/api", tags=["api"])
 NOT_FOUND: Final = "patient not found"
 NO_TOTP: Final = "admins must use a second factor: ask another admin to run `jiareg user totp NAME`"
 MAX_PAGE: Final = 1000

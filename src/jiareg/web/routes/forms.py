@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jiareg.errors import InputError
 from jiareg.formats.template.dictionary import TemplateTable, table
 from jiareg.services.versions import RecordExists, RecordNotFound, StaleRecord
-from jiareg.web import storeops
+from jiareg.web import routing, storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.patients import patient_detail
@@ -28,7 +28,7 @@ from jiareg.web.routes.visits import shown
 
 __all__ = ["TITLES", "record_path", "router"]
 
-router = APIRouter(include_in_schema=False)
+router = routing.router(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 TITLES: Final = {
     "patients": "patient",

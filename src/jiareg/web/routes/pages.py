@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import Depends, Form, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiareg.derive.systemic import ILAR_CATEGORIES
+from jiareg.web import routing
 from jiareg.web.access import Viewer
 from jiareg.web.deps import COOKIE, current_session, page_viewer, registry_version, state
 from jiareg.web.patients import (
@@ -26,7 +27,7 @@ from jiareg.web.routes.api import MAX_PAGE, check_login, start_session, viewed
 
 __all__ = ["html_error", "router"]
 
-router = APIRouter(include_in_schema=False)
+router = routing.router(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 _LOGIN_TOKEN_SECONDS: Final = 3600
 STATES: Final = ("ID", "LDA", "MDA", "HDA")

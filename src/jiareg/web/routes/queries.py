@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi import Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -18,6 +18,7 @@ from jiareg.errors import StoreError
 from jiareg.formats.template.dictionary import table
 from jiareg.services import dq
 from jiareg.services.table_csv import csv_text
+from jiareg.web import routing
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state, viewer
 from jiareg.web.patients import PatientFilters, patient_detail, patient_summaries
@@ -28,8 +29,8 @@ from jiareg.web.routes.work import shipped_protocols
 
 __all__ = ["api_router", "router"]
 
-router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api", tags=["queries"])
+router = routing.router(include_in_schema=False)
+api_router = routing.router(prefix="/api", tags=["queries"])
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 ApiViewer = Annotated[Viewer, Depends(viewer)]
 QueryId = Annotated[int, Path(ge=1, le=2**31 - 1)]

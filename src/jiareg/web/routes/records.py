@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from jiareg.derive.dose_flags import FLAG_MEANINGS
@@ -24,14 +24,14 @@ from jiareg.errors import DerivationError
 from jiareg.formats.template.dictionary import table
 from jiareg.jsonable import json_number
 from jiareg.services.versions import RecordExists, RecordNotFound, StaleRecord
-from jiareg.web import storeops
+from jiareg.web import routing, storeops
 from jiareg.web.access import Viewer
 from jiareg.web.deps import state, viewer
 from jiareg.web.patients import patient_detail
 
 __all__ = ["CHILD_TABLES", "EDITABLE", "conflict", "key_of", "router", "visit_records"]
 
-router = APIRouter(prefix="/api", tags=["records"])
+router = routing.router(prefix="/api", tags=["records"])
 AnyViewer = Annotated[Viewer, Depends(viewer)]
 CHILD_TABLES: Final = ("treatments", "administrations", "steroids", "adverse_events")
 """The tables `POST /api/patients/{id}/{table}` adds to (visits have their own body)."""

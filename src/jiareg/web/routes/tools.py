@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
@@ -15,7 +15,7 @@ from jiareg.derive.dosing import DRUGS, check_administered_dose, label_dose
 from jiareg.errors import DerivationError
 from jiareg.jsonable import json_number
 from jiareg.vocab import ILAR_CATEGORIES
-from jiareg.web import storeops
+from jiareg.web import routing, storeops
 from jiareg.web.access import Viewer
 from jiareg.web.barchart import stacked_bars_svg
 from jiareg.web.deps import page_viewer, state
@@ -24,7 +24,7 @@ from jiareg.web.trends import biologic_quarters, shown, state_quarters
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = routing.router(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 
 

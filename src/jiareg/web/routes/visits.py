@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -22,7 +22,7 @@ from jiareg.errors import InputError
 from jiareg.formats.template.dictionary import table
 from jiareg.services.versions import RecordExists, StaleRecord
 from jiareg.vocab import SCALES
-from jiareg.web import storeops
+from jiareg.web import routing, storeops
 from jiareg.web.access import Viewer
 from jiareg.web.chaq_questions import DOMAIN_TITLES, QUESTIONS
 from jiareg.web.deps import page_viewer, state
@@ -34,7 +34,7 @@ from jiareg.web.routes.records import visit_records
 
 __all__ = ["router", "shown"]
 
-router = APIRouter(include_in_schema=False)
+router = routing.router(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 VISIT_FIELDS: Final = tuple(n for n in table("visits").names if n != "patient_id")
 FLAGS: Final = tuple(c.name for c in table("visits").columns if c.kind == "flag")

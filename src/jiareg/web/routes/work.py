@@ -18,7 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import (
     FileResponse,
@@ -32,6 +32,7 @@ from jiareg.errors import InputError, JiaregError
 from jiareg.formats.sources import Format
 from jiareg.formats.template.dictionary import TABLES
 from jiareg.services.imports import CellOptions, ImportSummary, import_path
+from jiareg.web import routing
 from jiareg.web.access import Viewer
 from jiareg.web.deps import page_viewer, state
 from jiareg.web.problems import problem_rows
@@ -42,7 +43,7 @@ from jiareg.web.studyruns import StudyJob
 
 __all__ = ["router", "shipped_protocols"]
 
-router = APIRouter(include_in_schema=False)
+router = routing.router(include_in_schema=False)
 PageViewer = Annotated[Viewer, Depends(page_viewer)]
 _TABLE_FILES: Final = frozenset(f"{t.name}.csv" for t in TABLES)
 _MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
