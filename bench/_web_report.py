@@ -87,7 +87,8 @@ def markdown(results: list[dict[str, Any]], notes: str = "") -> str:
         BEGIN,
         "## Web app under load (bench/bench_web.py)",
         "",
-        f"Loopback, `jiareg serve --workers {r['workers']}` (uvicorn; sessions, log-in throttle "
+        f"Loopback, `jiareg serve --workers {r['workers']}{_threads(r)}` (uvicorn; sessions, "
+        "log-in throttle "
         f"and user checks in the registry, access log on), {r['patients']:,} patients "
         f"({r['visits_before']:,} visits), {r['clients']} concurrent logged-in clients, each "
         f"with one kept-alive connection, for {r['seconds']} s after a "
@@ -103,6 +104,10 @@ def markdown(results: list[dict[str, Any]], notes: str = "") -> str:
         lines += [notes, ""]
     lines += [*NOTES, END]
     return "\n".join(lines) + "\n"
+
+
+def _threads(r: dict[str, Any]) -> str:
+    return "" if r.get("threads") is None else f" --threads {r['threads']}"
 
 
 def write_results(results: list[dict[str, Any]], notes: str = "") -> None:
@@ -126,6 +131,7 @@ def rows(r: dict[str, Any]) -> list[dict[str, Any]]:
         "clients": r["clients"],
         "patients": r["patients"],
         "workers": r["workers"],
+        "threads": r.get("threads"),
         "load_avg_start": r["load_avg_start"],
         "load_avg_end": r["load_avg_end"],
     }

@@ -1,21 +1,22 @@
 """Web app under load on loopback: 50 concurrent clients against a real `jiareg serve`.
 
-A synthetic 1,000-patient × 20-visit registry is imported into SQLite and into PostgreSQL
-(a fresh database on `$JIAREG_BENCH_PG`, default postgresql://postgres@127.0.0.1:5432/postgres,
-dropped afterwards); `jiareg serve --workers N` runs in a subprocess (default 2 workers
-sharing sessions through the registry); 50 clients, each logged in with its own session and
-one kept-alive connection (`bench._web_client`), loop over the patient list (`GET
-/api/patients`, every patient: 1,000 rows, each with its latest cJADAS10 state), the timeline
-data (`GET /api/patients/{id}`), the timeline plot (`GET /patients/{id}/timeline.svg`) and a
-visit save (`POST /api/patients/{id}/visits`, validated and audited through the store). Five
-of the clients enter visits back to back, the others browse. The mix first runs for a
+A synthetic 1,000-patient × 20-visit registry is imported into SQLite and into PostgreSQL (a
+fresh database on `$JIAREG_BENCH_PG`, default postgresql://postgres@127.0.0.1:5432/postgres,
+dropped afterwards); `jiareg serve --workers N --threads T` runs in a subprocess (default 2
+workers of 4 threads, sharing sessions through the registry); 50 clients, each logged in with
+its own session and one kept-alive connection (`bench._web_client`), loop over the patient list
+(`GET /api/patients`, every patient: 1,000 rows, each with its latest cJADAS10 state), the
+timeline data (`GET /api/patients/{id}`), the timeline plot (`GET /patients/{id}/timeline.svg`)
+and a visit save (`POST /api/patients/{id}/visits`, validated and audited through the store).
+Five of the clients enter visits back to back, the others browse. The mix first runs for a
 warm-up (default 30 s, not counted: each worker fills its caches of patient records, as a
-server that has run for a while has them), then for the measured time. Each save has a
-unique date, so afterwards the visits table must hold exactly the initial rows plus every
-save the server acknowledged with 201: `lost writes` counts the acknowledged saves missing.
+server that has run for a while has them), then for the measured time. Each save has a unique
+date, so afterwards the visits table must hold exactly the initial rows plus every save the
+server acknowledged with 201: `lost writes` counts the acknowledged saves missing.
 
 Run (one command, both databases, prints the figures): `python -m bench.bench_web` [--db
-sqlite|postgresql|both] [--seconds 60] [--warmup 30] [--clients 50] [--workers 2] [--quick];
+sqlite|postgresql|both] [--seconds 60] [--warmup 30] [--clients 50] [--workers 2]
+[--threads 4] [--quick];
 `python -m bench web` does the same through the runner (rows into bench/results.json). A full
 run rewrites this benchmark's section of bench/RESULTS.md. The load average of the machine
 is recorded at the start and the end, and the load client's own CPU (it runs on the same
@@ -50,6 +51,9 @@ from jiareg.store.users import add_user
 from jiareg.synth import write_registry
 
 PASSWORD: Final = "bench password"
+THREADS: Final = int(os.environ.get("BENCH_THREADS", "4"))
+"""`jiareg serve --threads` of the runs: 4 per worker measured best with 2 workers on 2 cores
+(bench/RESULTS.md, session 8); `--threads` or $BENCH_THREADS for another count."""
 PG_ADMIN: Final = os.environ.get("JIAREG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -96,8 +100,10 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def _serve(url: str, port: int, runs: Path, workers: int) -> subprocess.Popen[bytes]:
-    threads = ["--threads", os.environ["BENCH_THREADS"]] if "BENCH_THREADS" in os.environ else []
+def _serve(
+    url: str, port: int, runs: Path, workers: int, threads: int | None
+) -> subprocess.Popen[bytes]:
+    per_worker = [] if threads is None else ["--threads", str(threads)]
     server = subprocess.Popen(
         [
             sys.executable,
@@ -112,7 +118,7 @@ def _serve(url: str, port: int, runs: Path, workers: int) -> subprocess.Popen[by
             str(runs),
             "--workers",
             str(workers),
-            *threads,
+            *per_worker,
         ],
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
         stdout=subprocess.DEVNULL,  # the access log, on as in production
@@ -134,8 +140,10 @@ def measure(
     workers: int = 2,
     db: str = "sqlite",
     warmup: float = 30,
+    threads: int | None = THREADS,
 ) -> dict[str, Any]:
-    """One load run on `db` (sqlite or postgresql); the figures as a dict (see `markdown`)."""
+    """One load run on `db` (sqlite or postgresql); the figures as a dict (see `markdown`).
+    `threads`: `jiareg serve --threads` (None: its default)."""
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="jiareg-bench-web-") as tmp:
         t0 = time.perf_counter()
@@ -143,7 +151,7 @@ def measure(
         build_s = time.perf_counter() - t0
         before = count_visits(url)
         port = _free_port()
-        server = _serve(url, port, Path(tmp) / "runs", workers)
+        server = _serve(url, port, Path(tmp) / "runs", workers, threads)
         try:
             cpu0 = time.process_time()
             tree = psutil.Process(server.pid)
@@ -207,6 +215,7 @@ def _figures(m: dict[str, Any]) -> dict[str, Any]:
         "clients": m["clients"],
         "writers": m["writers"],
         "workers": m["workers"],
+        "threads": m["threads"],
         "warmup_seconds": m["warmup"],
         "warmup_requests": warm_requests,
         "warmup_errors": sum(warm.errors.values()),
@@ -261,6 +270,12 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--writers", type=int, default=5, help="clients that only save visits")
     parser.add_argument("--workers", type=int, default=2, help="jiareg serve --workers")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=THREADS,
+        help="jiareg serve --threads (default: $BENCH_THREADS, else 4)",
+    )
     parser.add_argument("--quick", action="store_true", help="10 s, 100 patients, no RESULTS.md")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -268,7 +283,7 @@ def main() -> None:
     results = []
     for db in DATABASES[args.db]:
         if args.quick:
-            r = measure(10, args.clients, 100, args.writers, args.workers, db, warmup=5)
+            r = measure(10, args.clients, 100, args.writers, args.workers, db, 5, args.threads)
         else:
             r = measure(
                 args.seconds,
@@ -278,6 +293,7 @@ def main() -> None:
                 args.workers,
                 db,
                 args.warmup,
+                args.threads,
             )
         print(summary(r), flush=True)
         results.append(r)
