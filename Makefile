@@ -1,5 +1,11 @@
 # jiareg — the two commands a newcomer runs are `make demo` and `make test`.
-PY      ?= python3
+# .venv's interpreter: the system's /usr/bin/python3 when it is a Python the project supports
+# and can make a venv (Debian's python3.11-venv), else python3 on PATH. Debian builds its
+# Python with profile-guided and link-time optimisation and links libpython into it; pyenv's
+# default build has neither: the whole suite took 4 min of CPU on Debian's against 5 min 10 s
+# (bench/RESULTS.md, "The test suite", session 8). `make setup PY=...` picks another.
+SYSTEM_PY := /usr/bin/python3
+PY      ?= $(shell $(SYSTEM_PY) -c 'import ensurepip, sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null && echo $(SYSTEM_PY) || echo python3)
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
@@ -22,7 +28,7 @@ FAST    := not spark and not browser and not pdf and not slow
 setup: $(STAMP)   ## create .venv and install jiareg with every extra (idempotent)
 
 $(STAMP): pyproject.toml
-	@echo "setup 1/3: virtualenv in $(VENV)"
+	@echo "setup 1/3: virtualenv in $(VENV) ($(PY))"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "setup 2/3: pip 25.3"
 	$(BIN)/python -m pip install --progress-bar on --upgrade pip==25.3
