@@ -42,7 +42,7 @@ def _in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(endpoint)
     async def call(**arguments: Any) -> Any:
-        return await run_in_threadpool(functools.partial(endpoint, **arguments))
+        return await run_in_threadpool(endpoint, **arguments)
 
     return call
 
