@@ -87,9 +87,9 @@ def markdown(results: list[dict[str, Any]], notes: str = "") -> str:
         BEGIN,
         "## Web app under load (bench/bench_web.py)",
         "",
-        f"Loopback, `jiareg serve --workers {r['workers']}{_threads(r)}` (uvicorn; sessions, "
-        "log-in throttle "
-        f"and user checks in the registry, access log on), {r['patients']:,} patients "
+        f"Loopback, `jiareg serve --workers {r['workers']} --threads {r['threads']}` (uvicorn; "
+        "sessions, log-in throttle and user checks in the registry, access log on), "
+        f"{r['patients']:,} patients "
         f"({r['visits_before']:,} visits), {r['clients']} concurrent logged-in clients, each "
         f"with one kept-alive connection, for {r['seconds']} s after a "
         f"{r['warmup_seconds']:g} s warm-up, on the shared 2-core machine (the load client "
@@ -104,10 +104,6 @@ def markdown(results: list[dict[str, Any]], notes: str = "") -> str:
         lines += [notes, ""]
     lines += [*NOTES, END]
     return "\n".join(lines) + "\n"
-
-
-def _threads(r: dict[str, Any]) -> str:
-    return "" if r.get("threads") is None else f" --threads {r['threads']}"
 
 
 def write_results(results: list[dict[str, Any]], notes: str = "") -> None:
@@ -131,7 +127,7 @@ def rows(r: dict[str, Any]) -> list[dict[str, Any]]:
         "clients": r["clients"],
         "patients": r["patients"],
         "workers": r["workers"],
-        "threads": r.get("threads"),
+        "threads": r["threads"],
         "load_avg_start": r["load_avg_start"],
         "load_avg_end": r["load_avg_end"],
     }

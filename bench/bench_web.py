@@ -100,10 +100,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def _serve(
-    url: str, port: int, runs: Path, workers: int, threads: int | None
-) -> subprocess.Popen[bytes]:
-    per_worker = [] if threads is None else ["--threads", str(threads)]
+def _serve(url: str, port: int, runs: Path, workers: int, threads: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [
             sys.executable,
@@ -118,7 +115,8 @@ def _serve(
             str(runs),
             "--workers",
             str(workers),
-            *per_worker,
+            "--threads",
+            str(threads),
         ],
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
         stdout=subprocess.DEVNULL,  # the access log, on as in production
@@ -140,10 +138,10 @@ def measure(
     workers: int = 2,
     db: str = "sqlite",
     warmup: float = 30,
-    threads: int | None = THREADS,
+    threads: int = THREADS,
 ) -> dict[str, Any]:
-    """One load run on `db` (sqlite or postgresql); the figures as a dict (see `markdown`).
-    `threads`: `jiareg serve --threads` (None: its default)."""
+    """One load run on `db` (sqlite or postgresql) with `jiareg serve --workers workers
+    --threads threads`; the figures as a dict (see `markdown`)."""
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="jiareg-bench-web-") as tmp:
         t0 = time.perf_counter()
