@@ -22,20 +22,24 @@ __all__ = ["load_protocol", "parse_protocol", "protocol_json_schema", "protocol_
 
 
 def _lines(
-    node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]
+    node: yaml.Node,
+    path: tuple[str | int, ...],
+    out: dict[tuple[str | int, ...], int],
+    loader: yaml.SafeLoader,
 ) -> Any:
-    """Python value of a composed YAML node, recording each key path's 1-based line."""
+    """Python value of a composed YAML node, recording each key path's 1-based line. Scalars
+    are made by `loader` (YAML's safe constructor; their tags were resolved when composed)."""
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         value: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
-            value[key] = _lines(value_node, (*path, key), out)
+            key = loader.construct_object(key_node, deep=True)
+            value[key] = _lines(value_node, (*path, key), out, loader)
             out[(*path, key)] = key_node.start_mark.line + 1  # the key's line, not its value's
         return value
     if isinstance(node, yaml.SequenceNode):
-        return [_lines(item, (*path, i), out) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+        return [_lines(item, (*path, i), out, loader) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
 
 
 def _format_loc(loc: tuple[str | int, ...]) -> str:
@@ -60,16 +64,19 @@ def parse_protocol(text: str, path: Path | str = "<protocol>") -> Protocol:
     ...                "endpoints: [{id: ae, kind: adverse_events}]\\n").eligibility.exposure.drug
     'tocilizumab'
     """
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise ProtocolError(path=path, loc="", message=f"{where}not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     if node is None or not isinstance(node, yaml.MappingNode):
         raise ProtocolError(path=path, loc="", message="expected a mapping of protocol keys")
     lines: dict[tuple[str | int, ...], int] = {}
-    data = _lines(node, (), lines)
+    data = _lines(node, (), lines, loader)
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
