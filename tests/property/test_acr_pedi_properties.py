@@ -10,12 +10,12 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-import ibis
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.property.strategies import core_set_pairs
+from tests.support import compiled
 from tests.support.examples import examples
 
 from jiareg.derive.acr_pedi import (
@@ -111,7 +111,33 @@ def _visit(t: Any, visit: str) -> dict[str, Any]:
     return {name: t[f"{visit}_{name}"] for name in names}
 
 
-CON = ibis.duckdb.connect()
+def _key(config: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(config.items()))
+
+
+def _scored_pairs(t: Any, **config: Any) -> Any:
+    """Each row's ACR Pedi 30-90, level and sJIA 30 (`acr_pedi_columns`), by row number."""
+    b, f = _visit(t, "b"), _visit(t, "f")
+    scored = acr_pedi_columns(t, b, f, fever_absent=t.fever_absent, **config)
+    exprs = {f"r{lv}": scored[f"acr_pedi_{lv}"] for lv in ACR_PEDI_LEVELS}
+    exprs["level"] = scored.acr_pedi_level
+    exprs["sjia30"] = scored.acr_pedi_sjia_30
+    return scored.select("i", **exprs).order_by("i")
+
+
+def _first_visit_levels(t: Any, **config: Any) -> Any:
+    """Every later visit's level against the patient's first (`first_visit_pairs`)."""
+    units = core_set_units({c: t[c] for c in CORE_SET_COLUMNS})
+    pairs_t = first_visit_pairs(
+        t.mutate(**{f"u_{k}": v for k, v in units.items()}), [f"u_{k}" for k in units]
+    )
+    scored = acr_pedi_unit_columns(
+        pairs_t,
+        {k: pairs_t[f"b_u_{k}"] for k in units},
+        {k: pairs_t[f"u_{k}"] for k in units},
+        **config,
+    )
+    return scored.select("patient_id", "visit_date", "acr_pedi_level")
 
 
 @pytest.mark.slow
@@ -127,13 +153,7 @@ def test_scalar_equals_columnar_on_duckdb(
 ) -> None:
     cores = [p for p, _ in pairs]
     fever = [f for _, f in pairs]
-    t = ibis.memtable(_columns(cores, fever))
-    b, f = _visit(t, "b"), _visit(t, "f")
-    scored = acr_pedi_columns(t, b, f, fever_absent=t.fever_absent, **config)
-    exprs = {f"r{lv}": scored[f"acr_pedi_{lv}"] for lv in ACR_PEDI_LEVELS}
-    exprs["level"] = scored.acr_pedi_level
-    exprs["sjia30"] = scored.acr_pedi_sjia_30
-    got = CON.to_pyarrow(scored.select("i", **exprs).order_by("i")).to_pylist()
+    got = compiled.run(_scored_pairs, _key(config), t=_columns(cores, fever)).to_pylist()
     for (baseline, followup), fever_absent, row in zip(cores, fever, got, strict=True):
         for lv in ACR_PEDI_LEVELS:
             scalar = acr_pedi_response(baseline, followup, lv, **config).result
@@ -181,17 +201,6 @@ def test_first_visit_as_baseline_equals_the_scalar_rule(
         order = list(zip(days, cores, strict=True))
         rnd.shuffle(order)
         visits += [(f"P{p}", day, core) for day, core in order]
-    t = ibis.memtable(_visit_table(visits))
-    units = core_set_units({c: t[c] for c in CORE_SET_COLUMNS})
-    pairs_t = first_visit_pairs(
-        t.mutate(**{f"u_{k}": v for k, v in units.items()}), [f"u_{k}" for k in units]
-    )
-    scored = acr_pedi_unit_columns(
-        pairs_t,
-        {k: pairs_t[f"b_u_{k}"] for k in units},
-        {k: pairs_t[f"u_{k}"] for k in units},
-        **config,
-    )
-    got = CON.to_pyarrow(scored.select("patient_id", "visit_date", "acr_pedi_level")).to_pylist()
+    got = compiled.run(_first_visit_levels, _key(config), t=_visit_table(visits)).to_pylist()
     assert {(g["patient_id"], g["visit_date"]): g["acr_pedi_level"] for g in got} == expected
     assert len(got) == len(expected)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support import compiled
 from tests.support.examples import examples
 
 from jiareg.derive.steroid_exposure import (
@@ -92,6 +93,13 @@ def test_change_on_the_weight_basis_and_errors() -> None:
 def _tables(
     periods: list[tuple[int, SteroidPeriod]], windows: list[tuple[int, int, int]]
 ) -> tuple[Any, Any]:
+    steroids, win = _arrow_tables(periods, windows)
+    return ibis.memtable(steroids), ibis.memtable(win)
+
+
+def _arrow_tables(
+    periods: list[tuple[int, SteroidPeriod]], windows: list[tuple[int, int, int]]
+) -> tuple[pa.Table, pa.Table]:
     steroids = pa.table(
         {
             "patient_id": pa.array([f"P{pid}" for pid, _ in periods], pa.string()),
@@ -113,7 +121,7 @@ def _tables(
             "last_weight_kg": pa.array([25.0] * len(windows)),
         }
     )
-    return ibis.memtable(steroids), ibis.memtable(win)
+    return steroids, win
 
 
 _period = st.builds(
@@ -153,9 +161,9 @@ _period = st.builds(
 def test_scalar_equals_columnar(
     periods: list[tuple[int, SteroidPeriod]], windows: list[tuple[int, int, int]], basis: str
 ) -> None:
-    steroids, win = _tables(periods, windows)
-    out = CON.to_pyarrow(
-        steroid_on_treatment_table(steroids, win, basis=basis)  # type: ignore[arg-type]
+    steroids, win = _arrow_tables(periods, windows)
+    out = compiled.run(
+        steroid_on_treatment_table, (("basis", basis),), steroids=steroids, windows=win
     )
     got = {(r["patient_id"], r["start_date"]): r for r in out.to_pylist()}
     assert len(got) == len(windows)
