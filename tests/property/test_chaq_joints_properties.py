@@ -5,10 +5,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-import ibis
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support import compiled
 from tests.support.examples import examples
 
 from jiareg.derive.chaq import CHAQ_DOMAINS, CHAQ_ITEMS, chaq_di, chaq_di_table
@@ -20,6 +20,14 @@ _visit = st.tuples(
     st.fixed_dictionaries({item: _score for item in CHAQ_ITEMS}),
     st.fixed_dictionaries({domain: st.booleans() for domain in CHAQ_DOMAINS}),
 )
+
+
+def _chaq_di(t: Any, **options: Any) -> Any:
+    return chaq_di_table(t, **options)
+
+
+def _joint_counts(t: Any) -> Any:
+    return active_joint_counts_table(t)
 
 
 @settings(max_examples=examples(40), deadline=None)
@@ -40,8 +48,8 @@ def test_chaq_scalar_equals_columnar(visits: list[Any], scoring: str, min_domain
         for i, (items, aids) in enumerate(visits)
         for item, score in items.items()
     ]
-    table = ibis.memtable(pa.Table.from_pylist(rows))
-    out = chaq_di_table(table, scoring=scoring, min_domains=min_domains).execute()  # type: ignore[arg-type]
+    options = (("min_domains", min_domains), ("scoring", scoring))
+    out = compiled.run(_chaq_di, options, t=pa.Table.from_pylist(rows)).to_pandas()
     got = {r.patient_id: r for r in out.itertuples()}
     for i, (items, aids) in enumerate(visits):
         exact = chaq_di(items, aids, scoring=scoring, min_domains=min_domains)  # type: ignore[arg-type]
@@ -100,8 +108,8 @@ def test_joint_counts_scalar_equals_columnar(visits: list[list[JointExam]]) -> N
             *((n, pa.bool_()) for n in ("swollen", "tender", "painful_motion", "limited_motion")),
         ]
     )
-    out = active_joint_counts_table(ibis.memtable(pa.Table.from_pylist(rows, schema=schema)))
-    got = out.execute().set_index("patient_id")
+    table = pa.Table.from_pylist(rows, schema=schema)
+    got = compiled.run(_joint_counts, t=table).to_pandas().set_index("patient_id")
     for i, exams in enumerate(visits):
         for column, size in (
             ("active_joints_any", None),
