@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from jiareg.derive.tnf_failure import AntiTnfCourse, is_anti_tnf, patients_per_agent
@@ -131,23 +132,36 @@ def _prior_anti_tnf(courses: pd.DataFrame, patients: pd.DataFrame) -> dict[str, 
 
 
 def _long_core_set(visits: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for record in visits.to_dict(orient="records"):
-        fever, rash = flag(record["fever"]), flag(record["rash"])
-        systemic = 1.0 if (fever or rash) else (0.0 if fever is False and rash is False else None)
-        values = {name: record[name] for name in CORE_SET_VARIABLES} | {"systemic": systemic}
-        for variable, value in values.items():
-            rows.append(
-                {
-                    "patient_id": record["patient_id"],
-                    "timepoint": record["timepoint"],
-                    "visit_date": record["visit_date"],
-                    "day": int(record["day"]),
-                    "variable": variable,
-                    "value": float("nan") if value is None else float(value),
-                }
-            )
-    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS["patient_timepoints"]))
+    """One row per timepoint visit and variable: the core set in `CORE_SET_VARIABLES`' order,
+    then `systemic` (1 with fever or rash, 0 with neither, missing when unknown); visits in
+    `visits`' order. Built column by column (a dict per row took 0.45 s at 120,000 patients)."""
+    columns = list(TABLE_COLUMNS["patient_timepoints"])
+    if visits.empty:
+        return pd.DataFrame([], columns=columns)
+    variables = [*CORE_SET_VARIABLES, "systemic"]
+    systemic = [
+        1.0 if (fever or rash) else (0.0 if fever is False and rash is False else None)
+        for fever, rash in zip(
+            map(flag, visits["fever"].tolist()), map(flag, visits["rash"].tolist()), strict=True
+        )
+    ]
+    values = [visits[name].to_numpy(dtype=object) for name in CORE_SET_VARIABLES]
+    stacked = np.column_stack([*values, np.array(systemic, dtype=object)])
+
+    def each_variable(items: list[object]) -> list[object]:
+        return [item for item in items for _ in variables]
+
+    return pd.DataFrame(
+        {
+            "patient_id": each_variable(visits["patient_id"].tolist()),
+            "timepoint": each_variable(visits["timepoint"].tolist()),
+            "visit_date": each_variable(visits["visit_date"].tolist()),
+            "day": each_variable([int(day) for day in visits["day"].tolist()]),
+            "variable": variables * len(visits),
+            "value": stacked.astype(float).ravel(),  # None -> NaN, as float() of each value
+        },
+        columns=columns,
+    )
 
 
 def _steroid_table(steroid_doses: pd.DataFrame) -> pd.DataFrame:
