@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.property.strategies import core_set_pairs
-from tests.support import compiled
 from tests.support.examples import examples
 
 from jiareg.derive.acr_pedi import (
@@ -32,6 +31,7 @@ from jiareg.derive.acr_pedi_columnar import (
     first_visit_pairs,
 )
 from jiareg.derive.coreset import CORE_SET_COLUMNS, CoreSet, Global
+from jiareg.services.duckdb_rules import run_rule
 from jiareg.vocab import CORE_SET_VARIABLES
 
 CONFIGS = st.fixed_dictionaries(
@@ -153,7 +153,7 @@ def test_scalar_equals_columnar_on_duckdb(
 ) -> None:
     cores = [p for p, _ in pairs]
     fever = [f for _, f in pairs]
-    got = compiled.run(_scored_pairs, _key(config), t=_columns(cores, fever)).to_pylist()
+    got = run_rule(_scored_pairs, _key(config), t=_columns(cores, fever)).to_pylist()
     for (baseline, followup), fever_absent, row in zip(cores, fever, got, strict=True):
         for lv in ACR_PEDI_LEVELS:
             scalar = acr_pedi_response(baseline, followup, lv, **config).result
@@ -201,6 +201,6 @@ def test_first_visit_as_baseline_equals_the_scalar_rule(
         order = list(zip(days, cores, strict=True))
         rnd.shuffle(order)
         visits += [(f"P{p}", day, core) for day, core in order]
-    got = compiled.run(_first_visit_levels, _key(config), t=_visit_table(visits)).to_pylist()
+    got = run_rule(_first_visit_levels, _key(config), t=_visit_table(visits)).to_pylist()
     assert {(g["patient_id"], g["visit_date"]): g["acr_pedi_level"] for g in got} == expected
     assert len(got) == len(expected)

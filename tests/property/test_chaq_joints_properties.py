@@ -8,26 +8,18 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support import compiled
 from tests.support.examples import examples
 
 from jiareg.derive.chaq import CHAQ_DOMAINS, CHAQ_ITEMS, chaq_di, chaq_di_table
 from jiareg.derive.exact import UNITS
 from jiareg.derive.joints import JointExam, active_joint_count, active_joint_counts_table, joint_set
+from jiareg.services.duckdb_rules import run_rule
 
 _score = st.sampled_from([None, 0, 1, 2, 3])
 _visit = st.tuples(
     st.fixed_dictionaries({item: _score for item in CHAQ_ITEMS}),
     st.fixed_dictionaries({domain: st.booleans() for domain in CHAQ_DOMAINS}),
 )
-
-
-def _chaq_di(t: Any, **options: Any) -> Any:
-    return chaq_di_table(t, **options)
-
-
-def _joint_counts(t: Any) -> Any:
-    return active_joint_counts_table(t)
 
 
 @settings(max_examples=examples(40), deadline=None)
@@ -49,7 +41,7 @@ def test_chaq_scalar_equals_columnar(visits: list[Any], scoring: str, min_domain
         for item, score in items.items()
     ]
     options = (("min_domains", min_domains), ("scoring", scoring))
-    out = compiled.run(_chaq_di, options, t=pa.Table.from_pylist(rows)).to_pandas()
+    out = run_rule(chaq_di_table, options, chaq_items=pa.Table.from_pylist(rows)).to_pandas()
     got = {r.patient_id: r for r in out.itertuples()}
     for i, (items, aids) in enumerate(visits):
         exact = chaq_di(items, aids, scoring=scoring, min_domains=min_domains)  # type: ignore[arg-type]
@@ -109,7 +101,7 @@ def test_joint_counts_scalar_equals_columnar(visits: list[list[JointExam]]) -> N
         ]
     )
     table = pa.Table.from_pylist(rows, schema=schema)
-    got = compiled.run(_joint_counts, t=table).to_pandas().set_index("patient_id")
+    got = run_rule(active_joint_counts_table, joint_exams=table).to_pandas().set_index("patient_id")
     for i, exams in enumerate(visits):
         for column, size in (
             ("active_joints_any", None),

@@ -10,24 +10,24 @@ category are not checked.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import duckdb
-import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection
 
 from jiareg.derive.dosing import tocilizumab_check_exprs
 from jiareg.ingest.validate import MAX_REPORTED, ValidTable
+from jiareg.services.duckdb_rules import run_rule
 from jiareg.store.tables import read_table
+
+if TYPE_CHECKING:
+    from ibis.expr.types import Table
 
 __all__ = ["dose_check"]
 
 _DRUG: Final = "tocilizumab"
-_INPUT: Final = "administrations_checked"
 
 
 def _merged(
@@ -75,23 +75,15 @@ def dose_check(
     return lambda: _flagged(adm.file, data, patients, courses)
 
 
-@functools.cache
-def _duckdb() -> duckdb.DuckDBPyConnection:
-    """The process's in-memory DuckDB; each check runs on a cursor of it (its own connection,
-    with its own registered input), which is microseconds against 15 ms for a new database."""
-    return duckdb.connect()
-
-
-@functools.lru_cache(maxsize=8)
-def _check_sql(schema: ibis.Schema) -> str:
-    """The check's SQL over a table `_INPUT` of this schema, compiled once per process (Ibis
-    took most of an import's dose check compiling it for each import's own table)."""
-    table = ibis.table(schema, name=_INPUT)
+def _deviating(administrations: Table) -> Table:
+    """The administrations more than 10 % off their label dose, with the check's columns."""
     checks = tocilizumab_check_exprs(
-        table.weight_kg, table.dose_mg, category=table.ilar_category, route=table.route
+        administrations.weight_kg,
+        administrations.dose_mg,
+        category=administrations.ilar_category,
+        route=administrations.route,
     )
-    flagged = table.mutate(**checks).filter(lambda t: t.dose_deviation).order_by("__row")
-    return str(ibis.to_sql(flagged, dialect="duckdb"))
+    return administrations.mutate(**checks).filter(lambda t: t.dose_deviation).order_by("__row")
 
 
 def _flagged(file: str, data: pa.Table, patients: pa.Table, courses: pa.Table) -> tuple[str, ...]:
@@ -105,12 +97,7 @@ def _flagged(file: str, data: pa.Table, patients: pa.Table, courses: pa.Table) -
     data = data.filter(pc.is_valid(data.column("ilar_category")))
     route = pc.if_else(pc.is_in(data.column("patient_id"), value_set=sc_only), "sc", "iv")
     data = data.append_column("route", route)
-    cursor = _duckdb().cursor()  # a connection of its own: imports may check at once
-    try:
-        cursor.register(_INPUT, data)
-        flagged = cursor.sql(_check_sql(ibis.Schema.from_pyarrow(data.schema))).to_arrow_table()
-    finally:
-        cursor.close()
+    flagged = run_rule(_deviating, administrations=data)  # SQL compiled once per process
     warnings = [
         f"{file}:{row['__row']}: tocilizumab {row['dose_mg']:g} mg for "
         f"{row['weight_kg']:g} kg is more than 10 % off the label dose "

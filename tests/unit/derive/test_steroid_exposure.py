@@ -11,7 +11,6 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support import compiled
 from tests.support.examples import examples
 
 from jiareg.derive.steroid_exposure import (
@@ -22,6 +21,7 @@ from jiareg.derive.steroid_exposure import (
     steroid_on_treatment_table,
 )
 from jiareg.errors import DerivationError
+from jiareg.services.duckdb_rules import run_rule
 
 D0 = date(2024, 1, 1)
 CON = ibis.duckdb.connect()
@@ -162,9 +162,7 @@ def test_scalar_equals_columnar(
     periods: list[tuple[int, SteroidPeriod]], windows: list[tuple[int, int, int]], basis: str
 ) -> None:
     steroids, win = _arrow_tables(periods, windows)
-    out = compiled.run(
-        steroid_on_treatment_table, (("basis", basis),), steroids=steroids, windows=win
-    )
+    out = run_rule(steroid_on_treatment_table, (("basis", basis),), steroids=steroids, windows=win)
     got = {(r["patient_id"], r["start_date"]): r for r in out.to_pylist()}
     assert len(got) == len(windows)
     for pid, start, end in windows:
