@@ -5,22 +5,27 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-import ibis
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ibis.expr.types import Table
 from tests.support.examples import examples
 
 from jiareg.derive.jadas import (
     JADAS_RANGES,
+    JadasJoints,
+    MarkerKind,
     jadas,
     jadas_expr,
 )
 from jiareg.derive.jadas_states import (
+    CutoffSet,
+    JadasVersion,
     activity_state,
     activity_state_expr,
 )
+from jiareg.services.duckdb_rules import run_rule
 
 # Globals in 0.1 steps (covers 0.5 steps), joints 0-80, ESR/CRP with one decimal.
 _global = st.integers(0, 100).map(lambda n: Fraction(n, 10))
@@ -31,7 +36,7 @@ _config = st.tuples(
     st.sampled_from(["esr", "crp", "none"]),
     st.sampled_from(["consolaro", "trincianti2021", "backstrom2019"]),
 )
-VERSION = {
+VERSION: dict[tuple[int, bool], JadasVersion] = {
     (10, True): "jadas10",
     (27, True): "jadas27",
     (71, True): "jadas71",
@@ -39,31 +44,46 @@ VERSION = {
 }
 
 
+def _scored(
+    rows: Table,
+    joints: JadasJoints,
+    marker_kind: MarkerKind,
+    version: JadasVersion | None,
+    cutoff_set: CutoffSet,
+) -> Table:
+    """Each row's JADAS `score` and, for a version with cut-offs, its activity `state`."""
+    score = jadas_expr(
+        rows.pga, rows.parent, rows.ajc, joints=joints, marker=rows.marker, marker_kind=marker_kind
+    )
+    columns: dict[str, Any] = {"score": score}
+    if version is not None:
+        columns["state"] = activity_state_expr(
+            score, rows.course, version=version, cutoff_set=cutoff_set
+        )
+    return rows.select(**columns)
+
+
 @settings(max_examples=examples(60), deadline=None)
 @given(rows=st.lists(_row, min_size=1, max_size=40), config=_config)
 def test_scalar_equals_columnar(rows: list[tuple[Any, ...]], config: tuple[Any, ...]) -> None:
     joints, marker_kind, cutoff_set = config
     version = VERSION.get((joints, marker_kind != "none"))
-    t = ibis.memtable(
-        pa.table(
-            {
-                "pga": [float(r[0]) for r in rows],
-                "parent": [float(r[1]) for r in rows],
-                "ajc": pa.array([r[2] for r in rows], pa.int64()),
-                "marker": [float(r[3]) for r in rows],
-                "course": [r[4] for r in rows],
-            }
-        )
+    table = pa.table(
+        {
+            "pga": [float(r[0]) for r in rows],
+            "parent": [float(r[1]) for r in rows],
+            "ajc": pa.array([r[2] for r in rows], pa.int64()),
+            "marker": [float(r[3]) for r in rows],
+            "course": [r[4] for r in rows],
+        }
     )
-    score = jadas_expr(
-        t.pga, t.parent, t.ajc, joints=joints, marker=t.marker, marker_kind=marker_kind
+    options = (
+        ("joints", joints),
+        ("marker_kind", marker_kind),
+        ("version", version),
+        ("cutoff_set", cutoff_set),
     )
-    columns: dict[str, Any] = {"score": score}
-    if version is not None:
-        columns["state"] = activity_state_expr(
-            score, t.course, version=version, cutoff_set=cutoff_set
-        )
-    out = t.select(**columns).execute()
+    out = run_rule(_scored, options, rows=table).to_pandas()
     for i, (pga, parent, ajc, marker, course) in enumerate(rows):
         exact = jadas(pga, parent, ajc, joints=joints, marker=marker, marker_kind=marker_kind).score
         assert exact is not None

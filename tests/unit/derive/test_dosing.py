@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ibis.expr.types import Table
 from tests.support.examples import examples
 
 from jiareg.derive.config import ClinicalConfig
@@ -27,6 +28,7 @@ from jiareg.derive.dosing import (
 from jiareg.derive.exact import to_fraction
 from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.errors import DerivationError
+from jiareg.services.duckdb_rules import run_rule
 
 VECTORS = Path(__file__).parents[2] / "vectors" / "dosing.csv"
 
@@ -69,11 +71,6 @@ def test_label_dose_vectors(row: dict[str, str]) -> None:
     assert check.drug == row["drug"]
 
 
-@pytest.fixture(scope="module")
-def duckdb_con() -> Any:
-    return ibis.duckdb.connect()
-
-
 def _arrow(rows: list[dict[str, Any]]) -> pa.Table:
     """Administrations (weight, dose, category, route) as an Arrow table with an order key."""
     return pa.table(
@@ -87,18 +84,30 @@ def _arrow(rows: list[dict[str, Any]]) -> pa.Table:
     )
 
 
-def _run(con: Any, table: Any, config: ClinicalConfig) -> list[dict[str, Any]]:
-    """tocilizumab_check_exprs over an Ibis table of `_arrow` rows, in row order."""
+def _checked(administrations: Table, config_json: str) -> Table:
+    """tocilizumab_check_exprs over a table of `_arrow` rows, in row order (the configuration
+    as JSON: `run_rule`'s options are hashable)."""
+    config = ClinicalConfig.model_validate_json(config_json)
+    t = administrations
     exprs = tocilizumab_check_exprs(
-        table.weight_kg, table.dose_mg, category=table.category, route=table.route, config=config
+        t.weight_kg, t.dose_mg, category=t.category, route=t.route, config=config
     )
-    out = con.to_pyarrow(table.mutate(**exprs).order_by("i"))
-    return out.to_pylist()  # type: ignore[no-any-return]
+    return t.mutate(**exprs).order_by("i")
 
 
-def _columnar(con: Any, rows: list[dict[str, Any]], config: ClinicalConfig) -> list[dict[str, Any]]:
-    """Run tocilizumab_check_exprs over `rows` on DuckDB."""
-    return _run(con, ibis.memtable(_arrow(rows)), config)
+def _run(con: Any, table: Any, config: ClinicalConfig) -> list[dict[str, Any]]:
+    """`_checked` on the engine `con`."""
+    return con.to_pyarrow(_checked(table, config.model_dump_json())).to_pylist()  # type: ignore[no-any-return]
+
+
+def _columnar(rows: list[dict[str, Any]], config: ClinicalConfig) -> list[dict[str, Any]]:
+    """tocilizumab_check_exprs over `rows` on DuckDB, its SQL compiled once per configuration
+    (`run_rule`)."""
+    options = (("config_json", config.model_dump_json()),)
+    checked: list[dict[str, Any]] = run_rule(
+        _checked, options, administrations=_arrow(rows)
+    ).to_pylist()
+    return checked
 
 
 def _assert_matches_scalar(
@@ -173,10 +182,9 @@ def test_columnar_on_spark(spark: Any) -> None:
 
 
 @pytest.mark.parametrize("row", TCZ_ROWS, ids=[r["id"] for r in TCZ_ROWS])
-def test_tocilizumab_vectors_columnar(row: dict[str, str], duckdb_con: Any) -> None:
+def test_tocilizumab_vectors_columnar(row: dict[str, str]) -> None:
     expected = Fraction(row["expected_mg"])
     [got] = _columnar(
-        duckdb_con,
         [
             {
                 "weight": float(row["weight_kg"]),
@@ -207,12 +215,11 @@ DEVIATIONS = [
 
 
 @pytest.mark.parametrize(("recorded", "deviates"), DEVIATIONS, ids=[d[0] for d in DEVIATIONS])
-def test_dose_deviation_boundary(recorded: str, deviates: bool, duckdb_con: Any) -> None:
+def test_dose_deviation_boundary(recorded: str, deviates: bool) -> None:
     check = label_dose("tocilizumab", weight_kg=20, category="sJIA", route="iv")
     flags = check_administered_dose(recorded, check)
     assert (DOSE_DEVIATION in flags) is deviates
     [got] = _columnar(
-        duckdb_con,
         [{"weight": 20.0, "dose": float(recorded), "category": "sJIA", "route": "iv"}],
         ClinicalConfig(),
     )
@@ -293,14 +300,13 @@ def test_scalar_equals_columnar(
     rows: list[tuple[Fraction, Fraction, str, str]],
     policy: str,
     tolerance: Fraction,
-    duckdb_con: Any,
 ) -> None:
     config = ClinicalConfig(tcz_max_policy=policy, dose_tolerance_pct=tolerance)
     batch: list[dict[str, Any]] = [
         {"weight": w, "dose": d, "category": c, "route": r} for w, d, c, r in rows
     ]
     as_floats = [{**b, "weight": float(b["weight"]), "dose": float(b["dose"])} for b in batch]
-    _assert_matches_scalar(batch, _columnar(duckdb_con, as_floats, config), config)
+    _assert_matches_scalar(batch, _columnar(as_floats, config), config)
 
 
 @settings(max_examples=examples(200), deadline=None)
@@ -364,12 +370,12 @@ def test_adalimumab_band_labels() -> None:
     }
 
 
-def test_columnar_null_route_is_iv_and_null_weight_gives_null(duckdb_con: Any) -> None:
+def test_columnar_null_route_is_iv_and_null_weight_gives_null() -> None:
     rows: list[dict[str, Any]] = [
         {"weight": 110.0, "dose": 880.0, "category": "sJIA", "route": None},
         {"weight": None, "dose": 240.0, "category": "sJIA", "route": "iv"},
     ]
-    by_route, no_weight = _columnar(duckdb_con, rows, ClinicalConfig())
+    by_route, no_weight = _columnar(rows, ClinicalConfig())
     iv = label_dose("tocilizumab", weight_kg=110, category="sJIA")  # route defaults to iv
     assert by_route["expected_mg"] == float(iv.expected_mg or 0) == 880.0
     assert by_route["above_max"] is True
@@ -431,10 +437,10 @@ def test_tocilizumab_not_labelled_outside_sjia_and_pjia(category: str | None, ro
     assert DOSE_DEVIATION in check_administered_dose("400", check)
 
 
-def test_tocilizumab_columnar_unknown_category_is_not_labelled(duckdb_con: Any) -> None:
+def test_tocilizumab_columnar_unknown_category_is_not_labelled() -> None:
     """Issue #15: the columnar form treated an unknown (NULL) category as pJIA silently."""
     rows = [{"weight": 25.0, "dose": 250.0, "category": c, "route": "iv"} for c in TCZ_CATEGORIES]
-    got = _columnar(duckdb_con, rows, ClinicalConfig())
+    got = _columnar(rows, ClinicalConfig())
     for row, col in zip(rows, got, strict=True):
         assert col["not_labelled"] is (row["category"] not in TCZ_LABELLED), row
     _assert_matches_scalar(rows, got, ClinicalConfig())

@@ -11,10 +11,12 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ibis.expr.types import Table
 from tests.support.examples import examples
 
 from jiareg.derive.coreset import Global
 from jiareg.derive.inactive import (
+    CidCriteria,
     CidVisit,
     cid_criteria,
     inactive_disease,
@@ -23,6 +25,7 @@ from jiareg.derive.inactive import (
     remission_status,
 )
 from jiareg.errors import DerivationError
+from jiareg.services.duckdb_rules import run_rule
 
 INACTIVE: dict[str, Any] = {
     "active_joints": 0,
@@ -285,6 +288,11 @@ _SCHEMA = pa.schema(
 _NUMERIC = ("esr", "crp", "phys_global", "morning_stiffness_min", "esr_uln", "crp_uln")
 
 
+def _inactive(visits: Table, criteria: CidCriteria) -> Table:
+    """Each visit's inactive-disease verdict (`cid`), in the visits' order."""
+    return visits.select(cid=inactive_disease_visits_expr(visits, criteria=criteria))
+
+
 @settings(max_examples=examples(40), deadline=None)
 @given(
     rows=st.lists(_visit, min_size=1, max_size=30),
@@ -298,8 +306,7 @@ def test_scalar_equals_columnar(rows: list[dict[str, Any]], criteria: str) -> No
         ],
         schema=_SCHEMA,
     )
-    t = ibis.memtable(table)
-    got = t.select(cid=inactive_disease_visits_expr(t, criteria=criteria)).execute().cid  # type: ignore[arg-type]
+    got = run_rule(_inactive, (("criteria", criteria),), visits=table).column("cid").to_pylist()
     for row, value in zip(rows, got, strict=True):
         args = {k: v for k, v in row.items() if k != "phys_global_scale"}
         for k in _NUMERIC:

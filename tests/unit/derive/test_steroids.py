@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ibis.expr.types import Table
 from tests.support.backends import Backend
 from tests.support.examples import examples
 
@@ -31,6 +32,7 @@ from jiareg.derive.steroids import (
     steroid_change_expr,
 )
 from jiareg.errors import DerivationError
+from jiareg.services.duckdb_rules import run_rule
 
 VECTORS = Path(__file__).parents[2] / "vectors"
 
@@ -87,24 +89,23 @@ def test_steroid_change_vectors(row: dict[str, str]) -> None:
     assert steroid_change(row["baseline"], row["followup"]) == change
 
 
-@pytest.fixture(scope="module")
-def duckdb_con() -> Any:
-    return ibis.duckdb.connect()
-
-
-def _columnar(con: Any, columns: dict[str, list[float | None]], weights: bool) -> list[str | None]:
-    table = ibis.memtable(
-        pa.table({k: pa.array(v, pa.float64()) for k, v in columns.items()}).append_column(
-            "i", pa.array(range(len(columns["b"])), pa.int64())
-        )
-    )
+def _changes(doses: Table, *, weights: bool) -> Table:
+    """`steroid_change_expr` over a table of doses (b, f) and, with `weights`, kg (bw, fw)."""
     expr = (
-        steroid_change_expr(table.b, table.f, baseline_weight=table.bw, followup_weight=table.fw)
+        steroid_change_expr(doses.b, doses.f, baseline_weight=doses.bw, followup_weight=doses.fw)
         if weights
-        else steroid_change_expr(table.b, table.f)
+        else steroid_change_expr(doses.b, doses.f)
     )
-    out = con.to_pyarrow(table.mutate(category=expr).order_by("i"))
-    return out.column("category").to_pylist()  # type: ignore[no-any-return]
+    return doses.mutate(category=expr).order_by("i")
+
+
+def _columnar(columns: dict[str, list[float | None]], weights: bool) -> list[str | None]:
+    """`_changes` on DuckDB, its SQL compiled once per set of columns (`run_rule`)."""
+    doses = pa.table({k: pa.array(v, pa.float64()) for k, v in columns.items()})
+    doses = doses.append_column("i", pa.array(range(doses.num_rows), pa.int64()))
+    out = run_rule(_changes, (("weights", weights),), doses=doses)
+    categories: list[str | None] = out.column("category").to_pylist()
+    return categories
 
 
 # A grid for the server engines: doses around exactly-half, zero and equal, with weights.
@@ -146,28 +147,26 @@ def test_columnar_on_every_engine(backend: Backend) -> None:
 
 
 @pytest.mark.parametrize("row", DECIMAL_ROWS, ids=[r["id"] for r in DECIMAL_ROWS])
-def test_steroid_change_vectors_columnar(row: dict[str, str], duckdb_con: Any) -> None:
-    got = _columnar(
-        duckdb_con, {"b": [float(row["baseline"])], "f": [float(row["followup"])]}, False
-    )
+def test_steroid_change_vectors_columnar(row: dict[str, str]) -> None:
+    got = _columnar({"b": [float(row["baseline"])], "f": [float(row["followup"])]}, False)
     assert got == [row["category"]]
 
 
 @pytest.mark.parametrize("row", WITH_WEIGHTS, ids=[r["id"] for r in WITH_WEIGHTS])
-def test_steroid_change_vectors_columnar_with_weights(row: dict[str, str], duckdb_con: Any) -> None:
+def test_steroid_change_vectors_columnar_with_weights(row: dict[str, str]) -> None:
     columns: dict[str, list[float | None]] = {
         "b": [float(row["b_peq_mg_day"])],
         "f": [float(row["f_peq_mg_day"])],
     }
     if row["basis"] == "mg_kg_day":
         columns |= {"bw": [float(row["b_weight_kg"])], "fw": [float(row["f_weight_kg"])]}
-    assert _columnar(duckdb_con, columns, row["basis"] == "mg_kg_day") == [row["category"]]
+    assert _columnar(columns, row["basis"] == "mg_kg_day") == [row["category"]]
 
 
-def test_missing_dose_gives_none_on_both_paths(duckdb_con: Any) -> None:
+def test_missing_dose_gives_none_on_both_paths() -> None:
     assert steroid_change(None, "0.5") is None
     assert steroid_change("0.5", "") is None
-    assert _columnar(duckdb_con, {"b": [None, 0.5], "f": [0.5, None]}, False) == [None, None]
+    assert _columnar({"b": [None, 0.5], "f": [0.5, None]}, False) == [None, None]
 
 
 @pytest.mark.parametrize("row", CHANGE, ids=[r["id"] for r in CHANGE])
@@ -241,10 +240,8 @@ kgs = st.integers(min_value=2_000, max_value=150_000).map(lambda n: Fraction(n, 
 
 @settings(max_examples=examples(40), deadline=None)
 @given(pairs=st.lists(st.tuples(doses, doses), min_size=1, max_size=50))
-def test_scalar_equals_columnar(pairs: list[tuple[Fraction, Fraction]], duckdb_con: Any) -> None:
-    got = _columnar(
-        duckdb_con, {"b": [float(b) for b, _ in pairs], "f": [float(f) for _, f in pairs]}, False
-    )
+def test_scalar_equals_columnar(pairs: list[tuple[Fraction, Fraction]]) -> None:
+    got = _columnar({"b": [float(b) for b, _ in pairs], "f": [float(f) for _, f in pairs]}, False)
     for (b, f), category in zip(pairs, got, strict=True):
         change = steroid_change(b, f)
         assert change is not None and change.category == category
@@ -253,10 +250,9 @@ def test_scalar_equals_columnar(pairs: list[tuple[Fraction, Fraction]], duckdb_c
 @settings(max_examples=examples(40), deadline=None)
 @given(rows=st.lists(st.tuples(doses, kgs, doses, kgs), min_size=1, max_size=50))
 def test_scalar_equals_columnar_mg_kg_day(
-    rows: list[tuple[Fraction, Fraction, Fraction, Fraction]], duckdb_con: Any
+    rows: list[tuple[Fraction, Fraction, Fraction, Fraction]],
 ) -> None:
     got = _columnar(
-        duckdb_con,
         {
             "b": [float(r[0]) for r in rows],
             "bw": [float(r[1]) for r in rows],
@@ -279,7 +275,7 @@ def test_scalar_equals_columnar_mg_kg_day(
     )
 )
 def test_missing_weights_agree_with_scalar(
-    rows: list[tuple[Fraction, Fraction | None, Fraction, Fraction | None]], duckdb_con: Any
+    rows: list[tuple[Fraction, Fraction | None, Fraction, Fraction | None]],
 ) -> None:
     """A zero dose needs no weight; a positive one without it is NULL (the scalar raises)."""
 
@@ -287,7 +283,6 @@ def test_missing_weights_agree_with_scalar(
         return None if v is None else float(v)
 
     got = _columnar(
-        duckdb_con,
         {
             "b": [float(r[0]) for r in rows],
             "bw": [opt(r[1]) for r in rows],
