@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -13,6 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ibis.expr.types import Table
+from tests.support.dosing_vectors import (
+    TCZ_CATEGORIES,
+    TCZ_LABELLED,
+    dosing_vectors,
+    expected_flags,
+    interval_days,
+)
 from tests.support.examples import examples
 
 from jiareg.derive.config import ClinicalConfig
@@ -30,29 +35,12 @@ from jiareg.derive.systemic import ILAR_CATEGORIES
 from jiareg.errors import DerivationError
 from jiareg.services.duckdb_rules import run_rule
 
-VECTORS = Path(__file__).parents[2] / "vectors" / "dosing.csv"
-
-
-def dosing_vectors() -> list[dict[str, str]]:
-    """Rows of tests/vectors/dosing.csv (SPEC §11.4 and jiareg boundary rows)."""
-    with VECTORS.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
 ROWS = dosing_vectors()
 TCZ_ROWS = [r for r in ROWS if r["drug"] == "tocilizumab"]
 
 
 def _config(row: dict[str, str]) -> ClinicalConfig:
     return ClinicalConfig(tcz_max_policy=row["tcz_max_policy"] or "flag")
-
-
-def _expected_flags(row: dict[str, str]) -> tuple[str, ...]:
-    return tuple(f for f in row["flags"].split(";") if f)
-
-
-def _interval_days(row: dict[str, str]) -> int | None:
-    return None if row["interval_weeks"] == "NA" else int(row["interval_weeks"]) * 7
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
@@ -65,8 +53,8 @@ def test_label_dose_vectors(row: dict[str, str]) -> None:
         config=_config(row),
     )
     assert check.expected_mg == to_fraction(row["expected_mg"])
-    assert check.interval_days == _interval_days(row)
-    assert check.flags == _expected_flags(row)
+    assert check.interval_days == interval_days(row)
+    assert check.flags == expected_flags(row)
     assert check.route == row["route"].lower()
     assert check.drug == row["drug"]
 
@@ -196,7 +184,7 @@ def test_tocilizumab_vectors_columnar(row: dict[str, str]) -> None:
         _config(row),
     )
     assert got["expected_mg"] == pytest.approx(float(expected), abs=1e-9)
-    flags = _expected_flags(row)
+    flags = expected_flags(row)
     assert got["weight_band_boundary"] is ("WEIGHT_BAND_BOUNDARY" in flags)
     assert got["above_max"] is ("ABOVE_MAX" in flags)
     assert got["dose_deviation"] is False
@@ -337,39 +325,6 @@ def test_etanercept_never_exceeds_50_and_is_monotone(a: Fraction, b: Fraction) -
     assert dose_low <= dose_high <= 50
 
 
-def test_unverified_regimens_are_options() -> None:
-    """SPEC §12.6-7: the from-memory regimens follow the config, not hard-coded numbers."""
-    config = ClinicalConfig(
-        etanercept_mg_per_kg="0.4",
-        etanercept_max_mg=25,
-        adalimumab_bands=[(10, 10), (15, 20), ("30.5", 40)],
-        tcz_sc_pjia_interval_days=(14, 14),
-    )
-    etanercept = label_dose("etanercept", weight_kg=70, category="JIA", config=config)
-    assert (etanercept.expected_mg, etanercept.mg_per_kg) == (Fraction(25), Fraction(2, 5))
-    adalimumab = label_dose("adalimumab", weight_kg=30, category="pJIA", config=config)
-    assert (adalimumab.expected_mg, adalimumab.band) == (Fraction(20), "15 to <30.5")
-    adalimumab = label_dose("adalimumab", weight_kg="30.5", category="pJIA", config=config)
-    assert (adalimumab.expected_mg, adalimumab.band) == (Fraction(40), "≥30.5")
-    sc = label_dose("tocilizumab", weight_kg=25, category="pJIA", route="sc", config=config)
-    assert sc.interval_days == 14
-
-
-def test_adalimumab_band_labels() -> None:
-    bands = {
-        w: label_dose("adalimumab", weight_kg=w, category="pJIA").band
-        for w in ("9.999", "10", "14.999", "15", "29.999", "30")
-    }
-    assert bands == {
-        "9.999": "<10",
-        "10": "10 to <15",
-        "14.999": "10 to <15",
-        "15": "15 to <30",
-        "29.999": "15 to <30",
-        "30": "≥30",
-    }
-
-
 def test_columnar_null_route_is_iv_and_null_weight_gives_null() -> None:
     rows: list[dict[str, Any]] = [
         {"weight": 110.0, "dose": 880.0, "category": "sJIA", "route": None},
@@ -383,60 +338,6 @@ def test_columnar_null_route_is_iv_and_null_weight_gives_null() -> None:
     assert no_weight["weight_band_boundary"] is None and no_weight["dose_deviation"] is None
 
 
-AGE_ROWS = list(
-    csv.DictReader((VECTORS.parent / "dosing_age.csv").read_text(encoding="utf-8").splitlines())
-)
-
-
-@pytest.mark.parametrize("row", AGE_ROWS, ids=[r["id"] for r in AGE_ROWS])
-def test_label_dose_age_vectors(row: dict[str, str]) -> None:
-    """R-DOSE-TNF: adalimumab (pJIA, ≥ 2 y); below 2 years → NOT_LABELLED, 2.0 is labelled."""
-    check = label_dose(
-        row["drug"],
-        weight_kg=row["weight_kg"],
-        category=row["category"],
-        route=row["route"],
-        age_years=row["age_years"],
-    )
-    assert check.expected_mg == to_fraction(row["expected_mg"])
-    assert check.interval_days == _interval_days(row)
-    assert check.flags == _expected_flags(row)
-    assert (check.band or "") == row["band"]
-
-
-def test_adalimumab_min_age_is_an_option() -> None:
-    """SPEC §12.7: the from-memory adalimumab age limit follows the config."""
-    config = ClinicalConfig(adalimumab_min_age_years=4)
-    assert label_dose(
-        "adalimumab", weight_kg=20, category="pJIA", age_years="3.99", config=config
-    ).flags == (NOT_LABELLED,)
-    assert label_dose(
-        "adalimumab", weight_kg=20, category="pJIA", age_years=4, config=config
-    ).expected_mg == Fraction(20)
-    with pytest.raises(DerivationError, match="age_years must be ≥ 0"):
-        label_dose("adalimumab", weight_kg=20, category="pJIA", age_years="-1")
-
-
-# --- labelling of tocilizumab by category (SPEC §12b.7) -------------------------------------
-
-TCZ_LABELLED = {"sJIA", "pJIA", "systemic", "poly_rf_pos", "poly_rf_neg", "oligo_extended"}
-TCZ_CATEGORIES = [*sorted(TCZ_LABELLED), "oligo_persistent", "psoriatic", "era", "ERA", None]
-
-
-@pytest.mark.parametrize("category", TCZ_CATEGORIES)
-@pytest.mark.parametrize("route", ["iv", "sc"])
-def test_tocilizumab_not_labelled_outside_sjia_and_pjia(category: str | None, route: str) -> None:
-    """SPEC §12b.7: other ILAR categories and an unknown one → NOT_LABELLED, pJIA regimen."""
-    check = label_dose("tocilizumab", weight_kg=25, category=category, route=route)
-    pjia = label_dose("tocilizumab", weight_kg=25, category="pJIA", route=route)
-    labelled = category in TCZ_LABELLED
-    assert (NOT_LABELLED in check.flags) is (not labelled)
-    if category not in ("sJIA", "systemic"):
-        assert (check.expected_mg, check.interval_days) == (pjia.expected_mg, pjia.interval_days)
-    # the dose is still checked against the pJIA regimen shown
-    assert DOSE_DEVIATION in check_administered_dose("400", check)
-
-
 def test_tocilizumab_columnar_unknown_category_is_not_labelled() -> None:
     """Issue #15: the columnar form treated an unknown (NULL) category as pJIA silently."""
     rows = [{"weight": 25.0, "dose": 250.0, "category": c, "route": "iv"} for c in TCZ_CATEGORIES]
@@ -444,12 +345,3 @@ def test_tocilizumab_columnar_unknown_category_is_not_labelled() -> None:
     for row, col in zip(rows, got, strict=True):
         assert col["not_labelled"] is (row["category"] not in TCZ_LABELLED), row
     _assert_matches_scalar(rows, got, ClinicalConfig())
-
-
-def test_adalimumab_unknown_age_is_flagged() -> None:
-    """SPEC §12b.4: unknown age → AGE_UNKNOWN (not labelled-or-not, not an error)."""
-    check = label_dose("adalimumab", weight_kg=20, category="pJIA", age_years=None)
-    assert (check.expected_mg, check.flags) == (Fraction(20), ("AGE_UNKNOWN",))
-    small = label_dose("adalimumab", weight_kg="9.9", category="pJIA", age_years=None)
-    assert small.flags == ("AGE_UNKNOWN", NOT_LABELLED)
-    assert label_dose("adalimumab", weight_kg=20, category="pJIA", age_years=5).flags == ()
