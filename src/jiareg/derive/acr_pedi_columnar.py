@@ -16,7 +16,7 @@ scalar rules on every generated input.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 import ibis
 
@@ -37,6 +37,9 @@ from jiareg.derive.exact import (
     worsened_by_more_than,
 )
 from jiareg.vocab import CORE_SET_VARIABLES
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = ["acr_pedi_columns", "acr_pedi_unit_columns", "core_set_units", "first_visit_pairs"]
 
@@ -65,16 +68,16 @@ _IMPROVED_CODE: Final = {
 }
 
 
-def _at_least(packed: Any, field: int, n: int) -> Any:
+def _at_least(packed: ir.IntegerValue, field: int, n: int) -> ir.BooleanValue:
     """The packed count `field` is at least `n`: its bits and the lower ones, compared."""
     return packed % _one(field + 1) >= n * _one(field)
 
 
-def _at_most(packed: Any, field: int, n: int) -> Any:
+def _at_most(packed: ir.IntegerValue, field: int, n: int) -> ir.BooleanValue:
     return packed % _one(field + 1) < (n + 1) * _one(field)
 
 
-def core_set_units(values: Mapping[str, Any]) -> dict[str, Any]:
+def core_set_units(values: Mapping[str, ir.Value]) -> dict[str, ir.Value]:
     """Ibis: one visit's core set as exact int64 units, computed once per visit (R-NUM-1).
 
     `values` maps the template columns (`CORE_SET_COLUMNS`; a missing scale key means "0-10")
@@ -84,7 +87,7 @@ def core_set_units(values: Mapping[str, Any]) -> dict[str, Any]:
     its baseline, so the join carries integers and the scale strings are read once per visit.
     Source: SPEC R-CORESET-2.2, R-NUM-1.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, ir.Value] = {}
     for name in CORE_SET_VARIABLES:
         if name in ("phys_global", "parent_global"):
             scale = values.get(f"{name}_scale")
@@ -97,7 +100,12 @@ def core_set_units(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _outcome(b: Any, f: Any, unusable: Any, zero_baseline_worsening: ZeroBaselineWorsening) -> Any:
+def _outcome(
+    b: ir.IntegerValue,
+    f: ir.IntegerValue,
+    unusable: ir.BooleanValue,
+    zero_baseline_worsening: ZeroBaselineWorsening,
+) -> ir.IntegerValue:
     """One variable's ladder: its packed contribution (missing, worsened, improved X, or 0).
 
     Worsened is `f * 100 > 130 * b` with b > 0, and with b == 0 it is `f > 0` exactly when
@@ -117,11 +125,11 @@ def _outcome(b: Any, f: Any, unusable: Any, zero_baseline_worsening: ZeroBaselin
 
 
 def _packed_counts(
-    baseline: Mapping[str, Any],
-    followup: Mapping[str, Any],
+    baseline: Mapping[str, ir.Value],
+    followup: Mapping[str, ir.Value],
     zero_baseline_worsening: ZeroBaselineWorsening,
-) -> Any:
-    total: Any = None
+) -> ir.IntegerValue:
+    total: ir.IntegerValue | None = None
     for name in CORE_SET_VARIABLES:
         b, f = baseline[name], followup[name]
         unusable = b.isnull() | f.isnull()
@@ -132,7 +140,7 @@ def _packed_counts(
     return total
 
 
-def _level_expr(packed: Any, mode: MissingMode) -> Any:
+def _level_expr(packed: ir.IntegerValue, mode: MissingMode) -> ir.IntegerValue:
     """The level straight from the counts (twin of `_decide` and `_level_of`)."""
     none, worst_ok = ibis.null("int64"), _at_most(packed, _BAD, MAX_WORSENED)
     branches = [(_at_least(packed, _MISS, 1), none)] if mode == "complete_case" else []
@@ -144,11 +152,11 @@ def _level_expr(packed: Any, mode: MissingMode) -> Any:
     return ibis.cases(*branches, else_=ibis.literal(0, "int64"))
 
 
-def _best_case(packed: Any, level: int) -> Any:
+def _best_case(packed: ir.IntegerValue, level: int) -> ir.BooleanValue:
     return _at_most(packed, _WOR, MAX_WORSENED) & _at_least(packed, _BEST[level], MIN_IMPROVED)
 
 
-def _result_expr(responder: Any, nonresponder: Any) -> Any:
+def _result_expr(responder: ir.BooleanValue, nonresponder: ir.BooleanValue) -> ir.StringValue:
     return ibis.cases(
         (responder, AcrPediResult.RESPONDER.value),
         (nonresponder, AcrPediResult.NONRESPONDER.value),
@@ -157,14 +165,14 @@ def _result_expr(responder: Any, nonresponder: Any) -> Any:
 
 
 def acr_pedi_unit_columns(
-    table: Any,
-    baseline: Mapping[str, Any],
-    followup: Mapping[str, Any],
+    table: ir.Table,
+    baseline: Mapping[str, ir.Value],
+    followup: Mapping[str, ir.Value],
     *,
-    fever_absent: Any = None,
+    fever_absent: ir.BooleanValue | None = None,
     zero_baseline_worsening: ZeroBaselineWorsening = DEFAULT_CONFIG.zero_baseline_worsening,
     acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
-) -> Any:
+) -> ir.Table:
     """`acr_pedi_columns` on units already computed per visit by `core_set_units`.
 
     `baseline` and `followup` map `core_set_units`' keys to columns of `table`. Each variable's
@@ -209,14 +217,14 @@ def acr_pedi_unit_columns(
 
 
 def acr_pedi_columns(
-    table: Any,
-    baseline: Mapping[str, Any],
-    followup: Mapping[str, Any],
+    table: ir.Table,
+    baseline: Mapping[str, ir.Value],
+    followup: Mapping[str, ir.Value],
     *,
-    fever_absent: Any = None,
+    fever_absent: ir.BooleanValue | None = None,
     zero_baseline_worsening: ZeroBaselineWorsening = DEFAULT_CONFIG.zero_baseline_worsening,
     acr_missing_mode: MissingMode = DEFAULT_CONFIG.acr_missing_mode,
-) -> Any:
+) -> ir.Table:
     """Ibis twin of `acr_pedi_level` and `acr_pedi_sjia_level`: `table` with the results added.
 
     `baseline` and `followup` map the template column names (phys_global, phys_global_scale,
@@ -267,12 +275,12 @@ _NULL_SENTINEL: Final = -(2**62)
 
 
 def first_visit_pairs(
-    visits: Any,
+    visits: ir.Table,
     columns: Sequence[str],
     *,
     patient: str = "patient_id",
     date: str = "visit_date",
-) -> Any:
+) -> ir.Table:
     """Ibis: every visit after its patient's first, with the first visit's `columns` beside it.
 
     `columns` names int64 columns, or boolean columns without NULLs, of `visits` (e.g. the
@@ -287,7 +295,7 @@ def first_visit_pairs(
     """
     dated = visits.filter(visits[date].notnull())
 
-    def encoded(value: Any) -> Any:
+    def encoded(value: ir.Value) -> ir.Value:
         return value if value.type().is_boolean() else value.fill_null(_NULL_SENTINEL)
 
     first = dated.group_by(patient).aggregate(

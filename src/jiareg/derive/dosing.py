@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from jiareg import vocab
 from jiareg.derive.config import DEFAULT_CONFIG, ClinicalConfig
-from jiareg.derive.exact import UNITS, to_fraction, units_expr
+from jiareg.derive.exact import UNITS, as_value, to_fraction, units_expr
 from jiareg.derive.systemic import ILAR_CATEGORIES, ilar_category
 from jiareg.errors import DerivationError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "ABOVE_MAX",
@@ -306,13 +309,13 @@ def check_administered_dose(
 
 
 def tocilizumab_check_exprs(
-    weight_kg: Any,
-    dose_mg: Any,
+    weight_kg: ir.NumericValue | Fraction | float | str | None,
+    dose_mg: ir.NumericValue | Fraction | float | str | None,
     *,
-    category: Any,
-    route: Any,
+    category: ir.StringValue | str | None,
+    route: ir.StringValue | str | None,
     config: ClinicalConfig = DEFAULT_CONFIG,
-) -> dict[str, Any]:
+) -> dict[str, ir.Value]:
     """Ibis twin of `label_dose("tocilizumab", ...)` + `check_administered_dose`, per row.
 
     Arguments are Ibis columns (or Python values, taken as literals): `category` holds sJIA /
@@ -335,10 +338,10 @@ def tocilizumab_check_exprs(
     """
     import ibis
 
-    w = units_expr(weight_kg if hasattr(weight_kg, "op") else ibis.literal(weight_kg))
-    d = units_expr(dose_mg if hasattr(dose_mg, "op") else ibis.literal(dose_mg))
-    cat = (category if hasattr(category, "op") else ibis.literal(category)).lower().strip()
-    route_text = (route if hasattr(route, "op") else ibis.literal(route)).lower().strip()
+    w = units_expr(as_value(weight_kg))
+    d = units_expr(as_value(dose_mg))
+    cat = as_value(category).lower().strip()
+    route_text = as_value(route).lower().strip()
     sc = (route_text == "sc").fill_null(False)
     systemic = cat.isin(["sjia", "systemic"]).fill_null(False)
     upper = w >= int(TCZ_WEIGHT_CUTOFF_KG * UNITS)

@@ -16,12 +16,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final, overload
 
 from jiareg.errors import DerivationError
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import ibis.expr.types as ir
+
+    _Amount: TypeAlias = Fraction | int | ir.IntegerValue  # exact, or an Ibis int64 column
+    _Verdict: TypeAlias = bool | ir.BooleanValue
+
 __all__ = [
     "UNITS",
+    "as_value",
     "improved_by_at_least",
     "to_fraction",
     "units",
@@ -31,8 +40,6 @@ __all__ = [
 
 UNITS: Final = 21000
 """Fixed-point scale: lcm(1000, 168). Values are exact multiples of 1/UNITS."""
-
-_N = TypeVar("_N")
 
 
 def to_fraction(value: object) -> Fraction | None:
@@ -83,12 +90,30 @@ def units(value: Fraction) -> int:
     return scaled.numerator
 
 
-def units_expr(column: Any) -> Any:
+def as_value(value: ir.Value | Fraction | float | str | None, type: str | None = None) -> ir.Value:
+    """An Ibis value as it is; a Python value (None included) as an Ibis literal of `type`
+    (inferred when None): the columnar rules take either for an input.
+
+    >>> as_value(None, "boolean").type()
+    Boolean(nullable=True)
+    """
+    import ibis
+
+    return value if hasattr(value, "op") else ibis.literal(value, type)
+
+
+def units_expr(column: ir.NumericValue) -> ir.IntegerValue:
     """Ibis: a numeric column as exact int64 units, `round(column * UNITS)`; NULL stays NULL."""
     return (column * UNITS).round().cast("int64")
 
 
-def improved_by_at_least(baseline: _N, followup: _N, pct: int) -> Any:
+@overload
+def improved_by_at_least(baseline: Fraction | int, followup: Fraction | int, pct: int) -> bool: ...
+@overload
+def improved_by_at_least(
+    baseline: ir.IntegerValue, followup: ir.IntegerValue, pct: int
+) -> ir.BooleanValue: ...
+def improved_by_at_least(baseline: _Amount, followup: _Amount, pct: int) -> _Verdict:
     """True when `followup` is at least `pct` % lower than a positive `baseline`.
 
     Cross-multiplied, never a float ratio: `(b - f) * 100 >= pct * b` (SPEC R-NUM-1.2),
@@ -99,10 +124,16 @@ def improved_by_at_least(baseline: _N, followup: _N, pct: int) -> Any:
     >>> improved_by_at_least(Fraction(6), Fraction("4.2"), 30)
     True
     """
-    return followup * 100 <= baseline * (100 - pct)  # type: ignore[operator]
+    return followup * 100 <= baseline * (100 - pct)
 
 
-def worsened_by_more_than(baseline: _N, followup: _N, pct: int) -> Any:
+@overload
+def worsened_by_more_than(baseline: Fraction | int, followup: Fraction | int, pct: int) -> bool: ...
+@overload
+def worsened_by_more_than(
+    baseline: ir.IntegerValue, followup: ir.IntegerValue, pct: int
+) -> ir.BooleanValue: ...
+def worsened_by_more_than(baseline: _Amount, followup: _Amount, pct: int) -> _Verdict:
     """True when `followup` is more than `pct` % higher than a positive `baseline` (strict).
 
     `(f - b) * 100 > pct * b` (SPEC R-NUM-1.2), evaluated as the equivalent
@@ -111,4 +142,4 @@ def worsened_by_more_than(baseline: _N, followup: _N, pct: int) -> Any:
     >>> worsened_by_more_than(Fraction(10), Fraction(13), 30)
     False
     """
-    return followup * 100 > baseline * (100 + pct)  # type: ignore[operator]
+    return followup * 100 > baseline * (100 + pct)

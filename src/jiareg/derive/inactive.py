@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import ibis
 
@@ -39,6 +39,9 @@ from jiareg.derive.exact import units, units_expr
 from jiareg.derive.logic3 import all3
 from jiareg.derive.systemic import organ_flags
 from jiareg.errors import DerivationError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "MORNING_STIFFNESS_MAX_MIN",
@@ -202,25 +205,25 @@ def inactive_disease(**kwargs: Any) -> bool | None:
 
 def inactive_disease_expr(
     *,
-    active_joints: Any,
-    fever: Any,
-    rash: Any,
-    serositis: Any,
-    lymphadenopathy: Any,
-    uveitis_active: Any,
-    esr: Any,
-    crp: Any,
-    phys_global: Any,
-    splenomegaly: Any = None,
-    hepatosplenomegaly: Any = None,
-    morning_stiffness_min: Any = None,
-    marker_elevation_attributed_to_jia: Any = None,
-    esr_uln: Any = None,
-    crp_uln: Any = None,
+    active_joints: ir.NumericValue,
+    fever: ir.Value,
+    rash: ir.Value,
+    serositis: ir.Value,
+    lymphadenopathy: ir.Value,
+    uveitis_active: ir.Value,
+    esr: ir.NumericValue,
+    crp: ir.NumericValue,
+    phys_global: ir.NumericValue,
+    splenomegaly: ir.Value | None = None,
+    hepatosplenomegaly: ir.Value | None = None,
+    morning_stiffness_min: ir.NumericValue | None = None,
+    marker_elevation_attributed_to_jia: ir.Value | None = None,
+    esr_uln: ir.NumericValue | None = None,
+    crp_uln: ir.NumericValue | None = None,
     criteria: CidCriteria = DEFAULT_CONFIG.cid_criteria,
     esr_normal_max_mm_h: Fraction = DEFAULT_CONFIG.cid_esr_normal_max_mm_h,
     crp_normal_max_mg_l: Fraction = DEFAULT_CONFIG.cid_crp_normal_max_mg_l,
-) -> Any:
+) -> ir.BooleanValue:
     """Ibis twin of `inactive_disease`: a boolean column, NULL where undetermined.
 
     Arguments are Ibis columns (`morning_stiffness_min` and
@@ -271,7 +274,7 @@ def inactive_disease_expr(
     return out.cast("boolean")
 
 
-def _spleen_expr(splenomegaly: Any, hepatosplenomegaly: Any) -> Any:
+def _spleen_expr(splenomegaly: ir.Value | None, hepatosplenomegaly: ir.Value | None) -> ir.Value:
     """Splenomegaly column, falling back per row to an old combined flag (SPEC §12b.3)."""
     if splenomegaly is None and hepatosplenomegaly is None:
         raise DerivationError("inactive disease needs a splenomegaly or hepatosplenomegaly column")
@@ -282,18 +285,18 @@ def _spleen_expr(splenomegaly: Any, hepatosplenomegaly: Any) -> Any:
     return splenomegaly.cast("boolean").fill_null(hepatosplenomegaly.cast("boolean"))
 
 
-def _limit_expr(uln: Any, default: Fraction) -> Any:
+def _limit_expr(uln: ir.NumericValue | None, default: Fraction) -> int | ir.IntegerValue:
     """A visit's laboratory upper limit in exact units, the configured default where NULL."""
     return units(default) if uln is None else units_expr(uln).fill_null(units(default))
 
 
 def inactive_disease_visits_expr(
-    visits: Any,
+    visits: ir.Table,
     *,
     criteria: CidCriteria = DEFAULT_CONFIG.cid_criteria,
     esr_normal_max_mm_h: Fraction = DEFAULT_CONFIG.cid_esr_normal_max_mm_h,
     crp_normal_max_mg_l: Fraction = DEFAULT_CONFIG.cid_crp_normal_max_mg_l,
-) -> Any:
+) -> ir.BooleanValue:
     """`inactive_disease_expr` over a `visits` table (template column names).
 
     Optional columns, used when the table has them: `marker_elevation_attributed_to_jia`
@@ -302,7 +305,7 @@ def inactive_disease_visits_expr(
     `hepatosplenomegaly` (at least one). Source: SPEC R-CID-2, §12b.3.
     """
 
-    def optional(name: str) -> Any:
+    def optional(name: str) -> ir.Value | None:
         return visits[name] if name in visits.columns else None
 
     return inactive_disease_expr(

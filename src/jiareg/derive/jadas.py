@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import ibis
 
 from jiareg.derive.config import DEFAULT_CONFIG
 from jiareg.derive.coreset import Global, global_0_10, global_0_10_expr, likert_rescaled
 from jiareg.errors import DerivationError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "ESR_CEILING_MM_H",
@@ -225,8 +228,11 @@ def jadas_from_globals(
 
 
 def _marker_points_expr(
-    marker: Any, marker_kind: MarkerKind, crp_floor_mg_l: Fraction, crp_ceiling_mg_l: Fraction
-) -> Any:
+    marker: ir.NumericValue,
+    marker_kind: MarkerKind,
+    crp_floor_mg_l: Fraction,
+    crp_ceiling_mg_l: Fraction,
+) -> ir.FloatingValue:
     if marker_kind == "none":
         return ibis.literal(0.0)
     if marker_kind == "esr":
@@ -238,23 +244,23 @@ def _marker_points_expr(
     return (clipped - float(low)) * _POINTS_SPAN / float(high - low)
 
 
-def _clip_expr(value: Any, low: float | int, high: float | int) -> Any:
+def _clip_expr(value: ir.NumericValue, low: float | int, high: float | int) -> ir.NumericValue:
     """`value` clipped to [low, high]; NULL stays NULL (GREATEST/LEAST skip NULLs on DuckDB)."""
     clipped = ibis.greatest(ibis.least(value, high), low)
     return ibis.ifelse(value.isnull(), ibis.null(value.type()), clipped)
 
 
 def jadas_expr(
-    pga_0_10: Any,
-    parent_0_10: Any,
-    active_joints: Any,
+    pga_0_10: ir.NumericValue,
+    parent_0_10: ir.NumericValue,
+    active_joints: ir.NumericValue,
     *,
     joints: JadasJoints = 10,
-    marker: Any = None,
+    marker: ir.NumericValue | None = None,
     marker_kind: MarkerKind = "esr",
     crp_floor_mg_l: Fraction = DEFAULT_CONFIG.jadas_crp_floor_mg_l,
     crp_ceiling_mg_l: Fraction = DEFAULT_CONFIG.jadas_crp_ceiling_mg_l,
-) -> Any:
+) -> ir.FloatingValue:
     """Ibis twin of `jadas`: a float64 score for display; NULL when any component is missing.
 
     Globals must already be on 0-10 (use `jiareg.derive.coreset.global_0_10_expr`, which gives
@@ -265,23 +271,25 @@ def jadas_expr(
     total = pga_0_10.cast("float64") + parent_0_10.cast("float64") + joint_points
     if marker_kind == "none":
         return total
+    if marker is None:
+        raise DerivationError(f"a {marker_kind.upper()} JADAS needs a marker column")
     return total + _marker_points_expr(marker, marker_kind, crp_floor_mg_l, crp_ceiling_mg_l)
 
 
 def jadas_globals_expr(
-    pga: Any,
-    pga_scale: Any,
-    parent_global: Any,
-    parent_scale: Any,
-    active_joints: Any,
+    pga: ir.NumericValue,
+    pga_scale: ir.StringValue | str,
+    parent_global: ir.NumericValue,
+    parent_scale: ir.StringValue | str,
+    active_joints: ir.NumericValue,
     *,
     joints: JadasJoints = 10,
-    marker: Any = None,
+    marker: ir.NumericValue | None = None,
     marker_kind: MarkerKind = "esr",
     allow_likert_rescale: bool = DEFAULT_CONFIG.allow_likert_rescale,
     crp_floor_mg_l: Fraction = DEFAULT_CONFIG.jadas_crp_floor_mg_l,
     crp_ceiling_mg_l: Fraction = DEFAULT_CONFIG.jadas_crp_ceiling_mg_l,
-) -> Any:
+) -> ir.FloatingValue:
     """Ibis twin of `jadas_from_globals`: globals with their scale columns; Likert -> NULL.
 
     Source: SPEC R-CORESET-2.3, R-JADAS-1.

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import ibis
 
 from jiareg.derive.config import DEFAULT_CONFIG
-from jiareg.derive.exact import UNITS, units_expr
+from jiareg.derive.exact import UNITS, as_value, units_expr
 from jiareg.derive.systemic import ilar_category as ilar_code
 from jiareg.vocab import ILAR_CATEGORIES, IlarCategory
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "CUTOFFS",
@@ -228,13 +231,15 @@ def activity_state(
     ).state
 
 
-def jadas_course_expr(ilar_category: Any, joints_ever_affected: Any = None) -> Any:
+def jadas_course_expr(
+    ilar_category: ir.StringValue, joints_ever_affected: ir.IntegerValue | None = None
+) -> ir.StringValue:
     """Ibis twin of `jadas_course`: "oligo"/"poly" or NULL (codes in any case).
 
     Source: SPEC R-JADAS-2, R-SJIA-1.
     """
     code = ilar_category.strip().lower()
-    history: Any = ibis.null("string")
+    history: ir.Value = ibis.null("string")
     if joints_ever_affected is not None:
         history = ibis.cases(
             (joints_ever_affected <= _OLIGO_MAX_JOINTS, ibis.literal("oligo")),
@@ -246,7 +251,9 @@ def jadas_course_expr(ilar_category: Any, joints_ever_affected: Any = None) -> A
     return ibis.cases(*branches, else_=ibis.null("string")).cast("string")
 
 
-def sjia_features_active_expr(ilar_category: Any, systemic_active: Any) -> Any:
+def sjia_features_active_expr(
+    ilar_category: ir.StringValue, systemic_active: ir.Value
+) -> ir.BooleanValue:
     """Ibis twin of `sjia_features_active`: a boolean column (NULL = unknown).
 
     `ilar_category` a string column (codes in any case), `systemic_active` a boolean column
@@ -258,24 +265,20 @@ def sjia_features_active_expr(ilar_category: Any, systemic_active: Any) -> Any:
 
 
 def activity_state_reason_expr(
-    score: Any,
-    course: Any,
+    score: ir.NumericValue,
+    course: ir.StringValue | str | None,
     *,
     version: JadasVersion,
     cutoff_set: CutoffSet = DEFAULT_CONFIG.jadas_cutoff_set,
-    systemic_features_present: Any = False,
-) -> Any:
+    systemic_features_present: ir.BooleanValue | bool | None = False,
+) -> ir.StringValue:
     """Ibis twin of `activity_state_result(...).reason`: a string column, NULL where a state is.
 
     `systemic_features_present` is a boolean column or literal (NULL = unknown, as None in the
     scalar rule). Source: SPEC R-JADAS-2.
     """
-    features = (
-        systemic_features_present
-        if hasattr(systemic_features_present, "op")
-        else ibis.literal(systemic_features_present, "boolean")
-    )
-    course_col = course if hasattr(course, "op") else ibis.literal(course, "string")
+    features = as_value(systemic_features_present, "boolean")
+    course_col = as_value(course, "string")
     known = [c for c in ("oligo", "poly") if (cutoff_set, version, c) in CUTOFFS]
     return ibis.cases(
         (features.isnull(), ibis.literal(SYSTEMIC_FEATURES_UNKNOWN)),
@@ -288,13 +291,13 @@ def activity_state_reason_expr(
 
 
 def activity_state_expr(
-    score: Any,
-    course: Any,
+    score: ir.NumericValue,
+    course: ir.StringValue | str | None,
     *,
     version: JadasVersion,
     cutoff_set: CutoffSet = DEFAULT_CONFIG.jadas_cutoff_set,
-    systemic_features_present: Any = False,
-) -> Any:
+    systemic_features_present: ir.BooleanValue | bool | None = False,
+) -> ir.StringValue:
     """Ibis twin of `activity_state`: "ID"/"LDA"/"MDA"/"HDA" or NULL.
 
     `score` is a float JADAS column (e.g. `jadas_expr`); it is turned into exact integers with
@@ -306,7 +309,7 @@ def activity_state_expr(
     Source: Consolaro 2012/2014, Trincianti 2021, Backström 2019; SPEC R-JADAS-2, R-NUM-1.
     """
     exact = units_expr(score * 10)
-    state: Any = ibis.null("string")
+    state: ir.Value = ibis.null("string")
     for course_name in ("oligo", "poly"):
         cuts = CUTOFFS.get((cutoff_set, version, course_name))
         if cuts is None:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import ibis
 
@@ -37,6 +37,9 @@ from jiareg.derive.steroids import (
     steroid_change_expr,
 )
 from jiareg.errors import DerivationError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "OnTreatmentSteroids",
@@ -89,7 +92,9 @@ def peq_on(
     )
 
 
-def steroid_active_on_expr(start_date: Any, stop_date: Any, day: Any) -> Any:
+def steroid_active_on_expr(
+    start_date: ir.DateValue, stop_date: ir.DateValue, day: ir.DateValue
+) -> ir.BooleanValue:
     """Ibis twin of `SteroidPeriod.active_on`: start ≤ day and (stop NULL or day ≤ stop).
 
     Source: SPEC §12b.6 (the stop date is the last day at the dose).
@@ -167,7 +172,7 @@ def _factor_lcm(config: ClinicalConfig) -> int:
     return math.lcm(*(f.denominator for f in config.steroid_factors.values()))
 
 
-def _scaled_peq_expr(steroids: Any, config: ClinicalConfig) -> Any:
+def _scaled_peq_expr(steroids: ir.Table, config: ClinicalConfig) -> ir.IntegerValue:
     """PEQ × lcm(factor denominators) × UNITS as an exact int64 (NULL for an unknown drug)."""
     scale = _factor_lcm(config)
     drug = steroids.drug.lower().strip()
@@ -179,12 +184,12 @@ def _scaled_peq_expr(steroids: Any, config: ClinicalConfig) -> Any:
 
 
 def steroid_on_treatment_table(
-    steroids: Any,
-    windows: Any,
+    steroids: ir.Table,
+    windows: ir.Table,
     *,
     basis: Literal["mg_kg_day", "mg_day"] = DEFAULT_CONFIG.steroid_basis,
     config: ClinicalConfig = DEFAULT_CONFIG,
-) -> Any:
+) -> ir.Table:
     """Ibis twin of `steroid_on_treatment`, one row per window.
 
     `steroids`: patient_id, drug, daily_dose_mg, start_date, stop_date and optionally route

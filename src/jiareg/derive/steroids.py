@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from jiareg import vocab
 from jiareg.derive.config import DEFAULT_CONFIG, ClinicalConfig
 from jiareg.derive.exact import to_fraction, units_expr
 from jiareg.errors import DerivationError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "DOSE_REDUCTION_CATEGORIES",
@@ -143,7 +146,7 @@ def counts_toward_peq(route: str | None) -> bool:
     return route is None or _route(route) in PEQ_ROUTES
 
 
-def peq_route_expr(route: Any) -> Any:
+def peq_route_expr(route: ir.StringValue) -> ir.BooleanValue:
     """Ibis twin of `counts_toward_peq`: True where the route column is NULL, oral or other.
 
     Source: SPEC R-STEROID-2.2, §12b.6.
@@ -278,8 +281,12 @@ def steroid_change(
 
 
 def steroid_change_expr(
-    baseline: Any, followup: Any, *, baseline_weight: Any = None, followup_weight: Any = None
-) -> Any:
+    baseline: ir.NumericValue,
+    followup: ir.NumericValue,
+    *,
+    baseline_weight: ir.NumericValue | None = None,
+    followup_weight: ir.NumericValue | None = None,
+) -> ir.StringValue:
     """Ibis twin of `steroid_change(...).category`: a string column (NULL where a dose is NULL).
 
     `baseline` and `followup` are numeric columns on the chosen basis; or, for an exact

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
@@ -37,7 +37,7 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
 
 @functools.lru_cache(maxsize=64)
 def _sql(rule: Rule, schemas: tuple[tuple[str, ibis.Schema], ...], options: Options) -> str:
-    tables: dict[str, Any] = {name: ibis.table(schema, name=name) for name, schema in schemas}
+    tables: dict[str, Table] = {name: ibis.table(schema, name=name) for name, schema in schemas}
     return str(ibis.to_sql(rule(**tables, **dict(options)), dialect="duckdb"))
 
 

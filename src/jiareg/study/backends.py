@@ -40,6 +40,7 @@ from jiareg.errors import InputError, StoreError
 
 if TYPE_CHECKING:
     from ibis import BaseBackend
+    from pyspark.sql import SparkSession
 
 __all__ = [
     "MANIFEST_NAME",
@@ -175,7 +176,7 @@ def _open_duckdb(source: Mapping[str, pa.Table] | Mapping[str, Path]) -> BaseBac
     return con
 
 
-def spark_session(spark_master: str | None = None) -> Any:
+def spark_session(spark_master: str | None = None) -> SparkSession:
     """The active SparkSession, or a new one set up for jiareg.
 
     The master is `spark_master`, else env `JIAREG_SPARK_MASTER` (e.g. spark://host:7077),

@@ -19,13 +19,11 @@ from jiareg.derive.jadas import (
     crp_points,
     esr_points,
     jadas,
+    jadas_expr,
     jadas_from_globals,
     jadas_globals_expr,
 )
-from jiareg.derive.jadas_states import (
-    activity_state,
-    activity_state_expr,
-)
+from jiareg.derive.jadas_states import activity_state, activity_state_expr
 from jiareg.errors import DerivationError
 
 VECTORS = list(
@@ -232,3 +230,13 @@ def test_crp_points_configurable() -> None:
     assert crp_points(Fraction(8), floor_mg_l=Fraction(5), ceiling_mg_l=Fraction(55)) == Fraction(
         3, 5
     )
+
+
+def test_columnar_jadas_with_a_marker_kind_needs_the_marker_column() -> None:
+    """An ESR or CRP JADAS without its marker column is a clear error (it was an
+    AttributeError on None); cJADAS needs none."""
+    t = ibis.table({"pga": "float64", "par": "float64", "aj": "int64"}, name="visits")
+    for kind in ("esr", "crp"):
+        with pytest.raises(DerivationError, match=f"a {kind.upper()} JADAS needs a marker"):
+            jadas_expr(t.pga, t.par, t.aj, marker_kind=kind)
+    assert jadas_expr(t.pga, t.par, t.aj, marker_kind="none").type().is_floating()
