@@ -29,11 +29,15 @@ KILL_TIMEOUT_S = 120.0
 
 
 def cli_env(tmp: Path) -> dict[str, str]:
-    """The environment of every `jiareg` subprocess: this test's audit key and config home."""
+    """The environment of every `jiareg` subprocess: this test's audit key, config home and
+    temporary folder (what a killed process leaves there, an import's staging folder, stays
+    in the test's own folder)."""
+    (tmp / "tmp").mkdir(exist_ok=True)
     return {
         **os.environ,
         "JIAREG_AUDIT_KEY": AUDIT_KEY,
         "XDG_CONFIG_HOME": str(tmp / "config"),
+        "TMPDIR": str(tmp / "tmp"),
         "PYTHONWARNINGS": "ignore",
         "TERM": "xterm",
     }
